@@ -1,0 +1,1 @@
+//! QuizPulse background (wasm).

@@ -1,0 +1,2 @@
+//! QuizPulse reference server.
+fn main() {}

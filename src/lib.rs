@@ -1,0 +1,1 @@
+//! QuizPulse core: every decision the extension makes, with no I/O and no clock.

@@ -1,0 +1,2 @@
+//! Build tooling: `cargo xtask <command>`.
+fn main() {}
