@@ -1,0 +1,1 @@
+//! Wire types of the platform contract (`spec/protocol.md`): being written.
