@@ -1,1 +1,871 @@
-//! Wire types of the platform contract (`spec/protocol.md`): being written.
+//! Wire types of the platform contract (`spec/protocol.md`), shared by the
+//! extension and the reference server.
+//!
+//! Decoding is tolerant, as the contract asks: unknown fields are ignored,
+//! unknown message types decode to [`ServerMessage::Unknown`], identifiers may
+//! arrive as JSON strings or integers (a Django serializer often sends
+//! integers), and a known message whose `data` is not fully readable still
+//! decodes to what can be read (so a client can at least refetch). Encoding is
+//! byte-for-byte the contract's text: Python `json.dumps` separators
+//! (`", "` and `": "`), `"type"` first, non-ASCII escaped, exactly what a
+//! Django Channels consumer emits.
+
+use std::fmt;
+
+use serde::de::{self, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+pub use json::to_python_json;
+
+/// Defines a string identifier that also accepts JSON integers when decoding.
+macro_rules! id_type {
+    ($(#[$doc:meta] $name:ident),* $(,)?) => {$(
+        #[$doc]
+        #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// The identifier as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_any(IdVisitor).map(Self)
+            }
+        }
+    )*};
+}
+
+id_type! {
+    /// A quiz identifier.
+    QuizId,
+    /// A subject identifier.
+    SubjectId,
+    /// A user identifier.
+    UserId,
+    /// A quiz session identifier.
+    SessionId,
+}
+
+/// Accepts a JSON string or integer as an identifier.
+struct IdVisitor;
+
+impl Visitor<'_> for IdVisitor {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an identifier (string or integer)")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+}
+
+/// Why a frame could not be decoded. The connection stays up either way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The text is not JSON at all.
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    /// The JSON is not an object.
+    #[error("expected a JSON object")]
+    NotAnObject,
+    /// The object has no string `type`.
+    #[error("missing \"type\"")]
+    MissingType,
+    /// A client message of a type the server does not know.
+    #[error("unknown type \"{0}\"")]
+    UnknownType(String),
+    /// A required field is absent or has the wrong shape.
+    #[error("\"{kind}\" needs {field}")]
+    BadField {
+        /// The message type.
+        kind: String,
+        /// The field and what it should be, e.g. `"quiz_id" (a string)`.
+        field: &'static str,
+    },
+}
+
+// ---------------------------------------------------------------------------
+// Server -> client
+
+/// One message from the server, with the contract's optional envelope fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerFrame {
+    /// What the message says.
+    pub message: ServerMessage,
+    /// Optional per-connection sequence number (to detect gaps).
+    pub seq: Option<u64>,
+    /// Optional RFC 3339 send time (for latency measurement).
+    pub sent_at: Option<String>,
+}
+
+/// The server's message types (section 4 of the contract).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ServerMessage {
+    /// A session was stored. `session` is `None` when `data` could not be read
+    /// as a full session (the message still means "something moved").
+    QuizSessionUploaded {
+        /// The stored session, when readable.
+        session: Option<SessionEvent>,
+    },
+    /// A subject leaderboard changed.
+    LeaderboardUpdated {
+        /// The subject, when given.
+        subject_id: Option<SubjectId>,
+        /// Optional new top entries (apply without a refetch).
+        entries: Option<Vec<Entry>>,
+    },
+    /// A quiz leaderboard changed (sent only to its subscribers).
+    QuizLeaderboardUpdated {
+        /// The quiz.
+        quiz_id: QuizId,
+        /// Optional new top entries.
+        entries: Option<Vec<Entry>>,
+    },
+    /// The server confirmed a `subscribe_quiz`.
+    SubscriptionConfirmed {
+        /// The quiz subscribed to.
+        quiz_id: QuizId,
+        /// Human-readable text from the server.
+        message: String,
+    },
+    /// Answer to a [`ClientMessage::Ping`] (optional part of the contract).
+    Pong {
+        /// The ping's id.
+        id: u64,
+    },
+    /// The server rejected a client message; the socket stays open.
+    Error {
+        /// What the server said.
+        message: String,
+    },
+    /// A message type this client does not know; ignored.
+    Unknown {
+        /// Its `type`.
+        kind: String,
+    },
+}
+
+impl ServerMessage {
+    /// The message's `type` on the wire.
+    pub fn kind(&self) -> &str {
+        match self {
+            Self::QuizSessionUploaded { .. } => "quiz_session_uploaded",
+            Self::LeaderboardUpdated { .. } => "leaderboard_updated",
+            Self::QuizLeaderboardUpdated { .. } => "quiz_leaderboard_updated",
+            Self::SubscriptionConfirmed { .. } => "subscription_confirmed",
+            Self::Pong { .. } => "pong",
+            Self::Error { .. } => "error",
+            Self::Unknown { kind } => kind,
+        }
+    }
+}
+
+/// A stored quiz session: the `data` of `quiz_session_uploaded` and the body
+/// of `201` from `POST /api/quiz-sessions/`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionEvent {
+    /// The new session.
+    pub session_id: SessionId,
+    /// Its quiz.
+    pub quiz_id: QuizId,
+    /// The quiz's subject.
+    pub subject_id: SubjectId,
+    /// Who took it.
+    pub user_id: UserId,
+    /// Their username.
+    pub username: String,
+    /// The score.
+    pub score: f64,
+    /// RFC 3339 completion time.
+    pub completed_at: String,
+}
+
+/// One leaderboard row. Ranks start at 1; ties share a rank.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Rank, from 1.
+    pub rank: u32,
+    /// The user.
+    pub user_id: UserId,
+    /// Their username.
+    pub username: String,
+    /// Subject: sum of best per quiz; quiz: best session.
+    pub score: f64,
+    /// Number of sessions counted.
+    pub sessions: u32,
+}
+
+#[derive(Serialize)]
+struct LeaderboardData<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject_id: &'a Option<SubjectId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entries: &'a Option<Vec<Entry>>,
+}
+
+#[derive(Serialize)]
+struct QuizLeaderboardData<'a> {
+    quiz_id: &'a QuizId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entries: &'a Option<Vec<Entry>>,
+}
+
+impl Serialize for ServerFrame {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("type", self.message.kind())?;
+        match &self.message {
+            ServerMessage::QuizSessionUploaded { session } => match session {
+                Some(session) => map.serialize_entry("data", session)?,
+                None => map.serialize_entry("data", &Map::new())?,
+            },
+            ServerMessage::LeaderboardUpdated {
+                subject_id,
+                entries,
+            } => map.serialize_entry(
+                "data",
+                &LeaderboardData {
+                    subject_id,
+                    entries,
+                },
+            )?,
+            ServerMessage::QuizLeaderboardUpdated { quiz_id, entries } => {
+                map.serialize_entry("data", &QuizLeaderboardData { quiz_id, entries })?
+            }
+            ServerMessage::SubscriptionConfirmed { quiz_id, message } => {
+                map.serialize_entry("quiz_id", quiz_id)?;
+                map.serialize_entry("message", message)?;
+            }
+            ServerMessage::Pong { id } => map.serialize_entry("id", id)?,
+            ServerMessage::Error { message } => map.serialize_entry("message", message)?,
+            ServerMessage::Unknown { .. } => {}
+        }
+        if let Some(seq) = self.seq {
+            map.serialize_entry("seq", &seq)?;
+        }
+        if let Some(sent_at) = &self.sent_at {
+            map.serialize_entry("sent_at", sent_at)?;
+        }
+        map.end()
+    }
+}
+
+impl ServerFrame {
+    /// A frame with no envelope fields.
+    pub fn new(message: ServerMessage) -> Self {
+        Self {
+            message,
+            seq: None,
+            sent_at: None,
+        }
+    }
+
+    /// Encodes the frame as the contract's text (see [`to_python_json`]).
+    pub fn encode(&self) -> String {
+        to_python_json(self)
+    }
+
+    /// Decodes a server frame. Unknown types and fields are tolerated; an error
+    /// means the frame carried nothing usable (the caller logs it and carries on).
+    pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        let (kind, mut obj) = split_type(text)?;
+        let seq = obj.get("seq").and_then(Value::as_u64);
+        let sent_at = obj
+            .get("sent_at")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let data = match obj.remove("data") {
+            Some(Value::Object(data)) => data,
+            _ => Map::new(),
+        };
+        let bad = |field| DecodeError::BadField {
+            kind: kind.clone(),
+            field,
+        };
+        let message = match kind.as_str() {
+            "quiz_session_uploaded" => ServerMessage::QuizSessionUploaded {
+                session: serde_json::from_value(Value::Object(data)).ok(),
+            },
+            "leaderboard_updated" => ServerMessage::LeaderboardUpdated {
+                subject_id: field(&data, "subject_id"),
+                entries: field(&data, "entries"),
+            },
+            "quiz_leaderboard_updated" => ServerMessage::QuizLeaderboardUpdated {
+                quiz_id: field(&data, "quiz_id")
+                    .or_else(|| field(&obj, "quiz_id"))
+                    .ok_or_else(|| bad("\"data.quiz_id\" (a string)"))?,
+                entries: field(&data, "entries"),
+            },
+            "subscription_confirmed" => ServerMessage::SubscriptionConfirmed {
+                quiz_id: field(&obj, "quiz_id")
+                    .or_else(|| field(&data, "quiz_id"))
+                    .ok_or_else(|| bad("\"quiz_id\" (a string)"))?,
+                message: field(&obj, "message").unwrap_or_default(),
+            },
+            "pong" => ServerMessage::Pong {
+                id: field(&obj, "id").ok_or_else(|| bad("\"id\" (an integer)"))?,
+            },
+            "error" => ServerMessage::Error {
+                message: field(&obj, "message")
+                    .or_else(|| field(&obj, "detail"))
+                    .unwrap_or_default(),
+            },
+            _ => ServerMessage::Unknown { kind },
+        };
+        Ok(Self {
+            message,
+            seq,
+            sent_at,
+        })
+    }
+}
+
+/// Appends a `"seq"` field to an encoded frame that has none, so a broadcast
+/// can be serialised once and numbered per connection. Returns `None` if
+/// `encoded` does not end with `}`.
+pub fn append_seq(encoded: &str, seq: u64) -> Option<String> {
+    let body = encoded.strip_suffix('}')?;
+    let empty = body.trim_end() == "{";
+    let mut out = String::with_capacity(encoded.len() + 24);
+    out.push_str(body);
+    out.push_str(if empty { "\"seq\": " } else { ", \"seq\": " });
+    out.push_str(&seq.to_string());
+    out.push('}');
+    Some(out)
+}
+
+/// Parses `text` as a JSON object and takes its `type`.
+fn split_type(text: &str) -> Result<(String, Map<String, Value>), DecodeError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+    let Value::Object(obj) = value else {
+        return Err(DecodeError::NotAnObject);
+    };
+    match obj.get("type") {
+        Some(Value::String(kind)) => Ok((kind.clone(), obj)),
+        _ => Err(DecodeError::MissingType),
+    }
+}
+
+/// Reads one field leniently: absent or malformed gives `None`.
+fn field<T: de::DeserializeOwned>(obj: &Map<String, Value>, name: &str) -> Option<T> {
+    obj.get(name).and_then(|v| T::deserialize(v).ok())
+}
+
+// ---------------------------------------------------------------------------
+// Client -> server
+
+/// A message from the client (section 4 of the contract).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Follow one quiz's `quiz_leaderboard_updated`.
+    SubscribeQuiz {
+        /// The quiz.
+        quiz_id: QuizId,
+    },
+    /// Stop following one quiz.
+    UnsubscribeQuiz {
+        /// The quiz.
+        quiz_id: QuizId,
+    },
+    /// Keepalive; the server may answer with a pong (optional part).
+    Ping {
+        /// Echoed in the pong.
+        id: u64,
+    },
+}
+
+impl ClientMessage {
+    /// Encodes the message byte-for-byte as the contract writes it, e.g.
+    /// `{"type": "subscribe_quiz", "quiz_id": "7"}`.
+    pub fn encode(&self) -> String {
+        to_python_json(self)
+    }
+
+    /// Decodes a client message strictly (the server's side), saying exactly
+    /// what is wrong.
+    pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        let (kind, obj) = split_type(text)?;
+        let bad = |field| DecodeError::BadField {
+            kind: kind.clone(),
+            field,
+        };
+        match kind.as_str() {
+            "subscribe_quiz" => Ok(Self::SubscribeQuiz {
+                quiz_id: field(&obj, "quiz_id").ok_or_else(|| bad("\"quiz_id\" (a string)"))?,
+            }),
+            "unsubscribe_quiz" => Ok(Self::UnsubscribeQuiz {
+                quiz_id: field(&obj, "quiz_id").ok_or_else(|| bad("\"quiz_id\" (a string)"))?,
+            }),
+            "ping" => Ok(Self::Ping {
+                id: field(&obj, "id").ok_or_else(|| bad("\"id\" (an integer)"))?,
+            }),
+            _ => Err(DecodeError::UnknownType(kind)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// REST bodies (sections 1-3)
+
+/// `POST /api/token/` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRequest {
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `200` from `POST /api/token/`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPair {
+    /// Access JWT.
+    pub access: String,
+    /// Refresh JWT.
+    pub refresh: String,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenPair { .. }")
+    }
+}
+
+/// `POST /api/token/refresh/` body.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    /// Refresh JWT.
+    pub refresh: String,
+}
+
+/// `200` from `POST /api/token/refresh/`; may carry a rotated refresh token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshResponse {
+    /// New access JWT.
+    pub access: String,
+    /// New refresh JWT, when the server rotates them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<String>,
+}
+
+/// The claims of a SimpleJWT token (access or refresh).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenClaims {
+    /// `"access"` or `"refresh"`.
+    pub token_type: String,
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: i64,
+    /// Issue time, seconds since the Unix epoch.
+    pub iat: i64,
+    /// Unique token id.
+    pub jti: String,
+    /// The user (a string in the contract; SimpleJWT may send an integer).
+    pub user_id: UserId,
+}
+
+/// A REST error body (`{"detail": ...}`, plus `code` on token errors).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Human-readable reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Machine code, e.g. `token_not_valid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl ApiError {
+    /// A body with only `detail`.
+    pub fn detail(detail: impl Into<String>) -> Self {
+        Self {
+            detail: Some(detail.into()),
+            code: None,
+        }
+    }
+
+    /// The best human-readable text in an error body of any shape: `detail`,
+    /// or DRF's field errors (`{"score": ["must be positive"]}`), or the text.
+    pub fn message_from(body: &str) -> String {
+        let Ok(value) = serde_json::from_str::<Value>(body) else {
+            return body.trim().chars().take(200).collect();
+        };
+        if let Some(detail) = value.get("detail").and_then(Value::as_str) {
+            return detail.to_owned();
+        }
+        match &value {
+            Value::Object(fields) => fields
+                .iter()
+                .map(|(name, v)| format!("{name}: {}", flatten_messages(v)))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => flatten_messages(other),
+        }
+    }
+
+    /// True when the body says the token is invalid or expired.
+    pub fn is_token_not_valid(&self) -> bool {
+        self.code.as_deref() == Some("token_not_valid")
+    }
+}
+
+fn flatten_messages(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(flatten_messages)
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    }
+}
+
+/// `GET /api/subjects/` item; also `subject` in a subject board.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    /// Id.
+    pub id: SubjectId,
+    /// Display name.
+    pub name: String,
+}
+
+/// `GET /api/quizzes/` item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quiz {
+    /// Id.
+    pub id: QuizId,
+    /// Title.
+    pub title: String,
+    /// Its subject.
+    pub subject_id: SubjectId,
+    /// Sessions taken so far.
+    #[serde(default)]
+    pub sessions_count: u64,
+}
+
+/// One subject's board in `GET /api/leaderboard/subjects/`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubjectBoard {
+    /// The subject.
+    pub subject: Subject,
+    /// Top entries.
+    pub entries: Vec<Entry>,
+    /// Time of the newest counted session (`null` when there is none).
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// `quiz` in a quiz board.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuizRef {
+    /// Id.
+    pub id: QuizId,
+    /// Title.
+    pub title: String,
+    /// Its subject.
+    pub subject_id: SubjectId,
+}
+
+/// `GET /api/quizzes/<quiz_id>/leaderboard/`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuizBoard {
+    /// The quiz.
+    pub quiz: QuizRef,
+    /// Top entries.
+    pub entries: Vec<Entry>,
+    /// Time of the newest counted session (`null` when there is none).
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// `user` in the performance body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    /// Id.
+    pub id: UserId,
+    /// Username.
+    pub username: String,
+}
+
+/// The user's standing in one subject.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubjectStanding {
+    /// The subject.
+    pub subject_id: SubjectId,
+    /// Rank among all users (ties share).
+    pub rank: u32,
+    /// Subject score.
+    pub score: f64,
+    /// Sessions in the subject.
+    pub sessions: u32,
+}
+
+/// One of the user's recent sessions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecentSession {
+    /// The session.
+    pub session_id: SessionId,
+    /// Its quiz.
+    pub quiz_id: QuizId,
+    /// Score.
+    pub score: f64,
+    /// RFC 3339 completion time.
+    pub completed_at: String,
+}
+
+/// `GET /api/users/me/performance/`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Performance {
+    /// Who this is.
+    pub user: UserRef,
+    /// Standing per subject.
+    #[serde(default)]
+    pub subjects: Vec<SubjectStanding>,
+    /// Newest sessions first.
+    #[serde(default)]
+    pub recent_sessions: Vec<RecentSession>,
+}
+
+/// `POST /api/quiz-sessions/` body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewSession {
+    /// The quiz taken.
+    pub quiz_id: QuizId,
+    /// Score.
+    pub score: f64,
+    /// Time taken, seconds.
+    pub duration_s: f64,
+}
+
+// ---------------------------------------------------------------------------
+
+mod json {
+    //! Python `json.dumps` formatting (the Django side's encoder).
+
+    use std::io;
+
+    use serde::Serialize;
+    use serde_json::ser::Formatter;
+
+    /// `", "` between items, `": "` after keys, non-ASCII as `\uXXXX`.
+    struct PythonFormatter;
+
+    impl Formatter for PythonFormatter {
+        fn begin_array_value<W: ?Sized + io::Write>(
+            &mut self,
+            w: &mut W,
+            first: bool,
+        ) -> io::Result<()> {
+            if first { Ok(()) } else { w.write_all(b", ") }
+        }
+
+        fn begin_object_key<W: ?Sized + io::Write>(
+            &mut self,
+            w: &mut W,
+            first: bool,
+        ) -> io::Result<()> {
+            if first { Ok(()) } else { w.write_all(b", ") }
+        }
+
+        fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+            w.write_all(b": ")
+        }
+
+        fn write_string_fragment<W: ?Sized + io::Write>(
+            &mut self,
+            w: &mut W,
+            fragment: &str,
+        ) -> io::Result<()> {
+            if fragment.bytes().all(|b| b.is_ascii() && b != 0x7f) {
+                return w.write_all(fragment.as_bytes());
+            }
+            let mut units = [0u16; 2];
+            for c in fragment.chars() {
+                if c.is_ascii() && c != '\x7f' {
+                    w.write_all(&[c as u8])?;
+                } else {
+                    for unit in c.encode_utf16(&mut units) {
+                        write!(w, "\\u{unit:04x}")?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// Serialises `value` as Python's `json.dumps(value)` would.
+    pub fn to_python_json<T: Serialize + ?Sized>(value: &T) -> String {
+        let mut out = Vec::with_capacity(128);
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
+        // Serialising these types cannot fail: every map key is a string.
+        if value.serialize(&mut ser).is_err() {
+            return String::from("{}");
+        }
+        // The formatter writes only ASCII and valid UTF-8 fragments.
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscribe_encodes_as_the_contract_writes_it() {
+        let msg = ClientMessage::SubscribeQuiz {
+            quiz_id: "42".into(),
+        };
+        assert_eq!(
+            msg.encode(),
+            r#"{"type": "subscribe_quiz", "quiz_id": "42"}"#
+        );
+        let msg = ClientMessage::UnsubscribeQuiz {
+            quiz_id: "42".into(),
+        };
+        assert_eq!(
+            msg.encode(),
+            r#"{"type": "unsubscribe_quiz", "quiz_id": "42"}"#
+        );
+        assert_eq!(
+            ClientMessage::Ping { id: 3 }.encode(),
+            r#"{"type": "ping", "id": 3}"#
+        );
+    }
+
+    #[test]
+    fn non_ascii_is_escaped_like_python() {
+        let msg = ClientMessage::SubscribeQuiz {
+            quiz_id: "é😀".into(),
+        };
+        assert_eq!(
+            msg.encode(),
+            r#"{"type": "subscribe_quiz", "quiz_id": "\u00e9\ud83d\ude00"}"#
+        );
+    }
+
+    #[test]
+    fn integer_ids_are_accepted() {
+        let frame =
+            ServerFrame::decode(r#"{"type": "quiz_leaderboard_updated", "data": {"quiz_id": 7}}"#)
+                .unwrap();
+        assert_eq!(
+            frame.message,
+            ServerMessage::QuizLeaderboardUpdated {
+                quiz_id: "7".into(),
+                entries: None
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_type_and_fields_are_tolerated() {
+        let frame = ServerFrame::decode(r#"{"type": "party", "x": 1, "seq": 9}"#).unwrap();
+        assert_eq!(
+            frame.message,
+            ServerMessage::Unknown {
+                kind: "party".into()
+            }
+        );
+        assert_eq!(frame.seq, Some(9));
+    }
+
+    #[test]
+    fn server_frame_round_trips_with_seq_appended() {
+        let frame = ServerFrame::new(ServerMessage::LeaderboardUpdated {
+            subject_id: Some("1".into()),
+            entries: None,
+        });
+        let body = frame.encode();
+        assert_eq!(
+            body,
+            r#"{"type": "leaderboard_updated", "data": {"subject_id": "1"}}"#
+        );
+        let numbered = append_seq(&body, 5).unwrap();
+        assert_eq!(
+            numbered,
+            r#"{"type": "leaderboard_updated", "data": {"subject_id": "1"}, "seq": 5}"#
+        );
+        let back = ServerFrame::decode(&numbered).unwrap();
+        assert_eq!(back.seq, Some(5));
+        assert_eq!(back.message, frame.message);
+    }
+
+    #[test]
+    fn client_decode_says_what_is_wrong() {
+        assert_eq!(
+            ClientMessage::decode(r#"{"type": "dance"}"#),
+            Err(DecodeError::UnknownType("dance".into()))
+        );
+        assert!(matches!(
+            ClientMessage::decode(r#"{"type": "subscribe_quiz"}"#),
+            Err(DecodeError::BadField { .. })
+        ));
+        assert!(matches!(
+            ClientMessage::decode("{nope"),
+            Err(DecodeError::NotJson(_))
+        ));
+        assert_eq!(ClientMessage::decode("[1]"), Err(DecodeError::NotAnObject));
+    }
+
+    #[test]
+    fn api_error_message_reads_drf_field_errors() {
+        assert_eq!(
+            ApiError::message_from(r#"{"score": ["A valid number is required."]}"#),
+            "score: A valid number is required."
+        );
+        assert_eq!(
+            ApiError::message_from(r#"{"detail": "Not found."}"#),
+            "Not found."
+        );
+        assert_eq!(
+            ApiError::message_from("<html>502</html>"),
+            "<html>502</html>"
+        );
+    }
+}
