@@ -1,2 +1,271 @@
-//! QuizPulse reference server.
-fn main() {}
+//! `quizpulse-server`: the reference backend's command line.
+//!
+//! ```text
+//! quizpulse-server serve --bind 127.0.0.1:8000 --db sqlite://quizpulse.db [--demo]
+//! quizpulse-server user add NAME        # password from QUIZPULSE_PASSWORD or stdin
+//! quizpulse-server user disable NAME    # its sockets get 4003, its REST calls 401
+//! quizpulse-server migrate
+//! ```
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use quizpulse_server::auth::PasswordHashing;
+use quizpulse_server::config::{Config, DemoConfig, Secret, parse_duration};
+use quizpulse_server::{Server, db, demo};
+
+#[derive(Parser)]
+#[command(name = "quizpulse-server", version, about = "QuizPulse reference server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the REST API and the socket.
+    Serve(ServeArgs),
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Apply database migrations and exit.
+    Migrate(DbArg),
+}
+
+#[derive(Args)]
+struct DbArg {
+    /// SQLite database URL (created if missing).
+    #[arg(long, env = "QUIZPULSE_DB", default_value = "sqlite://quizpulse.db")]
+    db: String,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password comes from QUIZPULSE_PASSWORD or the first line of stdin.
+    Add {
+        /// Username.
+        name: String,
+    },
+    /// Disable a user (REST 401 user_inactive, socket 4003).
+    Disable {
+        /// Username.
+        name: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// Username.
+        name: String,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "QUIZPULSE_BIND", default_value = "127.0.0.1:8000")]
+    bind: SocketAddr,
+    #[command(flatten)]
+    db: DbArg,
+    /// Seed demo users, subjects, quizzes and sessions, and simulate uploads.
+    #[arg(long, env = "QUIZPULSE_DEMO")]
+    demo: bool,
+    /// HS256 secret for tokens (required outside --demo).
+    #[arg(long, env = "QUIZPULSE_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// Access-token lifetime (e.g. 300s, 5m).
+    #[arg(long, env = "QUIZPULSE_ACCESS_TTL", default_value = "5m", value_parser = parse_duration)]
+    access_ttl: Duration,
+    /// Refresh-token lifetime (e.g. 1d).
+    #[arg(long, env = "QUIZPULSE_REFRESH_TTL", default_value = "1d", value_parser = parse_duration)]
+    refresh_ttl: Duration,
+    /// Return a new refresh token from /api/token/refresh/ too.
+    #[arg(long, env = "QUIZPULSE_ROTATE_REFRESH")]
+    rotate_refresh: bool,
+    /// With --demo: time between simulated uploads (0 disables).
+    #[arg(long, env = "QUIZPULSE_SIMULATE_EVERY", default_value = "4s", value_parser = parse_duration)]
+    simulate_every: Duration,
+    /// Messages that may wait for one socket before it is closed with 1013.
+    #[arg(long, env = "QUIZPULSE_WS_QUEUE", default_value_t = 256)]
+    ws_queue: usize,
+    /// Client messages per second per socket.
+    #[arg(long, env = "QUIZPULSE_WS_RATE", default_value_t = 50)]
+    ws_rate: u32,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(DbArg { db }) => {
+            let pool = db::connect(&db).await.map_err(|e| e.to_string())?;
+            db::migrate(&pool).await.map_err(|e| e.to_string())?;
+            println!("migrations applied to {db}");
+            Ok(())
+        }
+        Command::User { command, db: DbArg { db } } => user(command, &db).await,
+    }
+}
+
+async fn user(command: UserCommand, url: &str) -> Result<(), String> {
+    let pool = db::connect(url).await.map_err(|e| e.to_string())?;
+    db::migrate(&pool).await.map_err(|e| e.to_string())?;
+    match command {
+        UserCommand::Add { name } => {
+            let name = name.trim().to_owned();
+            if name.is_empty() {
+                return Err("the username is empty".to_owned());
+            }
+            let password = match std::env::var("QUIZPULSE_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    eprintln!("password for {name} (one line on stdin):");
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut line)
+                        .map_err(|e| format!("reading the password: {e}"))?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            if password.is_empty() {
+                return Err("the password is empty (set QUIZPULSE_PASSWORD or pipe one line)".to_owned());
+            }
+            let hash = PasswordHashing::default()
+                .hash(&password)
+                .map_err(|e| e.to_string())?;
+            let id = db::create_user(&pool, &name, &hash)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("created user {name} (id {id})");
+        }
+        UserCommand::Disable { name } => set_active(&pool, &name, false).await?,
+        UserCommand::Enable { name } => set_active(&pool, &name, true).await?,
+    }
+    pool.close().await;
+    Ok(())
+}
+
+async fn set_active(pool: &sqlx::SqlitePool, name: &str, active: bool) -> Result<(), String> {
+    if db::set_user_active(pool, name, active)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        println!("{} user {name}", if active { "enabled" } else { "disabled" });
+        Ok(())
+    } else {
+        Err(format!("no user named {name:?}"))
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let (secret, secret_note) = match (args.jwt_secret.filter(|s| !s.is_empty()), args.demo) {
+        (Some(secret), _) => (Secret::new(secret), None),
+        (None, true) => {
+            let secret = Secret::random().map_err(|e| format!("random secret: {e}"))?;
+            let note = format!(
+                "JWT secret (random, this run only; set QUIZPULSE_JWT_SECRET to fix it): {}",
+                secret.expose()
+            );
+            (secret, Some(note))
+        }
+        (None, false) => {
+            return Err(
+                "no JWT secret: set QUIZPULSE_JWT_SECRET (or --jwt-secret); only --demo makes one up"
+                    .to_owned(),
+            );
+        }
+    };
+    let mut config = Config::new(args.db.db, secret);
+    config.bind = args.bind;
+    config.access_ttl = args.access_ttl;
+    config.refresh_ttl = args.refresh_ttl;
+    config.rotate_refresh = args.rotate_refresh;
+    config.ws.queue_capacity = args.ws_queue;
+    config.ws.rate_per_sec = args.ws_rate;
+    if args.demo {
+        config.demo = Some(DemoConfig {
+            simulate_every: args.simulate_every,
+        });
+    }
+    let demo = config.demo.clone();
+    let server = Server::bind(config).await.map_err(|e| e.to_string())?;
+    let addr = server.local_addr().map_err(|e| e.to_string())?;
+    if let Some(demo_config) = demo {
+        println!("QuizPulse reference server (demo) on http://{addr}");
+        for user in demo::USERS {
+            println!("  demo user {user:<6} password {}", demo::password(user));
+        }
+        if let Some(note) = secret_note {
+            println!("  {note}");
+        }
+        if demo_config.simulate_every.is_zero() {
+            println!("  simulator off");
+        } else {
+            println!(
+                "  simulator: one upload every {:?}",
+                demo_config.simulate_every
+            );
+        }
+    } else {
+        println!("QuizPulse reference server on http://{addr}");
+    }
+    tracing::info!(%addr, "listening");
+    server
+        .run(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

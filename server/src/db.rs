@@ -1,0 +1,478 @@
+//! Storage: SQLite through sqlx, with runtime-bound queries (no build-time
+//! database) and embedded migrations.
+//!
+//! Leaderboards read `quiz_user_stats`, one row per (quiz, user) with the
+//! user's best score and session count there, kept by a trigger in the same
+//! statement as each session insert (see `migrations/`). A quiz board is
+//! therefore a scan of that quiz's players; a subject board sums each player's
+//! best over the subject's quizzes. Neither touches the sessions table.
+//!
+//! Ranking is standard competition ranking ("1224"): a row's rank is one more
+//! than the number of rows with a strictly higher score, so ties share a rank
+//! and the next rank skips. Within a tie rows are ordered by username.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use quizpulse::wire::{
+    Entry, Performance, Quiz, QuizBoard, QuizId, QuizRef, RecentSession, SessionEvent, Subject,
+    SubjectBoard, SubjectId, SubjectStanding, UserId, UserRef,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+/// Embedded migrations (`server/migrations`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How many recent sessions `GET /api/users/me/performance/` lists.
+pub const RECENT_SESSIONS: u32 = 10;
+
+/// Storage errors.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The query failed.
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A user with this name exists already.
+    #[error("user {0:?} exists already")]
+    UserExists(String),
+}
+
+/// Opens (creating if missing) the database: WAL journal, `synchronous =
+/// NORMAL`, foreign keys on, a 5 s busy timeout.
+pub async fn connect(url: &str) -> Result<SqlitePool, DbError> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+/// Applies pending migrations.
+pub async fn migrate(pool: &SqlitePool) -> Result<(), DbError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Microseconds since the Unix epoch, now.
+pub fn now_micros() -> i64 {
+    Utc::now().timestamp_micros()
+}
+
+/// Formats stored microseconds as RFC 3339 UTC with microseconds, as Django
+/// REST Framework does (`2026-11-26T06:29:26.123456Z`).
+pub fn rfc3339(micros: i64) -> String {
+    DateTime::<Utc>::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Competition ranks for scores sorted best first: equal scores share a
+/// rank, and the next distinct score's rank counts every row above it
+/// (`[9, 7, 7, 5]` ranks `[1, 2, 2, 4]`).
+pub fn competition_ranks(sorted_desc: &[f64]) -> Vec<u32> {
+    let mut ranks = Vec::with_capacity(sorted_desc.len());
+    let mut previous: Option<(f64, u32)> = None;
+    for (i, &score) in sorted_desc.iter().enumerate() {
+        let position = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        let rank = match previous {
+            Some((prev, rank)) if prev == score => rank,
+            _ => position,
+        };
+        previous = Some((score, rank));
+        ranks.push(rank);
+    }
+    ranks
+}
+
+/// One unranked board row, as the queries return it.
+type BoardRow = (i64, String, f64, i64);
+
+fn ranked(rows: Vec<BoardRow>) -> Vec<Entry> {
+    let scores: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    rows.into_iter()
+        .zip(competition_ranks(&scores))
+        .map(|((user_id, username, score, sessions), rank)| Entry {
+            rank,
+            user_id: UserId(user_id.to_string()),
+            username,
+            score,
+            sessions: u32::try_from(sessions).unwrap_or(u32::MAX),
+        })
+        .collect()
+}
+
+/// A user as stored.
+#[derive(Clone, Debug)]
+pub struct UserRow {
+    /// Row id (sent as a string).
+    pub id: i64,
+    /// Unique name.
+    pub username: String,
+    /// Argon2 PHC string.
+    pub password_hash: String,
+    /// A disabled account gets 401 on REST and 4003 on the socket.
+    pub is_active: bool,
+}
+
+fn user_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRow, sqlx::Error> {
+    Ok(UserRow {
+        id: row.try_get(0)?,
+        username: row.try_get(1)?,
+        password_hash: row.try_get(2)?,
+        is_active: row.try_get(3)?,
+    })
+}
+
+/// Creates a user with an already-hashed password; returns its id.
+pub async fn create_user(
+    pool: &SqlitePool,
+    username: &str,
+    password_hash: &str,
+) -> Result<i64, DbError> {
+    let result = sqlx::query(
+        "INSERT INTO users (username, password_hash, is_active, created_at) VALUES (?, ?, 1, ?)",
+    )
+    .bind(username)
+    .bind(password_hash)
+    .bind(now_micros())
+    .execute(pool)
+    .await;
+    match result {
+        Ok(done) => Ok(done.last_insert_rowid()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(DbError::UserExists(username.to_owned()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Looks a user up by name.
+pub async fn user_by_name(pool: &SqlitePool, username: &str) -> Result<Option<UserRow>, DbError> {
+    let row = sqlx::query(
+        "SELECT id, username, password_hash, is_active FROM users WHERE username = ?",
+    )
+    .bind(username)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.as_ref().map(user_row).transpose()?)
+}
+
+/// Looks a user up by id.
+pub async fn user_by_id(pool: &SqlitePool, id: i64) -> Result<Option<UserRow>, DbError> {
+    let row = sqlx::query("SELECT id, username, password_hash, is_active FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.as_ref().map(user_row).transpose()?)
+}
+
+/// Enables or disables an account; false if there is no such user.
+pub async fn set_user_active(
+    pool: &SqlitePool,
+    username: &str,
+    active: bool,
+) -> Result<bool, DbError> {
+    let done = sqlx::query("UPDATE users SET is_active = ? WHERE username = ?")
+        .bind(active)
+        .bind(username)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Creates or renames a subject.
+pub async fn upsert_subject(pool: &SqlitePool, id: &str, name: &str) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO subjects (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name")
+        .bind(id)
+        .bind(name)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Creates or renames a quiz (its subject must exist).
+pub async fn upsert_quiz(
+    pool: &SqlitePool,
+    id: &str,
+    title: &str,
+    subject_id: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO quizzes (id, title, subject_id) VALUES (?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET title = excluded.title",
+    )
+    .bind(id)
+    .bind(title)
+    .bind(subject_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Every subject, by id.
+pub async fn subjects(pool: &SqlitePool) -> Result<Vec<Subject>, DbError> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, name FROM subjects ORDER BY id")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| Subject {
+            id: SubjectId(id),
+            name,
+        })
+        .collect())
+}
+
+/// Every quiz with its session count, by subject then id.
+pub async fn quizzes(pool: &SqlitePool) -> Result<Vec<Quiz>, DbError> {
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT q.id, q.title, q.subject_id, \
+                COALESCE((SELECT SUM(s.sessions) FROM quiz_user_stats s WHERE s.quiz_id = q.id), 0) \
+         FROM quizzes q ORDER BY q.subject_id, q.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, title, subject_id, count)| Quiz {
+            id: QuizId(id),
+            title,
+            subject_id: SubjectId(subject_id),
+            sessions_count: u64::try_from(count).unwrap_or(0),
+        })
+        .collect())
+}
+
+/// One quiz, if it exists.
+pub async fn quiz(pool: &SqlitePool, id: &str) -> Result<Option<QuizRef>, DbError> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT id, title, subject_id FROM quizzes WHERE id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(id, title, subject_id)| QuizRef {
+        id: QuizId(id),
+        title,
+        subject_id: SubjectId(subject_id),
+    }))
+}
+
+/// A session to store.
+#[derive(Clone, Debug)]
+pub struct SessionInput<'a> {
+    /// The quiz (must exist).
+    pub quiz: &'a QuizRef,
+    /// Who took it.
+    pub user_id: i64,
+    /// Their username (echoed in the event).
+    pub username: &'a str,
+    /// Score (finite, non-negative: checked by the caller).
+    pub score: f64,
+    /// Seconds taken.
+    pub duration_s: f64,
+    /// Completion time, microseconds since the epoch.
+    pub completed_at: i64,
+}
+
+/// Stores a session (and, through the trigger, its stats) and returns the
+/// event the contract sends for it.
+pub async fn insert_session(
+    pool: &SqlitePool,
+    input: &SessionInput<'_>,
+) -> Result<SessionEvent, DbError> {
+    let done = sqlx::query(
+        "INSERT INTO sessions (quiz_id, user_id, score, duration_s, completed_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(input.quiz.id.as_str())
+    .bind(input.user_id)
+    .bind(input.score)
+    .bind(input.duration_s)
+    .bind(input.completed_at)
+    .execute(pool)
+    .await?;
+    Ok(SessionEvent {
+        session_id: done.last_insert_rowid().to_string().into(),
+        quiz_id: input.quiz.id.clone(),
+        subject_id: input.quiz.subject_id.clone(),
+        user_id: input.user_id.to_string().into(),
+        username: input.username.to_owned(),
+        score: input.score,
+        completed_at: rfc3339(input.completed_at),
+    })
+}
+
+/// Top `limit` entries of a quiz and the time of its newest session.
+pub async fn quiz_entries(
+    pool: &SqlitePool,
+    quiz_id: &str,
+    limit: u32,
+) -> Result<(Vec<Entry>, Option<String>), DbError> {
+    let rows: Vec<BoardRow> = sqlx::query_as(
+        "SELECT s.user_id, u.username, s.best, s.sessions \
+         FROM quiz_user_stats s JOIN users u ON u.id = s.user_id \
+         WHERE s.quiz_id = ? ORDER BY s.best DESC, u.username ASC LIMIT ?",
+    )
+    .bind(quiz_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let updated: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(last_at) FROM quiz_user_stats WHERE quiz_id = ?")
+            .bind(quiz_id)
+            .fetch_one(pool)
+            .await?;
+    Ok((ranked(rows), updated.map(rfc3339)))
+}
+
+/// A quiz's board (top `limit`).
+pub async fn quiz_board(
+    pool: &SqlitePool,
+    quiz: QuizRef,
+    limit: u32,
+) -> Result<QuizBoard, DbError> {
+    let (entries, updated_at) = quiz_entries(pool, quiz.id.as_str(), limit).await?;
+    Ok(QuizBoard {
+        quiz,
+        entries,
+        updated_at,
+    })
+}
+
+/// Top `limit` entries of a subject and the time of its newest session.
+pub async fn subject_entries(
+    pool: &SqlitePool,
+    subject_id: &str,
+    limit: u32,
+) -> Result<(Vec<Entry>, Option<String>), DbError> {
+    let rows: Vec<BoardRow> = sqlx::query_as(
+        "SELECT t.user_id, u.username, t.score, t.sessions FROM \
+           (SELECT user_id, SUM(best) AS score, SUM(sessions) AS sessions \
+            FROM quiz_user_stats WHERE subject_id = ? GROUP BY user_id) t \
+         JOIN users u ON u.id = t.user_id \
+         ORDER BY t.score DESC, u.username ASC LIMIT ?",
+    )
+    .bind(subject_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let updated: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(last_at) FROM quiz_user_stats WHERE subject_id = ?")
+            .bind(subject_id)
+            .fetch_one(pool)
+            .await?;
+    Ok((ranked(rows), updated.map(rfc3339)))
+}
+
+/// Every subject's board (top `limit` each), subjects by id.
+pub async fn subject_boards(pool: &SqlitePool, limit: u32) -> Result<Vec<SubjectBoard>, DbError> {
+    let mut boards = Vec::new();
+    for subject in subjects(pool).await? {
+        let (entries, updated_at) = subject_entries(pool, subject.id.as_str(), limit).await?;
+        boards.push(SubjectBoard {
+            subject,
+            entries,
+            updated_at,
+        });
+    }
+    Ok(boards)
+}
+
+/// A user's standing in every subject they have played, and their newest
+/// sessions.
+pub async fn performance(pool: &SqlitePool, user: &UserRow) -> Result<Performance, DbError> {
+    let played: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT subject_id FROM quiz_user_stats WHERE user_id = ? ORDER BY subject_id",
+    )
+    .bind(user.id)
+    .fetch_all(pool)
+    .await?;
+    let mut subjects = Vec::with_capacity(played.len());
+    for (subject_id,) in played {
+        let standing: Option<(f64, i64, i64)> = sqlx::query_as(
+            "WITH totals AS ( \
+               SELECT user_id, SUM(best) AS score, SUM(sessions) AS sessions \
+               FROM quiz_user_stats WHERE subject_id = ?1 GROUP BY user_id) \
+             SELECT t.score, t.sessions, \
+                    (SELECT COUNT(*) FROM totals o WHERE o.score > t.score) + 1 \
+             FROM totals t WHERE t.user_id = ?2",
+        )
+        .bind(&subject_id)
+        .bind(user.id)
+        .fetch_optional(pool)
+        .await?;
+        if let Some((score, sessions, rank)) = standing {
+            subjects.push(SubjectStanding {
+                subject_id: SubjectId(subject_id),
+                rank: u32::try_from(rank).unwrap_or(u32::MAX),
+                score,
+                sessions: u32::try_from(sessions).unwrap_or(u32::MAX),
+            });
+        }
+    }
+    let recent: Vec<(i64, String, f64, i64)> = sqlx::query_as(
+        "SELECT id, quiz_id, score, completed_at FROM sessions \
+         WHERE user_id = ? ORDER BY completed_at DESC, id DESC LIMIT ?",
+    )
+    .bind(user.id)
+    .bind(RECENT_SESSIONS)
+    .fetch_all(pool)
+    .await?;
+    Ok(Performance {
+        user: UserRef {
+            id: UserId(user.id.to_string()),
+            username: user.username.clone(),
+        },
+        subjects,
+        recent_sessions: recent
+            .into_iter()
+            .map(|(id, quiz_id, score, at)| RecentSession {
+                session_id: id.to_string().into(),
+                quiz_id: QuizId(quiz_id),
+                score,
+                completed_at: rfc3339(at),
+            })
+            .collect(),
+    })
+}
+
+/// Number of stored sessions.
+pub async fn session_count(pool: &SqlitePool) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(pool)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_share_a_rank_and_the_next_rank_skips() {
+        assert_eq!(competition_ranks(&[]), Vec::<u32>::new());
+        assert_eq!(competition_ranks(&[5.0]), vec![1]);
+        assert_eq!(competition_ranks(&[9.0, 9.0, 7.0]), vec![1, 1, 3]);
+        assert_eq!(competition_ranks(&[9.0, 7.0, 7.0, 5.0]), vec![1, 2, 2, 4]);
+        assert_eq!(competition_ranks(&[3.0, 3.0, 3.0]), vec![1, 1, 1]);
+        assert_eq!(
+            competition_ranks(&[10.0, 8.5, 8.5, 8.5, 2.0, 2.0, 0.0]),
+            vec![1, 2, 2, 2, 5, 5, 7]
+        );
+    }
+
+    #[test]
+    fn times_format_like_drf() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(rfc3339(1_764_138_566_123_456), "2025-11-26T06:29:26.123456Z");
+    }
+}

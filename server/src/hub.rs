@@ -1,0 +1,381 @@
+//! The broadcast hub: every open socket's queue, and the per-quiz groups.
+//!
+//! Fan-out cost. A broadcast is serialised once into a [`SharedFrame`] (the
+//! contract's text with `sent_at`, without `seq`) behind an `Arc`; the hub
+//! hands each recipient a clone of that `Arc`, so the fan-out loop is one
+//! reference-count bump and one `try_send` per socket, under one lock. Each
+//! socket's own task then splices its `seq` in ([`SharedFrame::numbered`]):
+//! one copy of the shared bytes plus a few digits, done in parallel on the
+//! recipients' tasks, never a second serialisation.
+//!
+//! Slow readers. Each socket has a bounded queue. When a broadcast finds a
+//! queue full, that socket is dropped from the hub at once (it receives
+//! nothing more) and its task is told to close with 1013; everyone else is
+//! unaffected. The client reconnects and refetches, as the contract's
+//! at-most-once delivery requires of it anyway.
+//!
+//! Ordering. One upload's messages are queued for every socket under one lock
+//! hold, so every socket sees `quiz_session_uploaded`, `leaderboard_updated`,
+//! then (if it follows the quiz) `quiz_leaderboard_updated`, with no other
+//! upload's messages in between.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use quizpulse::wire::{QuizId, ServerFrame, ServerMessage};
+use tokio::sync::{Notify, mpsc};
+
+use crate::metrics::Metrics;
+
+/// A connection's id in the hub.
+pub type ConnId = u64;
+
+/// A broadcast message serialised once, shared by every recipient.
+#[derive(Clone, Debug)]
+pub struct SharedFrame(Arc<SharedInner>);
+
+#[derive(Debug)]
+struct SharedInner {
+    /// `{"type": ..., ..., "sent_at": "..."}`.
+    text: String,
+    /// Byte offset where `, "seq": N` goes (just before `, "sent_at"`).
+    seq_at: usize,
+    /// When the session behind it was stored (for the latency histogram).
+    stored_at: Instant,
+}
+
+impl SharedFrame {
+    /// Serialises `message` once, with `sent_at`, leaving room for `seq`.
+    pub fn new(message: ServerMessage, sent_at: &str, stored_at: Instant) -> Self {
+        let body = ServerFrame::new(message).encode();
+        let head = body.strip_suffix('}').unwrap_or(&body);
+        let quoted = serde_json::to_string(sent_at).unwrap_or_else(|_| "null".to_owned());
+        let mut text = String::with_capacity(body.len() + quoted.len() + 16);
+        text.push_str(head);
+        let seq_at = text.len();
+        text.push_str(", \"sent_at\": ");
+        text.push_str(&quoted);
+        text.push('}');
+        Self(Arc::new(SharedInner {
+            text,
+            seq_at,
+            stored_at,
+        }))
+    }
+
+    /// The frame as one connection sends it: `seq` spliced in before
+    /// `sent_at`, byte-identical to encoding the whole frame with both set.
+    pub fn numbered(&self, seq: u64) -> String {
+        let inner = &*self.0;
+        let digits = seq.to_string();
+        let mut out = String::with_capacity(inner.text.len() + digits.len() + 9);
+        out.push_str(&inner.text[..inner.seq_at]);
+        out.push_str(", \"seq\": ");
+        out.push_str(&digits);
+        out.push_str(&inner.text[inner.seq_at..]);
+        out
+    }
+
+    /// Time since the session behind this frame was stored.
+    pub fn age(&self) -> Duration {
+        self.0.stored_at.elapsed()
+    }
+
+    /// Length of the shared text in bytes.
+    pub fn len(&self) -> usize {
+        self.0.text.len()
+    }
+
+    /// Always false: a frame has at least its `type`.
+    pub fn is_empty(&self) -> bool {
+        self.0.text.is_empty()
+    }
+}
+
+/// What a socket's task gets when it joins the hub.
+#[derive(Debug)]
+pub struct Registration {
+    /// Its id.
+    pub id: ConnId,
+    /// Its broadcast queue.
+    pub rx: mpsc::Receiver<SharedFrame>,
+    /// Signalled when the hub dropped it for lagging: close with 1013.
+    pub kicked: Arc<Notify>,
+}
+
+/// Why a subscription was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubscribeError {
+    /// The socket follows the maximum number of quizzes already.
+    #[error("subscription limit reached: a socket may follow at most {0} quizzes")]
+    TooMany(usize),
+    /// The socket is no longer in the hub (it is being closed).
+    #[error("this connection is closing")]
+    Gone,
+}
+
+struct Conn {
+    tx: mpsc::Sender<SharedFrame>,
+    kicked: Arc<Notify>,
+    quizzes: HashSet<QuizId>,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_id: ConnId,
+    conns: HashMap<ConnId, Conn>,
+    groups: HashMap<QuizId, HashSet<ConnId>>,
+}
+
+impl Inner {
+    fn remove(&mut self, id: ConnId) -> Option<Conn> {
+        let conn = self.conns.remove(&id)?;
+        for quiz in &conn.quizzes {
+            if let Some(group) = self.groups.get_mut(quiz) {
+                group.remove(&id);
+                if group.is_empty() {
+                    self.groups.remove(quiz);
+                }
+            }
+        }
+        Some(conn)
+    }
+}
+
+/// The hub. Cheap to share behind an `Arc`.
+pub struct Hub {
+    inner: Mutex<Inner>,
+    metrics: Arc<Metrics>,
+    queue_capacity: usize,
+    max_subscriptions: usize,
+}
+
+impl Hub {
+    /// A hub whose sockets get queues of `queue_capacity` messages and may
+    /// follow `max_subscriptions` quizzes each.
+    pub fn new(metrics: Arc<Metrics>, queue_capacity: usize, max_subscriptions: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            metrics,
+            queue_capacity: queue_capacity.max(1),
+            max_subscriptions,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain maps behind: keep going.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a socket; it receives every broadcast from now on.
+    pub fn register(&self) -> Registration {
+        let (tx, rx) = mpsc::channel(self.queue_capacity);
+        let kicked = Arc::new(Notify::new());
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        let id = inner.next_id;
+        inner.conns.insert(
+            id,
+            Conn {
+                tx,
+                kicked: Arc::clone(&kicked),
+                quizzes: HashSet::new(),
+            },
+        );
+        Registration { id, rx, kicked }
+    }
+
+    /// Removes a socket and its subscriptions.
+    pub fn unregister(&self, id: ConnId) {
+        self.lock().remove(id);
+    }
+
+    /// Adds the socket to a quiz's group. Idempotent; refused past the limit.
+    pub fn subscribe(&self, id: ConnId, quiz: &QuizId) -> Result<(), SubscribeError> {
+        let mut inner = self.lock();
+        let conn = inner.conns.get_mut(&id).ok_or(SubscribeError::Gone)?;
+        if conn.quizzes.contains(quiz) {
+            return Ok(());
+        }
+        if conn.quizzes.len() >= self.max_subscriptions {
+            return Err(SubscribeError::TooMany(self.max_subscriptions));
+        }
+        conn.quizzes.insert(quiz.clone());
+        inner.groups.entry(quiz.clone()).or_default().insert(id);
+        Ok(())
+    }
+
+    /// Removes the socket from a quiz's group; false if it was not in it.
+    pub fn unsubscribe(&self, id: ConnId, quiz: &QuizId) -> bool {
+        let mut inner = self.lock();
+        let Some(conn) = inner.conns.get_mut(&id) else {
+            return false;
+        };
+        if !conn.quizzes.remove(quiz) {
+            return false;
+        }
+        if let Some(group) = inner.groups.get_mut(quiz) {
+            group.remove(&id);
+            if group.is_empty() {
+                inner.groups.remove(quiz);
+            }
+        }
+        true
+    }
+
+    /// Queues `everyone` (in order) for every socket, then `followers` for
+    /// the sockets in `quiz`'s group. Sockets whose queue is full are dropped
+    /// and told to close with 1013.
+    pub fn broadcast(&self, everyone: &[SharedFrame], quiz: &QuizId, followers: &SharedFrame) {
+        let started = Instant::now();
+        let mut inner = self.lock();
+        let mut dropped: Vec<ConnId> = Vec::new();
+        for (id, conn) in &inner.conns {
+            if !everyone.iter().all(|frame| offer(conn, frame)) {
+                dropped.push(*id);
+            }
+        }
+        if let Some(group) = inner.groups.get(quiz) {
+            for id in group {
+                if let Some(conn) = inner.conns.get(id)
+                    && !dropped.contains(id)
+                    && !offer(conn, followers)
+                {
+                    dropped.push(*id);
+                }
+            }
+        }
+        for id in dropped {
+            if let Some(conn) = inner.remove(id) {
+                conn.kicked.notify_one();
+                Metrics::inc(&self.metrics.lagged_closed);
+                tracing::warn!(conn = id, "socket fell too far behind; closing with 1013");
+            }
+        }
+        drop(inner);
+        Metrics::inc(&self.metrics.broadcasts);
+        self.metrics.broadcast_fanout.observe(started.elapsed());
+    }
+
+    /// Sockets in the hub now.
+    pub fn len(&self) -> usize {
+        self.lock().conns.len()
+    }
+
+    /// True when no socket is connected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sockets following `quiz` now.
+    pub fn followers(&self, quiz: &QuizId) -> usize {
+        self.lock().groups.get(quiz).map_or(0, HashSet::len)
+    }
+}
+
+/// Queues one frame; false when the queue is full or its socket is gone.
+fn offer(conn: &Conn, frame: &SharedFrame) -> bool {
+    conn.tx.try_send(frame.clone()).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quizpulse::wire::Entry;
+
+    fn frame(message: ServerMessage) -> SharedFrame {
+        SharedFrame::new(message, "2026-11-26T06:00:00.000000Z", Instant::now())
+    }
+
+    fn updated(subject: &str) -> ServerMessage {
+        ServerMessage::LeaderboardUpdated {
+            subject_id: Some(subject.into()),
+            entries: Some(vec![Entry {
+                rank: 1,
+                user_id: "1".into(),
+                username: "alice".into(),
+                score: 9.5,
+                sessions: 2,
+            }]),
+        }
+    }
+
+    #[test]
+    fn numbered_frames_equal_a_full_encode() {
+        let message = updated("maths");
+        let shared = frame(message.clone());
+        for seq in [0, 7, u64::MAX] {
+            let full = ServerFrame {
+                message: message.clone(),
+                seq: Some(seq),
+                sent_at: Some("2026-11-26T06:00:00.000000Z".to_owned()),
+            }
+            .encode();
+            assert_eq!(shared.numbered(seq), full);
+        }
+    }
+
+    #[test]
+    fn groups_receive_only_their_quiz() {
+        let hub = Hub::new(Arc::new(Metrics::default()), 8, 2);
+        let mut a = hub.register();
+        let mut b = hub.register();
+        hub.subscribe(a.id, &"qa".into()).unwrap();
+        hub.subscribe(b.id, &"qb".into()).unwrap();
+        let everyone = [frame(updated("s"))];
+        let follow = frame(ServerMessage::QuizLeaderboardUpdated {
+            quiz_id: "qa".into(),
+            entries: None,
+        });
+        hub.broadcast(&everyone, &"qa".into(), &follow);
+        assert!(a.rx.try_recv().is_ok());
+        assert!(a.rx.try_recv().unwrap().numbered(1).contains("quiz_leaderboard_updated"));
+        assert!(b.rx.try_recv().is_ok());
+        assert!(b.rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn subscription_limit_and_unsubscribe() {
+        let hub = Hub::new(Arc::new(Metrics::default()), 8, 2);
+        let a = hub.register();
+        hub.subscribe(a.id, &"1".into()).unwrap();
+        hub.subscribe(a.id, &"2".into()).unwrap();
+        hub.subscribe(a.id, &"2".into()).unwrap();
+        assert_eq!(
+            hub.subscribe(a.id, &"3".into()),
+            Err(SubscribeError::TooMany(2))
+        );
+        assert!(hub.unsubscribe(a.id, &"2".into()));
+        assert!(!hub.unsubscribe(a.id, &"2".into()));
+        assert_eq!(hub.followers(&"2".into()), 0);
+        hub.subscribe(a.id, &"3".into()).unwrap();
+        hub.unregister(a.id);
+        assert_eq!(hub.followers(&"1".into()), 0);
+        assert!(hub.is_empty());
+    }
+
+    #[test]
+    fn a_full_queue_gets_its_socket_kicked_and_no_one_else() {
+        let metrics = Arc::new(Metrics::default());
+        let hub = Hub::new(Arc::clone(&metrics), 2, 10);
+        let slow = hub.register();
+        let mut fast = hub.register();
+        let follow = frame(ServerMessage::QuizLeaderboardUpdated {
+            quiz_id: "q".into(),
+            entries: None,
+        });
+        for _ in 0..3 {
+            hub.broadcast(&[frame(updated("s"))], &"q".into(), &follow);
+            while fast.rx.try_recv().is_ok() {}
+        }
+        assert_eq!(hub.len(), 1);
+        assert_eq!(
+            metrics
+                .lagged_closed
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+        drop(slow);
+    }
+}

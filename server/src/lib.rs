@@ -1,0 +1,323 @@
+//! QuizPulse reference server: the platform contract (`spec/protocol.md`)
+//! implemented for real on one machine, including its optional parts.
+//!
+//! - [`config`]: flags and defaults; [`db`]: SQLite storage and leaderboards;
+//!   [`auth`]: SimpleJWT-compatible tokens and argon2 passwords;
+//! - [`api`]: the REST endpoints; [`ws`]: the socket; [`hub`]: the broadcast
+//!   hub with per-quiz groups; [`demo`]: demo data and the upload simulator;
+//! - [`metrics`]: Prometheus counters; [`error`]: errors as DRF-style JSON.
+//!
+//! [`app`] builds the router from an [`AppState`]; [`Server`] binds, runs and
+//! shuts down (closing every socket with 1001); [`serve`] does both.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod hub;
+pub mod metrics;
+pub mod ws;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::http::{Method, header};
+use axum::routing::{get, post};
+use quizpulse::wire::{NewSession, ServerMessage, SessionEvent};
+use sqlx::SqlitePool;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{PasswordHashing, Tokens};
+use crate::config::Config;
+use crate::db::{DbError, SessionInput, UserRow};
+use crate::error::AppError;
+use crate::hub::{Hub, SharedFrame};
+use crate::metrics::Metrics;
+
+/// Entries carried by `leaderboard_updated` / `quiz_leaderboard_updated`.
+pub const BROADCAST_ENTRIES: u32 = 10;
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub db: SqlitePool,
+    /// Token signing and checking.
+    pub tokens: Arc<Tokens>,
+    /// The socket hub.
+    pub hub: Arc<Hub>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+    /// Becomes `true` when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+    /// Serialises store-then-broadcast, so that every socket sees uploads in
+    /// the order they were stored and each message's `entries` are never
+    /// older than an earlier message's.
+    uploads: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl AppState {
+    /// State over an open (migrated) database.
+    pub fn new(config: Config, db: SqlitePool, shutdown: watch::Receiver<bool>) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let hub = Arc::new(Hub::new(
+            Arc::clone(&metrics),
+            config.ws.queue_capacity,
+            config.ws.max_subscriptions,
+        ));
+        let tokens = Arc::new(Tokens::new(
+            &config.jwt_secret,
+            config.access_ttl,
+            config.refresh_ttl,
+        ));
+        Self {
+            db,
+            tokens,
+            hub,
+            metrics,
+            config: Arc::new(config),
+            shutdown,
+            uploads: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// Validates and stores a session as `user`, then broadcasts it: the one
+    /// path for `POST /api/quiz-sessions/` and the demo simulator.
+    pub async fn record_session(
+        &self,
+        user: &UserRow,
+        new: &NewSession,
+    ) -> Result<SessionEvent, AppError> {
+        if !new.score.is_finite() || new.score < 0.0 {
+            return Err(AppError::BadRequest(
+                "score must be a finite number, 0 or more.".to_owned(),
+            ));
+        }
+        if !new.duration_s.is_finite() || new.duration_s < 0.0 {
+            return Err(AppError::BadRequest(
+                "duration_s must be a finite number of seconds, 0 or more.".to_owned(),
+            ));
+        }
+        let quiz = db::quiz(&self.db, new.quiz_id.as_str())
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?
+            .ok_or_else(|| AppError::NotFound(format!("No quiz with id {:?}.", new.quiz_id.0)))?;
+
+        let _order = self.uploads.lock().await;
+        let completed_at = db::now_micros();
+        let event = db::insert_session(
+            &self.db,
+            &SessionInput {
+                quiz: &quiz,
+                user_id: user.id,
+                username: &user.username,
+                score: new.score,
+                duration_s: new.duration_s,
+                completed_at,
+            },
+        )
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        let stored_at = Instant::now();
+        Metrics::inc(&self.metrics.sessions_stored);
+
+        // The session is stored: from here on nothing fails the request.
+        let subject_entries =
+            db::subject_entries(&self.db, quiz.subject_id.as_str(), BROADCAST_ENTRIES)
+                .await
+                .map(|(entries, _)| entries)
+                .map_err(|e| tracing::error!(error = %e, "subject board for broadcast"))
+                .ok();
+        let quiz_entries = db::quiz_entries(&self.db, quiz.id.as_str(), BROADCAST_ENTRIES)
+            .await
+            .map(|(entries, _)| entries)
+            .map_err(|e| tracing::error!(error = %e, "quiz board for broadcast"))
+            .ok();
+        let sent_at = db::rfc3339(db::now_micros());
+        let everyone = [
+            SharedFrame::new(
+                ServerMessage::QuizSessionUploaded {
+                    session: Some(event.clone()),
+                },
+                &sent_at,
+                stored_at,
+            ),
+            SharedFrame::new(
+                ServerMessage::LeaderboardUpdated {
+                    subject_id: Some(quiz.subject_id.clone()),
+                    entries: subject_entries,
+                },
+                &sent_at,
+                stored_at,
+            ),
+        ];
+        let followers = SharedFrame::new(
+            ServerMessage::QuizLeaderboardUpdated {
+                quiz_id: quiz.id.clone(),
+                entries: quiz_entries,
+            },
+            &sent_at,
+            stored_at,
+        );
+        self.hub.broadcast(&everyone, &quiz.id, &followers);
+        tracing::info!(
+            session = %event.session_id,
+            quiz = %event.quiz_id,
+            user = %event.username,
+            score = event.score,
+            "session stored and broadcast"
+        );
+        Ok(event)
+    }
+}
+
+/// CORS: any origin may call with `Authorization` (bearer tokens, never
+/// cookies, so no credentials mode is involved). The extension itself needs
+/// none of this (host permissions); it lets a web page tool use the API.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// The router: the contract's paths (trailing slashes and all), `/healthz`,
+/// `/metrics`, and JSON 404/405 for everything else.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/api/token/", post(api::obtain_token))
+        .route("/api/token/refresh/", post(api::refresh_token))
+        .route("/api/subjects/", get(api::subjects))
+        .route("/api/quizzes/", get(api::quizzes))
+        .route("/api/leaderboard/subjects/", get(api::subject_boards))
+        .route("/api/quizzes/{quiz_id}/leaderboard/", get(api::quiz_board))
+        .route("/api/users/me/performance/", get(api::performance))
+        .route("/api/quiz-sessions/", post(api::upload_session))
+        .route("/ws/leaderboard/", get(ws::handler))
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(cors())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Opening, migrating or seeding the database failed.
+    #[error("database: {0}")]
+    Db(#[from] DbError),
+    /// Binding or serving failed.
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+    /// Seeding demo data failed.
+    #[error("demo data: {0}")]
+    Demo(String),
+}
+
+/// A bound server, not yet serving: tests read [`Server::local_addr`] and
+/// may seed the database through [`Server::state`] before [`Server::run`].
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    stop: watch::Sender<bool>,
+}
+
+impl Server {
+    /// Opens and migrates the database, seeds demo data under `--demo`, and
+    /// binds the listener.
+    pub async fn bind(config: Config) -> Result<Self, ServerError> {
+        let pool = db::connect(&config.db_url).await?;
+        db::migrate(&pool).await?;
+        if config.demo.is_some() {
+            demo::seed(&pool, &PasswordHashing::default())
+                .await
+                .map_err(|e| ServerError::Demo(e.to_string()))?;
+        }
+        let listener = TcpListener::bind(config.bind).await?;
+        let (stop, shutdown) = watch::channel(false);
+        let state = AppState::new(config, pool, shutdown);
+        Ok(Self {
+            listener,
+            state,
+            stop,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr, std::io::Error> {
+        self.listener.local_addr()
+    }
+
+    /// The state handlers will share.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then closes every socket with 1001
+    /// (waiting up to `shutdown_grace` for them) and closes the database.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let Self {
+            listener,
+            state,
+            stop,
+        } = self;
+        let simulator = state
+            .config
+            .demo
+            .as_ref()
+            .filter(|demo| !demo.simulate_every.is_zero())
+            .map(|demo| tokio::spawn(demo::simulate(state.clone(), demo.simulate_every)));
+        let signal_sockets = stop.clone();
+        let served = axum::serve(listener, app(state.clone()))
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: closing sockets with 1001");
+                let _ = signal_sockets.send(true);
+            })
+            .await;
+        let _ = stop.send(true);
+        let deadline = Instant::now() + state.config.shutdown_grace;
+        let open = || {
+            state
+                .metrics
+                .open_sockets
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        while open() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if let Some(simulator) = simulator {
+            simulator.abort();
+        }
+        state.db.close().await;
+        served?;
+        Ok(())
+    }
+}
+
+/// Binds and serves `config` until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let server = Server::bind(config).await?;
+    tracing::info!(addr = %server.local_addr()?, "listening");
+    server.run(shutdown).await
+}
