@@ -228,14 +228,7 @@ where
                         handle_text(&state, reg.id, &mut session, text.as_str()).await
                     }
                     Some(Ok(Message::Binary(bytes))) => {
-                        if session.over_limit(state.config.ws.rate_per_sec).is_some() {
-                            None
-                        } else {
-                            Some(error(format!(
-                                "binary frames are not supported ({} bytes ignored); send JSON text",
-                                bytes.len()
-                            )))
-                        }
+                        handle_binary(&state, &mut session, bytes.len())
                     }
                     Some(Ok(Message::Close(_))) | None => break End::Gone,
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
@@ -294,18 +287,34 @@ async fn handle_text(
     Metrics::inc(&metrics.client_messages);
     if let Some(warn) = session.over_limit(limits.rate_per_sec) {
         Metrics::inc(&metrics.rate_limited);
-        return warn.then(|| {
-            error(format!(
-                "rate limit: at most {} messages per second; the rest of this second's messages are dropped",
-                limits.rate_per_sec
-            ))
-        });
+        return warn.then(|| rate_limit_error(limits.rate_per_sec));
     }
     let reply = answer(state, conn, text).await;
     if matches!(reply, Some(ServerMessage::Error { .. })) {
         Metrics::inc(&metrics.client_errors);
     }
     reply
+}
+
+/// Binary frames are not part of the protocol: an `error`, rate-limited
+/// like any other client message.
+fn handle_binary(state: &AppState, session: &mut Session, len: usize) -> Option<ServerMessage> {
+    let metrics = &state.metrics;
+    Metrics::inc(&metrics.client_messages);
+    if let Some(warn) = session.over_limit(state.config.ws.rate_per_sec) {
+        Metrics::inc(&metrics.rate_limited);
+        return warn.then(|| rate_limit_error(state.config.ws.rate_per_sec));
+    }
+    Metrics::inc(&metrics.client_errors);
+    Some(error(format!(
+        "binary frames are not supported ({len} bytes ignored); send JSON text"
+    )))
+}
+
+fn rate_limit_error(limit: u32) -> ServerMessage {
+    error(format!(
+        "rate limit: at most {limit} messages per second; the rest of this second's messages are dropped"
+    ))
 }
 
 async fn answer(state: &AppState, conn: crate::hub::ConnId, text: &str) -> Option<ServerMessage> {
