@@ -1,0 +1,757 @@
+//! The leaderboard cache and its refetch rules, like React Query: data lives under
+//! query keys; server messages invalidate keys; at most one fetch is in flight per
+//! key; a burst of invalidations inside the debounce window causes one fetch; a message
+//! that arrives while a fetch is in flight marks the key to be fetched once more after
+//! it; stale data stays visible (marked stale) while it is refetched; errors are kept
+//! next to the last good data with a message a person can act on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
+use crate::wire::{
+    ApiError, Entry, Performance, Quiz, QuizBoard, QuizId, Subject, SubjectBoard, SubjectId,
+};
+
+/// What a fetch is for: one per REST read of the contract.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "quiz_id", rename_all = "snake_case")]
+pub enum QueryKey {
+    /// `GET /api/subjects/`.
+    Subjects,
+    /// `GET /api/leaderboard/subjects/?limit=N`.
+    SubjectBoards,
+    /// `GET /api/quizzes/`.
+    Quizzes,
+    /// `GET /api/quizzes/<id>/leaderboard/?limit=N`.
+    QuizBoard(QuizId),
+    /// `GET /api/users/me/performance/`.
+    MyPerformance,
+}
+
+impl QueryKey {
+    /// The path and query of the REST call, relative to the server's origin.
+    pub fn path(&self, limit: u32) -> String {
+        match self {
+            QueryKey::Subjects => "/api/subjects/".into(),
+            QueryKey::SubjectBoards => format!("/api/leaderboard/subjects/?limit={limit}"),
+            QueryKey::Quizzes => "/api/quizzes/".into(),
+            QueryKey::QuizBoard(id) => format!(
+                "/api/quizzes/{}/leaderboard/?limit={limit}",
+                crate::settings::percent_encode(id.as_str())
+            ),
+            QueryKey::MyPerformance => "/api/users/me/performance/".into(),
+        }
+    }
+}
+
+/// Data held under a key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum QueryData {
+    /// Subjects.
+    Subjects(Vec<Subject>),
+    /// Subject boards.
+    SubjectBoards(Vec<SubjectBoard>),
+    /// The quiz list.
+    Quizzes(Vec<Quiz>),
+    /// One quiz board.
+    QuizBoard(QuizBoard),
+    /// The user's performance.
+    Performance(Performance),
+}
+
+impl QueryData {
+    /// Decodes a `200` body as the data of `key`.
+    pub fn decode(key: &QueryKey, body: &str) -> Result<QueryData, serde_json::Error> {
+        Ok(match key {
+            QueryKey::Subjects => QueryData::Subjects(serde_json::from_str(body)?),
+            QueryKey::SubjectBoards => QueryData::SubjectBoards(serde_json::from_str(body)?),
+            QueryKey::Quizzes => QueryData::Quizzes(serde_json::from_str(body)?),
+            QueryKey::QuizBoard(_) => QueryData::QuizBoard(serde_json::from_str(body)?),
+            QueryKey::MyPerformance => QueryData::Performance(serde_json::from_str(body)?),
+        })
+    }
+}
+
+/// Why a fetch was started. Only [`FetchReason::Live`] results may raise notifications;
+/// [`FetchReason::Resync`] (after a connect or a start) only refreshes what is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FetchReason {
+    /// A first load or a refetch after a (re)connect, a gap or an error.
+    Resync,
+    /// A server message said this changed.
+    Live,
+}
+
+/// The outcome of a REST call as the adapter saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchResult {
+    /// The server answered (any status).
+    Response {
+        /// HTTP status.
+        status: u16,
+        /// Body text.
+        body: String,
+    },
+    /// No answer: network down, DNS, CORS, host access missing, aborted.
+    NetworkError {
+        /// The browser's message.
+        message: String,
+    },
+}
+
+/// One key's state.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// The last good data.
+    pub data: Option<QueryData>,
+    /// When [`Query::data`] was received.
+    pub updated_at: Option<Timestamp>,
+    /// Whether the data is known to be out of date.
+    pub stale: bool,
+    /// The request in flight, if any.
+    pub in_flight: Option<(u64, FetchReason)>,
+    /// When the next fetch is due, and why.
+    pub due: Option<(Timestamp, FetchReason)>,
+    /// Fetch once more when the one in flight completes.
+    pub refetch_after: Option<FetchReason>,
+    /// The last error, cleared by the next success.
+    pub error: Option<String>,
+    /// Consecutive errors (for the retry delay).
+    pub errors: u32,
+    /// A 401 was answered by refreshing the token once; another 401 is an error.
+    pub auth_retried: bool,
+    /// Waiting for a fresh access token before fetching again.
+    pub waiting_for_token: bool,
+    /// When the last fetch started.
+    pub last_started: Option<Timestamp>,
+}
+
+/// What a completed fetch means to the client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Completion {
+    /// New data stored; `previous` is what it replaced.
+    Updated {
+        /// The replaced data.
+        previous: Option<QueryData>,
+        /// Why the fetch was made.
+        reason: FetchReason,
+    },
+    /// The access token was refused: refresh it, then the key is fetched again.
+    NeedsToken,
+    /// An error was recorded on the key.
+    Failed,
+    /// Not a request this cache is waiting for (stale id): ignored.
+    Ignored,
+}
+
+/// Timing of the refetch rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheTiming {
+    /// How long invalidations are gathered before a fetch starts (300 ms).
+    pub debounce: Duration,
+    /// The shortest interval between two fetch starts of one key (1 s).
+    pub min_interval: Duration,
+    /// The first retry delay after an error (15 s, doubling to 2 min).
+    pub error_retry: Duration,
+}
+
+impl Default for CacheTiming {
+    fn default() -> Self {
+        CacheTiming {
+            debounce: Duration::from_millis(300),
+            min_interval: Duration::from_secs(1),
+            error_retry: Duration::from_secs(15),
+        }
+    }
+}
+
+/// The cache: queries by key, and which keys are on screen (observed).
+#[derive(Debug, Clone, Default)]
+pub struct Cache {
+    queries: BTreeMap<QueryKey, Query>,
+    observed: BTreeSet<QueryKey>,
+    timing: CacheTiming,
+}
+
+impl Cache {
+    /// An empty cache with the given timing.
+    pub fn new(timing: CacheTiming) -> Self {
+        Cache {
+            timing,
+            ..Cache::default()
+        }
+    }
+
+    /// A key's state.
+    pub fn get(&self, key: &QueryKey) -> Option<&Query> {
+        self.queries.get(key)
+    }
+
+    /// A key's data.
+    pub fn data(&self, key: &QueryKey) -> Option<&QueryData> {
+        self.queries.get(key).and_then(|q| q.data.as_ref())
+    }
+
+    /// Every key with state.
+    pub fn keys(&self) -> impl Iterator<Item = &QueryKey> {
+        self.queries.keys()
+    }
+
+    /// Keys on screen.
+    pub fn observed(&self) -> &BTreeSet<QueryKey> {
+        &self.observed
+    }
+
+    /// Whether `key` is on screen.
+    pub fn is_observed(&self, key: &QueryKey) -> bool {
+        self.observed.contains(key)
+    }
+
+    /// Keys currently being fetched.
+    pub fn in_flight(&self) -> impl Iterator<Item = (&QueryKey, u64)> {
+        self.queries
+            .iter()
+            .filter_map(|(k, q)| q.in_flight.map(|(id, _)| (k, id)))
+    }
+
+    /// Puts `key` on screen; it is fetched at once when it has no fresh data.
+    pub fn observe(&mut self, key: QueryKey, now: Timestamp) {
+        if self.observed.insert(key.clone()) {
+            let q = self.queries.entry(key).or_default();
+            if q.data.is_none() || q.stale {
+                schedule(q, now, FetchReason::Resync);
+            }
+        }
+    }
+
+    /// Takes `key` off screen (its data is kept; nothing is fetched for it).
+    pub fn unobserve(&mut self, key: &QueryKey) {
+        self.observed.remove(key);
+        if let Some(q) = self.queries.get_mut(key) {
+            q.due = None;
+        }
+    }
+
+    /// A server message says `key` changed. Unobserved keys are only marked stale.
+    pub fn invalidate(&mut self, key: &QueryKey, reason: FetchReason, now: Timestamp) {
+        let observed = self.observed.contains(key);
+        let Some(q) = self.queries.get_mut(key) else {
+            return;
+        };
+        q.stale = true;
+        if !observed {
+            return;
+        }
+        if q.in_flight.is_some() {
+            q.refetch_after = Some(merge(q.refetch_after, reason));
+            return;
+        }
+        if let Some((at, r)) = q.due {
+            q.due = Some((at, merge(Some(r), reason)));
+            return;
+        }
+        let at = match reason {
+            FetchReason::Resync => now,
+            FetchReason::Live => {
+                let throttle = q.last_started.map_or(now, |t| t + self.timing.min_interval);
+                (now + self.timing.debounce).max(throttle)
+            }
+        };
+        q.due = Some((at, reason));
+    }
+
+    /// Every key on screen is refetched now (after a (re)connect or a `seq` gap).
+    pub fn resync_observed(&mut self, now: Timestamp) {
+        let keys: Vec<QueryKey> = self.observed.iter().cloned().collect();
+        for key in keys {
+            let q = self.queries.entry(key).or_default();
+            q.stale = q.data.is_some() || q.stale;
+            if q.in_flight.is_some() {
+                q.refetch_after = Some(FetchReason::Resync);
+            } else {
+                q.due = Some((now, FetchReason::Resync));
+            }
+        }
+    }
+
+    /// Keys due for a fetch at `now`, each marked in flight with an id from `next_id`.
+    /// Keys waiting for a token are skipped.
+    pub fn start_due(
+        &mut self,
+        now: Timestamp,
+        mut next_id: impl FnMut() -> u64,
+    ) -> Vec<(QueryKey, u64, FetchReason)> {
+        let mut out = Vec::new();
+        for (key, q) in self.queries.iter_mut() {
+            if q.in_flight.is_some() || q.waiting_for_token || !self.observed.contains(key) {
+                continue;
+            }
+            if let Some((at, reason)) = q.due
+                && at <= now
+            {
+                let id = next_id();
+                q.due = None;
+                q.in_flight = Some((id, reason));
+                q.last_started = Some(now);
+                out.push((key.clone(), id, reason));
+            }
+        }
+        out
+    }
+
+    /// The earliest time a fetch is due (for `poll_timeout`).
+    pub fn next_due(&self) -> Option<Timestamp> {
+        self.queries
+            .iter()
+            .filter(|(k, q)| {
+                q.in_flight.is_none() && !q.waiting_for_token && self.observed.contains(*k)
+            })
+            .filter_map(|(_, q)| q.due.map(|(at, _)| at))
+            .min()
+    }
+
+    /// Records the outcome of request `id` for `key`.
+    pub fn complete(
+        &mut self,
+        key: &QueryKey,
+        id: u64,
+        result: FetchResult,
+        now: Timestamp,
+    ) -> Completion {
+        let timing = self.timing.clone();
+        let Some(q) = self.queries.get_mut(key) else {
+            return Completion::Ignored;
+        };
+        let Some((in_flight_id, reason)) = q.in_flight else {
+            return Completion::Ignored;
+        };
+        if in_flight_id != id {
+            return Completion::Ignored;
+        }
+        q.in_flight = None;
+        let follow_up = q.refetch_after.take();
+        let completion = match result {
+            FetchResult::Response { status, body } if (200..300).contains(&status) => {
+                match QueryData::decode(key, &body) {
+                    Ok(data) => {
+                        let previous = q.data.replace(data);
+                        q.updated_at = Some(now);
+                        q.stale = follow_up.is_some();
+                        q.error = None;
+                        q.errors = 0;
+                        q.auth_retried = false;
+                        Completion::Updated { previous, reason }
+                    }
+                    Err(e) => fail(
+                        q,
+                        format!("The server's answer was not understood ({e})."),
+                        now,
+                        &timing,
+                    ),
+                }
+            }
+            FetchResult::Response { status: 401, body } => {
+                if q.auth_retried {
+                    let detail = ApiError::message_from(&body);
+                    q.error = Some(format!(
+                        "The server refused the sign-in (HTTP 401: {detail}). Sign in again."
+                    ));
+                    q.stale = q.data.is_some();
+                    Completion::Failed
+                } else {
+                    q.auth_retried = true;
+                    q.waiting_for_token = true;
+                    q.due = Some((now, reason));
+                    return Completion::NeedsToken;
+                }
+            }
+            FetchResult::Response { status: 404, .. } if matches!(key, QueryKey::QuizBoard(_)) => {
+                q.error = Some("This quiz no longer exists on the server.".into());
+                q.stale = q.data.is_some();
+                Completion::Failed
+            }
+            FetchResult::Response { status, body } => {
+                let detail = ApiError::message_from(&body);
+                let detail = if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {detail}")
+                };
+                let what = if status >= 500 {
+                    "Server error"
+                } else {
+                    "Request refused"
+                };
+                fail(q, format!("{what} (HTTP {status}{detail})."), now, &timing)
+            }
+            FetchResult::NetworkError { message } => fail(
+                q,
+                format!("Cannot reach the server ({message})."),
+                now,
+                &timing,
+            ),
+        };
+        if let Some(r) = follow_up {
+            let throttle = q.last_started.map_or(now, |t| t + timing.min_interval);
+            let at = (now + timing.debounce).max(throttle);
+            q.due = Some(
+                q.due
+                    .map_or((at, r), |(d, dr)| (d.min(at), merge(Some(dr), r))),
+            );
+        }
+        completion
+    }
+
+    /// A fresh access token arrived: keys that waited for it are due now.
+    pub fn token_ready(&mut self, now: Timestamp) {
+        for q in self.queries.values_mut() {
+            if q.waiting_for_token {
+                q.waiting_for_token = false;
+                if q.due.is_none() {
+                    q.due = Some((now, FetchReason::Resync));
+                }
+            }
+        }
+    }
+
+    /// Whether any key waits for a token.
+    pub fn waits_for_token(&self) -> bool {
+        self.queries.values().any(|q| q.waiting_for_token)
+    }
+
+    /// The token could not be refreshed: keys waiting for it record `message`.
+    pub fn token_failed(&mut self, message: &str) {
+        for q in self.queries.values_mut() {
+            if q.waiting_for_token {
+                q.waiting_for_token = false;
+                q.due = None;
+                q.error = Some(message.to_owned());
+            }
+        }
+    }
+
+    /// Replaces one subject's entries from a `leaderboard_updated` message. Returns
+    /// whether the subject was in the cached boards.
+    pub fn apply_subject_entries(
+        &mut self,
+        subject: &SubjectId,
+        entries: Vec<Entry>,
+        now: Timestamp,
+    ) -> bool {
+        let Some(q) = self.queries.get_mut(&QueryKey::SubjectBoards) else {
+            return false;
+        };
+        let Some(QueryData::SubjectBoards(boards)) = &mut q.data else {
+            return false;
+        };
+        let Some(board) = boards.iter_mut().find(|b| &b.subject.id == subject) else {
+            return false;
+        };
+        board.entries = entries;
+        board.updated_at = Some(now.to_rfc3339());
+        q.updated_at = Some(now);
+        if q.in_flight.is_some() {
+            q.refetch_after = Some(merge(q.refetch_after, FetchReason::Live));
+        }
+        true
+    }
+
+    /// Replaces a quiz board's entries from a `quiz_leaderboard_updated` message.
+    /// Returns whether the board was cached.
+    pub fn apply_quiz_entries(
+        &mut self,
+        quiz: &QuizId,
+        entries: Vec<Entry>,
+        now: Timestamp,
+    ) -> bool {
+        let Some(q) = self.queries.get_mut(&QueryKey::QuizBoard(quiz.clone())) else {
+            return false;
+        };
+        let Some(QueryData::QuizBoard(board)) = &mut q.data else {
+            return false;
+        };
+        board.entries = entries;
+        board.updated_at = Some(now.to_rfc3339());
+        q.updated_at = Some(now);
+        q.stale = q.in_flight.is_some();
+        if q.in_flight.is_some() {
+            q.refetch_after = Some(merge(q.refetch_after, FetchReason::Live));
+        }
+        true
+    }
+
+    /// Forgets everything (sign-out, another server).
+    pub fn clear(&mut self) {
+        self.queries.clear();
+        self.observed.clear();
+    }
+
+    /// Cancels every in-flight and due fetch (their late results are ignored).
+    pub fn cancel_all(&mut self) {
+        for q in self.queries.values_mut() {
+            q.in_flight = None;
+            q.due = None;
+            q.refetch_after = None;
+            q.waiting_for_token = false;
+        }
+    }
+
+    /// The most recent data time of any key.
+    pub fn last_update(&self) -> Option<Timestamp> {
+        self.queries.values().filter_map(|q| q.updated_at).max()
+    }
+
+    /// Whether the latest outcome of some observed key was a server or network error.
+    pub fn has_server_error(&self) -> bool {
+        self.queries
+            .iter()
+            .any(|(k, q)| self.observed.contains(k) && q.errors > 0)
+    }
+}
+
+fn merge(a: Option<FetchReason>, b: FetchReason) -> FetchReason {
+    // A resync result must not notify; once a resync is pending the merged fetch is one.
+    match (a, b) {
+        (Some(FetchReason::Resync), _) | (_, FetchReason::Resync) => FetchReason::Resync,
+        _ => FetchReason::Live,
+    }
+}
+
+fn schedule(q: &mut Query, now: Timestamp, reason: FetchReason) {
+    if q.in_flight.is_none() && q.due.is_none() {
+        q.due = Some((now, reason));
+    }
+}
+
+fn fail(q: &mut Query, message: String, now: Timestamp, timing: &CacheTiming) -> Completion {
+    q.error = Some(message);
+    q.errors = q.errors.saturating_add(1);
+    q.stale = q.data.is_some();
+    let shift = (q.errors - 1).min(3);
+    let delay = timing
+        .error_retry
+        .saturating_mul(1 << shift)
+        .min(Duration::from_secs(120));
+    q.due = Some((now + delay, FetchReason::Resync));
+    Completion::Failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(body: &str) -> FetchResult {
+        FetchResult::Response {
+            status: 200,
+            body: body.into(),
+        }
+    }
+
+    fn ids() -> impl FnMut() -> u64 {
+        let mut n = 0;
+        move || {
+            n += 1;
+            n
+        }
+    }
+
+    #[test]
+    fn query_paths_follow_the_contract() {
+        assert_eq!(
+            QueryKey::SubjectBoards.path(10),
+            "/api/leaderboard/subjects/?limit=10"
+        );
+        assert_eq!(
+            QueryKey::QuizBoard("7".into()).path(5),
+            "/api/quizzes/7/leaderboard/?limit=5"
+        );
+        assert_eq!(
+            QueryKey::MyPerformance.path(10),
+            "/api/users/me/performance/"
+        );
+        assert_eq!(QueryKey::Quizzes.path(10), "/api/quizzes/");
+        assert_eq!(QueryKey::Subjects.path(10), "/api/subjects/");
+    }
+
+    #[test]
+    fn burst_of_invalidations_within_the_window_causes_one_fetch() {
+        let mut c = Cache::default();
+        let t0 = Timestamp(1_000_000);
+        let mut next = ids();
+        c.observe(QueryKey::Quizzes, t0);
+        let started = c.start_due(t0, &mut next);
+        assert_eq!(started.len(), 1);
+        c.complete(&QueryKey::Quizzes, started[0].1, ok("[]"), t0);
+        let t1 = t0 + Duration::from_secs(10);
+        for i in 0..50 {
+            c.invalidate(
+                &QueryKey::Quizzes,
+                FetchReason::Live,
+                t1 + Duration::from_millis(i * 5),
+            );
+        }
+        assert!(
+            c.start_due(t1 + Duration::from_millis(250), &mut next)
+                .is_empty()
+        );
+        let started = c.start_due(t1 + Duration::from_millis(300), &mut next);
+        assert_eq!(started.len(), 1);
+        assert_eq!(started[0].2, FetchReason::Live);
+        assert_eq!(c.next_due(), None);
+    }
+
+    #[test]
+    fn message_during_fetch_refetches_once_after() {
+        let mut c = Cache::default();
+        let t0 = Timestamp(1_000_000);
+        let mut next = ids();
+        c.observe(QueryKey::Quizzes, t0);
+        let id = c.start_due(t0, &mut next)[0].1;
+        for _ in 0..5 {
+            c.invalidate(&QueryKey::Quizzes, FetchReason::Live, t0);
+        }
+        assert!(
+            c.start_due(t0 + Duration::from_secs(5), &mut next)
+                .is_empty(),
+            "one in flight per key"
+        );
+        c.complete(
+            &QueryKey::Quizzes,
+            id,
+            ok("[]"),
+            t0 + Duration::from_millis(100),
+        );
+        assert!(c.get(&QueryKey::Quizzes).unwrap().stale);
+        let later = c.start_due(t0 + Duration::from_secs(1), &mut next);
+        assert_eq!(later.len(), 1);
+        c.complete(
+            &QueryKey::Quizzes,
+            later[0].1,
+            ok("[]"),
+            t0 + Duration::from_secs(2),
+        );
+        assert!(
+            c.start_due(t0 + Duration::from_secs(60), &mut next)
+                .is_empty()
+        );
+        assert!(!c.get(&QueryKey::Quizzes).unwrap().stale);
+    }
+
+    #[test]
+    fn fetch_error_keeps_stale_data_with_a_clear_message() {
+        let mut c = Cache::default();
+        let t0 = Timestamp(1_000_000);
+        let mut next = ids();
+        c.observe(QueryKey::Quizzes, t0);
+        let id = c.start_due(t0, &mut next)[0].1;
+        c.complete(
+            &QueryKey::Quizzes,
+            id,
+            ok(r#"[{"id": "1", "title": "Quadratics", "subject_id": "m", "sessions_count": 3}]"#),
+            t0,
+        );
+        c.invalidate(&QueryKey::Quizzes, FetchReason::Live, t0);
+        let id = c.start_due(t0 + Duration::from_secs(1), &mut next)[0].1;
+        let r = c.complete(
+            &QueryKey::Quizzes,
+            id,
+            FetchResult::Response {
+                status: 502,
+                body: "Bad Gateway".into(),
+            },
+            t0 + Duration::from_secs(1),
+        );
+        assert_eq!(r, Completion::Failed);
+        let q = c.get(&QueryKey::Quizzes).unwrap();
+        assert!(q.stale);
+        assert!(matches!(&q.data, Some(QueryData::Quizzes(v)) if v.len() == 1));
+        assert_eq!(
+            q.error.as_deref(),
+            Some("Server error (HTTP 502: Bad Gateway).")
+        );
+        assert!(c.has_server_error());
+        assert_eq!(c.next_due(), Some(t0 + Duration::from_secs(16)));
+    }
+
+    #[test]
+    fn rest_401_asks_for_a_token_once_then_reports() {
+        let mut c = Cache::default();
+        let t0 = Timestamp(1_000_000);
+        let mut next = ids();
+        c.observe(QueryKey::MyPerformance, t0);
+        let id = c.start_due(t0, &mut next)[0].1;
+        let unauthorized = || {
+            FetchResult::Response {
+            status: 401,
+            body: r#"{"detail": "Given token not valid for any token type", "code": "token_not_valid"}"#.into(),
+        }
+        };
+        assert_eq!(
+            c.complete(&QueryKey::MyPerformance, id, unauthorized(), t0),
+            Completion::NeedsToken
+        );
+        assert!(c.start_due(t0, &mut next).is_empty(), "waits for the token");
+        c.token_ready(t0);
+        let id = c.start_due(t0, &mut next)[0].1;
+        assert_eq!(
+            c.complete(&QueryKey::MyPerformance, id, unauthorized(), t0),
+            Completion::Failed
+        );
+        assert!(
+            c.get(&QueryKey::MyPerformance)
+                .unwrap()
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("Sign in again")
+        );
+    }
+
+    #[test]
+    fn stale_completion_ids_are_ignored() {
+        let mut c = Cache::default();
+        let t0 = Timestamp(5);
+        c.observe(QueryKey::Quizzes, t0);
+        let mut next = ids();
+        let id = c.start_due(t0, &mut next)[0].1;
+        assert_eq!(
+            c.complete(&QueryKey::Quizzes, id + 1, ok("[]"), t0),
+            Completion::Ignored
+        );
+        c.cancel_all();
+        assert_eq!(
+            c.complete(&QueryKey::Quizzes, id, ok("[]"), t0),
+            Completion::Ignored
+        );
+    }
+
+    #[test]
+    fn entries_in_a_message_are_applied_without_a_fetch() {
+        let mut c = Cache::default();
+        let t0 = Timestamp(5);
+        let mut next = ids();
+        let key = QueryKey::QuizBoard("7".into());
+        c.observe(key.clone(), t0);
+        let id = c.start_due(t0, &mut next)[0].1;
+        let body = r#"{"quiz": {"id": "7", "title": "T", "subject_id": "s"}, "entries": [], "updated_at": null}"#;
+        c.complete(&key, id, ok(body), t0);
+        let entry = Entry {
+            rank: 1,
+            user_id: "u".into(),
+            username: "ann".into(),
+            score: 9.0,
+            sessions: 1,
+        };
+        assert!(c.apply_quiz_entries(&"7".into(), vec![entry], t0 + Duration::from_secs(1)));
+        assert!(
+            c.start_due(t0 + Duration::from_secs(60), &mut next)
+                .is_empty()
+        );
+        assert!(matches!(c.data(&key), Some(QueryData::QuizBoard(b)) if b.entries.len() == 1));
+    }
+}

@@ -1,0 +1,72 @@
+//! The connection states the UI shows (popup dot, badge, options page).
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::{Timestamp, human_duration};
+
+/// Where the live connection stands, as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnState {
+    /// No tokens: sign in first.
+    SignedOut,
+    /// A socket is opening (or a token is being fetched for it).
+    Connecting,
+    /// The socket is open.
+    Connected {
+        /// Since when.
+        since: Timestamp,
+    },
+    /// Quick retries: `attempt` of `of` comes at `next_at`.
+    Retrying {
+        /// Which quick retry is next (1-based).
+        attempt: u32,
+        /// How many quick retries there are (5).
+        of: u32,
+        /// When it comes.
+        next_at: Timestamp,
+    },
+    /// The quick retries are spent; a slow retry (30 s to 5 min) comes at `next_at`.
+    Suspended {
+        /// When the next try comes.
+        next_at: Timestamp,
+    },
+    /// The server rejected the sign-in (close 4003, or the refresh token was refused,
+    /// or 4001 again right after a refresh): nothing happens until the user signs in.
+    AuthFailed {
+        /// What happened, for people.
+        reason: String,
+    },
+    /// The browser is offline; the connection comes back when it is online.
+    Offline,
+}
+
+impl ConnState {
+    /// A short sentence for the popup and the badge tooltip.
+    pub fn describe(&self, now: Timestamp) -> String {
+        match self {
+            ConnState::SignedOut => "Signed out: sign in to see live leaderboards".into(),
+            ConnState::Connecting => "Connecting…".into(),
+            ConnState::Connected { .. } => "Live".into(),
+            ConnState::Retrying {
+                attempt,
+                of,
+                next_at,
+            } => format!(
+                "Connection lost: retry {attempt} of {of} in {}",
+                human_duration(next_at.saturating_since(now))
+            ),
+            ConnState::Suspended { next_at } => format!(
+                "Server unreachable: next try in {}",
+                human_duration(next_at.saturating_since(now))
+            ),
+            ConnState::AuthFailed { reason } => format!("Sign-in needed: {reason}"),
+            ConnState::Offline => "Offline: waiting for the network".into(),
+        }
+    }
+
+    /// Whether the socket is open.
+    pub fn is_connected(&self) -> bool {
+        matches!(self, ConnState::Connected { .. })
+    }
+}

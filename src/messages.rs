@@ -1,0 +1,276 @@
+//! Popup ↔ service worker messages (JSON over the `popup` port): typed commands in,
+//! state snapshots out. Snapshots carry state, never tokens or passwords.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::badge::Badge;
+use crate::conn::ConnState;
+use crate::events::LogEntry;
+use crate::notify::Toast;
+use crate::settings::Settings;
+use crate::time::Timestamp;
+use crate::wire::{Performance, Quiz, QuizBoard, QuizId, SubjectBoard, SubjectId};
+
+/// A string that never shows in `Debug` output (passwords).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// What the popup (or options page) asks the service worker to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    /// The popup opened and wants a snapshot (also: reconnect now if retrying).
+    Hello,
+    /// Turn a quiz's follow toggle on.
+    Follow {
+        /// The quiz.
+        quiz_id: QuizId,
+    },
+    /// Turn it off.
+    Unfollow {
+        /// The quiz.
+        quiz_id: QuizId,
+    },
+    /// Reconnect now, whatever the backoff says.
+    RetryNow,
+    /// Sign in: the worker performs `POST /api/token/` and reports in the snapshot.
+    /// The popup asks for host access to `server` first (it needs the user's gesture).
+    SignIn {
+        /// Server origin (`http(s)://host[:port]`).
+        server: String,
+        /// Username.
+        username: String,
+        /// Password (never logged, never stored).
+        password: Secret,
+    },
+    /// Sign out: close the socket, forget the tokens.
+    SignOut,
+    /// Mute browser notifications for an hour.
+    MuteForAnHour,
+    /// End the mute.
+    Unmute,
+    /// Save settings (validated; errors come back in the snapshot).
+    SaveSettings {
+        /// The new settings.
+        settings: Settings,
+    },
+    /// Run the troubleshooting check: URL, host access, token, socket.
+    TestConnection,
+    /// The popup shows a quiz's board (fetch and keep it fresh).
+    ViewQuiz {
+        /// The quiz.
+        quiz_id: QuizId,
+    },
+    /// The popup stopped showing it.
+    CloseQuiz {
+        /// The quiz.
+        quiz_id: QuizId,
+    },
+    /// Close a toast.
+    DismissToast {
+        /// Its id.
+        id: u64,
+    },
+    /// Clear the unread count.
+    MarkRead,
+}
+
+impl Command {
+    /// Decodes a command from the port's JSON.
+    pub fn from_json(text: &str) -> Result<Command, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Encodes a command for the port.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// What the service worker sends to the popup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WorkerMessage {
+    /// The whole state to render.
+    Snapshot {
+        /// The state.
+        snapshot: Box<Snapshot>,
+    },
+}
+
+impl WorkerMessage {
+    /// Decodes a worker message from the port's JSON.
+    pub fn from_json(text: &str) -> Result<WorkerMessage, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Encodes it for the port.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// One query's data as the popup shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryView<T> {
+    /// The last good data (shown even when stale).
+    pub data: Option<T>,
+    /// When it was received.
+    pub updated_at: Option<Timestamp>,
+    /// Known to be out of date (a refetch is due or running).
+    pub stale: bool,
+    /// A fetch is running.
+    pub fetching: bool,
+    /// The last error, for people.
+    pub error: Option<String>,
+}
+
+impl<T> Default for QueryView<T> {
+    fn default() -> Self {
+        QueryView {
+            data: None,
+            updated_at: None,
+            stale: false,
+            fetching: false,
+            error: None,
+        }
+    }
+}
+
+/// Where a quiz's subscription stands on the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    /// Not subscribed.
+    None,
+    /// Wanted; sent (or waiting for the socket), not yet confirmed.
+    Pending,
+    /// Confirmed by the server on this connection.
+    Confirmed,
+    /// Sent twice without a confirmation.
+    Unconfirmed,
+}
+
+/// A quiz in the popup's list, with its toggles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuizRow {
+    /// The quiz as the server lists it.
+    pub quiz: Quiz,
+    /// The user's follow toggle.
+    pub followed: bool,
+    /// Open in some tab (followed while it stays open).
+    pub open_in_tab: bool,
+    /// The socket subscription.
+    pub subscription: SubscriptionStatus,
+    /// The page on the configured site.
+    pub url: String,
+}
+
+/// Who is signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Username (from sign-in or the performance data).
+    pub username: Option<String>,
+    /// User id (from the token's claims).
+    pub user_id: Option<String>,
+    /// When the sign-in (refresh token) runs out, if known.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// The sign-in form's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", content = "message", rename_all = "snake_case")]
+pub enum SignInStatus {
+    /// Nothing going on.
+    Idle,
+    /// The token request is running.
+    InProgress,
+    /// It failed; the message says why.
+    Failed(String),
+}
+
+/// One step of "test connection".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestStep {
+    /// What is checked ("Server URL", "Host access", "Sign-in token", "Live socket").
+    pub name: String,
+    /// How it went.
+    pub status: StepStatus,
+    /// Details for people.
+    pub detail: String,
+}
+
+/// A test step's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Not reached yet.
+    Waiting,
+    /// Running.
+    Running,
+    /// Passed.
+    Passed,
+    /// Failed (the steps after it are skipped).
+    Failed,
+    /// Not run because an earlier step failed.
+    Skipped,
+}
+
+/// The state handed to the popup and stored in `chrome.storage.session`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// When it was made.
+    pub generated_at: Timestamp,
+    /// The connection state.
+    pub connection: ConnState,
+    /// The same, as a sentence.
+    pub connection_text: String,
+    /// When the last server message arrived.
+    pub last_message_at: Option<Timestamp>,
+    /// Who is signed in.
+    pub account: Option<Account>,
+    /// The sign-in form's state.
+    pub sign_in: SignInStatus,
+    /// Subject leaderboards.
+    pub subject_boards: QueryView<Vec<SubjectBoard>>,
+    /// The quiz list's fetch state (its rows are in [`Snapshot::quizzes`]).
+    pub quiz_list: QueryView<()>,
+    /// Quizzes with their toggles.
+    pub quizzes: Vec<QuizRow>,
+    /// Quiz boards the popup views, by quiz id.
+    pub quiz_boards: BTreeMap<String, QueryView<QuizBoard>>,
+    /// The user's standing.
+    pub my_standing: QueryView<Performance>,
+    /// Subject names by id (from the boards), for the standing.
+    pub subject_names: BTreeMap<SubjectId, String>,
+    /// The newest data time ("updated 4 s ago").
+    pub last_update: Option<Timestamp>,
+    /// Live toasts.
+    pub toasts: Vec<Toast>,
+    /// Unread alerts.
+    pub unread: u32,
+    /// Notifications muted until then.
+    pub muted_until: Option<Timestamp>,
+    /// The connection event log, oldest first.
+    pub events: Vec<LogEntry>,
+    /// The same as copyable text.
+    pub events_text: String,
+    /// The settings (nothing secret in them).
+    pub settings: Settings,
+    /// The last settings save's error, if it failed.
+    pub settings_error: Option<String>,
+    /// The badge as set.
+    pub badge: Badge,
+    /// The last "test connection" run.
+    pub test: Option<Vec<TestStep>>,
+}

@@ -1,0 +1,436 @@
+//! The user's settings, their validation, and the URLs derived from them.
+//!
+//! Nothing here is secret (tokens live elsewhere), so settings go into snapshots as is.
+
+use serde::{Deserialize, Serialize};
+
+/// The server a fresh install talks to: the loopback reference server.
+pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8000";
+
+/// The socket path of the contract, appended to the server's origin.
+pub const SOCKET_PATH: &str = "/ws/leaderboard/";
+
+/// What the user configures on the options page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The platform's origin for REST and (unless [`Settings::socket_url`] is set) the
+    /// socket: `http(s)://host[:port]`, no path.
+    pub server_url: String,
+    /// An explicit socket URL (`ws(s)://…`), when it is not the server's origin +
+    /// `/ws/leaderboard/`.
+    pub socket_url: Option<String>,
+    /// The web site quiz links point to (`<site>/quizzes/<id>`); the server's origin
+    /// when unset.
+    pub site_url: Option<String>,
+    /// Follow quizzes seen for the first time (not in the first list ever fetched).
+    pub follow_new_quizzes: bool,
+    /// How many entries per subject board to ask for (1..=100).
+    pub board_limit: u32,
+    /// Notification preferences.
+    pub notifications: NotificationPrefs,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            server_url: DEFAULT_SERVER_URL.to_owned(),
+            socket_url: None,
+            site_url: None,
+            follow_new_quizzes: false,
+            board_limit: 10,
+            notifications: NotificationPrefs::default(),
+        }
+    }
+}
+
+/// When and how the extension raises browser notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotificationPrefs {
+    /// Master switch for browser notifications (toasts and the badge count stay).
+    pub enabled: bool,
+    /// New sessions on followed quizzes.
+    pub new_sessions: bool,
+    /// The user's own rank changes in a subject.
+    pub rank_changes: bool,
+    /// Sign-in problems (expiring or rejected sign-in).
+    pub account: bool,
+    /// Keep notifications on screen until dismissed (`requireInteraction`); off by default.
+    pub keep_on_screen: bool,
+    /// Quiet hours, in local time.
+    pub quiet_hours: Option<QuietHours>,
+}
+
+impl Default for NotificationPrefs {
+    fn default() -> Self {
+        NotificationPrefs {
+            enabled: true,
+            new_sessions: true,
+            rank_changes: true,
+            account: true,
+            keep_on_screen: false,
+            quiet_hours: None,
+        }
+    }
+}
+
+/// A daily window without notifications, in minutes after local midnight. The window
+/// may wrap midnight (`22:00`–`07:00`); `start == end` is rejected as ambiguous.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietHours {
+    /// First quiet minute (0..1440).
+    pub start_minute: u32,
+    /// First minute no longer quiet (0..1440).
+    pub end_minute: u32,
+}
+
+impl QuietHours {
+    /// Whether a local minute of the day falls inside the window.
+    pub fn contains(&self, minute: u32) -> bool {
+        if self.start_minute <= self.end_minute {
+            (self.start_minute..self.end_minute).contains(&minute)
+        } else {
+            minute >= self.start_minute || minute < self.end_minute
+        }
+    }
+}
+
+/// What is wrong with a setting, said so the user can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "field", content = "message", rename_all = "snake_case")]
+pub enum SettingsError {
+    /// The server URL.
+    #[error("Server URL: {0}")]
+    ServerUrl(String),
+    /// The socket URL.
+    #[error("Socket URL: {0}")]
+    SocketUrl(String),
+    /// The site URL.
+    #[error("Site URL: {0}")]
+    SiteUrl(String),
+    /// The board size.
+    #[error("Leaderboard size: {0}")]
+    BoardLimit(String),
+    /// The quiet hours.
+    #[error("Quiet hours: {0}")]
+    QuietHours(String),
+}
+
+/// A URL split into the parts the settings care about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedUrl {
+    /// Lower-cased scheme (`http`, `https`, `ws`, `wss`).
+    pub scheme: String,
+    /// Lower-cased host (an IPv6 literal keeps its brackets).
+    pub host: String,
+    /// The explicit port, if any.
+    pub port: Option<u16>,
+    /// The path, `""` when none (never with a query or fragment).
+    pub path: String,
+}
+
+impl ParsedUrl {
+    /// `scheme://host[:port]`.
+    pub fn origin(&self) -> String {
+        match self.port {
+            Some(p) => format!("{}://{}:{}", self.scheme, self.host, p),
+            None => format!("{}://{}", self.scheme, self.host),
+        }
+    }
+}
+
+/// Parses an absolute URL with one of `schemes`, rejecting user info, queries,
+/// fragments, spaces and empty hosts. The error says what to fix.
+pub fn parse_url(text: &str, schemes: &[&str]) -> Result<ParsedUrl, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("is empty".into());
+    }
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Err(format!("must start with {}://", schemes.join(":// or ")));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if !schemes.contains(&scheme.as_str()) {
+        return Err(format!(
+            "must start with {}:// (not {scheme}://)",
+            schemes.join(":// or ")
+        ));
+    }
+    if rest.contains(char::is_whitespace) {
+        return Err("must not contain spaces".into());
+    }
+    if rest.contains(['?', '#']) {
+        return Err("must not have a query (?…) or fragment (#…)".into());
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if authority.contains('@') {
+        return Err("must not contain a user name or password".into());
+    }
+    let (host, port) = if let Some(stripped) = authority.strip_prefix('[') {
+        let Some(end) = stripped.find(']') else {
+            return Err("has an unclosed [IPv6] host".into());
+        };
+        let host = &authority[..end + 2];
+        (host, authority[end + 2..].strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("has no host name".into());
+    }
+    if !host.starts_with('[')
+        && !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+    {
+        return Err(format!(
+            "host name {host:?} has characters a host cannot have"
+        ));
+    }
+    let port = match port {
+        None => None,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => return Err(format!("port {p:?} is not a number from 1 to 65535")),
+        },
+    };
+    Ok(ParsedUrl {
+        scheme,
+        host: host.to_ascii_lowercase(),
+        port,
+        path: path.to_owned(),
+    })
+}
+
+impl Settings {
+    /// Checks every field and returns the settings normalised (origins without a
+    /// trailing slash, empty optional URLs as `None`), or the first problem found.
+    pub fn validated(&self) -> Result<Settings, SettingsError> {
+        let server =
+            parse_url(&self.server_url, &["http", "https"]).map_err(SettingsError::ServerUrl)?;
+        if !(server.path.is_empty() || server.path == "/") {
+            return Err(SettingsError::ServerUrl(format!(
+                "must be just the origin, like {}, without a path ({})",
+                server.origin(),
+                server.path
+            )));
+        }
+        let socket_url = match self.socket_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let u = parse_url(text, &["ws", "wss"]).map_err(SettingsError::SocketUrl)?;
+                let path = if u.path.is_empty() {
+                    "/".to_owned()
+                } else {
+                    u.path.clone()
+                };
+                Some(format!("{}{}", u.origin(), path))
+            }
+        };
+        let site_url = match self.site_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let u = parse_url(text, &["http", "https"]).map_err(SettingsError::SiteUrl)?;
+                Some(format!("{}{}", u.origin(), u.path.trim_end_matches('/')))
+            }
+        };
+        if !(1..=100).contains(&self.board_limit) {
+            return Err(SettingsError::BoardLimit(format!(
+                "must be from 1 to 100 (not {})",
+                self.board_limit
+            )));
+        }
+        if let Some(q) = self.notifications.quiet_hours {
+            if q.start_minute >= 1440 || q.end_minute >= 1440 {
+                return Err(SettingsError::QuietHours(
+                    "times must be within the day (00:00 to 23:59)".into(),
+                ));
+            }
+            if q.start_minute == q.end_minute {
+                return Err(SettingsError::QuietHours(
+                    "start and end must differ".into(),
+                ));
+            }
+        }
+        Ok(Settings {
+            server_url: server.origin(),
+            socket_url,
+            site_url,
+            ..self.clone()
+        })
+    }
+
+    /// The REST base (the server's origin, no trailing slash).
+    pub fn api_base(&self) -> &str {
+        self.server_url.trim_end_matches('/')
+    }
+
+    /// The socket URL without the token: the explicit one, or `ws(s)://<server host>/ws/leaderboard/`.
+    pub fn socket_base(&self) -> String {
+        if let Some(url) = &self.socket_url {
+            return url.clone();
+        }
+        let base = self.api_base();
+        let ws = if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            base.to_owned()
+        };
+        format!("{ws}{SOCKET_PATH}")
+    }
+
+    /// The socket URL carrying an access token: `<socket base>?token=<jwt>`.
+    pub fn socket_url_with_token(&self, access: &str) -> String {
+        format!("{}?token={}", self.socket_base(), percent_encode(access))
+    }
+
+    /// The page of a quiz on the configured site: `<site>/quizzes/<id>`.
+    pub fn quiz_page_url(&self, quiz_id: &str) -> String {
+        let site = self.site_url.as_deref().unwrap_or(self.api_base());
+        format!(
+            "{}/quizzes/{}",
+            site.trim_end_matches('/'),
+            percent_encode(quiz_id)
+        )
+    }
+
+    /// The origin host access is needed for (`<server origin>/*` as a match pattern).
+    pub fn host_permission_pattern(&self) -> String {
+        format!("{}/*", self.api_base())
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_server(url: &str) -> Settings {
+        Settings {
+            server_url: url.into(),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn server_url_is_normalised_and_socket_url_derived() {
+        let s = with_server(" HTTPS://Quiz.Example.com/ ")
+            .validated()
+            .unwrap();
+        assert_eq!(s.server_url, "https://quiz.example.com");
+        assert_eq!(s.socket_base(), "wss://quiz.example.com/ws/leaderboard/");
+        let s = with_server("http://127.0.0.1:8000").validated().unwrap();
+        assert_eq!(s.socket_base(), "ws://127.0.0.1:8000/ws/leaderboard/");
+        assert_eq!(
+            s.socket_url_with_token("a.b-c_d"),
+            "ws://127.0.0.1:8000/ws/leaderboard/?token=a.b-c_d"
+        );
+    }
+
+    #[test]
+    fn server_url_rejects_other_schemes_paths_and_junk_with_clear_messages() {
+        let cases = [
+            ("", "is empty"),
+            ("quiz.example.com", "must start with http:// or https://"),
+            ("ftp://quiz.example.com", "not ftp://"),
+            ("ws://quiz.example.com", "not ws://"),
+            ("https://quiz.example.com/api/", "without a path"),
+            ("https://quiz.example.com?x=1", "query"),
+            ("https://user:pw@quiz.example.com", "user name"),
+            ("https://:8000", "no host"),
+            ("https://quiz.example.com:99999", "port"),
+            ("https://quiz example.com", "spaces"),
+        ];
+        for (url, expected) in cases {
+            let err = with_server(url).validated().unwrap_err();
+            let text = err.to_string();
+            assert!(text.starts_with("Server URL: "), "{text}");
+            assert!(text.contains(expected), "{url}: {text}");
+        }
+    }
+
+    #[test]
+    fn explicit_socket_url_must_be_ws_or_wss() {
+        let mut s = with_server("https://quiz.example.com");
+        s.socket_url = Some("wss://live.example.com/ws/leaderboard/".into());
+        assert_eq!(
+            s.validated().unwrap().socket_base(),
+            "wss://live.example.com/ws/leaderboard/"
+        );
+        s.socket_url = Some("https://live.example.com/ws/".into());
+        assert!(matches!(s.validated(), Err(SettingsError::SocketUrl(_))));
+        s.socket_url = Some("  ".into());
+        assert_eq!(s.validated().unwrap().socket_url, None);
+    }
+
+    #[test]
+    fn quiz_links_use_the_site_url_or_the_server() {
+        let mut s = with_server("https://api.example.com").validated().unwrap();
+        assert_eq!(
+            s.quiz_page_url("q 1"),
+            "https://api.example.com/quizzes/q%201"
+        );
+        s.site_url = Some("https://www.example.com/".into());
+        let s = s.validated().unwrap();
+        assert_eq!(s.quiz_page_url("q1"), "https://www.example.com/quizzes/q1");
+    }
+
+    #[test]
+    fn quiet_hours_wrap_midnight_and_are_validated() {
+        let q = QuietHours {
+            start_minute: 22 * 60,
+            end_minute: 7 * 60,
+        };
+        assert!(q.contains(23 * 60) && q.contains(0) && q.contains(6 * 60 + 59));
+        assert!(!q.contains(7 * 60) && !q.contains(12 * 60));
+        let mut s = Settings::default();
+        s.notifications.quiet_hours = Some(QuietHours {
+            start_minute: 60,
+            end_minute: 60,
+        });
+        assert!(matches!(s.validated(), Err(SettingsError::QuietHours(_))));
+        s.notifications.quiet_hours = Some(QuietHours {
+            start_minute: 1440,
+            end_minute: 60,
+        });
+        assert!(matches!(s.validated(), Err(SettingsError::QuietHours(_))));
+    }
+
+    #[test]
+    fn board_limit_is_bounded() {
+        let s = Settings {
+            board_limit: 0,
+            ..Settings::default()
+        };
+        assert!(matches!(s.validated(), Err(SettingsError::BoardLimit(_))));
+    }
+
+    #[test]
+    fn settings_decode_with_missing_fields_as_defaults() {
+        let s: Settings = serde_json::from_str(r#"{"server_url":"https://x.example"}"#).unwrap();
+        assert_eq!(s.board_limit, 10);
+        assert!(s.notifications.enabled);
+        assert!(!s.notifications.keep_on_screen);
+    }
+}
