@@ -180,9 +180,9 @@ impl FromRequestParts<AppState> for AuthUser {
         let Some(header) = parts.headers.get(AUTHORIZATION) else {
             return Err(AppError::NotAuthenticated);
         };
-        let header = header.to_str().map_err(|_| {
-            AppError::BadRequest("Authorization header must be ASCII.".to_owned())
-        })?;
+        let header = header
+            .to_str()
+            .map_err(|_| AppError::BadRequest("Authorization header must be ASCII.".to_owned()))?;
         let mut words = header.split_whitespace();
         let (Some(scheme), token, None) = (words.next(), words.next(), words.next()) else {
             return Err(AppError::TokenNotValid(
@@ -241,7 +241,10 @@ mod tests {
             t.verify(&pair.refresh, TokenKind::Access),
             Err(TokenError::WrongType)
         );
-        assert_eq!(t.verify("nope", TokenKind::Access), Err(TokenError::Invalid));
+        assert_eq!(
+            t.verify("nope", TokenKind::Access),
+            Err(TokenError::Invalid)
+        );
         let other = Tokens::new(
             &Secret::new("other"),
             Duration::from_secs(60),
@@ -269,7 +272,10 @@ mod tests {
         assert_eq!(claims["token_type"], "access");
         assert_eq!(claims["user_id"], "42");
         assert_eq!(claims["jti"].as_str().unwrap().len(), 32);
-        let (exp, iat) = (claims["exp"].as_i64().unwrap(), claims["iat"].as_i64().unwrap());
+        let (exp, iat) = (
+            claims["exp"].as_i64().unwrap(),
+            claims["iat"].as_i64().unwrap(),
+        );
         assert_eq!(exp - iat, 300);
     }
 
@@ -278,7 +284,10 @@ mod tests {
         let t = tokens(Duration::ZERO);
         let access = t.issue(TokenKind::Access, 1).unwrap();
         std::thread::sleep(Duration::from_millis(1100));
-        assert_eq!(t.verify(&access, TokenKind::Access), Err(TokenError::Expired));
+        assert_eq!(
+            t.verify(&access, TokenKind::Access),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]

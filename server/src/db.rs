@@ -159,12 +159,11 @@ pub async fn create_user(
 
 /// Looks a user up by name.
 pub async fn user_by_name(pool: &SqlitePool, username: &str) -> Result<Option<UserRow>, DbError> {
-    let row = sqlx::query(
-        "SELECT id, username, password_hash, is_active FROM users WHERE username = ?",
-    )
-    .bind(username)
-        .fetch_optional(pool)
-        .await?;
+    let row =
+        sqlx::query("SELECT id, username, password_hash, is_active FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(pool)
+            .await?;
     Ok(row.as_ref().map(user_row).transpose()?)
 }
 
@@ -473,6 +472,9 @@ mod tests {
     #[test]
     fn times_format_like_drf() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(rfc3339(1_764_138_566_123_456), "2025-11-26T06:29:26.123456Z");
+        assert_eq!(
+            rfc3339(1_764_138_566_123_456),
+            "2025-11-26T06:29:26.123456Z"
+        );
     }
 }

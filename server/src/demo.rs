@@ -66,9 +66,9 @@ pub async fn seed(pool: &SqlitePool, hashing: &PasswordHashing) -> Result<(), Db
         let user = match db::user_by_name(pool, name).await? {
             Some(user) => user,
             None => {
-                let hash = hashing.hash(&password(name)).map_err(|e| {
-                    DbError::Sqlx(sqlx::Error::Protocol(format!("hashing: {e}")))
-                })?;
+                let hash = hashing
+                    .hash(&password(name))
+                    .map_err(|e| DbError::Sqlx(sqlx::Error::Protocol(format!("hashing: {e}"))))?;
                 db::create_user(pool, name, &hash).await?;
                 db::user_by_name(pool, name)
                     .await?
@@ -83,9 +83,7 @@ pub async fn seed(pool: &SqlitePool, hashing: &PasswordHashing) -> Result<(), Db
     let mut rng = fastrand::Rng::new();
     let now = db::now_micros();
     let span = i64::try_from(HISTORY.as_micros()).unwrap_or(i64::MAX);
-    let mut times: Vec<i64> = (0..PAST_SESSIONS)
-        .map(|_| now - rng.i64(0..span))
-        .collect();
+    let mut times: Vec<i64> = (0..PAST_SESSIONS).map(|_| now - rng.i64(0..span)).collect();
     times.sort_unstable();
     let mut quizzes = Vec::new();
     for (id, _, _) in QUIZZES {

@@ -330,7 +330,12 @@ mod tests {
         });
         hub.broadcast(&everyone, &"qa".into(), &follow);
         assert!(a.rx.try_recv().is_ok());
-        assert!(a.rx.try_recv().unwrap().numbered(1).contains("quiz_leaderboard_updated"));
+        assert!(
+            a.rx.try_recv()
+                .unwrap()
+                .numbered(1)
+                .contains("quiz_leaderboard_updated")
+        );
         assert!(b.rx.try_recv().is_ok());
         assert!(b.rx.try_recv().is_err());
     }

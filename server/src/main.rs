@@ -18,7 +18,11 @@ use quizpulse_server::config::{Config, DemoConfig, Secret, parse_duration};
 use quizpulse_server::{Server, db, demo};
 
 #[derive(Parser)]
-#[command(name = "quizpulse-server", version, about = "QuizPulse reference server")]
+#[command(
+    name = "quizpulse-server",
+    version,
+    about = "QuizPulse reference server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -107,7 +111,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -132,7 +139,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("migrations applied to {db}");
             Ok(())
         }
-        Command::User { command, db: DbArg { db } } => user(command, &db).await,
+        Command::User {
+            command,
+            db: DbArg { db },
+        } => user(command, &db).await,
     }
 }
 
@@ -158,7 +168,9 @@ async fn user(command: UserCommand, url: &str) -> Result<(), String> {
                 }
             };
             if password.is_empty() {
-                return Err("the password is empty (set QUIZPULSE_PASSWORD or pipe one line)".to_owned());
+                return Err(
+                    "the password is empty (set QUIZPULSE_PASSWORD or pipe one line)".to_owned(),
+                );
             }
             let hash = PasswordHashing::default()
                 .hash(&password)
@@ -180,7 +192,10 @@ async fn set_active(pool: &sqlx::SqlitePool, name: &str, active: bool) -> Result
         .await
         .map_err(|e| e.to_string())?
     {
-        println!("{} user {name}", if active { "enabled" } else { "disabled" });
+        println!(
+            "{} user {name}",
+            if active { "enabled" } else { "disabled" }
+        );
         Ok(())
     } else {
         Err(format!("no user named {name:?}"))

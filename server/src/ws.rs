@@ -11,8 +11,10 @@
 use std::fmt::Display;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::{
+    CloseFrame, Message, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
+};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -169,7 +171,11 @@ where
         Ok(user) => user,
         Err(refusal) => {
             Metrics::inc(&metrics.auth_rejected);
-            tracing::info!(code = refusal.code, reason = refusal.reason, "socket refused");
+            tracing::info!(
+                code = refusal.code,
+                reason = refusal.reason,
+                "socket refused"
+            );
             finish(&mut sink, &mut stream, refusal.code, refusal.reason, grace).await;
             return;
         }
@@ -367,8 +373,13 @@ async fn shutdown_signalled(rx: &mut watch::Receiver<bool>) {
 }
 
 /// Sends a close frame, then waits (bounded) for the client's close reply.
-async fn finish<W, R>(sink: &mut W, stream: &mut R, code: u16, reason: &'static str, grace: Duration)
-where
+async fn finish<W, R>(
+    sink: &mut W,
+    stream: &mut R,
+    code: u16,
+    reason: &'static str,
+    grace: Duration,
+) where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {

@@ -6,8 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use futures_util::SinkExt;
 use common::{barrier, recv, recv_close, send, start, start_with, subscribe, types};
+use futures_util::SinkExt;
 use serde_json::{Value, json};
 
 const READS: [&str; 5] = [
@@ -55,9 +55,7 @@ async fn token_obtain_and_refresh() {
     assert_eq!(status, 200);
     assert!(body["access"].is_string());
     assert!(body.get("refresh").is_none());
-    let (status, _) = server
-        .get("/api/subjects/", body["access"].as_str())
-        .await;
+    let (status, _) = server.get("/api/subjects/", body["access"].as_str()).await;
     assert_eq!(status, 200);
 
     // An access token, garbage, a token signed with another key: 401 token_not_valid.
@@ -232,7 +230,10 @@ async fn reads_have_the_contract_shapes_and_ties_share_ranks() {
         .await;
     assert_eq!(status, 200);
     let math = &boards[0];
-    assert_eq!(math["subject"], json!({"id": "math", "name": "Mathematics"}));
+    assert_eq!(
+        math["subject"],
+        json!({"id": "math", "name": "Mathematics"})
+    );
     let entries: Vec<(u64, &str, f64, u64)> = math["entries"]
         .as_array()
         .unwrap()
@@ -246,18 +247,13 @@ async fn reads_have_the_contract_shapes_and_ties_share_ranks() {
             )
         })
         .collect();
-    assert_eq!(
-        entries,
-        vec![(1, "carol", 120.0, 2), (2, "alice", 80.0, 2)]
-    );
+    assert_eq!(entries, vec![(1, "carol", 120.0, 2), (2, "alice", 80.0, 2)]);
     let phys = &boards[1];
     assert_eq!(phys["updated_at"], last["completed_at"]);
     assert_eq!(phys["entries"][0]["username"], "bob");
 
     // Performance.
-    let (status, perf) = server
-        .get("/api/users/me/performance/", Some(&bob))
-        .await;
+    let (status, perf) = server.get("/api/users/me/performance/", Some(&bob)).await;
     assert_eq!(status, 200);
     assert_eq!(perf["user"]["username"], "bob");
     assert!(perf["user"]["id"].is_string());
@@ -300,7 +296,9 @@ async fn read_errors_are_json() {
         assert_eq!(status, 404, "{path}");
         assert_eq!(body, json!({"detail": "Not found."}));
     }
-    let (status, body) = server.post("/api/subjects/", Some(&alice), &json!({})).await;
+    let (status, body) = server
+        .post("/api/subjects/", Some(&alice), &json!({}))
+        .await;
     assert_eq!(status, 405);
     assert!(body["detail"].is_string());
     // The socket path without an upgrade.
@@ -441,7 +439,11 @@ async fn upload_broadcasts_in_order_and_only_followers_get_the_quiz_message() {
     let third = recv(&mut follows_a).await;
     assert_eq!(
         types(&[first.clone(), second.clone(), third.clone()]),
-        ["quiz_session_uploaded", "leaderboard_updated", "quiz_leaderboard_updated"]
+        [
+            "quiz_session_uploaded",
+            "leaderboard_updated",
+            "quiz_leaderboard_updated"
+        ]
     );
     assert_eq!(first["data"], stored);
     assert_eq!(second["data"]["subject_id"], "math");
@@ -469,7 +471,11 @@ async fn upload_broadcasts_in_order_and_only_followers_get_the_quiz_message() {
     let before = barrier(&mut follows_b, 10).await;
     assert_eq!(
         types(&before),
-        ["quiz_session_uploaded", "leaderboard_updated", "quiz_leaderboard_updated"]
+        [
+            "quiz_session_uploaded",
+            "leaderboard_updated",
+            "quiz_leaderboard_updated"
+        ]
     );
     assert_eq!(before[2]["data"]["quiz_id"], "qb");
     let before = barrier(&mut follows_a, 11).await;
@@ -487,7 +493,11 @@ async fn unsubscribe_stops_quiz_messages() {
     subscribe(&mut socket, "qa").await;
     // Subscribing twice is harmless and confirmed again.
     subscribe(&mut socket, "qa").await;
-    send(&mut socket, r#"{"type": "unsubscribe_quiz", "quiz_id": "qa"}"#).await;
+    send(
+        &mut socket,
+        r#"{"type": "unsubscribe_quiz", "quiz_id": "qa"}"#,
+    )
+    .await;
     assert!(barrier(&mut socket, 1).await.is_empty());
     server.upload(&bob, "qa", 3.0).await;
     let before = barrier(&mut socket, 2).await;
@@ -496,7 +506,11 @@ async fn unsubscribe_stops_quiz_messages() {
         ["quiz_session_uploaded", "leaderboard_updated"]
     );
     // Unsubscribing from a quiz not followed is not an error.
-    send(&mut socket, r#"{"type": "unsubscribe_quiz", "quiz_id": "qc"}"#).await;
+    send(
+        &mut socket,
+        r#"{"type": "unsubscribe_quiz", "quiz_id": "qc"}"#,
+    )
+    .await;
     assert!(barrier(&mut socket, 3).await.is_empty());
 }
 
@@ -552,7 +566,10 @@ async fn rejected_client_messages_get_an_error_and_the_socket_stays_open() {
         (r#"{"quiz_id": "qa"}"#, "type"),
         (r#"{"type": "dance"}"#, "unknown type \"dance\""),
         (r#"{"type": "subscribe_quiz"}"#, "quiz_id"),
-        (r#"{"type": "subscribe_quiz", "quiz_id": "nope"}"#, "unknown quiz \"nope\""),
+        (
+            r#"{"type": "subscribe_quiz", "quiz_id": "nope"}"#,
+            "unknown quiz \"nope\"",
+        ),
         (r#"{"type": "ping", "id": "x"}"#, "id"),
         (r#"{"type": "ping"}"#, "id"),
     ];
@@ -567,7 +584,9 @@ async fn rejected_client_messages_get_an_error_and_the_socket_stays_open() {
     }
     // Binary frames.
     socket
-        .send(tokio_tungstenite::tungstenite::Message::binary(vec![1, 2, 3]))
+        .send(tokio_tungstenite::tungstenite::Message::binary(vec![
+            1, 2, 3,
+        ]))
         .await
         .unwrap();
     let reply = recv(&mut socket).await;

@@ -68,11 +68,19 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
 
 async fn seed(state: &AppState) {
     let pool = &state.db;
-    db::upsert_subject(pool, "math", "Mathematics").await.unwrap();
+    db::upsert_subject(pool, "math", "Mathematics")
+        .await
+        .unwrap();
     db::upsert_subject(pool, "phys", "Physics").await.unwrap();
-    db::upsert_quiz(pool, "qa", "Quadratics", "math").await.unwrap();
-    db::upsert_quiz(pool, "qb", "Probability", "math").await.unwrap();
-    db::upsert_quiz(pool, "qc", "Circuits", "phys").await.unwrap();
+    db::upsert_quiz(pool, "qa", "Quadratics", "math")
+        .await
+        .unwrap();
+    db::upsert_quiz(pool, "qb", "Probability", "math")
+        .await
+        .unwrap();
+    db::upsert_quiz(pool, "qc", "Circuits", "phys")
+        .await
+        .unwrap();
     let hashing = PasswordHashing::insecure_fast();
     for user in USERS {
         let hash = hashing.hash(&format!("{user}-pass")).unwrap();
@@ -156,10 +164,11 @@ impl TestServer {
     }
 
     pub async fn connect(&self, token: &str) -> Socket {
-        let (socket, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(self.ws_url(token)))
-            .await
-            .unwrap()
-            .unwrap();
+        let (socket, _) =
+            tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(self.ws_url(token)))
+                .await
+                .unwrap()
+                .unwrap();
         socket
     }
 
