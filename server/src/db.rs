@@ -311,6 +311,47 @@ pub async fn insert_session(
     })
 }
 
+/// One row for [`insert_sessions_bulk`].
+#[derive(Clone, Debug)]
+pub struct BulkSession {
+    /// The quiz (must exist).
+    pub quiz_id: String,
+    /// The user (must exist).
+    pub user_id: i64,
+    /// Score.
+    pub score: f64,
+    /// Seconds taken.
+    pub duration_s: f64,
+    /// Completion time, microseconds since the epoch.
+    pub completed_at: i64,
+}
+
+/// Stores many sessions in one transaction, 500 rows per statement (for
+/// seeding benchmarks and tests; no broadcast).
+pub async fn insert_sessions_bulk(pool: &SqlitePool, rows: &[BulkSession]) -> Result<(), DbError> {
+    const CHUNK: usize = 500;
+    let mut tx = pool.begin().await?;
+    for chunk in rows.chunks(CHUNK) {
+        let placeholders = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        // Only placeholders are formatted into the text; every value is bound.
+        let sql = format!(
+            "INSERT INTO sessions (quiz_id, user_id, score, duration_s, completed_at) VALUES {placeholders}"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            query = query
+                .bind(row.quiz_id.as_str())
+                .bind(row.user_id)
+                .bind(row.score)
+                .bind(row.duration_s)
+                .bind(row.completed_at);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Top `limit` entries of a quiz and the time of its newest session.
 pub async fn quiz_entries(
     pool: &SqlitePool,
