@@ -1,1 +1,31 @@
-//! QuizPulse popup (wasm).
+//! QuizPulse popup and options page (wasm, Sycamore 0.9).
+//!
+//! Views only: they render the last snapshot from `chrome.storage.session` at once,
+//! and (in later issues) live snapshots from the service worker's `popup` port. They
+//! never open a socket. Each page's HTML loads an external module script
+//! (`static/popup.js`, `static/options.js`; the CSP forbids inline scripts) that
+//! initialises this module and calls [`popup_main`] or [`options_main`].
+
+pub mod chrome;
+pub mod model;
+mod views;
+
+use wasm_bindgen::prelude::*;
+
+/// Renders the toolbar popup into `root` (its previous content is replaced).
+#[wasm_bindgen(js_name = popupMain)]
+pub fn popup_main(root: web_sys::Element) {
+    mount(&root, views::Popup);
+}
+
+/// Renders the options page into `root` (its previous content is replaced).
+#[wasm_bindgen(js_name = optionsMain)]
+pub fn options_main(root: web_sys::Element) {
+    mount(&root, views::Options);
+}
+
+fn mount(root: &web_sys::Element, page: fn() -> sycamore::web::View) {
+    console_error_panic_hook::set_once();
+    root.set_text_content(None);
+    sycamore::render_to(page, root);
+}

@@ -1,2 +1,90 @@
-//! Build tooling: `cargo xtask <command>`.
-fn main() {}
+//! Build tooling for QuizPulse, run as `cargo xtask <command>`.
+//!
+//! Commands: `setup`, `dist [--server URL]`, `demo [--browser]`, `test`, `bench`.
+
+mod bench;
+mod demo;
+mod dist;
+mod setup;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  setup                 install what is missing: wasm32 target, wasm-bindgen-cli (the lock
+                        file's version), wasm-pack, wasm-opt (npm binaryen), chromium and
+                        chromedriver, the end-to-end suite's npm packages
+  dist [--server URL]   build the extension into dist/ and dist/quizpulse-<version>.zip for
+                        the server at URL (default http://127.0.0.1:8000, loopback access)
+  demo [--browser]      build dist/, start the reference server with demo data on
+                        127.0.0.1:8000; --browser opens Chromium with the extension loaded
+  test                  setup, fmt, clippy, native tests, wasm build, end-to-end suite;
+                        ends with one line `N passed, N failed`
+  bench                 measure (extension size, ...) and record it in BENCHMARKS.md";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(args: &[String]) -> Result<bool> {
+    let command = args.first().map_or("help", String::as_str);
+    let rest = args.get(1..).unwrap_or_default();
+    match command {
+        "setup" => {
+            no_args(rest)?;
+            setup::run(setup::Scope::All).map(|_| true)
+        }
+        "dist" => {
+            let server = match rest {
+                [] => None,
+                [flag, url] if flag == "--server" => Some(url.as_str()),
+                [flag] if flag.starts_with("--server=") => flag.strip_prefix("--server="),
+                _ => bail!("usage: cargo xtask dist [--server URL]"),
+            };
+            let tools = setup::run(setup::Scope::Build)?;
+            dist::run(&tools, server).map(|_| true)
+        }
+        "demo" => {
+            let browser = match rest {
+                [] => false,
+                [flag] if flag == "--browser" => true,
+                _ => bail!("usage: cargo xtask demo [--browser]"),
+            };
+            demo::run(browser).map(|()| true)
+        }
+        "test" => {
+            no_args(rest)?;
+            test::run()
+        }
+        "bench" => {
+            no_args(rest)?;
+            bench::run().map(|()| true)
+        }
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(true)
+        }
+        other => bail!("unknown command `{other}`\n\n{USAGE}"),
+    }
+}
+
+fn no_args(rest: &[String]) -> Result<()> {
+    if let Some(extra) = rest.first() {
+        bail!("unexpected argument `{extra}`\n\n{USAGE}");
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+// QuizPulse service worker loader (MV3, module worker).
+//
+// Chrome only wakes a worker for the events whose listeners were registered
+// synchronously during the worker's first run, so every listener is added here, at
+// top level, before the wasm module has loaded. Events that arrive before it is
+// ready are queued and handed to Rust in arrival order. No decisions live here.
+
+import init, { handleEvent, handleMessage } from './wasm/quizpulse_background.js';
+
+/** Jobs waiting for the wasm module: { run(), fail(error) }. */
+const pending = [];
+/** 'loading' | 'ready' | 'failed' */
+let state = 'loading';
+let loadError = null;
+
+function whenReady(run, fail = () => {}) {
+  if (state === 'ready') {
+    run();
+  } else if (state === 'failed') {
+    fail(loadError);
+  } else {
+    pending.push({ run, fail });
+  }
+}
+
+function forwardEvent(kind) {
+  return (payload) => whenReady(() => handleEvent(kind, payload ?? null));
+}
+
+chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  whenReady(
+    () => {
+      handleMessage(message, sender).then(sendResponse, (error) =>
+        sendResponse({ type: 'error', message: String(error) }),
+      );
+    },
+    (error) => sendResponse({ type: 'error', message: `the worker failed to start: ${error}` }),
+  );
+  return true; // the response is sent asynchronously
+});
+chrome.runtime.onConnect.addListener(forwardEvent('connect'));
+chrome.runtime.onInstalled.addListener(forwardEvent('installed'));
+chrome.runtime.onStartup.addListener(forwardEvent('startup'));
+chrome.alarms.onAlarm.addListener(forwardEvent('alarm'));
+chrome.notifications.onClicked.addListener(forwardEvent('notification_clicked'));
+
+init({ module_or_path: new URL('./wasm/quizpulse_background_bg.wasm', import.meta.url) }).then(
+  () => {
+    state = 'ready';
+    for (const job of pending.splice(0)) job.run();
+  },
+  (error) => {
+    state = 'failed';
+    loadError = error;
+    console.error('QuizPulse: the background wasm module failed to load', error);
+    for (const job of pending.splice(0)) job.fail(error);
+  },
+);

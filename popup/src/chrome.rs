@@ -1,0 +1,142 @@
+//! The few `chrome.*` extension APIs the pages use, as typed async functions.
+
+use js_sys::{Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "session"], js_name = get)]
+    fn session_get(key: &str) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "local"], js_name = get)]
+    fn local_get(key: &str) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "local"], js_name = set)]
+    fn local_set(items: &Object) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = openOptionsPage)]
+    fn open_options_page_raw() -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = sendMessage)]
+    fn send_message_raw(message: &JsValue) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = getManifest)]
+    fn get_manifest_raw() -> Result<JsValue, JsValue>;
+}
+
+/// A failed extension API call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChromeError {
+    /// The browser rejected or threw; the text is what it said.
+    #[error("{api} failed: {message}")]
+    Api {
+        /// Which API.
+        api: &'static str,
+        /// The browser's error message.
+        message: String,
+    },
+    /// The value came back in a shape the page does not understand.
+    #[error("{api} returned unexpected data: {message}")]
+    Data {
+        /// Which API.
+        api: &'static str,
+        /// What did not fit.
+        message: String,
+    },
+}
+
+fn describe(err: &JsValue) -> String {
+    err.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| err.as_string())
+        .unwrap_or_else(|| format!("{err:?}"))
+}
+
+async fn call(
+    api: &'static str,
+    promise: Result<Promise, JsValue>,
+) -> Result<JsValue, ChromeError> {
+    let api_err = |e: JsValue| ChromeError::Api {
+        api,
+        message: describe(&e),
+    };
+    JsFuture::from(promise.map_err(api_err)?)
+        .await
+        .map_err(api_err)
+}
+
+fn from_js<T: serde::de::DeserializeOwned>(
+    api: &'static str,
+    value: JsValue,
+) -> Result<T, ChromeError> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| ChromeError::Data {
+        api,
+        message: e.to_string(),
+    })
+}
+
+/// Reads one key of `chrome.storage.session` as JSON; `None` when it is not set.
+pub async fn session_value(key: &str) -> Result<Option<serde_json::Value>, ChromeError> {
+    let items = call("chrome.storage.session.get", session_get(key)).await?;
+    let mut map: serde_json::Map<String, serde_json::Value> =
+        from_js("chrome.storage.session.get", items)?;
+    Ok(map.remove(key))
+}
+
+/// Reads one key of `chrome.storage.local` as JSON; `None` when it is not set.
+pub async fn local_value(key: &str) -> Result<Option<serde_json::Value>, ChromeError> {
+    let items = call("chrome.storage.local.get", local_get(key)).await?;
+    let mut map: serde_json::Map<String, serde_json::Value> =
+        from_js("chrome.storage.local.get", items)?;
+    Ok(map.remove(key))
+}
+
+/// Writes one key of `chrome.storage.local`.
+pub async fn set_local_value<T: serde::Serialize>(key: &str, value: &T) -> Result<(), ChromeError> {
+    const API: &str = "chrome.storage.local.set";
+    let value = value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| ChromeError::Data {
+            api: API,
+            message: e.to_string(),
+        })?;
+    let items = Object::new();
+    Reflect::set(&items, &JsValue::from_str(key), &value).map_err(|e| ChromeError::Api {
+        api: API,
+        message: describe(&e),
+    })?;
+    call(API, local_set(&items)).await.map(|_| ())
+}
+
+/// Opens the extension's options page (focusing it if it is already open).
+pub async fn open_options_page() -> Result<(), ChromeError> {
+    call("chrome.runtime.openOptionsPage", open_options_page_raw())
+        .await
+        .map(|_| ())
+}
+
+/// Sends a one-shot message to the service worker and returns its JSON answer.
+pub async fn send_message(message: &serde_json::Value) -> Result<serde_json::Value, ChromeError> {
+    const API: &str = "chrome.runtime.sendMessage";
+    let message = message
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| ChromeError::Data {
+            api: API,
+            message: e.to_string(),
+        })?;
+    let answer = call(API, send_message_raw(&message)).await?;
+    from_js(API, answer)
+}
+
+/// The extension's manifest, as JSON.
+pub fn manifest() -> Result<serde_json::Value, ChromeError> {
+    const API: &str = "chrome.runtime.getManifest";
+    let value = get_manifest_raw().map_err(|e| ChromeError::Api {
+        api: API,
+        message: describe(&e),
+    })?;
+    from_js(API, value)
+}
+
+use serde::Serialize as _;

@@ -1,0 +1,6 @@
+// Loads the popup's wasm and renders it. External (not inline) because the CSP
+// allows only 'self' scripts.
+import init, { popupMain } from './wasm/quizpulse_popup.js';
+
+await init({ module_or_path: new URL('./wasm/quizpulse_popup_bg.wasm', import.meta.url) });
+popupMain(document.getElementById('app'));

@@ -1,0 +1,110 @@
+// The built extension loads in headless Chromium, its wasm service worker answers
+// over chrome.runtime, and the popup and options pages render without errors.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { distManifest, launchExtension, openPage, screenshot, withTimeout } from './lib/harness.mjs';
+
+describe('the extension', () => {
+  let ext;
+  let manifest;
+
+  before(async () => {
+    manifest = await distManifest();
+    ext = await launchExtension();
+  });
+  after(async () => {
+    await ext?.close();
+  });
+
+  test('loads as an MV3 extension with a module service worker', async () => {
+    assert.match(ext.extensionId, /^[a-p]{32}$/);
+    assert.equal(ext.worker.url(), ext.url('service_worker.js'));
+    const { page, errors } = await openPage(ext, 'popup.html');
+    const loaded = await page.evaluate(() => chrome.runtime.getManifest());
+    assert.equal(loaded.manifest_version, 3);
+    assert.equal(loaded.version, manifest.version);
+    assert.equal(loaded.background.type, 'module');
+    assert.deepEqual(loaded.permissions.sort(), ['alarms', 'notifications', 'storage']);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the wasm service worker answers a ping over chrome.runtime', async () => {
+    const { page, errors } = await openPage(ext, 'popup.html');
+    const pong = await withTimeout(
+      page.evaluate(() => chrome.runtime.sendMessage({ type: 'ping' })),
+      10_000,
+      'ping',
+    );
+    assert.deepEqual(pong, { type: 'pong', version: manifest.version });
+    const unknown = await withTimeout(
+      page.evaluate(() => chrome.runtime.sendMessage({ type: 'no_such_message' })),
+      10_000,
+      'unknown message',
+    );
+    assert.equal(unknown.type, 'error');
+    assert.match(unknown.message, /unknown message type "no_such_message"/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the popup renders its signed-out first view with no errors', async () => {
+    const { page, errors } = await openPage(ext, 'popup.html');
+    await page.getByTestId('signed-out').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('.bar h1').textContent(), 'QuizPulse');
+    assert.equal((await page.locator('.status__text').textContent()).trim(), 'Signed out');
+    await page.getByText(`background worker ${manifest.version} ready`).waitFor({ timeout: 10_000 });
+    const button = page.getByRole('button', { name: 'Open settings' });
+    assert.equal(await button.isVisible(), true);
+    await screenshot(page, 'popup.png');
+    assert.deepEqual(errors, []);
+
+    // The button opens the options page.
+    const opened = ext.context.waitForEvent('page', { timeout: 10_000 });
+    await button.click();
+    const options = await opened;
+    await options.waitForURL(ext.url('options.html'), { timeout: 10_000 });
+    await options.close();
+    await page.close();
+  });
+
+  test('the popup shows the connection state of a stored snapshot', async () => {
+    const { page: setter } = await openPage(ext, 'popup.html');
+    await setter.evaluate(() => chrome.storage.session.set({ snapshot: { connection: 'online' } }));
+    const { page, errors } = await openPage(ext, 'popup.html');
+    await page.locator('.status--online').waitFor({ timeout: 10_000 });
+    assert.equal((await page.locator('.status__text').textContent()).trim(), 'Live');
+    await setter.evaluate(() => chrome.storage.session.remove('snapshot'));
+    assert.deepEqual(errors, []);
+    await page.close();
+    await setter.close();
+  });
+
+  test('the options page checks and saves the server address', async () => {
+    const { page, errors } = await openPage(ext, 'options.html', { width: 900, height: 700 });
+    const input = page.getByLabel('Server address');
+    await input.waitFor({ timeout: 10_000 });
+    const hosts = await page.locator('.card strong').textContent();
+    assert.equal(hosts, '127.0.0.1, localhost');
+
+    await input.fill('quiz.example.org');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Enter a full address starting with https://').waitFor({ timeout: 5_000 });
+
+    await input.fill('http://127.0.0.1:8000/');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('save-message').getByText('Saved.').waitFor({ timeout: 5_000 });
+    const stored = await page.evaluate(() => chrome.storage.local.get('settings'));
+    assert.deepEqual(stored, { settings: { server_url: 'http://127.0.0.1:8000' } });
+
+    await page.reload({ timeout: 10_000 });
+    await page.getByLabel('Server address').waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#server-url')?.value === 'http://127.0.0.1:8000', null, {
+      timeout: 5_000,
+    });
+    await screenshot(page, 'options.png');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});

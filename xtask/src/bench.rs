@@ -1,0 +1,118 @@
+//! `cargo xtask bench`: measurements recorded in `BENCHMARKS.md`.
+//!
+//! Each benchmark owns one section of the file, between `<!-- bench:NAME -->` and
+//! `<!-- /bench:NAME -->`, and rewrites only that section; sections it does not know
+//! stay as they are. To add one (server fan-out, core throughput), write a function
+//! returning the section's Markdown and add it to [`SECTIONS`].
+
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::dist;
+use crate::setup::{self, Scope, Tools};
+use crate::util::{kib, locked_version, output_of, root, step, today_utc};
+
+/// A benchmark: its section name and the function that measures and renders it.
+type Section = (&'static str, fn(&Tools) -> Result<String>);
+
+/// Every benchmark, in the order they appear in the file.
+const SECTIONS: &[Section] = &[("size", extension_size)];
+
+const HEADER: &str = "# Benchmarks\n\n\
+Written by `cargo xtask bench`; each section is rewritten by its own benchmark and says \
+the command, date and toolchain that produced it.\n";
+
+/// Runs every benchmark and updates `BENCHMARKS.md`.
+pub fn run() -> Result<()> {
+    let tools = setup::run(Scope::Build)?;
+    let path = root().join("BENCHMARKS.md");
+    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|_| HEADER.to_string());
+    for (name, measure) in SECTIONS {
+        let body = measure(&tools)?;
+        text = replace_section(&text, name, &body);
+    }
+    std::fs::write(&path, text)?;
+    step(format!("bench: wrote {}", path.display()));
+    Ok(())
+}
+
+/// Replaces (or appends) the section `name` of `text` with `body`.
+fn replace_section(text: &str, name: &str, body: &str) -> String {
+    let open = format!("<!-- bench:{name} -->");
+    let close = format!("<!-- /bench:{name} -->");
+    let block = format!("{open}\n{}\n{close}", body.trim_end());
+    match (text.find(&open), text.find(&close)) {
+        (Some(start), Some(end)) if end > start => {
+            format!("{}{block}{}", &text[..start], &text[end + close.len()..])
+        }
+        _ => format!("{}\n{block}\n", text.trim_end()),
+    }
+}
+
+/// The extension's size: each wasm file raw and gzip, and the store zip.
+fn extension_size(tools: &Tools) -> Result<String> {
+    let report = dist::run(tools, None)?;
+    let rustc = match &tools.wasm_rustc {
+        Some(rustc) => output_of(Command::new(rustc).arg("--version")),
+        None => output_of(Command::new("rustc").arg("--version")),
+    }
+    .unwrap_or_else(|| "rustc (unknown version)".into());
+    let wasm_opt = output_of(
+        Command::new(&tools.node)
+            .arg(&tools.wasm_opt)
+            .arg("--version"),
+    )
+    .unwrap_or_else(|| "wasm-opt (unknown version)".into());
+    let bindgen = locked_version("wasm-bindgen").unwrap_or_default();
+    let mut md = String::new();
+    md.push_str("## Extension size\n\n");
+    md.push_str(&format!(
+        "`cargo xtask bench` (a default `cargo xtask dist`: profile `wasm-release`, wasm-bindgen \
+         {bindgen} `--target web`, `wasm-opt -Oz`), {}.\nToolchain: {rustc}; {wasm_opt}.\n\n",
+        today_utc()
+    ));
+    md.push_str("| file | raw | gzip |\n|---|---:|---:|\n");
+    let mut total = (0, 0);
+    for (name, raw, gz) in &report.wasm {
+        md.push_str(&format!(
+            "| `{name}` | {} ({raw} B) | {} ({gz} B) |\n",
+            kib(*raw),
+            kib(*gz)
+        ));
+        total.0 += raw;
+        total.1 += gz;
+    }
+    md.push_str(&format!(
+        "| all wasm | {} | {} |\n",
+        kib(total.0),
+        kib(total.1)
+    ));
+    let zip_name = report
+        .zip
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    md.push_str(&format!(
+        "| `{zip_name}` (the whole extension) | {} ({} B) | |\n",
+        kib(report.zip_len),
+        report.zip_len
+    ));
+    Ok(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_section;
+
+    #[test]
+    fn sections_are_replaced_in_place_and_others_kept() {
+        let text = "# B\n\n<!-- bench:a -->\nold a\n<!-- /bench:a -->\n\n<!-- bench:b -->\nb\n<!-- /bench:b -->\n";
+        let out = replace_section(text, "a", "new a\n");
+        assert_eq!(
+            out,
+            "# B\n\n<!-- bench:a -->\nnew a\n<!-- /bench:a -->\n\n<!-- bench:b -->\nb\n<!-- /bench:b -->\n"
+        );
+        let out = replace_section(&out, "c", "c");
+        assert!(out.ends_with("<!-- bench:c -->\nc\n<!-- /bench:c -->\n"));
+    }
+}

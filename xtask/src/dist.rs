@@ -1,0 +1,299 @@
+//! `cargo xtask dist [--server URL]`: the extension, built for release, in `dist/`
+//! (loadable unpacked) and `dist/quizpulse-<version>.zip` (the store upload).
+//!
+//! The wasm is built with cargo and the exact-version `wasm-bindgen` directly, then
+//! shrunk with `wasm-opt -Oz` from npm's binaryen. `wasm-pack` is installed by setup but
+//! not used here: its custom-profile support (`--profile wasm-release`) reads its own
+//! settings from a differently named metadata section and skips the wasm-opt arguments,
+//! and it would look for `wasm-opt` on PATH instead of the pinned npm one. Calling the
+//! three tools ourselves is the same pipeline with every flag in view.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::setup::{Tools, WASM_TARGET};
+use crate::util::{self, gzip_len, kib, note, root, step, target_dir, workspace_version};
+
+/// The server a default build is made for (the reference server's demo address).
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000";
+/// Host access a default (loopback) build gets at install time.
+const LOOPBACK_HOSTS: &[&str] = &["http://127.0.0.1/*", "http://localhost/*"];
+/// The Cargo profile for wasm (opt-level z, LTO; in the workspace Cargo.toml).
+const WASM_PROFILE: &str = "wasm-release";
+/// The wasm crates: (package, library file stem).
+const WASM_CRATES: &[(&str, &str)] = &[
+    ("quizpulse-background", "quizpulse_background"),
+    ("quizpulse-popup", "quizpulse_popup"),
+];
+/// WebAssembly features that rustc's wasm32 target emits by default; Chrome 116 has them all.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-multivalue",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-sign-ext",
+];
+
+/// What a dist build produced.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// `(file name, raw bytes, gzip bytes)` of each optimised wasm file.
+    pub wasm: Vec<(String, usize, usize)>,
+    /// The zip's path.
+    pub zip: PathBuf,
+    /// The zip's size in bytes.
+    pub zip_len: usize,
+}
+
+/// The `dist/` folder.
+pub fn dist_dir() -> PathBuf {
+    root().join("dist")
+}
+
+/// Builds `dist/` and the zip for `server` (an origin such as `https://quiz.example.org`).
+pub fn run(tools: &Tools, server: Option<&str>) -> Result<Report> {
+    let version = workspace_version()?;
+    let server = server.unwrap_or(DEFAULT_SERVER);
+    let hosts = host_permissions(server)?;
+    step(format!(
+        "dist: QuizPulse {version} for {server} (host access: {})",
+        hosts.join(", ")
+    ));
+
+    build_wasm(tools)?;
+    let out = dist_dir();
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
+    }
+    std::fs::create_dir_all(out.join("wasm"))?;
+
+    let mut wasm = Vec::new();
+    for (package, stem) in WASM_CRATES {
+        let built = target_dir()
+            .join(WASM_TARGET)
+            .join(WASM_PROFILE)
+            .join(format!("{stem}.wasm"));
+        let bindgen_dir = target_dir().join("wasm-bindgen").join(package);
+        if bindgen_dir.exists() {
+            std::fs::remove_dir_all(&bindgen_dir)?;
+        }
+        step(format!("dist: wasm-bindgen --target web {package}"));
+        util::run(
+            Command::new(&tools.wasm_bindgen)
+                .args(["--target", "web", "--no-typescript", "--out-dir"])
+                .arg(&bindgen_dir)
+                .arg(&built),
+        )?;
+        let bg = format!("{stem}_bg.wasm");
+        step(format!("dist: wasm-opt -Oz {bg}"));
+        util::run(
+            Command::new(&tools.node)
+                .arg(&tools.wasm_opt)
+                .arg(bindgen_dir.join(&bg))
+                .arg("-Oz")
+                .args(WASM_FEATURES)
+                .arg("-o")
+                .arg(out.join("wasm").join(&bg)),
+        )?;
+        let js = format!("{stem}.js");
+        std::fs::copy(bindgen_dir.join(&js), out.join("wasm").join(&js))?;
+        let bytes = std::fs::read(out.join("wasm").join(&bg))?;
+        wasm.push((format!("wasm/{bg}"), bytes.len(), gzip_len(&bytes)?));
+    }
+
+    step("dist: manifest, loaders, pages, styles, icons");
+    write_manifest(&out, &version, &hosts)?;
+    std::fs::write(
+        out.join("build.json"),
+        serde_json::to_string_pretty(&serde_json::json!({ "version": version, "server": server }))?
+            + "\n",
+    )?;
+    std::fs::copy(
+        root()
+            .join("background")
+            .join("js")
+            .join("service_worker.js"),
+        out.join("service_worker.js"),
+    )?;
+    util::copy_dir(&root().join("popup").join("static"), &out)?;
+    std::fs::create_dir_all(out.join("icons"))?;
+    for size in [16, 32, 48, 128] {
+        let name = format!("icon-{size}.png");
+        std::fs::copy(
+            root().join("icons").join(&name),
+            out.join("icons").join(&name),
+        )
+        .with_context(|| format!("copying icons/{name}"))?;
+    }
+
+    let zip = out.join(format!("quizpulse-{version}.zip"));
+    write_zip(&out, &zip)?;
+    let zip_len = usize::try_from(std::fs::metadata(&zip)?.len())?;
+
+    step("dist: sizes");
+    println!("    {:<36} {:>12} {:>12}", "file", "raw", "gzip");
+    for (name, raw, gz) in &wasm {
+        println!("    {:<36} {:>12} {:>12}", name, kib(*raw), kib(*gz));
+    }
+    println!(
+        "    {:<36} {:>12}",
+        zip.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into()),
+        kib(zip_len)
+    );
+    note(format!(
+        "load {} unpacked, or upload {}",
+        out.display(),
+        zip.display()
+    ));
+    Ok(Report { wasm, zip, zip_len })
+}
+
+/// Compiles both wasm crates with the wasm profile.
+fn build_wasm(tools: &Tools) -> Result<()> {
+    step(format!(
+        "dist: cargo build --profile {WASM_PROFILE} --target {WASM_TARGET}"
+    ));
+    let mut cmd = util::cargo();
+    cmd.args([
+        "build",
+        "--profile",
+        WASM_PROFILE,
+        "--target",
+        WASM_TARGET,
+        "--lib",
+    ]);
+    for (package, _) in WASM_CRATES {
+        cmd.args(["--package", package]);
+    }
+    if let Some(rustc) = &tools.wasm_rustc {
+        cmd.env("RUSTC", rustc);
+    }
+    util::run(&mut cmd)
+}
+
+/// The `host_permissions` for a build made for `server`.
+pub fn host_permissions(server: &str) -> Result<Vec<String>> {
+    if server == DEFAULT_SERVER {
+        return Ok(LOOPBACK_HOSTS.iter().map(|h| (*h).to_string()).collect());
+    }
+    let (scheme, rest) = server.split_once("://").with_context(|| {
+        format!("--server {server}: expected an origin such as https://quiz.example.org")
+    })?;
+    if scheme != "https" && scheme != "http" {
+        bail!("--server {server}: the scheme must be https (or http)");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    if host.is_empty()
+        || authority.contains('@')
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'))
+    {
+        bail!("--server {server}: not a valid host");
+    }
+    let mut hosts = vec![format!("{scheme}://{host}/*")];
+    if matches!(host, "127.0.0.1" | "localhost") {
+        hosts = LOOPBACK_HOSTS.iter().map(|h| (*h).to_string()).collect();
+    }
+    Ok(hosts)
+}
+
+/// Writes `dist/manifest.json`: the root manifest with this build's version and host access.
+fn write_manifest(out: &Path, version: &str, hosts: &[String]) -> Result<()> {
+    let text =
+        std::fs::read_to_string(root().join("manifest.json")).context("reading manifest.json")?;
+    let mut manifest: Value = serde_json::from_str(&text).context("parsing manifest.json")?;
+    let object = manifest
+        .as_object_mut()
+        .context("manifest.json is not an object")?;
+    object.insert("version".into(), Value::String(version.to_string()));
+    object.insert("host_permissions".into(), serde_json::to_value(hosts)?);
+    std::fs::write(
+        out.join("manifest.json"),
+        serde_json::to_string_pretty(&manifest)? + "\n",
+    )?;
+    Ok(())
+}
+
+/// Zips every file of `dir` (but the zip itself), sorted, with fixed timestamps.
+fn write_zip(dir: &Path, zip_path: &Path) -> Result<()> {
+    let mut files = Vec::new();
+    collect_files(dir, dir, &mut files)?;
+    files.sort();
+    let file = std::fs::File::create(zip_path)?;
+    let mut zip = zip::ZipWriter::new(file);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o644);
+    for relative in files {
+        let name = relative.to_string_lossy().replace('\\', "/");
+        if dir.join(&relative) == zip_path {
+            continue;
+        }
+        zip.start_file(name, options)?;
+        zip.write_all(&std::fs::read(dir.join(&relative))?)?;
+    }
+    zip.finish()?;
+    Ok(())
+}
+
+fn collect_files(base: &Path, dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            collect_files(base, &path, files)?;
+        } else if path.extension().is_none_or(|e| e != "zip") {
+            files.push(path.strip_prefix(base)?.to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_build_is_loopback_only() {
+        assert_eq!(
+            host_permissions(DEFAULT_SERVER).unwrap(),
+            vec!["http://127.0.0.1/*", "http://localhost/*"]
+        );
+    }
+
+    #[test]
+    fn a_server_origin_becomes_one_match_pattern() {
+        assert_eq!(
+            host_permissions("https://quiz.example.org").unwrap(),
+            vec!["https://quiz.example.org/*"]
+        );
+        assert_eq!(
+            host_permissions("https://quiz.example.org:8443/app/").unwrap(),
+            vec!["https://quiz.example.org/*"]
+        );
+    }
+
+    #[test]
+    fn bad_servers_are_refused() {
+        for bad in [
+            "quiz.example.org",
+            "ftp://x.org",
+            "https://",
+            "https://a@b.org",
+            "https://*/",
+        ] {
+            assert!(host_permissions(bad).is_err(), "{bad}");
+        }
+    }
+}
