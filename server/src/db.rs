@@ -1,11 +1,13 @@
 //! Storage: SQLite through sqlx, with runtime-bound queries (no build-time
 //! database) and embedded migrations.
 //!
-//! Leaderboards read `quiz_user_stats`, one row per (quiz, user) with the
-//! user's best score and session count there, kept by a trigger in the same
-//! statement as each session insert (see `migrations/`). A quiz board is
-//! therefore a scan of that quiz's players; a subject board sums each player's
-//! best over the subject's quizzes. Neither touches the sessions table.
+//! Leaderboards never scan sessions. Triggers keep, in the same statement as
+//! each session insert (see `migrations/`), `quiz_user_stats` (one row per
+//! quiz and user: best score, session count, newest time) and
+//! `subject_user_stats` (one row per subject and user: the sum of that user's
+//! bests over the subject's quizzes, recomputed rather than incremented so equal
+//! bests always give equal totals). A board is an index range over its
+//! players, sorted; a user's rank is a count of players with a higher score.
 //!
 //! Ranking is standard competition ranking ("1224"): a row's rank is one more
 //! than the number of rows with a strictly higher score, so ties share a rank
@@ -396,18 +398,16 @@ pub async fn subject_entries(
     limit: u32,
 ) -> Result<(Vec<Entry>, Option<String>), DbError> {
     let rows: Vec<BoardRow> = sqlx::query_as(
-        "SELECT t.user_id, u.username, t.score, t.sessions FROM \
-           (SELECT user_id, SUM(best) AS score, SUM(sessions) AS sessions \
-            FROM quiz_user_stats WHERE subject_id = ? GROUP BY user_id) t \
-         JOIN users u ON u.id = t.user_id \
-         ORDER BY t.score DESC, u.username ASC LIMIT ?",
+        "SELECT s.user_id, u.username, s.score, s.sessions \
+         FROM subject_user_stats s JOIN users u ON u.id = s.user_id \
+         WHERE s.subject_id = ? ORDER BY s.score DESC, u.username ASC LIMIT ?",
     )
     .bind(subject_id)
     .bind(limit)
     .fetch_all(pool)
     .await?;
     let updated: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(last_at) FROM quiz_user_stats WHERE subject_id = ?")
+        sqlx::query_scalar("SELECT MAX(last_at) FROM subject_user_stats WHERE subject_id = ?")
             .bind(subject_id)
             .fetch_one(pool)
             .await?;
@@ -431,35 +431,24 @@ pub async fn subject_boards(pool: &SqlitePool, limit: u32) -> Result<Vec<Subject
 /// A user's standing in every subject they have played, and their newest
 /// sessions.
 pub async fn performance(pool: &SqlitePool, user: &UserRow) -> Result<Performance, DbError> {
-    let played: Vec<(String,)> = sqlx::query_as(
-        "SELECT DISTINCT subject_id FROM quiz_user_stats WHERE user_id = ? ORDER BY subject_id",
+    let standings: Vec<(String, f64, i64, i64)> = sqlx::query_as(
+        "SELECT s.subject_id, s.score, s.sessions, \
+                (SELECT COUNT(*) FROM subject_user_stats o \
+                 WHERE o.subject_id = s.subject_id AND o.score > s.score) + 1 \
+         FROM subject_user_stats s WHERE s.user_id = ? ORDER BY s.subject_id",
     )
     .bind(user.id)
     .fetch_all(pool)
     .await?;
-    let mut subjects = Vec::with_capacity(played.len());
-    for (subject_id,) in played {
-        let standing: Option<(f64, i64, i64)> = sqlx::query_as(
-            "WITH totals AS ( \
-               SELECT user_id, SUM(best) AS score, SUM(sessions) AS sessions \
-               FROM quiz_user_stats WHERE subject_id = ?1 GROUP BY user_id) \
-             SELECT t.score, t.sessions, \
-                    (SELECT COUNT(*) FROM totals o WHERE o.score > t.score) + 1 \
-             FROM totals t WHERE t.user_id = ?2",
-        )
-        .bind(&subject_id)
-        .bind(user.id)
-        .fetch_optional(pool)
-        .await?;
-        if let Some((score, sessions, rank)) = standing {
-            subjects.push(SubjectStanding {
-                subject_id: SubjectId(subject_id),
-                rank: u32::try_from(rank).unwrap_or(u32::MAX),
-                score,
-                sessions: u32::try_from(sessions).unwrap_or(u32::MAX),
-            });
-        }
-    }
+    let subjects = standings
+        .into_iter()
+        .map(|(subject_id, score, sessions, rank)| SubjectStanding {
+            subject_id: SubjectId(subject_id),
+            rank: u32::try_from(rank).unwrap_or(u32::MAX),
+            score,
+            sessions: u32::try_from(sessions).unwrap_or(u32::MAX),
+        })
+        .collect();
     let recent: Vec<(i64, String, f64, i64)> = sqlx::query_as(
         "SELECT id, quiz_id, score, completed_at FROM sessions \
          WHERE user_id = ? ORDER BY completed_at DESC, id DESC LIMIT ?",

@@ -403,6 +403,86 @@ async fn finish<W, R>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Config, Secret};
+    use futures_channel::mpsc;
+
+    type Out = mpsc::Receiver<Message>;
+    type In = mpsc::Sender<Result<Message, axum::Error>>;
+
+    /// A state whose database is never touched by these tests.
+    fn state() -> (AppState, watch::Sender<bool>) {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .connect_lazy("sqlite::memory:")
+            .unwrap();
+        let (stop, shutdown) = watch::channel(false);
+        let config = Config::new("sqlite::memory:", Secret::new("s"));
+        (AppState::new(config, pool, shutdown), stop)
+    }
+
+    fn user() -> UserRow {
+        UserRow {
+            id: 1,
+            username: "alice".into(),
+            password_hash: String::new(),
+            is_active: true,
+        }
+    }
+
+    /// Runs a connection over channels, as the testing-websockets example does.
+    fn spawn(state: AppState, user: Result<UserRow, Refusal>) -> (In, Out, tokio::task::JoinHandle<()>) {
+        let (sink, out) = mpsc::channel(64);
+        let (input, stream) = mpsc::channel(64);
+        let task = tokio::spawn(run(sink, stream, state, user));
+        (input, out, task)
+    }
+
+    fn close_code(message: Option<Message>) -> Option<u16> {
+        match message {
+            Some(Message::Close(Some(frame))) => Some(frame.code),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_socket_gets_its_close_code() {
+        let (state, _stop) = state();
+        let refusal = Refusal {
+            code: CLOSE_TOKEN_NOT_VALID,
+            reason: "token_not_valid",
+        };
+        let (input, mut out, task) = spawn(state, Err(refusal));
+        assert_eq!(close_code(out.next().await), Some(4001));
+        drop(input);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn ping_is_answered_with_seq_and_the_socket_closes_1001_on_shutdown() {
+        let (state, stop) = state();
+        let metrics = std::sync::Arc::clone(&state.metrics);
+        let (mut input, mut out, task) = spawn(state, Ok(user()));
+        input
+            .send(Ok(Message::Text(r#"{"type": "ping", "id": 5}"#.into())))
+            .await
+            .unwrap();
+        let Some(Message::Text(text)) = out.next().await else {
+            panic!("no pong");
+        };
+        let frame = ServerFrame::decode(text.as_str()).unwrap();
+        assert_eq!(frame.message, ServerMessage::Pong { id: 5 });
+        assert_eq!(frame.seq, Some(1));
+        assert!(frame.sent_at.is_some());
+        stop.send(true).unwrap();
+        assert_eq!(close_code(out.next().await), Some(1001));
+        drop(input);
+        task.await.unwrap();
+        assert_eq!(
+            metrics
+                .open_sockets
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+    }
 
     #[test]
     fn rate_limit_warns_once_per_window() {

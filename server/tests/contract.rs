@@ -609,3 +609,24 @@ async fn ping_gets_pong_with_its_id() {
     assert_eq!(pong["id"], 123_456_789);
     assert_eq!(pong["seq"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn equal_fractional_bests_tie_whatever_the_upload_order() {
+    let server = start().await;
+    let alice = server.access("alice").await;
+    let bob = server.access("bob").await;
+    // 0.1 + 0.2 != 0.2 + 0.1 + ... in general floating point; the totals are
+    // recomputed in quiz order, so equal bests give equal totals.
+    server.upload(&alice, "qa", 0.05).await;
+    server.upload(&alice, "qa", 0.1).await;
+    server.upload(&alice, "qb", 0.2).await;
+    server.upload(&bob, "qb", 0.2).await;
+    server.upload(&bob, "qa", 0.1).await;
+    let (_, boards) = server.get("/api/leaderboard/subjects/", Some(&alice)).await;
+    let entries = &boards[0]["entries"];
+    assert_eq!(entries[0]["rank"], 1);
+    assert_eq!(entries[1]["rank"], 1, "{entries}");
+    assert_eq!(entries[0]["score"], entries[1]["score"]);
+    let (_, perf) = server.get("/api/users/me/performance/", Some(&bob)).await;
+    assert_eq!(perf["subjects"][0]["rank"], 1);
+}
