@@ -173,7 +173,10 @@ async fn fanout(args: &Args) {
                 if let Message::Text(text) = message {
                     let at = Instant::now();
                     let len = text.len();
-                    if text.as_str().starts_with(r#"{"type": "quiz_session_uploaded""#) {
+                    if text
+                        .as_str()
+                        .starts_with(r#"{"type": "quiz_session_uploaded""#)
+                    {
                         let value: Value = serde_json::from_str(text.as_str()).unwrap();
                         let id = value["data"]["session_id"].as_str().unwrap().to_owned();
                         let _ = tx.send((id, at, len));
@@ -267,7 +270,12 @@ async fn fanout(args: &Args) {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
 
-    println!("== fan-out: {} sockets ({} following the quiz), {} uploads", args.sockets, args.sockets.div_ceil(2), args.uploads);
+    println!(
+        "== fan-out: {} sockets ({} following the quiz), {} uploads",
+        args.sockets,
+        args.sockets.div_ceil(2),
+        args.uploads
+    );
     println!("connect {} sockets: {:?}", args.sockets, connect_time);
     println!(
         "server RSS: {} KiB idle -> {} KiB with sockets = {:.1} KiB per connection",
@@ -294,20 +302,30 @@ async fn fanout(args: &Args) {
         "server side, stored -> written to a socket (histogram buckets): p50 {server_p50}, p99 {server_p99}"
     );
     println!("sockets closed for lagging: {lagged}");
-    println!("graceful shutdown with {} sockets open: {:?}", args.sockets, shutdown_time);
+    println!(
+        "graceful shutdown with {} sockets open: {:?}",
+        args.sockets, shutdown_time
+    );
 }
 
 async fn boards(sessions: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let pool = db::connect(&format!("sqlite://{}", dir.path().join("boards.db").display()))
-        .await
-        .unwrap();
+    let pool = db::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("boards.db").display()
+    ))
+    .await
+    .unwrap();
     db::migrate(&pool).await.unwrap();
     let fast = PasswordHashing::insecure_fast();
     demo::seed(&pool, &fast).await.unwrap();
     let mut users = Vec::new();
     for i in 0..2000 {
-        users.push(db::create_user(&pool, &format!("player{i:04}"), "!").await.unwrap());
+        users.push(
+            db::create_user(&pool, &format!("player{i:04}"), "!")
+                .await
+                .unwrap(),
+        );
     }
     let quizzes: Vec<&str> = demo::QUIZZES.iter().map(|q| q.0).collect();
     let mut rng = fastrand::Rng::with_seed(1);
@@ -357,9 +375,21 @@ async fn boards(sessions: usize) {
     })
     .await;
     println!("== boards over {sessions} sessions, 2000 players (seeded in {seeded:?})");
-    println!("quiz board top 10:            p50 {:?}, p99 {:?}", quiz.0, quiz.1);
-    println!("subject board top 10:         p50 {:?}, p99 {:?}", subject.0, subject.1);
-    println!("all subject boards (2):       p50 {:?}, p99 {:?}", all.0, all.1);
-    println!("one user's performance:       p50 {:?}, p99 {:?}", perf.0, perf.1);
+    println!(
+        "quiz board top 10:            p50 {:?}, p99 {:?}",
+        quiz.0, quiz.1
+    );
+    println!(
+        "subject board top 10:         p50 {:?}, p99 {:?}",
+        subject.0, subject.1
+    );
+    println!(
+        "all subject boards (2):       p50 {:?}, p99 {:?}",
+        all.0, all.1
+    );
+    println!(
+        "one user's performance:       p50 {:?}, p99 {:?}",
+        perf.0, perf.1
+    );
     pool.close().await;
 }

@@ -429,7 +429,10 @@ mod tests {
     }
 
     /// Runs a connection over channels, as the testing-websockets example does.
-    fn spawn(state: AppState, user: Result<UserRow, Refusal>) -> (In, Out, tokio::task::JoinHandle<()>) {
+    fn spawn(
+        state: AppState,
+        user: Result<UserRow, Refusal>,
+    ) -> (In, Out, tokio::task::JoinHandle<()>) {
         let (sink, out) = mpsc::channel(64);
         let (input, stream) = mpsc::channel(64);
         let task = tokio::spawn(run(sink, stream, state, user));

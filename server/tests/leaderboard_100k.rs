@@ -52,9 +52,19 @@ fn rows_of(entries: &Value) -> Vec<Row> {
 async fn boards_over_100k_sessions_are_correct() {
     let server = common::start().await;
     let pool = &server.state.db;
-    db::upsert_quiz(pool, "qd", "Kinematics", "phys").await.unwrap();
-    db::upsert_quiz(pool, "qe", "Linear Equations", "math").await.unwrap();
-    let quizzes = [("qa", "math"), ("qb", "math"), ("qc", "phys"), ("qd", "phys"), ("qe", "math")];
+    db::upsert_quiz(pool, "qd", "Kinematics", "phys")
+        .await
+        .unwrap();
+    db::upsert_quiz(pool, "qe", "Linear Equations", "math")
+        .await
+        .unwrap();
+    let quizzes = [
+        ("qa", "math"),
+        ("qb", "math"),
+        ("qc", "phys"),
+        ("qd", "phys"),
+        ("qe", "math"),
+    ];
 
     let mut users: Vec<(i64, String)> = Vec::new();
     for i in 0..USERS {
@@ -84,7 +94,9 @@ async fn boards_over_100k_sessions_are_correct() {
     let mut best: BTreeMap<(&str, i64), (f64, u64)> = BTreeMap::new();
     let mut latest: HashMap<&str, i64> = HashMap::new();
     for row in &rows {
-        let slot = best.entry((row.quiz_id.as_str(), row.user_id)).or_insert((f64::MIN, 0));
+        let slot = best
+            .entry((row.quiz_id.as_str(), row.user_id))
+            .or_insert((f64::MIN, 0));
         slot.0 = slot.0.max(row.score);
         slot.1 += 1;
         let quiz = row.quiz_id.as_str();
@@ -96,7 +108,9 @@ async fn boards_over_100k_sessions_are_correct() {
     let mut per_subject: HashMap<(&str, i64), (f64, u64)> = HashMap::new();
     // BTreeMap order: quiz id, then user; sums in quiz order, like the server.
     for ((quiz, user), (score, n)) in &best {
-        let slot = per_subject.entry((subject_of[quiz], *user)).or_insert((0.0, 0));
+        let slot = per_subject
+            .entry((subject_of[quiz], *user))
+            .or_insert((0.0, 0));
         slot.0 += score;
         slot.1 += n;
     }
@@ -106,7 +120,10 @@ async fn boards_over_100k_sessions_are_correct() {
     for (quiz, _) in quizzes {
         let started = Instant::now();
         let (status, board) = server
-            .get(&format!("/api/quizzes/{quiz}/leaderboard/?limit={LIMIT}"), Some(&token))
+            .get(
+                &format!("/api/quizzes/{quiz}/leaderboard/?limit={LIMIT}"),
+                Some(&token),
+            )
             .await;
         eprintln!("quiz board {quiz} over HTTP: {:?}", started.elapsed());
         assert_eq!(status, 200);
@@ -124,7 +141,10 @@ async fn boards_over_100k_sessions_are_correct() {
     // Subject boards.
     let started = Instant::now();
     let (status, boards) = server
-        .get(&format!("/api/leaderboard/subjects/?limit={LIMIT}"), Some(&token))
+        .get(
+            &format!("/api/leaderboard/subjects/?limit={LIMIT}"),
+            Some(&token),
+        )
         .await;
     eprintln!("subject boards over HTTP: {:?}", started.elapsed());
     assert_eq!(status, 200);

@@ -61,7 +61,11 @@ async fn a_flood_of_10000_messages_is_rate_limited_and_survived() {
     // The flooder gets at most 50 pongs per window and one rate-limit error
     // per window; nothing else. Read until a fresh window's ping answers.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    send(&mut flooder, json!({"type": "ping", "id": 99_999}).to_string()).await;
+    send(
+        &mut flooder,
+        json!({"type": "ping", "id": 99_999}).to_string(),
+    )
+    .await;
     let mut pongs = 0;
     let mut limit_errors = 0;
     loop {
@@ -78,7 +82,10 @@ async fn a_flood_of_10000_messages_is_rate_limited_and_survived() {
         }
     }
     let windows = flood_secs.ceil() as usize + 1;
-    assert!(pongs >= 50 && pongs <= 50 * windows, "pongs {pongs}, windows {windows}");
+    assert!(
+        pongs >= 50 && pongs <= 50 * windows,
+        "pongs {pongs}, windows {windows}"
+    );
     assert!(
         limit_errors >= 1 && limit_errors <= windows,
         "{limit_errors} errors"
@@ -117,7 +124,11 @@ async fn more_than_1000_followed_quizzes_is_refused_with_an_error() {
         "{refused}"
     );
     // Unsubscribe one, and the 1001st fits.
-    send(&mut socket, r#"{"type": "unsubscribe_quiz", "quiz_id": "bulk-0"}"#).await;
+    send(
+        &mut socket,
+        r#"{"type": "unsubscribe_quiz", "quiz_id": "bulk-0"}"#,
+    )
+    .await;
     subscribe(&mut socket, "bulk-1000").await;
     assert_eq!(server.state.hub.followers(&"bulk-1000".into()), 1);
 }
@@ -152,7 +163,11 @@ async fn a_client_that_never_reads_is_closed_1013_and_holds_up_no_one() {
             .await
             .unwrap();
         let (_, pair) = server
-            .post("/api/token/", None, &json!({"username": name, "password": "pw"}))
+            .post(
+                "/api/token/",
+                None,
+                &json!({"username": name, "password": "pw"}),
+            )
             .await;
         tokens.push(pair["access"].as_str().unwrap().to_owned());
     }
