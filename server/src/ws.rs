@@ -21,6 +21,7 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use quizpulse::wire::{ClientMessage, ServerFrame, ServerMessage};
 use serde::Deserialize;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::AppState;
 use crate::auth::TokenKind;
@@ -187,7 +188,7 @@ where
         .open_sockets
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let span = tracing::info_span!("socket", conn = reg.id, user = %user.username);
-    let _entered = span.enter();
+    async move {
     tracing::info!("socket open");
 
     let mut shutdown = state.shutdown.clone();
@@ -275,6 +276,9 @@ where
     metrics
         .open_sockets
         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    .instrument(span)
+    .await;
 }
 
 fn error(message: String) -> ServerMessage {
