@@ -39,8 +39,6 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
-        #[command(flatten)]
-        db: DbArg,
     },
     /// Apply database migrations and exit.
     Migrate(DbArg),
@@ -59,16 +57,22 @@ enum UserCommand {
     Add {
         /// Username.
         name: String,
+        #[command(flatten)]
+        db: DbArg,
     },
     /// Disable a user (REST 401 user_inactive, socket 4003).
     Disable {
         /// Username.
         name: String,
+        #[command(flatten)]
+        db: DbArg,
     },
     /// Enable a disabled user.
     Enable {
         /// Username.
         name: String,
+        #[command(flatten)]
+        db: DbArg,
     },
 }
 
@@ -145,18 +149,27 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("migrations applied to {db}");
             Ok(())
         }
-        Command::User {
-            command,
-            db: DbArg { db },
-        } => user(command, &db).await,
+        Command::User { command } => user(command).await,
     }
 }
 
-async fn user(command: UserCommand, url: &str) -> Result<(), String> {
+async fn user(command: UserCommand) -> Result<(), String> {
+    let (UserCommand::Add {
+        db: DbArg { db: url },
+        ..
+    }
+    | UserCommand::Disable {
+        db: DbArg { db: url },
+        ..
+    }
+    | UserCommand::Enable {
+        db: DbArg { db: url },
+        ..
+    }) = &command;
     let pool = db::connect(url).await.map_err(|e| e.to_string())?;
     db::migrate(&pool).await.map_err(|e| e.to_string())?;
     match command {
-        UserCommand::Add { name } => {
+        UserCommand::Add { name, .. } => {
             let name = name.trim().to_owned();
             if name.is_empty() {
                 return Err("the username is empty".to_owned());
@@ -186,8 +199,8 @@ async fn user(command: UserCommand, url: &str) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             println!("created user {name} (id {id})");
         }
-        UserCommand::Disable { name } => set_active(&pool, &name, false).await?,
-        UserCommand::Enable { name } => set_active(&pool, &name, true).await?,
+        UserCommand::Disable { name, .. } => set_active(&pool, &name, false).await?,
+        UserCommand::Enable { name, .. } => set_active(&pool, &name, true).await?,
     }
     pool.close().await;
     Ok(())

@@ -270,7 +270,11 @@ where
             tracing::info!(code, reason, "closing socket");
             finish(&mut sink, &mut stream, code, reason, grace).await;
         }
-        End::Gone => tracing::info!("socket closed by client"),
+        End::Gone => {
+            // Flushes tungstenite's reply to a client's close frame, if any.
+            let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+            tracing::info!("socket closed by client");
+        }
     }
     // Counted down only now, so shutdown can wait for every close handshake.
     metrics

@@ -39,6 +39,18 @@ async fn oversize_frames_get_an_error_not_a_disconnect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_over_the_hard_cap_closes_1009_and_the_server_stays_up() {
+    let server = start().await;
+    let alice = server.access("alice").await;
+    let mut socket = server.connect(&alice).await;
+    let huge = "z".repeat(2 * 1024 * 1024);
+    let _ = socket.send(Message::text(huge)).await;
+    assert_eq!(recv_close(&mut socket).await, Some(1009));
+    let mut again = server.connect(&alice).await;
+    assert!(barrier(&mut again, 1).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_10000_messages_is_rate_limited_and_survived() {
     let server = start().await;
     let alice = server.access("alice").await;
