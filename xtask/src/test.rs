@@ -9,7 +9,14 @@ use anyhow::Result;
 
 use crate::dist;
 use crate::setup::{self, Scope};
-use crate::util::{self, root, run_streaming, secs, step, target_dir};
+use crate::util::{self, Streamed, root, run_streaming, secs, step, target_dir};
+
+/// Time limits per suite: generous for a cold build on 2 cores, but a hung test
+/// fails its suite instead of eating CI's whole budget.
+const FMT_LIMIT: Duration = Duration::from_secs(5 * 60);
+const CLIPPY_LIMIT: Duration = Duration::from_secs(30 * 60);
+const CARGO_TEST_LIMIT: Duration = Duration::from_secs(30 * 60);
+const E2E_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// One row of the summary table.
 struct Suite {
@@ -39,6 +46,7 @@ pub fn run() -> Result<bool> {
     suites.push(command_check(
         "cargo fmt --check",
         util::cargo().args(["fmt", "--all", "--check"]),
+        FMT_LIMIT,
     ));
     suites.push(command_check(
         "cargo clippy",
@@ -50,6 +58,7 @@ pub fn run() -> Result<bool> {
             "-D",
             "warnings",
         ]),
+        CLIPPY_LIMIT,
     ));
     suites.push(cargo_test());
 
@@ -93,33 +102,43 @@ fn check(name: &'static str, ok: bool, started: Instant) -> Suite {
     }
 }
 
-fn command_check(name: &'static str, cmd: &mut Command) -> Suite {
+fn command_check(name: &'static str, cmd: &mut Command, limit: Duration) -> Suite {
     let started = Instant::now();
     step(format!("test: {name}"));
-    let ok = run_streaming(cmd).is_ok_and(|(status, _)| status.success());
+    let ok = run_streaming(cmd, limit).is_ok_and(|run| run.success);
     check(name, ok, started)
+}
+
+/// Runs a suite's command; a command that cannot start counts as a failed run.
+fn stream(cmd: &mut Command, limit: Duration) -> Streamed {
+    run_streaming(cmd, limit).unwrap_or_else(|err| {
+        println!("{err:#}");
+        Streamed {
+            success: false,
+            timed_out: false,
+            lines: Vec::new(),
+        }
+    })
 }
 
 /// `cargo test --workspace`, counting every `test result:` line.
 fn cargo_test() -> Suite {
     let started = Instant::now();
     step("test: cargo test --workspace");
-    let (ok, lines) = match run_streaming(util::cargo().args(["test", "--workspace"])) {
-        Ok((status, lines)) => (status.success(), lines),
-        Err(err) => {
-            println!("{err:#}");
-            (false, Vec::new())
-        }
-    };
+    let run = stream(
+        util::cargo().args(["test", "--workspace"]),
+        CARGO_TEST_LIMIT,
+    );
+    let ok = run.success;
     let (mut passed, mut failed) = (0, 0);
-    for line in &lines {
+    for line in &run.lines {
         if let Some((p, f)) = parse_cargo_result(line) {
             passed += p;
             failed += f;
         }
     }
-    if !ok && failed == 0 {
-        failed = 1; // it did not compile, or a harness crashed
+    if !ok && (failed == 0 || run.timed_out) {
+        failed += 1; // it did not compile, a harness crashed, or it ran out of time
     }
     Suite {
         name: "cargo test",
@@ -169,15 +188,10 @@ fn e2e(tools: &setup::Tools, server_built: bool) -> Suite {
     if server_built && server_bin.is_file() {
         cmd.env("QUIZPULSE_SERVER_BIN", server_bin);
     }
-    let (ok, lines) = match run_streaming(&mut cmd) {
-        Ok((status, lines)) => (status.success(), lines),
-        Err(err) => {
-            println!("{err:#}");
-            (false, Vec::new())
-        }
-    };
+    let run = stream(&mut cmd, E2E_LIMIT);
+    let ok = run.success;
     let (mut passed, mut failed) = (0, 0);
-    for line in &lines {
+    for line in &run.lines {
         let line = line.trim().trim_start_matches(['ℹ', '#']).trim();
         let mut words = line.split_whitespace();
         match (
@@ -189,7 +203,7 @@ fn e2e(tools: &setup::Tools, server_built: bool) -> Suite {
             _ => {}
         }
     }
-    if files.is_empty() || (!ok && failed == 0) {
+    if files.is_empty() || (!ok && (failed == 0 || run.timed_out)) {
         failed += 1;
     }
     Suite {

@@ -124,10 +124,26 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Option<E
     }
 }
 
-/// Runs a command, streaming its stdout and stderr lines to our stdout as they come,
-/// and returns its exit status and every line it printed (both streams, in arrival order).
-pub fn run_streaming(cmd: &mut Command) -> Result<(ExitStatus, Vec<String>)> {
-    note(format!("$ {}", display(cmd)));
+/// How a streamed command ended.
+#[derive(Debug)]
+pub struct Streamed {
+    /// Whether it exited with status 0 (false when it was killed).
+    pub success: bool,
+    /// Whether it was killed because it ran past its time limit.
+    pub timed_out: bool,
+    /// Every line it printed (stdout and stderr, in arrival order).
+    pub lines: Vec<String>,
+}
+
+/// Runs a command, streaming its stdout and stderr lines to our stdout as they come.
+/// Past `limit` it and every process it started are killed (a hung test must not hang
+/// CI).
+pub fn run_streaming(cmd: &mut Command, limit: Duration) -> Result<Streamed> {
+    note(format!(
+        "$ {}   (time limit {} s)",
+        display(cmd),
+        limit.as_secs()
+    ));
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -143,17 +159,73 @@ pub fn run_streaming(cmd: &mut Command) -> Result<(ExitStatus, Vec<String>)> {
         readers.push(spawn_line_reader(err, tx.clone()));
     }
     drop(tx);
+    let deadline = Instant::now() + limit;
+    let mut timed_out = false;
     let mut lines = Vec::new();
-    for line in rx {
-        println!("{line}");
-        flush();
-        lines.push(line);
+    loop {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(if timed_out {
+            Duration::from_secs(5)
+        } else {
+            wait
+        }) {
+            Ok(line) => {
+                println!("{line}");
+                flush();
+                lines.push(line);
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) if timed_out => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                timed_out = true;
+                println!(
+                    "TIMED OUT after {} s: killing `{}` and its children",
+                    limit.as_secs(),
+                    display(cmd)
+                );
+                flush();
+                kill_tree(child.id());
+            }
+        }
     }
-    for reader in readers {
-        let _ = reader.join();
+    if !timed_out {
+        for reader in readers {
+            let _ = reader.join();
+        }
     }
     let status = child.wait()?;
-    Ok((status, lines))
+    Ok(Streamed {
+        success: status.success() && !timed_out,
+        timed_out,
+        lines,
+    })
+}
+
+/// Kills a process and all its descendants (found through /proc), children first.
+pub fn kill_tree(pid: u32) {
+    let mut order = Vec::new();
+    let mut stack = vec![pid];
+    while let Some(p) = stack.pop() {
+        order.push(p);
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            if let Ok(children) = std::fs::read_to_string(task.path().join("children")) {
+                stack.extend(
+                    children
+                        .split_whitespace()
+                        .filter_map(|c| c.parse::<u32>().ok()),
+                );
+            }
+        }
+    }
+    order.reverse();
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .args(order.iter().map(u32::to_string))
+        .stderr(Stdio::null())
+        .status();
 }
 
 fn spawn_line_reader<R: Read + Send + 'static>(
@@ -298,4 +370,43 @@ pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_past_its_limit_is_killed_with_its_children() {
+        let started = Instant::now();
+        let run = run_streaming(
+            Command::new("sh").args(["-c", "echo started; sleep 30 & sleep 30"]),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert!(run.timed_out);
+        assert!(!run.success);
+        assert_eq!(run.lines, vec!["started"]);
+        assert!(started.elapsed() < Duration::from_secs(15));
+    }
+
+    #[test]
+    fn a_quick_command_streams_both_outputs() {
+        let run = run_streaming(
+            Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]),
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        assert!(!run.success && !run.timed_out);
+        let mut lines = run.lines;
+        lines.sort();
+        assert_eq!(lines, vec!["err", "out"]);
+    }
+
+    #[test]
+    fn dates_are_civil() {
+        let today = today_utc();
+        assert_eq!(today.len(), 10);
+        assert!(today.starts_with("20"));
+    }
 }
