@@ -161,7 +161,7 @@ impl fmt::Debug for AuthRecord {
 
 /// What the adapter read from storage at start: raw JSON per key (missing keys absent).
 /// Unreadable values are logged and replaced by defaults, never fatal.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct StoredState {
     /// JSON text per key.
     pub values: BTreeMap<PersistKey, String>,
@@ -241,7 +241,10 @@ impl fmt::Debug for FetchRequest {
 }
 
 /// What the adapter must do. Carry actions out in the order they come.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` output redacts secrets (the token in a socket URL, the stored sign-in), so
+/// actions may be logged.
+#[derive(Clone, PartialEq)]
 pub enum Action {
     /// Open a WebSocket to `url` (the token is in its query) and report its events with `socket`.
     OpenSocket {
@@ -304,6 +307,69 @@ pub enum Action {
     Publish(Box<Snapshot>),
 }
 
+impl fmt::Debug for StoredState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.values.keys()).finish()
+    }
+}
+
+/// `…?token=<jwt>` → `…?token=..`.
+fn redact_url(url: &str) -> String {
+    match url.split_once("?token=") {
+        Some((base, _)) => format!("{base}?token=.."),
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::OpenSocket { socket, url } => f
+                .debug_struct("OpenSocket")
+                .field("socket", socket)
+                .field("url", &redact_url(url))
+                .finish(),
+            Action::CloseSocket {
+                socket,
+                code,
+                reason,
+            } => f
+                .debug_struct("CloseSocket")
+                .field("socket", socket)
+                .field("code", code)
+                .field("reason", reason)
+                .finish(),
+            Action::Send { socket, text } => f
+                .debug_struct("Send")
+                .field("socket", socket)
+                .field("text", text)
+                .finish(),
+            Action::Fetch(r) => f.debug_tuple("Fetch").field(r).finish(),
+            Action::Notify(n) => f.debug_tuple("Notify").field(n).finish(),
+            Action::ClearNotification { id } => {
+                f.debug_struct("ClearNotification").field("id", id).finish()
+            }
+            Action::OpenTab { url } => f.debug_struct("OpenTab").field("url", url).finish(),
+            Action::Persist { key, json } => {
+                let shown: &str = if *key == PersistKey::Auth { ".." } else { json };
+                f.debug_struct("Persist")
+                    .field("key", key)
+                    .field("json", &shown)
+                    .finish()
+            }
+            Action::SetBadge(b) => f.debug_tuple("SetBadge").field(b).finish(),
+            Action::ScheduleAlarm { at } => {
+                f.debug_struct("ScheduleAlarm").field("at", at).finish()
+            }
+            Action::CheckHostAccess { pattern } => f
+                .debug_struct("CheckHostAccess")
+                .field("pattern", pattern)
+                .finish(),
+            Action::Publish(_) => f.write_str("Publish(..)"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Timer {
     Reconnect = 0,
@@ -348,6 +414,8 @@ impl TimerTable {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
+    /// Transient: the socket just went away and no plan is made yet.
+    Idle,
     SignedOut,
     AuthFailed(String),
     Offline,
@@ -582,9 +650,14 @@ impl Client {
     /// When to call [`Client::handle_timeout`] next (`None`: no timer needed).
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let confirm = self.live.unconfirmed.values().map(|(at, _)| *at).min();
+        let fetch = if self.fetches_held() {
+            None
+        } else {
+            self.cache.next_due()
+        };
         [
             self.timers.next(),
-            self.cache.next_due(),
+            fetch,
             self.notifier.next_deadline(),
             confirm,
         ]
@@ -601,7 +674,9 @@ impl Client {
                 reason: reason.clone(),
             },
             Phase::Offline => ConnState::Offline,
-            Phase::AwaitingToken | Phase::Connecting { .. } => ConnState::Connecting,
+            Phase::Idle | Phase::AwaitingToken | Phase::Connecting { .. } => {
+                ConnState::Connecting
+            }
             Phase::Open { since, .. } => ConnState::Connected { since: *since },
             Phase::Backoff { attempt } => ConnState::Retrying {
                 attempt: *attempt,
@@ -896,6 +971,7 @@ impl Client {
             },
         );
         self.socket_gone();
+        self.phase = Phase::Idle;
         if let Some(test) = &mut self.test
             && test.current() == Some(3)
         {
@@ -1847,11 +1923,23 @@ impl Client {
         id
     }
 
+    /// Whether reads wait: while a socket is about to open (the open refetches everything
+    /// on screen anyway, and a read made just before it could miss an update), or while
+    /// a token refresh they need is running.
+    fn fetches_held(&self) -> bool {
+        matches!(self.phase, Phase::Connecting { .. } | Phase::AwaitingToken)
+            || self.refresh_in_flight.is_some()
+            || self.auth.is_none()
+    }
+
     /// Starts every due fetch (when a usable token is at hand).
     fn pump_fetches(&mut self, now: Timestamp) {
         let Some(auth) = &self.auth else {
             return;
         };
+        if self.fetches_held() {
+            return;
+        }
         if self.cache.next_due().is_none_or(|at| at > now) {
             return;
         }

@@ -16,6 +16,7 @@ pub mod messages;
 pub mod notify;
 pub mod rng;
 pub mod settings;
+pub mod sim;
 pub mod subscriptions;
 pub mod time;
 pub mod wire;

@@ -1,0 +1,1407 @@
+//! Every decision of the client, on simulated time. Each test is named for the rule it
+//! checks, so a reader can find "reconnect after 4001 refreshes once" by name.
+
+use std::time::Duration;
+
+use quizpulse::badge;
+use quizpulse::client::{Action, ClientConfig, Method, PersistKey, RequestPurpose};
+use quizpulse::conn::ConnState;
+use quizpulse::messages::{Command, Secret, SignInStatus, StepStatus, SubscriptionStatus};
+use quizpulse::settings::{QuietHours, Settings};
+use quizpulse::sim::{Sim, T0, signed_in_storage, token, token_pair_json};
+use quizpulse::{StoredState, Timestamp};
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// A signed-in client following `follows`, connected, initial reads answered.
+fn connected(follows: &[&str]) -> Sim {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, follows));
+    sim.open();
+    sim.answer_reads();
+    for q in follows {
+        sim.server_says(&format!(
+            r#"{{"type": "subscription_confirmed", "quiz_id": "{q}", "message": "ok"}}"#
+        ));
+    }
+    sim.take();
+    sim
+}
+
+fn opens(actions: &[Action]) -> usize {
+    actions
+        .iter()
+        .filter(|a| matches!(a, Action::OpenSocket { .. }))
+        .count()
+}
+
+fn session_json(quiz: &str, user: &str, completed_at: Timestamp) -> String {
+    format!(
+        r#"{{"type": "quiz_session_uploaded", "data": {{"session_id": "s-{user}", "quiz_id": "{quiz}", "subject_id": "s1", "user_id": "{user}", "username": "{user}", "score": 87, "completed_at": "{completed_at}"}}}}"#
+    )
+}
+
+fn quizzes_json(ids: &[&str]) -> String {
+    let items: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            format!(
+                r#"{{"id": "{id}", "title": "Quiz {id}", "subject_id": "s1", "sessions_count": 1}}"#
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+// ---------------------------------------------------------------- start and sign-in
+
+#[test]
+fn start_without_tokens_is_signed_out_and_opens_nothing() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(StoredState::default());
+    assert_eq!(sim.client.state(), ConnState::SignedOut);
+    assert_eq!(opens(&sim.take()), 0);
+    assert!(sim.outstanding.is_empty());
+    assert_eq!(sim.badge.as_ref().map(|b| b.text.as_str()), Some("?"));
+}
+
+#[test]
+fn start_with_tokens_connects_at_once_then_fetches_what_the_popup_shows() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &[]));
+    let actions = sim.take();
+    let url = actions.iter().find_map(|a| match a {
+        Action::OpenSocket { url, .. } => Some(url.clone()),
+        _ => None,
+    });
+    let url = url.expect("a socket at once");
+    assert!(url.starts_with("ws://127.0.0.1:8000/ws/leaderboard/?token=ey"));
+    assert_eq!(sim.client.state(), ConnState::Connecting);
+    assert!(sim.outstanding.is_empty(), "reads wait for the open");
+    sim.open();
+    let mut paths: Vec<String> = sim.outstanding.values().map(|r| r.path.clone()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/api/leaderboard/subjects/?limit=10",
+            "/api/quizzes/",
+            "/api/subjects/",
+            "/api/users/me/performance/"
+        ]
+    );
+    assert!(
+        sim.outstanding
+            .values()
+            .all(|r| r.bearer.is_some() && r.method == Method::Get)
+    );
+}
+
+#[test]
+fn sign_in_posts_the_token_request_then_connects() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(StoredState::default());
+    sim.command(Command::SignIn {
+        server: "http://localhost:8000/".into(),
+        username: "ann".into(),
+        password: Secret("pw".into()),
+    });
+    let req = sim.requests("/api/token/").pop().expect("token request");
+    assert_eq!(req.url, "http://localhost:8000/api/token/");
+    assert_eq!(req.method, Method::Post);
+    assert_eq!(req.purpose, RequestPurpose::SignIn);
+    assert_eq!(
+        req.body.as_deref(),
+        Some(r#"{"username":"ann","password":"pw"}"#)
+    );
+    assert!(req.bearer.is_none());
+    assert_eq!(
+        sim.snapshot.as_ref().map(|s| s.sign_in.clone()),
+        Some(SignInStatus::InProgress)
+    );
+    let body = token_pair_json(sim.now, secs(300), secs(86_400));
+    sim.respond(req.id, 200, &body);
+    assert_eq!(sim.client.state(), ConnState::Connecting);
+    assert!(sim.storage[&PersistKey::Auth].contains("\"tokens\""));
+    assert!(sim.storage[&PersistKey::Settings].contains("http://localhost:8000"));
+    let open = sim.take().into_iter().find_map(|a| match a {
+        Action::OpenSocket { url, .. } => Some(url),
+        _ => None,
+    });
+    assert!(open.is_some_and(|u| u.starts_with("ws://localhost:8000/ws/leaderboard/?token=")));
+}
+
+#[test]
+fn sign_in_with_wrong_password_says_so_and_stays_signed_out() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(StoredState::default());
+    sim.command(Command::SignIn {
+        server: "http://127.0.0.1:8000".into(),
+        username: "ann".into(),
+        password: Secret("nope".into()),
+    });
+    let id = sim.requests("/api/token/")[0].id;
+    sim.respond(
+        id,
+        401,
+        r#"{"detail": "No active account found with the given credentials"}"#,
+    );
+    assert_eq!(sim.client.state(), ConnState::SignedOut);
+    assert_eq!(
+        sim.snapshot.unwrap().sign_in,
+        SignInStatus::Failed(
+            "Wrong username or password (No active account found with the given credentials)."
+                .into()
+        )
+    );
+}
+
+#[test]
+fn sign_in_to_an_invalid_server_url_fails_before_any_request() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(StoredState::default());
+    sim.command(Command::SignIn {
+        server: "ftp://example.com".into(),
+        username: "ann".into(),
+        password: Secret("pw".into()),
+    });
+    assert!(sim.outstanding.is_empty());
+    let status = sim.snapshot.unwrap().sign_in;
+    assert!(
+        matches!(status, SignInStatus::Failed(m) if m.starts_with("Server URL: must start with http:// or https://"))
+    );
+}
+
+#[test]
+fn sign_in_network_error_names_the_server_and_host_access() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(StoredState::default());
+    sim.command(Command::SignIn {
+        server: "https://quiz.example.com".into(),
+        username: "ann".into(),
+        password: Secret("pw".into()),
+    });
+    let id = sim.requests("/api/token/")[0].id;
+    sim.fail(id, "Failed to fetch");
+    let SignInStatus::Failed(m) = sim.snapshot.unwrap().sign_in else {
+        panic!("failed expected")
+    };
+    assert!(m.contains("https://quiz.example.com") && m.contains("may access"));
+}
+
+// ---------------------------------------------------------------- subscriptions on open
+
+#[test]
+fn after_open_every_wanted_quiz_is_subscribed_once() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &["q1", "q2"]));
+    sim.input(|c, now| c.handle_tab_quiz(5, Some("q2".into()), now));
+    sim.input(|c, now| c.handle_tab_quiz(6, Some("q3".into()), now));
+    sim.take();
+    sim.open();
+    let sent = sim.sent();
+    assert_eq!(
+        sent,
+        [
+            r#"{"type": "subscribe_quiz", "quiz_id": "q1"}"#,
+            r#"{"type": "subscribe_quiz", "quiz_id": "q2"}"#,
+            r#"{"type": "subscribe_quiz", "quiz_id": "q3"}"#,
+        ]
+    );
+}
+
+#[test]
+fn subscription_unconfirmed_is_resent_once_then_surfaced() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &["q1"]));
+    sim.open();
+    sim.answer_reads();
+    sim.take();
+    sim.advance(secs(10));
+    assert_eq!(
+        sim.sent(),
+        [r#"{"type": "subscribe_quiz", "quiz_id": "q1"}"#],
+        "resent after 10 s"
+    );
+    sim.take();
+    sim.advance(secs(10));
+    assert!(
+        !sim.sent().iter().any(|t| t.contains("subscribe_quiz")),
+        "not sent a third time"
+    );
+    let snap = sim.snapshot.clone().unwrap();
+    assert!(
+        snap.events_text
+            .contains("subscription to quiz q1 not confirmed")
+    );
+    assert!(
+        snap.toasts
+            .iter()
+            .any(|t| t.text.contains("did not confirm following"))
+    );
+}
+
+#[test]
+fn quiz_rows_show_follow_flags_links_and_confirmed_subscriptions() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &["1"]));
+    sim.open();
+    sim.respond_all("/api/quizzes/", 200, &quizzes_json(&["1", "2"]));
+    sim.answer_reads();
+    let row = |sim: &Sim, id: &str| {
+        sim.snapshot
+            .as_ref()
+            .unwrap()
+            .quizzes
+            .iter()
+            .find(|r| r.quiz.id.as_str() == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(row(&sim, "1").subscription, SubscriptionStatus::Pending);
+    sim.server_says(
+        r#"{"type": "subscription_confirmed", "quiz_id": "1", "message": "Subscribed to quiz 1"}"#,
+    );
+    let one = row(&sim, "1");
+    assert!(one.followed && !one.open_in_tab);
+    assert_eq!(one.subscription, SubscriptionStatus::Confirmed);
+    assert_eq!(one.url, "http://127.0.0.1:8000/quizzes/1");
+    let two = row(&sim, "2");
+    assert!(!two.followed);
+    assert_eq!(two.subscription, SubscriptionStatus::None);
+}
+
+#[test]
+fn follow_and_open_tab_send_one_subscribe_and_one_unsubscribe() {
+    let mut sim = connected(&[]);
+    sim.command(Command::Follow {
+        quiz_id: "q1".into(),
+    });
+    sim.input(|c, now| c.handle_tab_quiz(3, Some("q1".into()), now));
+    sim.input(|c, now| c.handle_tab_quiz(4, Some("q1".into()), now));
+    assert_eq!(
+        sim.sent(),
+        [r#"{"type": "subscribe_quiz", "quiz_id": "q1"}"#]
+    );
+    sim.take();
+    sim.command(Command::Unfollow {
+        quiz_id: "q1".into(),
+    });
+    sim.input(|c, now| c.handle_tab_closed(3, now));
+    assert!(sim.sent().is_empty());
+    sim.input(|c, now| c.handle_tab_quiz(4, None, now));
+    assert_eq!(
+        sim.sent(),
+        [r#"{"type": "unsubscribe_quiz", "quiz_id": "q1"}"#]
+    );
+}
+
+#[test]
+fn follow_toggles_are_persisted_and_survive_a_worker_restart() {
+    let mut sim = connected(&[]);
+    sim.command(Command::Follow {
+        quiz_id: "q9".into(),
+    });
+    assert!(sim.storage[&PersistKey::Follows].contains("q9"));
+    sim.restart_worker(ClientConfig::default());
+    sim.take();
+    sim.open();
+    assert!(
+        sim.sent()
+            .contains(&r#"{"type": "subscribe_quiz", "quiz_id": "q9"}"#.to_owned())
+    );
+}
+
+#[test]
+fn changes_while_disconnected_are_folded_and_the_open_sends_the_wanted_set() {
+    let mut sim = connected(&["q1"]);
+    sim.server_closes(1006, true);
+    sim.take();
+    sim.command(Command::Follow {
+        quiz_id: "q2".into(),
+    });
+    sim.command(Command::Unfollow {
+        quiz_id: "q2".into(),
+    });
+    sim.command(Command::Follow {
+        quiz_id: "q3".into(),
+    });
+    sim.command(Command::Unfollow {
+        quiz_id: "q1".into(),
+    });
+    assert!(sim.sent().is_empty(), "nothing is sent while disconnected");
+    sim.command(Command::RetryNow);
+    sim.take();
+    sim.open();
+    assert_eq!(
+        sim.sent(),
+        [r#"{"type": "subscribe_quiz", "quiz_id": "q3"}"#]
+    );
+}
+
+#[test]
+fn follow_new_quizzes_by_default_follows_quizzes_after_the_first_list() {
+    let mut sim = Sim::new(ClientConfig::default());
+    let stored = StoredState::default()
+        .with(
+            PersistKey::Auth,
+            format!(
+                r#"{{"tokens": {}}}"#,
+                token_pair_json(T0, secs(300), secs(86_400))
+            ),
+        )
+        .with(PersistKey::Settings, r#"{"follow_new_quizzes": true}"#);
+    sim.start(stored);
+    sim.open();
+    sim.respond_all("/api/quizzes/", 200, &quizzes_json(&["1", "2"]));
+    sim.answer_reads();
+    sim.take();
+    assert!(
+        sim.sent().is_empty(),
+        "the first list is a baseline, not news"
+    );
+    sim.server_says(&session_json("3", "bob", sim.now));
+    assert!(
+        sim.sent()
+            .contains(&r#"{"type": "subscribe_quiz", "quiz_id": "3"}"#.to_owned())
+    );
+}
+
+// ---------------------------------------------------------------- backoff
+
+#[test]
+fn five_quick_retries_with_backoff_then_slow_retry_via_alarm() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &[]));
+    // First attempt fails before open; the refresh-once for "maybe auth" is answered.
+    sim.server_closes(1006, false);
+    assert!(sim.refresh_ok(secs(300)));
+    for attempt in 1..=5u32 {
+        sim.server_closes(1006, false);
+        let ConnState::Retrying {
+            attempt: a,
+            of,
+            next_at,
+        } = sim.client.state()
+        else {
+            panic!("retrying expected, got {:?}", sim.client.state());
+        };
+        assert_eq!((a, of), (attempt, 5));
+        let ceiling = Duration::from_secs(1 << (attempt - 1));
+        assert!(next_at.saturating_since(sim.now) <= ceiling);
+        assert_eq!(sim.alarm, None, "quick retries need no alarm");
+        sim.advance(next_at.saturating_since(sim.now));
+        assert_eq!(sim.client.state(), ConnState::Connecting);
+    }
+    sim.server_closes(1006, false);
+    let ConnState::Suspended { next_at } = sim.client.state() else {
+        panic!("suspended expected, got {:?}", sim.client.state());
+    };
+    let wait = next_at.saturating_since(sim.now);
+    assert!(wait >= secs(30) && wait <= secs(300));
+    assert_eq!(sim.alarm, Some(next_at), "the slow retry is an alarm");
+    sim.sleep_then_alarm(wait);
+    assert_eq!(sim.client.state(), ConnState::Connecting);
+}
+
+#[test]
+fn slow_retry_delays_grow_but_stay_between_30_seconds_and_5_minutes() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &[]));
+    sim.server_closes(1000, true);
+    for _ in 0..20 {
+        sim.server_closes(1000, true);
+        match sim.client.state() {
+            ConnState::Retrying { next_at, .. } => sim.advance(next_at.saturating_since(sim.now)),
+            ConnState::Suspended { next_at } => {
+                let wait = next_at.saturating_since(sim.now);
+                assert!(wait >= secs(30) && wait <= secs(300), "{wait:?}");
+                sim.sleep_then_alarm(wait);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // The access token lives 5 min; keep it fresh so attempts open sockets.
+        sim.refresh_ok(secs(3600));
+    }
+}
+
+#[test]
+fn retry_counter_resets_only_after_a_stable_connection() {
+    let mut sim = connected(&[]);
+    sim.server_closes(1000, true);
+    assert!(matches!(
+        sim.client.state(),
+        ConnState::Retrying { attempt: 1, .. }
+    ));
+    sim.advance(secs(1));
+    sim.open();
+    sim.advance(secs(2));
+    sim.server_closes(1000, true);
+    assert!(
+        matches!(sim.client.state(), ConnState::Retrying { attempt: 2, .. }),
+        "a connection that dies within 10 s does not reset the count"
+    );
+    sim.advance(secs(2));
+    sim.open();
+    sim.advance(secs(11));
+    sim.server_closes(1000, true);
+    assert!(matches!(
+        sim.client.state(),
+        ConnState::Retrying { attempt: 1, .. }
+    ));
+}
+
+#[test]
+fn popup_open_retries_at_once_while_backing_off() {
+    let mut sim = connected(&[]);
+    for _ in 0..4 {
+        sim.server_closes(1000, true);
+        if let ConnState::Retrying { next_at, .. } = sim.client.state() {
+            sim.advance(next_at.saturating_since(sim.now));
+        }
+    }
+    sim.server_closes(1000, true);
+    assert!(matches!(sim.client.state(), ConnState::Retrying { .. }));
+    sim.take();
+    sim.command(Command::Hello);
+    assert_eq!(opens(&sim.take()), 1);
+    assert_eq!(sim.client.state(), ConnState::Connecting);
+}
+
+#[test]
+fn browser_online_idle_active_worker_start_and_retry_now_reconnect_at_once() {
+    type Trigger = fn(&mut Sim);
+    let triggers: [(&str, Trigger); 4] = [
+        ("idle active", |s| {
+            s.input(|c, now| c.handle_idle_active(now))
+        }),
+        ("worker started", |s| {
+            s.input(|c, now| c.handle_worker_started(now))
+        }),
+        ("retry now", |s| s.command(Command::RetryNow)),
+        ("online", |s| {
+            s.input(|c, now| c.handle_online(false, now));
+            s.input(|c, now| c.handle_online(true, now));
+        }),
+    ];
+    for (name, trigger) in triggers {
+        let mut sim = connected(&[]);
+        sim.server_closes(1000, true);
+        sim.server_closes(1000, false);
+        sim.take();
+        trigger(&mut sim);
+        assert_eq!(opens(&sim.take()), 1, "{name}");
+    }
+}
+
+#[test]
+fn offline_waits_without_retrying_and_online_reconnects_at_once() {
+    let mut sim = connected(&[]);
+    sim.input(|c, now| c.handle_online(false, now));
+    assert!(
+        sim.client.state().is_connected(),
+        "an open socket is kept while offline"
+    );
+    sim.server_closes(1006, true);
+    assert_eq!(sim.client.state(), ConnState::Offline);
+    sim.take();
+    sim.advance(secs(600));
+    assert_eq!(opens(&sim.take()), 0);
+    assert_eq!(sim.badge.as_ref().unwrap().text, "off");
+    sim.input(|c, now| c.handle_online(true, now));
+    // The access token ran out while offline: refreshed first, then the socket.
+    sim.refresh_ok(secs(300));
+    assert_eq!(opens(&sim.take()), 1);
+}
+
+#[test]
+fn connect_timeout_gives_up_on_a_hanging_socket_and_backs_off() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &[]));
+    let first = sim.socket();
+    sim.take();
+    sim.advance(secs(15));
+    let actions = sim.take();
+    assert!(actions.iter().any(
+        |a| matches!(a, Action::CloseSocket { socket, code: 4000, .. } if Some(*socket) == first)
+    ));
+    assert!(matches!(
+        sim.client.state(),
+        ConnState::Retrying { attempt: 1, .. }
+    ));
+}
+
+#[test]
+fn late_events_of_a_replaced_socket_are_ignored() {
+    let mut sim = connected(&[]);
+    let old = sim.socket().unwrap();
+    sim.server_closes(1000, true);
+    sim.command(Command::RetryNow);
+    let new = sim.socket().unwrap();
+    assert_ne!(old, new);
+    sim.input(|c, now| c.handle_socket_closed(old, 1006, "", true, now));
+    sim.input(|c, now| c.handle_socket_opened(old, now));
+    assert_eq!(sim.client.state(), ConnState::Connecting);
+    assert_eq!(sim.socket(), Some(new));
+}
+
+// ---------------------------------------------------------------- close codes
+
+#[test]
+fn reconnect_after_4001_refreshes_once_and_retries_at_once() {
+    let mut sim = connected(&[]);
+    sim.server_closes(4001, true);
+    assert_eq!(sim.requests("/api/token/refresh/").len(), 1);
+    assert_eq!(sim.client.state(), ConnState::Connecting);
+    sim.take();
+    assert!(sim.refresh_ok(secs(300)));
+    let actions = sim.take();
+    assert_eq!(opens(&actions), 1, "retry at once with the new token");
+}
+
+#[test]
+fn second_4001_right_after_a_refresh_is_auth_failed() {
+    let mut sim = connected(&[]);
+    sim.server_closes(4001, true);
+    sim.refresh_ok(secs(300));
+    sim.open();
+    sim.server_closes(4001, true);
+    assert!(matches!(sim.client.state(), ConnState::AuthFailed { .. }));
+    assert!(
+        sim.requests("/api/token/refresh/").is_empty(),
+        "no sign-in loop"
+    );
+    sim.take();
+    sim.advance(secs(3600));
+    assert_eq!(opens(&sim.take()), 0);
+    assert_eq!(sim.badge.as_ref().unwrap().color, badge::COLOR_AUTH);
+}
+
+#[test]
+fn close_4003_stops_until_signed_in_again_even_after_restart() {
+    let mut sim = connected(&[]);
+    sim.server_closes(4003, true);
+    assert!(
+        matches!(sim.client.state(), ConnState::AuthFailed { reason } if reason.contains("4003"))
+    );
+    sim.take();
+    sim.command(Command::RetryNow);
+    sim.command(Command::Hello);
+    sim.advance(secs(3600));
+    assert_eq!(opens(&sim.take()), 0);
+    sim.restart_worker(ClientConfig::default());
+    assert!(matches!(sim.client.state(), ConnState::AuthFailed { .. }));
+    assert_eq!(opens(&sim.take()), 0);
+    assert!(!sim.storage[&PersistKey::Auth].contains("\"access\""));
+}
+
+#[test]
+fn close_1006_before_open_is_maybe_auth_refresh_once_then_backoff() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &[]));
+    sim.server_closes(1006, false);
+    assert_eq!(sim.requests("/api/token/refresh/").len(), 1);
+    sim.take();
+    sim.refresh_ok(secs(300));
+    assert_eq!(opens(&sim.take()), 1);
+    sim.server_closes(1006, false);
+    assert!(sim.requests("/api/token/refresh/").is_empty());
+    assert!(matches!(
+        sim.client.state(),
+        ConnState::Retrying { attempt: 1, .. }
+    ));
+}
+
+#[test]
+fn close_1006_before_open_with_server_down_backs_off_after_the_failed_refresh() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &[]));
+    sim.server_closes(1006, false);
+    let id = sim.requests("/api/token/refresh/")[0].id;
+    sim.fail(id, "Failed to fetch");
+    assert!(matches!(
+        sim.client.state(),
+        ConnState::Retrying { attempt: 1, .. }
+    ));
+}
+
+#[test]
+fn close_1000_from_the_server_reconnects_with_backoff() {
+    let mut sim = connected(&[]);
+    sim.server_closes(1000, true);
+    let ConnState::Retrying {
+        attempt: 1,
+        next_at,
+        ..
+    } = sim.client.state()
+    else {
+        panic!()
+    };
+    assert!(next_at.saturating_since(sim.now) <= secs(1));
+    sim.take();
+    sim.advance(secs(1));
+    assert_eq!(opens(&sim.take()), 1);
+}
+
+#[test]
+fn close_1012_server_restart_reconnects_soon() {
+    for code in [1001, 1012, 1013] {
+        let mut sim = connected(&[]);
+        sim.server_closes(code, true);
+        let ConnState::Retrying { next_at, .. } = sim.client.state() else {
+            panic!()
+        };
+        let wait = next_at.saturating_since(sim.now);
+        assert!(wait >= secs(1) && wait <= secs(5), "{code}: {wait:?}");
+    }
+}
+
+#[test]
+fn sign_out_closes_with_1000_and_never_reconnects() {
+    let mut sim = connected(&["q1"]);
+    let socket = sim.socket().unwrap();
+    sim.command(Command::SignOut);
+    let actions = sim.take();
+    assert!(
+        actions.iter().any(
+            |a| matches!(a, Action::CloseSocket { socket: s, code: 1000, .. } if *s == socket)
+        )
+    );
+    assert_eq!(sim.client.state(), ConnState::SignedOut);
+    sim.input(|c, now| c.handle_socket_closed(socket, 1000, "", true, now));
+    sim.advance(secs(3600));
+    assert_eq!(opens(&sim.take()), 0);
+    assert!(!sim.storage[&PersistKey::Auth].contains("access"));
+    assert!(
+        sim.storage[&PersistKey::Follows].contains("q1"),
+        "follows are kept"
+    );
+    assert_eq!(sim.snapshot.as_ref().unwrap().subject_boards.data, None);
+}
+
+// ---------------------------------------------------------------- keepalive
+
+#[test]
+fn keepalive_ping_every_20_seconds() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(19));
+    assert!(sim.sent().is_empty());
+    sim.advance(secs(1));
+    assert_eq!(sim.sent(), [r#"{"type": "ping", "id": 1}"#]);
+    sim.take();
+    sim.advance(secs(20));
+    assert_eq!(sim.sent(), [r#"{"type": "ping", "id": 2}"#]);
+}
+
+#[test]
+fn server_that_never_pongs_is_not_declared_dead() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(600));
+    assert!(sim.client.state().is_connected());
+    assert_eq!(sim.count(|a| matches!(a, Action::CloseSocket { .. })), 0);
+}
+
+#[test]
+fn server_that_answered_pings_and_stops_is_declared_dead_and_reconnected() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(20));
+    sim.server_says(r#"{"type": "pong", "id": 1}"#);
+    sim.advance(secs(20));
+    sim.server_says(r#"{"type": "pong", "id": 2}"#);
+    sim.take();
+    sim.advance(secs(20));
+    assert!(sim.client.state().is_connected(), "the deadline is 10 s");
+    sim.advance(secs(10));
+    let actions = sim.take();
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::CloseSocket { code: 4000, reason, .. } if reason == "keepalive timeout"))
+    );
+    assert!(matches!(sim.client.state(), ConnState::Retrying { .. }));
+    assert!(
+        sim.snapshot
+            .as_ref()
+            .unwrap()
+            .events_text
+            .contains("no answer to keepalive pings")
+    );
+}
+
+#[test]
+fn any_server_message_counts_as_a_sign_of_life() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(20));
+    sim.server_says(r#"{"type": "pong", "id": 1}"#);
+    sim.advance(secs(25));
+    sim.server_says(r#"{"type": "leaderboard_updated", "data": {"subject_id": "s1"}}"#);
+    sim.advance(secs(9));
+    assert!(sim.client.state().is_connected());
+}
+
+// ---------------------------------------------------------------- tokens
+
+#[test]
+fn access_token_is_refreshed_ahead_of_exp_without_assuming_five_minutes() {
+    // An hour-long access token: refreshed at 80% of its life (48 min), not at 5 min.
+    let mut sim = Sim::new(ClientConfig::default());
+    let pair = token_pair_json(T0, secs(3600), secs(86_400));
+    sim.start(StoredState::default().with(PersistKey::Auth, format!(r#"{{"tokens": {pair}}}"#)));
+    sim.open();
+    sim.answer_reads();
+    sim.advance(secs(47 * 60));
+    assert!(sim.requests("/api/token/refresh/").is_empty());
+    sim.advance(secs(60));
+    assert_eq!(sim.requests("/api/token/refresh/").len(), 1);
+
+    // A 60 s token: refreshed 30 s before exp.
+    let mut sim = Sim::new(ClientConfig::default());
+    let pair = token_pair_json(T0, secs(60), secs(86_400));
+    sim.start(StoredState::default().with(PersistKey::Auth, format!(r#"{{"tokens": {pair}}}"#)));
+    sim.open();
+    sim.advance(secs(29));
+    assert!(sim.requests("/api/token/refresh/").is_empty());
+    sim.advance(secs(1));
+    let r = sim.requests("/api/token/refresh/").pop().unwrap();
+    assert_eq!(r.method, Method::Post);
+    assert!(r.body.unwrap().starts_with(r#"{"refresh":"ey"#));
+    assert!(r.bearer.is_none());
+}
+
+#[test]
+fn refreshed_tokens_are_persisted_and_a_rotated_refresh_token_kept() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(240));
+    let r = sim.requests("/api/token/refresh/").pop().unwrap();
+    let access = token("access", "7", sim.now, sim.now + secs(300));
+    let refresh = token("refresh", "7", sim.now, sim.now + secs(86_400));
+    sim.respond(
+        r.id,
+        200,
+        &format!(r#"{{"access": "{access}", "refresh": "{refresh}"}}"#),
+    );
+    let stored = &sim.storage[&PersistKey::Auth];
+    assert!(stored.contains(&access) && stored.contains(&refresh));
+    assert!(
+        sim.client.state().is_connected(),
+        "an open socket is kept across a refresh"
+    );
+}
+
+#[test]
+fn refresh_rejected_means_auth_failed() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(240));
+    let r = sim.requests("/api/token/refresh/").pop().unwrap();
+    sim.respond(
+        r.id,
+        401,
+        r#"{"detail": "Token is invalid or expired", "code": "token_not_valid"}"#,
+    );
+    assert!(matches!(sim.client.state(), ConnState::AuthFailed { .. }));
+    assert!(sim.notifications.contains_key("account"));
+}
+
+#[test]
+fn refresh_network_error_is_retried_not_auth_failed() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(240));
+    let r = sim.requests("/api/token/refresh/").pop().unwrap();
+    sim.fail(r.id, "Failed to fetch");
+    assert!(sim.client.state().is_connected());
+    sim.advance(secs(5));
+    assert_eq!(sim.requests("/api/token/refresh/").len(), 1);
+}
+
+#[test]
+fn expired_access_token_at_start_is_refreshed_before_opening_the_socket() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.now = T0 + secs(600);
+    sim.start(signed_in_storage(T0, &[]));
+    assert_eq!(opens(&sim.take()), 0);
+    assert_eq!(sim.client.state(), ConnState::Connecting);
+    assert!(sim.refresh_ok(secs(300)));
+    assert_eq!(opens(&sim.take()), 1);
+}
+
+#[test]
+fn refresh_token_expiry_is_warned_once_even_across_restarts() {
+    let mut sim = Sim::new(ClientConfig::default());
+    let pair = token_pair_json(T0, secs(3600 * 10), secs(86_400));
+    sim.start(StoredState::default().with(PersistKey::Auth, format!(r#"{{"tokens": {pair}}}"#)));
+    sim.open();
+    sim.answer_reads();
+    sim.advance(secs(86_400 - 3601));
+    assert!(!sim.notifications.contains_key("account"));
+    sim.advance(secs(2));
+    let n = sim
+        .notifications
+        .get("account")
+        .cloned()
+        .expect("warned an hour before");
+    assert!(n.message.contains("expires in"));
+    sim.notifications.clear();
+    sim.restart_worker(ClientConfig::default());
+    sim.open();
+    sim.advance(secs(60));
+    assert!(
+        !sim.notifications.contains_key("account"),
+        "warned once, not again after a restart"
+    );
+}
+
+// ---------------------------------------------------------------- cache and refetch
+
+#[test]
+fn after_every_reconnect_every_key_on_screen_is_refetched() {
+    let mut sim = connected(&[]);
+    sim.command(Command::ViewQuiz {
+        quiz_id: "q1".into(),
+    });
+    sim.answer_reads();
+    sim.server_closes(1006, true);
+    sim.advance(secs(1));
+    sim.open();
+    let mut paths: Vec<String> = sim.outstanding.values().map(|r| r.path.clone()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/api/leaderboard/subjects/?limit=10",
+            "/api/quizzes/",
+            "/api/quizzes/q1/leaderboard/?limit=10",
+            "/api/subjects/",
+            "/api/users/me/performance/"
+        ]
+    );
+}
+
+#[test]
+fn quiz_session_uploaded_invalidates_quizzes_the_shown_board_and_my_performance() {
+    let mut sim = connected(&[]);
+    sim.command(Command::ViewQuiz {
+        quiz_id: "q1".into(),
+    });
+    sim.answer_reads();
+    sim.advance(secs(2));
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    sim.advance(Duration::from_millis(300));
+    let mut paths: Vec<String> = sim.outstanding.values().map(|r| r.path.clone()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/api/quizzes/",
+            "/api/quizzes/q1/leaderboard/?limit=10",
+            "/api/users/me/performance/"
+        ]
+    );
+    let snap = sim.snapshot.clone().unwrap();
+    assert!(
+        snap.quiz_list.stale && snap.quiz_list.fetching,
+        "stale data stays, marked stale"
+    );
+}
+
+#[test]
+fn leaderboard_updated_invalidates_subject_boards_and_my_performance() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(2));
+    sim.server_says(r#"{"type": "leaderboard_updated", "data": {"subject_id": "s1"}}"#);
+    sim.advance(Duration::from_millis(300));
+    let mut paths: Vec<String> = sim.outstanding.values().map(|r| r.path.clone()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/api/leaderboard/subjects/?limit=10",
+            "/api/users/me/performance/"
+        ]
+    );
+}
+
+#[test]
+fn entries_in_leaderboard_updated_are_applied_without_a_fetch() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &[]));
+    sim.open();
+    sim.respond_all(
+        "/api/leaderboard/subjects/",
+        200,
+        r#"[{"subject": {"id": "s1", "name": "Maths"}, "entries": [], "updated_at": null}]"#,
+    );
+    sim.answer_reads();
+    sim.advance(secs(2));
+    sim.server_says(
+        r#"{"type": "leaderboard_updated", "data": {"subject_id": "s1", "entries": [{"rank": 1, "user_id": "9", "username": "bob", "score": 99.5, "sessions": 2}]}}"#,
+    );
+    sim.advance(secs(1));
+    assert!(sim.requests("/api/leaderboard/").is_empty());
+    let boards = sim.snapshot.clone().unwrap().subject_boards.data.unwrap();
+    assert_eq!(boards[0].entries[0].username, "bob");
+}
+
+#[test]
+fn burst_of_fifty_messages_causes_one_refetch_per_key() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(2));
+    sim.take();
+    for i in 0..50 {
+        sim.server_says(&format!(
+            r#"{{"type": "leaderboard_updated", "data": {{"subject_id": "s{i}"}}}}"#
+        ));
+    }
+    sim.advance(secs(1));
+    assert_eq!(sim.requests("/api/leaderboard/subjects/").len(), 1);
+    // More messages while that fetch runs: exactly one more fetch after it.
+    for _ in 0..20 {
+        sim.server_says(r#"{"type": "leaderboard_updated", "data": {}}"#);
+    }
+    sim.respond_all("/api/leaderboard/subjects/", 200, "[]");
+    sim.advance(secs(5));
+    assert_eq!(sim.requests("/api/leaderboard/subjects/").len(), 1);
+    sim.respond_all("/api/leaderboard/subjects/", 200, "[]");
+    sim.advance(secs(60));
+    assert!(sim.requests("/api/leaderboard/subjects/").is_empty());
+    let fetches =
+        sim.count(|a| matches!(a, Action::Fetch(r) if r.path.starts_with("/api/leaderboard/")));
+    assert_eq!(
+        fetches,
+        2 + 1,
+        "one initial, one per burst... plus the one after"
+    );
+}
+
+#[test]
+fn rest_401_refreshes_the_token_then_retries_once() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &[]));
+    sim.open();
+    let perf = sim.requests("/api/users/me/performance/")[0].id;
+    sim.respond(
+        perf,
+        401,
+        r#"{"detail": "Given token not valid for any token type", "code": "token_not_valid"}"#,
+    );
+    assert_eq!(sim.requests("/api/token/refresh/").len(), 1);
+    assert!(sim.requests("/api/users/me/performance/").is_empty());
+    sim.refresh_ok(secs(300));
+    let retry = sim.requests("/api/users/me/performance/");
+    assert_eq!(retry.len(), 1);
+    sim.respond(retry[0].id, 401, r#"{"detail": "nope"}"#);
+    assert!(sim.requests("/api/token/refresh/").is_empty(), "only once");
+    let err = sim.snapshot.clone().unwrap().my_standing.error.unwrap();
+    assert!(err.contains("HTTP 401"));
+}
+
+#[test]
+fn fetch_errors_keep_stale_data_with_a_clear_message_and_badge() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(2));
+    sim.server_says(r#"{"type": "leaderboard_updated", "data": {}}"#);
+    sim.advance(secs(1));
+    sim.respond_all(
+        "/api/leaderboard/subjects/",
+        503,
+        r#"{"detail": "Service Unavailable"}"#,
+    );
+    let snap = sim.snapshot.clone().unwrap();
+    assert_eq!(
+        snap.subject_boards.error.as_deref(),
+        Some("Server error (HTTP 503: Service Unavailable).")
+    );
+    assert!(snap.subject_boards.data.is_some() && snap.subject_boards.stale);
+    assert_eq!(sim.badge.as_ref().unwrap().text, "err");
+}
+
+#[test]
+fn a_gap_in_seq_refetches_everything_on_screen() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(2));
+    sim.server_says(r#"{"type": "noop", "seq": 1}"#);
+    sim.server_says(r#"{"type": "noop", "seq": 2}"#);
+    assert!(sim.outstanding.is_empty());
+    sim.server_says(r#"{"type": "noop", "seq": 5}"#);
+    assert_eq!(sim.outstanding.len(), 4);
+}
+
+// ---------------------------------------------------------------- notifications
+
+#[test]
+fn new_session_on_a_followed_quiz_notifies_with_a_link_to_the_quiz_page() {
+    let mut sim = connected(&["q1"]);
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    let n = sim.notifications.get("quiz:q1").cloned().unwrap();
+    assert_eq!(n.message, "New session: bob scored 87");
+    assert_eq!(
+        n.target.as_deref(),
+        Some("http://127.0.0.1:8000/quizzes/q1")
+    );
+    assert!(!n.require_interaction);
+    assert!(sim.storage[&PersistKey::NotificationTargets].contains("quizzes/q1"));
+    assert_eq!(sim.badge.as_ref().unwrap().text, "1");
+}
+
+#[test]
+fn no_notification_for_quizzes_not_followed() {
+    let mut sim = connected(&["q1"]);
+    sim.server_says(&session_json("q2", "bob", sim.now));
+    assert!(sim.notifications.is_empty());
+}
+
+#[test]
+fn no_notification_for_the_users_own_upload() {
+    let mut sim = connected(&["q1"]);
+    sim.server_says(&session_json("q1", "7", sim.now));
+    assert!(sim.notifications.is_empty());
+}
+
+#[test]
+fn no_notification_storm_for_events_older_than_the_connection() {
+    let mut sim = connected(&["q1"]);
+    sim.server_says(&session_json("q1", "bob", sim.now - secs(3600)));
+    assert!(sim.notifications.is_empty());
+}
+
+#[test]
+fn no_notification_from_refetched_data_after_reconnect() {
+    let mut sim = connected(&[]);
+    sim.respond_all(
+        "/api/users/me/performance/",
+        200,
+        r#"{"user": {"id": "7", "username": "ann"}, "subjects": [{"subject_id": "s1", "rank": 5, "score": 10, "sessions": 1}], "recent_sessions": []}"#,
+    );
+    sim.server_closes(1006, true);
+    sim.advance(secs(1));
+    sim.open();
+    sim.respond_all(
+        "/api/users/me/performance/",
+        200,
+        r#"{"user": {"id": "7", "username": "ann"}, "subjects": [{"subject_id": "s1", "rank": 2, "score": 30, "sessions": 3}], "recent_sessions": []}"#,
+    );
+    assert!(
+        sim.notifications.is_empty(),
+        "a resync after reconnect never notifies"
+    );
+}
+
+#[test]
+fn own_rank_change_from_a_live_refetch_notifies() {
+    let perf = |rank: u32| {
+        format!(
+            r#"{{"user": {{"id": "7", "username": "ann"}}, "subjects": [{{"subject_id": "s1", "rank": {rank}, "score": 10, "sessions": 1}}], "recent_sessions": []}}"#
+        )
+    };
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &[]));
+    sim.open();
+    sim.respond_all(
+        "/api/leaderboard/subjects/",
+        200,
+        r#"[{"subject": {"id": "s1", "name": "Maths"}, "entries": [], "updated_at": null}]"#,
+    );
+    sim.respond_all("/api/users/me/performance/", 200, &perf(5));
+    sim.answer_reads();
+    assert!(sim.notifications.is_empty(), "the first data is a baseline");
+    sim.advance(secs(2));
+    sim.server_says(r#"{"type": "leaderboard_updated", "data": {"subject_id": "s1"}}"#);
+    sim.advance(secs(1));
+    sim.respond_all("/api/users/me/performance/", 200, &perf(3));
+    let n = sim.notifications.get("rank:Maths").cloned().unwrap();
+    assert_eq!(n.message, "You moved up from #5 to #3");
+}
+
+#[test]
+fn burst_on_a_followed_quiz_coalesces_into_one_notification() {
+    let mut sim = connected(&["q1"]);
+    for user in ["a", "b", "c"] {
+        sim.server_says(&session_json("q1", user, sim.now));
+    }
+    let notify_count = sim.count(|a| matches!(a, Action::Notify(_)));
+    assert_eq!(notify_count, 3, "the same notification, replaced");
+    assert_eq!(sim.notifications.len(), 1);
+    assert_eq!(
+        sim.notifications["quiz:q1"].message,
+        "3 new sessions on quiz q1 (latest: c, 87)"
+    );
+}
+
+#[test]
+fn rate_limit_shows_three_then_one_summary() {
+    let follows: Vec<String> = (0..15).map(|i| format!("q{i}")).collect();
+    let refs: Vec<&str> = follows.iter().map(String::as_str).collect();
+    let mut sim = connected(&refs);
+    for q in &refs {
+        sim.server_says(&session_json(q, "bob", sim.now));
+    }
+    assert_eq!(sim.notifications.len(), 3);
+    sim.advance(secs(60));
+    assert_eq!(
+        sim.notifications["summary"].message,
+        "and 12 more updates on what you follow"
+    );
+}
+
+#[test]
+fn no_notification_for_the_quiz_in_the_active_tab() {
+    let mut sim = connected(&["q1"]);
+    sim.input(|c, now| c.handle_tab_quiz(8, Some("q1".into()), now));
+    sim.input(|c, now| c.handle_tab_activated(Some(8), now));
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    assert!(sim.notifications.is_empty());
+    sim.input(|c, now| c.handle_tab_activated(Some(9), now));
+    sim.server_says(&session_json("q1", "cy", sim.now));
+    assert_eq!(sim.notifications.len(), 1);
+}
+
+#[test]
+fn mute_for_an_hour_silences_and_survives_a_restart() {
+    let mut sim = connected(&["q1"]);
+    sim.command(Command::MuteForAnHour);
+    assert!(sim.storage.contains_key(&PersistKey::Mute));
+    sim.restart_worker(ClientConfig::default());
+    sim.open();
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    assert!(sim.notifications.is_empty());
+    assert!(sim.badge.as_ref().unwrap().title.contains("muted"));
+    sim.advance(secs(3600));
+    sim.server_says(&session_json("q1", "cy", sim.now));
+    assert_eq!(sim.notifications.len(), 1);
+}
+
+#[test]
+fn quiet_hours_and_keep_on_screen_come_from_settings() {
+    let mut sim = connected(&["q1"]);
+    let mut settings = Settings::default();
+    settings.notifications.keep_on_screen = true;
+    sim.command(Command::SaveSettings {
+        settings: settings.clone(),
+    });
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    assert!(sim.notifications["quiz:q1"].require_interaction);
+    // T0 is 06:00 UTC.
+    settings.notifications.quiet_hours = Some(QuietHours {
+        start_minute: 5 * 60,
+        end_minute: 8 * 60,
+    });
+    sim.command(Command::SaveSettings { settings });
+    sim.server_says(&session_json("q2", "bob", sim.now));
+    sim.command(Command::Follow {
+        quiz_id: "q3".into(),
+    });
+    sim.server_says(&session_json("q3", "bob", sim.now));
+    assert_eq!(sim.notifications.len(), 1);
+}
+
+#[test]
+fn notification_click_opens_the_quiz_page_even_after_a_worker_restart() {
+    let mut sim = connected(&["q1"]);
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    sim.restart_worker(ClientConfig::default());
+    sim.take();
+    sim.input(|c, now| c.handle_notification_clicked("quiz:q1", now));
+    let actions = sim.take();
+    assert!(actions.iter().any(
+        |a| matches!(a, Action::OpenTab { url } if url == "http://127.0.0.1:8000/quizzes/q1")
+    ));
+}
+
+#[test]
+fn popup_toasts_expire_after_five_seconds() {
+    let mut sim = connected(&["q1"]);
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    assert_eq!(sim.snapshot.as_ref().unwrap().toasts.len(), 1);
+    sim.advance(Duration::from_millis(4999));
+    assert_eq!(sim.snapshot.as_ref().unwrap().toasts.len(), 1);
+    sim.advance(Duration::from_millis(1));
+    assert!(sim.snapshot.as_ref().unwrap().toasts.is_empty());
+}
+
+#[test]
+fn popup_open_marks_everything_read_and_the_badge_shows_a_real_zero() {
+    let mut sim = connected(&["q1"]);
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    assert_eq!(sim.badge.as_ref().unwrap().text, "1");
+    sim.command(Command::Hello);
+    let b = sim.badge.clone().unwrap();
+    assert_eq!((b.text.as_str(), b.color.as_str()), ("0", badge::COLOR_OK));
+}
+
+// ---------------------------------------------------------------- settings, snapshot, log
+
+#[test]
+fn invalid_settings_are_rejected_with_a_clear_error_and_not_saved() {
+    let mut sim = connected(&[]);
+    sim.take();
+    sim.command(Command::SaveSettings {
+        settings: Settings {
+            server_url: "https://quiz.example.com/api".into(),
+            ..Settings::default()
+        },
+    });
+    let snap = sim.snapshot.clone().unwrap();
+    assert!(
+        snap.settings_error
+            .unwrap()
+            .starts_with("Server URL: must be just the origin")
+    );
+    assert_eq!(snap.settings.server_url, "http://127.0.0.1:8000");
+    assert!(!sim.take().iter().any(|a| matches!(
+        a,
+        Action::Persist {
+            key: PersistKey::Settings,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn changing_the_server_signs_out_because_tokens_belong_to_the_old_one() {
+    let mut sim = connected(&[]);
+    sim.command(Command::SaveSettings {
+        settings: Settings {
+            server_url: "https://quiz.example.com".into(),
+            ..Settings::default()
+        },
+    });
+    assert_eq!(sim.client.state(), ConnState::SignedOut);
+    assert!(sim.storage[&PersistKey::Settings].contains("https://quiz.example.com"));
+}
+
+#[test]
+fn explicit_socket_url_reconnects_to_it() {
+    let mut sim = connected(&[]);
+    sim.take();
+    sim.command(Command::SaveSettings {
+        settings: Settings {
+            socket_url: Some("ws://127.0.0.1:9000/live/".into()),
+            ..Settings::default()
+        },
+    });
+    let url = sim.take().into_iter().find_map(|a| match a {
+        Action::OpenSocket { url, .. } => Some(url),
+        _ => None,
+    });
+    assert!(url.unwrap().starts_with("ws://127.0.0.1:9000/live/?token="));
+}
+
+#[test]
+fn snapshots_and_debug_output_never_contain_tokens_or_passwords() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(StoredState::default());
+    sim.command(Command::SignIn {
+        server: "http://127.0.0.1:8000".into(),
+        username: "ann".into(),
+        password: Secret("hunter2-secret".into()),
+    });
+    let id = sim.requests("/api/token/")[0].id;
+    let access = token("access", "7", sim.now, sim.now + secs(300));
+    let refresh = token("refresh", "7", sim.now, sim.now + secs(86_400));
+    sim.respond(
+        id,
+        200,
+        &format!(r#"{{"access": "{access}", "refresh": "{refresh}"}}"#),
+    );
+    sim.open();
+    sim.answer_reads();
+    sim.command(Command::TestConnection);
+    let snapshots: Vec<String> = sim
+        .history
+        .iter()
+        .filter_map(|a| match a {
+            Action::Publish(s) => Some(serde_json::to_string(s).unwrap()),
+            _ => None,
+        })
+        .collect();
+    assert!(!snapshots.is_empty());
+    let debug = format!("{:?} {:?}", sim.history, sim.client);
+    for text in snapshots.iter().chain([&debug]) {
+        for secret in [&access, &refresh, "hunter2-secret"] {
+            assert!(!text.contains(secret), "secret leaked");
+        }
+        // JWT headers start with "eyJ": no token fragment at all.
+        assert!(!text.contains("eyJ"), "token leaked");
+    }
+}
+
+#[test]
+fn event_log_records_attempts_close_codes_and_errors_with_times() {
+    let mut sim = connected(&[]);
+    sim.server_says("not json");
+    sim.server_closes(4001, true);
+    let text = sim.snapshot.clone().unwrap().events_text;
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0]
+            .starts_with("2026-11-26T06:00:00Z  connecting to ws://127.0.0.1:8000/ws/leaderboard/")
+    );
+    assert!(text.contains("connected"));
+    assert!(text.contains("ignored a server message: not JSON"));
+    assert!(text.contains("closed: code 4001 (token invalid or expired)"));
+    assert!(!text.contains("token="), "no token in the log");
+}
+
+#[test]
+fn badge_tells_signed_out_auth_offline_reconnecting_and_connected_apart() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(StoredState::default());
+    let signed_out = sim.badge.clone().unwrap();
+    let mut sim = connected(&[]);
+    let zero = sim.badge.clone().unwrap();
+    sim.server_closes(1000, true);
+    let retrying = sim.badge.clone().unwrap();
+    sim.input(|c, now| c.handle_online(false, now));
+    let offline = sim.badge.clone().unwrap();
+    let mut sim = connected(&[]);
+    sim.server_closes(4003, true);
+    let auth = sim.badge.clone().unwrap();
+    let all = [signed_out, zero, retrying, offline, auth];
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            assert_ne!((&a.text, &a.color), (&b.text, &b.color));
+        }
+    }
+    assert!(all[2].title.contains("retry 1 of 5"));
+}
+
+#[test]
+fn test_connection_checks_url_host_access_token_and_socket_in_order() {
+    let mut sim = connected(&[]);
+    sim.take();
+    sim.command(Command::TestConnection);
+    let actions = sim.take();
+    assert!(actions.iter().any(
+        |a| matches!(a, Action::CheckHostAccess { pattern } if pattern == "http://127.0.0.1:8000/*")
+    ));
+    sim.input(|c, now| c.handle_host_access(true, now));
+    let probe = sim
+        .outstanding
+        .values()
+        .find(|r| r.purpose == RequestPurpose::TestToken)
+        .cloned()
+        .unwrap();
+    sim.respond(probe.id, 200, "{}");
+    let steps = sim.snapshot.clone().unwrap().test.unwrap();
+    assert!(
+        steps.iter().all(|s| s.status == StepStatus::Passed),
+        "{steps:?}"
+    );
+
+    let mut sim = connected(&[]);
+    sim.command(Command::TestConnection);
+    sim.input(|c, now| c.handle_host_access(false, now));
+    let steps = sim.snapshot.clone().unwrap().test.unwrap();
+    let statuses: Vec<StepStatus> = steps.iter().map(|s| s.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            StepStatus::Passed,
+            StepStatus::Failed,
+            StepStatus::Skipped,
+            StepStatus::Skipped
+        ]
+    );
+    assert!(steps[1].detail.contains("may not access"));
+}
