@@ -206,25 +206,15 @@ where
                 break End::Close(CLOSE_GOING_AWAY, "server shutting down");
             }
             () = reg.kicked.notified() => {
-                break End::Close(CLOSE_TRY_AGAIN_LATER, "too far behind: reconnect and refetch");
+                break End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING);
             }
             frame = reg.rx.recv() => {
                 let Some(frame) = frame else {
-                    break End::Close(CLOSE_TRY_AGAIN_LATER, "too far behind: reconnect and refetch");
+                    break End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING);
                 };
                 let text = frame.numbered(session.next_seq());
-                let sent = tokio::select! {
-                    biased;
-                    () = shutdown_signalled(&mut shutdown) => {
-                        break End::Close(CLOSE_GOING_AWAY, "server shutting down");
-                    }
-                    () = reg.kicked.notified() => {
-                        break End::Close(CLOSE_TRY_AGAIN_LATER, "too far behind: reconnect and refetch");
-                    }
-                    sent = sink.send(Message::Text(text.into())) => sent,
-                };
-                if sent.is_err() {
-                    break End::Gone;
+                if let Err(end) = send_guarded(&mut sink, text, &reg.kicked, &mut shutdown).await {
+                    break end;
                 }
                 Metrics::inc(&metrics.messages_sent);
                 metrics.broadcast_delivery.observe(frame.age());
@@ -255,8 +245,9 @@ where
                         seq: Some(session.next_seq()),
                         sent_at: Some(db::rfc3339(db::now_micros())),
                     };
-                    if sink.send(Message::Text(frame.encode().into())).await.is_err() {
-                        break End::Gone;
+                    let text = frame.encode();
+                    if let Err(end) = send_guarded(&mut sink, text, &reg.kicked, &mut shutdown).await {
+                        break end;
                     }
                     Metrics::inc(&metrics.messages_sent);
                 }
@@ -283,6 +274,37 @@ where
     }
     .instrument(span)
     .await;
+}
+
+/// Close reason for 1013.
+const LAGGING: &str = "too far behind: reconnect and refetch";
+
+/// A write that makes no progress for this long means the client stopped
+/// reading: the socket is closed with 1013 even if no broadcast found its
+/// queue full (e.g. it floods pings and never reads the pongs).
+const WRITE_STALL: Duration = Duration::from_secs(30);
+
+/// Sends one message unless shutdown or a kick from the hub comes first, or
+/// the write stalls; the `Err` says how the connection must end.
+async fn send_guarded<W>(
+    sink: &mut W,
+    text: String,
+    kicked: &tokio::sync::Notify,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), End>
+where
+    W: Sink<Message> + Unpin,
+{
+    tokio::select! {
+        biased;
+        () = shutdown_signalled(shutdown) => Err(End::Close(CLOSE_GOING_AWAY, "server shutting down")),
+        () = kicked.notified() => Err(End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING)),
+        sent = tokio::time::timeout(WRITE_STALL, sink.send(Message::Text(text.into()))) => match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING)),
+        },
+    }
 }
 
 fn error(message: String) -> ServerMessage {
