@@ -722,6 +722,12 @@ impl Client {
         &self.live.sent
     }
 
+    /// Whether the client still waits for the answer to request `id` (an answer to a
+    /// forgotten request, e.g. one from before a sign-out, is ignored).
+    pub fn is_request_pending(&self, id: RequestId) -> bool {
+        self.requests.contains_key(&id)
+    }
+
     /// Unread alerts.
     pub fn unread(&self) -> u32 {
         self.notifier.unread()
@@ -1290,6 +1296,7 @@ impl Client {
         self.timers = TimerTable::default();
         self.cache.token_failed("Sign in again to load this.");
         self.cache.cancel_all();
+        self.requests.retain(|_, p| *p == RequestPurpose::SignIn);
         let record = AuthRecord {
             tokens: None,
             username: self.auth.as_ref().and_then(|a| a.username.clone()),

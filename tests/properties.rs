@@ -1,0 +1,357 @@
+//! Property tests of the client's invariants under arbitrary event sequences:
+//! never more than one socket wanted at a time; every wanted quiz subscribed on every
+//! open socket; backoff delays within bounds; at most one fetch in flight per key;
+//! decoding arbitrary input never panics; timers never livelock.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use quizpulse::backoff::Backoff;
+use quizpulse::client::{Action, ClientConfig, RequestPurpose};
+use quizpulse::conn::ConnState;
+use quizpulse::events::ConnEvent;
+use quizpulse::messages::{Command, Secret};
+use quizpulse::sim::{Sim, T0, signed_in_storage, token_pair_json};
+use quizpulse::wire::ServerFrame;
+
+#[derive(Debug, Clone)]
+enum Ev {
+    Advance(u64),
+    Open,
+    Close(u16, bool),
+    SocketError,
+    Message(usize, u8),
+    Follow(u8),
+    Unfollow(u8),
+    TabShows(i64, u8),
+    TabGone(i64),
+    Online(bool),
+    IdleActive,
+    Hello,
+    RetryNow,
+    WorkerStarted,
+    Alarm(u64),
+    RefreshOk,
+    RefreshFail,
+    RefreshReject,
+    AnswerReads,
+    FailReads,
+    SignOut,
+    SignIn,
+    ViewQuiz(u8),
+}
+
+const CODES: [u16; 10] = [1000, 1001, 1006, 1011, 1012, 1013, 4000, 4001, 4003, 1005];
+
+fn ev() -> impl Strategy<Value = Ev> {
+    prop_oneof![
+        8 => (0u64..120_000).prop_map(Ev::Advance),
+        6 => Just(Ev::Open),
+        4 => (prop::sample::select(CODES.to_vec()), any::<bool>()).prop_map(|(c, o)| Ev::Close(c, o)),
+        1 => Just(Ev::SocketError),
+        8 => (0usize..8, 0u8..6).prop_map(|(k, q)| Ev::Message(k, q)),
+        3 => (0u8..6).prop_map(Ev::Follow),
+        2 => (0u8..6).prop_map(Ev::Unfollow),
+        2 => (0i64..4, 0u8..6).prop_map(|(t, q)| Ev::TabShows(t, q)),
+        2 => (0i64..4).prop_map(Ev::TabGone),
+        2 => any::<bool>().prop_map(Ev::Online),
+        1 => Just(Ev::IdleActive),
+        1 => Just(Ev::Hello),
+        1 => Just(Ev::RetryNow),
+        1 => Just(Ev::WorkerStarted),
+        1 => (0u64..600_000).prop_map(Ev::Alarm),
+        3 => Just(Ev::RefreshOk),
+        1 => Just(Ev::RefreshFail),
+        1 => Just(Ev::RefreshReject),
+        4 => Just(Ev::AnswerReads),
+        1 => Just(Ev::FailReads),
+        1 => Just(Ev::SignOut),
+        1 => Just(Ev::SignIn),
+        1 => (0u8..6).prop_map(Ev::ViewQuiz),
+    ]
+}
+
+fn message(kind: usize, quiz: u8, sim: &Sim) -> String {
+    let q = format!("q{quiz}");
+    match kind {
+        0 => format!(
+            r#"{{"type": "quiz_session_uploaded", "data": {{"session_id": "x", "quiz_id": "{q}", "subject_id": "s1", "user_id": "9", "username": "bob", "score": 50, "completed_at": "{}"}}}}"#,
+            sim.now
+        ),
+        1 => r#"{"type": "leaderboard_updated", "data": {"subject_id": "s1"}}"#.into(),
+        2 => format!(r#"{{"type": "quiz_leaderboard_updated", "data": {{"quiz_id": "{q}"}}}}"#),
+        3 => format!(r#"{{"type": "subscription_confirmed", "quiz_id": "{q}", "message": "ok"}}"#),
+        4 => r#"{"type": "pong", "id": 1}"#.into(),
+        5 => format!(r#"{{"type": "noop", "seq": {quiz}}}"#),
+        6 => "{not json".into(),
+        _ => format!(
+            r#"{{"type": "quiz_leaderboard_updated", "data": {{"quiz_id": "{q}", "entries": [{{"rank": 1, "user_id": "9", "username": "bob", "score": 1, "sessions": 1}}]}}}}"#
+        ),
+    }
+}
+
+/// Drops the requests the client forgot (their late answers would be ignored).
+fn forget_abandoned(sim: &mut Sim) {
+    let client = &sim.client;
+    sim.outstanding
+        .retain(|id, _| client.is_request_pending(*id));
+}
+
+fn apply(sim: &mut Sim, e: &Ev) {
+    match e {
+        Ev::Advance(ms) => sim.advance(Duration::from_millis(*ms)),
+        Ev::Open => sim.open(),
+        Ev::Close(code, was_open) => sim.server_closes(*code, *was_open),
+        Ev::SocketError => {
+            if let Some(s) = sim.socket() {
+                sim.input(|c, now| c.handle_socket_error(s, now));
+            }
+        }
+        Ev::Message(k, q) => {
+            let text = message(*k, *q, sim);
+            sim.server_says(&text);
+        }
+        Ev::Follow(q) => sim.command(Command::Follow {
+            quiz_id: format!("q{q}").into(),
+        }),
+        Ev::Unfollow(q) => sim.command(Command::Unfollow {
+            quiz_id: format!("q{q}").into(),
+        }),
+        Ev::TabShows(t, q) => {
+            let quiz = format!("q{q}");
+            sim.input(|c, now| c.handle_tab_quiz(*t, Some(quiz.into()), now));
+        }
+        Ev::TabGone(t) => sim.input(|c, now| c.handle_tab_closed(*t, now)),
+        Ev::Online(on) => sim.input(|c, now| c.handle_online(*on, now)),
+        Ev::IdleActive => sim.input(|c, now| c.handle_idle_active(now)),
+        Ev::Hello => sim.command(Command::Hello),
+        Ev::RetryNow => sim.command(Command::RetryNow),
+        Ev::WorkerStarted => sim.input(|c, now| c.handle_worker_started(now)),
+        Ev::Alarm(ms) => sim.sleep_then_alarm(Duration::from_millis(*ms)),
+        Ev::RefreshOk => {
+            sim.refresh_ok(Duration::from_secs(300));
+        }
+        Ev::RefreshFail => {
+            if let Some(r) = sim.requests("/api/token/refresh/").pop() {
+                sim.fail(r.id, "Failed to fetch");
+            }
+        }
+        Ev::RefreshReject => {
+            if let Some(r) = sim.requests("/api/token/refresh/").pop() {
+                sim.respond(
+                    r.id,
+                    401,
+                    r#"{"detail": "expired", "code": "token_not_valid"}"#,
+                );
+            }
+        }
+        Ev::AnswerReads => sim.answer_reads(),
+        Ev::FailReads => {
+            let ids: Vec<u64> = sim
+                .outstanding
+                .values()
+                .filter(|r| matches!(r.purpose, RequestPurpose::Query(_)))
+                .map(|r| r.id)
+                .collect();
+            for id in ids {
+                sim.respond(id, 502, "Bad Gateway");
+            }
+        }
+        Ev::SignOut => sim.command(Command::SignOut),
+        Ev::SignIn => {
+            sim.command(Command::SignIn {
+                server: "http://127.0.0.1:8000".into(),
+                username: "ann".into(),
+                password: Secret("pw".into()),
+            });
+            if let Some(r) = sim
+                .requests("/api/token/")
+                .into_iter()
+                .find(|r| r.path == "/api/token/")
+            {
+                let body = token_pair_json(
+                    sim.now,
+                    Duration::from_secs(300),
+                    Duration::from_secs(86_400),
+                );
+                sim.respond(r.id, 200, &body);
+            }
+        }
+        Ev::ViewQuiz(q) => sim.command(Command::ViewQuiz {
+            quiz_id: format!("q{q}").into(),
+        }),
+    }
+    forget_abandoned(sim);
+}
+
+fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
+    // One socket at most, and it is the one the client wants.
+    prop_assert!(sim.max_open_sockets <= 1, "two sockets held at once");
+    if let Some(s) = sim.open_sockets.iter().next() {
+        prop_assert_eq!(Some(*s), sim.socket(), "a socket held that is not wanted");
+    }
+    // Connected: the socket's subscriptions are exactly the wanted set.
+    if sim.client.state().is_connected() {
+        let wanted = sim.client.subscriptions().wanted();
+        prop_assert_eq!(sim.client.subscribed_on_socket(), &wanted);
+    }
+    // One fetch in flight per key.
+    let mut per_key: BTreeMap<String, usize> = BTreeMap::new();
+    for r in sim.outstanding.values() {
+        if let RequestPurpose::Query(k) = &r.purpose {
+            *per_key.entry(format!("{k:?}")).or_default() += 1;
+        }
+    }
+    prop_assert!(per_key.values().all(|n| *n <= 1), "{per_key:?}");
+    // Backoff delays within bounds, as scheduled (the log records each one).
+    let b = Backoff::default();
+    for entry in sim.client.event_log().entries() {
+        if let ConnEvent::RetryScheduled { in_secs, attempt } = entry.event {
+            let wait = Duration::from_secs(in_secs);
+            match attempt {
+                Some(a) => {
+                    prop_assert!((1..=b.quick_attempts).contains(&a));
+                    prop_assert!(
+                        wait <= b.quick_ceiling(a).max(Duration::from_secs(5)),
+                        "{wait:?}"
+                    );
+                }
+                None => prop_assert!(wait >= b.slow_min && wait <= b.slow_max, "{wait:?}"),
+            }
+        }
+    }
+    match sim.client.state() {
+        ConnState::Retrying { attempt, of, .. } => prop_assert!((1..=of).contains(&attempt)),
+        ConnState::Suspended { next_at } => {
+            prop_assert_eq!(sim.alarm, Some(next_at), "slow retry without an alarm");
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_under_arbitrary_event_sequences(
+        follows in prop::collection::vec(0u8..6, 0..4),
+        events in prop::collection::vec(ev(), 1..80),
+    ) {
+        let names: Vec<String> = follows.iter().map(|q| format!("q{q}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut sim = Sim::new(ClientConfig { seed: events.len() as u64, ..ClientConfig::default() });
+        sim.start(signed_in_storage(T0, &refs));
+        for e in &events {
+            let opened_before = sim.client.state().is_connected();
+            sim.take();
+            apply(&mut sim, e);
+            check_invariants(&sim)?;
+            // Every wanted quiz is subscribed by the open itself.
+            if !opened_before && sim.client.state().is_connected() {
+                let sent = sim.sent();
+                for q in sim.client.subscriptions().wanted() {
+                    let text = format!(r#"{{"type": "subscribe_quiz", "quiz_id": "{q}"}}"#);
+                    prop_assert!(sent.contains(&text), "{} not subscribed after open", q);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_followed_quiz_is_subscribed_after_every_open(
+        changes in prop::collection::vec((any::<bool>(), 0u8..8), 0..30),
+        tabs in prop::collection::vec((0i64..3, prop::option::of(0u8..8)), 0..10),
+    ) {
+        let mut sim = Sim::new(ClientConfig::default());
+        sim.start(signed_in_storage(T0, &["q0"]));
+        for (i, (follow, q)) in changes.iter().enumerate() {
+            let quiz_id = format!("q{q}").into();
+            sim.command(if *follow { Command::Follow { quiz_id } } else { Command::Unfollow { quiz_id } });
+            if i % 7 == 3 {
+                // Drop the connection now and then; changes fold while it is down.
+                sim.open();
+                sim.server_closes(1006, true);
+                sim.command(Command::RetryNow);
+            }
+        }
+        for (tab, q) in &tabs {
+            let quiz = q.map(|q| format!("q{q}").into());
+            sim.input(|c, now| c.handle_tab_quiz(*tab, quiz, now));
+        }
+        sim.take();
+        sim.open();
+        let wanted = sim.client.subscriptions().wanted();
+        let sent = sim.sent();
+        prop_assert_eq!(sent.len(), wanted.len(), "one subscribe per wanted quiz");
+        for q in wanted {
+            let text = format!(r#"{{"type": "subscribe_quiz", "quiz_id": "{q}"}}"#);
+            prop_assert!(sent.contains(&text));
+        }
+    }
+
+    #[test]
+    fn burst_of_invalidations_never_puts_two_fetches_of_a_key_in_flight(
+        burst in prop::collection::vec((0usize..3, 0u64..700, any::<bool>()), 1..200),
+    ) {
+        let mut sim = Sim::new(ClientConfig::default());
+        sim.start(signed_in_storage(T0, &["q0"]));
+        sim.open();
+        sim.command(Command::ViewQuiz { quiz_id: "q0".into() });
+        for (kind, gap, answer) in burst {
+            let text = message(kind, 0, &sim);
+            sim.server_says(&text);
+            sim.advance(Duration::from_millis(gap));
+            if answer {
+                sim.answer_reads();
+            }
+            let fetches_in_flight = sim.outstanding.len();
+            prop_assert!(fetches_in_flight <= 5, "{fetches_in_flight} requests for 5 keys");
+            let mut seen = std::collections::BTreeSet::new();
+            for r in sim.outstanding.values() {
+                prop_assert!(seen.insert(r.path.clone()), "two fetches of {}", r.path);
+            }
+        }
+        let fetches = sim.count(|a| matches!(a, Action::Fetch(_)));
+        prop_assert!(fetches < 5 * 200, "far fewer fetches than messages");
+    }
+
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = ServerFrame::decode(&text);
+        let mut sim = Sim::new(ClientConfig::default());
+        sim.start(signed_in_storage(T0, &["q1"]));
+        sim.open();
+        sim.server_says(&text);
+        prop_assert!(sim.client.state().is_connected(), "a bad frame never drops the connection");
+    }
+
+    #[test]
+    fn decoding_arbitrary_json_shaped_frames_never_panics(
+        kind in prop::sample::select(vec![
+            "quiz_session_uploaded", "leaderboard_updated", "quiz_leaderboard_updated",
+            "subscription_confirmed", "pong", "error", "other",
+        ]),
+        data in prop::sample::select(vec![
+            "{}", "null", "[]", "1", "\"x\"", r#"{"quiz_id": 5}"#, r#"{"quiz_id": null}"#,
+            r#"{"subject_id": "s", "entries": [{"rank": -1}]}"#,
+            r#"{"entries": "nope", "quiz_id": "q"}"#,
+            r#"{"session_id": 1, "quiz_id": 2, "subject_id": 3, "user_id": 4, "username": "u", "score": 1e308, "completed_at": "garbage"}"#,
+        ]),
+        extra in prop::sample::select(vec![
+            "", r#", "seq": -1"#, r#", "seq": 18446744073709551615"#, r#", "sent_at": 5"#,
+            r#", "sent_at": "2026-13-99T00:00:00Z""#, r#", "id": "x""#, r#", "quiz_id": [1]"#,
+        ]),
+    ) {
+        let text = format!(r#"{{"type": "{kind}", "data": {data}{extra}}}"#);
+        let _ = ServerFrame::decode(&text);
+        let mut sim = Sim::new(ClientConfig::default());
+        sim.start(signed_in_storage(T0, &["q"]));
+        sim.open();
+        sim.server_says(&text);
+        sim.advance(Duration::from_secs(30));
+        prop_assert!(sim.client.state().is_connected());
+    }
+}
