@@ -140,8 +140,10 @@ impl Default for PasswordHashing {
 }
 
 impl PasswordHashing {
-    /// Deliberately weak parameters (8 KiB, 1 pass) so tests that create
-    /// hundreds of users stay fast. Never for real accounts.
+    /// Deliberately weak parameters (8 KiB, 1 pass), for tests and for the
+    /// `--demo` accounts, whose passwords are public anyway: start-up and
+    /// sign-in stay fast even in a debug build. Never for real accounts
+    /// (`user add` uses [`PasswordHashing::default`]).
     pub fn insecure_fast() -> Self {
         let params = Params::new(Params::MIN_M_COST, 1, 1, None).unwrap_or(Params::DEFAULT);
         Self {

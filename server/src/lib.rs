@@ -243,7 +243,9 @@ impl Server {
         let pool = db::connect(&config.db_url).await?;
         db::migrate(&pool).await?;
         if config.demo.is_some() {
-            demo::seed(&pool, &PasswordHashing::default())
+            // The demo passwords are public: cheap argon2id parameters keep
+            // start-up and sign-in fast even in a debug build.
+            demo::seed(&pool, &PasswordHashing::insecure_fast())
                 .await
                 .map_err(|e| ServerError::Demo(e.to_string()))?;
         }
