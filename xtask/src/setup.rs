@@ -22,8 +22,15 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 /// Debian's cargo matching it (package `cargo-web`).
 const DEBIAN_CARGO: &str = "/usr/bin/cargo";
-/// The Debian packages that give a wasm-capable toolchain with its library source.
-const DEBIAN_RUST_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-22"];
+/// The Debian packages that give a wasm-capable toolchain with its library source;
+/// `rust-web-llvm` provides the `rust-lld` that rustc links wasm with.
+const DEBIAN_RUST_PACKAGES: &[&str] = &[
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "rust-web-llvm",
+    "lld-22",
+];
 /// Marker written next to the wasm32 std we built, naming the rustc that built it.
 const STD_STAMP: &str = ".quizpulse-wasm-std";
 
@@ -248,11 +255,16 @@ fn ensure_wasm_target(ctx: &mut Ctx) -> Result<Option<PathBuf>> {
         }
         note("rustup could not add the target; using Debian's rustc-web instead");
     }
-    if !rustc.exists() || !Path::new("/usr/lib/rustlib/src/rust/library").exists() {
+    if !rustc.exists()
+        || !Path::new("/usr/lib/rustlib/src/rust/library").exists()
+        || which("rust-lld").is_none()
+    {
         note("installing Debian's wasm-capable Rust (rustc-web 1.96 with its library source)");
         apt_install(ctx, DEBIAN_RUST_PACKAGES)?;
     }
-    build_wasm_std(rustc)?;
+    if !std_built_by(rustc)? {
+        build_wasm_std(rustc)?;
+    }
     if !debian_std_ready(rustc)? {
         bail!("built the wasm32 std, but {DEBIAN_RUSTC} still does not find it");
     }
@@ -270,19 +282,27 @@ fn wasm_libdir(rustc: &Path) -> Result<PathBuf> {
     Ok(PathBuf::from(dir))
 }
 
-/// True when `rustc` has a wasm32 std that this setup built with this very rustc.
+/// True when `rustc` has a wasm32 std that this setup built with this very rustc,
+/// and the `rust-lld` to link with.
 fn debian_std_ready(rustc: &Path) -> Result<bool> {
-    let Some(id) = rustc_id(rustc) else {
+    if which("rust-lld").is_none() || !std_built_by(rustc)? {
         return Ok(false);
-    };
-    let libdir = wasm_libdir(rustc)?;
-    let stamp = std::fs::read_to_string(libdir.join(STD_STAMP)).unwrap_or_default();
-    let has_std = std::fs::read_dir(&libdir).is_ok_and(|entries| {
+    }
+    let has_std = std::fs::read_dir(wasm_libdir(rustc)?).is_ok_and(|entries| {
         entries
             .flatten()
             .any(|e| e.file_name().to_string_lossy().starts_with("libstd-"))
     });
-    Ok(has_std && stamp == id)
+    Ok(has_std)
+}
+
+/// True when the wasm32 std in `rustc`'s sysroot was built by this setup with this rustc.
+fn std_built_by(rustc: &Path) -> Result<bool> {
+    let Some(id) = rustc_id(rustc) else {
+        return Ok(false);
+    };
+    let stamp = std::fs::read_to_string(wasm_libdir(rustc)?.join(STD_STAMP)).unwrap_or_default();
+    Ok(stamp == id)
 }
 
 /// Builds the wasm32 standard library once and installs it into `rustc`'s sysroot.
