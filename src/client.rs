@@ -674,9 +674,7 @@ impl Client {
                 reason: reason.clone(),
             },
             Phase::Offline => ConnState::Offline,
-            Phase::Idle | Phase::AwaitingToken | Phase::Connecting { .. } => {
-                ConnState::Connecting
-            }
+            Phase::Idle | Phase::AwaitingToken | Phase::Connecting { .. } => ConnState::Connecting,
             Phase::Open { since, .. } => ConnState::Connected { since: *since },
             Phase::Backoff { attempt } => ConnState::Retrying {
                 attempt: *attempt,
@@ -799,6 +797,7 @@ impl Client {
     /// A popup command.
     pub fn handle_command(&mut self, command: Command, now: Timestamp) {
         match command {
+            Command::Ping => {}
             Command::Hello => {
                 self.notifier.mark_read();
                 self.retry_now(now, false);
@@ -853,6 +852,11 @@ impl Client {
             Command::MarkRead => self.notifier.mark_read(),
         }
         self.finish(now);
+    }
+
+    /// The popup opened (its port connected): same as [`Command::Hello`].
+    pub fn handle_popup_opened(&mut self, now: Timestamp) {
+        self.handle_command(Command::Hello, now);
     }
 
     /// The popup's port disconnected.

@@ -29,6 +29,9 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
+    /// Is the worker up? The adapter answers [`WorkerMessage::Pong`] with its version;
+    /// the client itself does nothing.
+    Ping,
     /// The popup opened and wants a snapshot (also: reconnect now if retrying).
     Hello,
     /// Turn a quiz's follow toggle on.
@@ -105,6 +108,16 @@ pub enum WorkerMessage {
     Snapshot {
         /// The state.
         snapshot: Box<Snapshot>,
+    },
+    /// Answer to [`Command::Ping`].
+    Pong {
+        /// The worker's version.
+        version: String,
+    },
+    /// A message from the popup was not understood.
+    Error {
+        /// Why.
+        message: String,
     },
 }
 

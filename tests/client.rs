@@ -970,7 +970,7 @@ fn burst_of_fifty_messages_causes_one_refetch_per_key() {
     assert_eq!(
         fetches,
         2 + 1,
-        "one initial, one per burst... plus the one after"
+        "the first load, one for the burst, one for the messages during it"
     );
 }
 

@@ -393,6 +393,7 @@ fn popup_commands_are_tagged_json() {
         "passwords stay out of Debug"
     );
     for text in [
+        r#"{"type": "ping"}"#,
         r#"{"type": "hello"}"#,
         r#"{"type": "retry_now"}"#,
         r#"{"type": "sign_out"}"#,
@@ -418,5 +419,9 @@ fn snapshots_round_trip_through_the_port() {
     let text = msg.to_json();
     assert!(text.starts_with(r#"{"type":"snapshot","snapshot":{"#));
     assert_eq!(WorkerMessage::from_json(&text).unwrap(), msg);
+    let pong = WorkerMessage::Pong {
+        version: "0.1.0".into(),
+    };
+    assert_eq!(pong.to_json(), r#"{"type":"pong","version":"0.1.0"}"#);
     assert!(sim.history.iter().any(|a| matches!(a, Action::Publish(_))));
 }
