@@ -587,6 +587,7 @@ pub struct Client {
     last_badge: Option<Badge>,
     last_alarm: Option<Option<Timestamp>>,
     last_published: Option<Snapshot>,
+    persisted_follows: Option<FollowState>,
 }
 
 impl fmt::Debug for Client {
@@ -637,6 +638,7 @@ impl Client {
             last_badge: None,
             last_alarm: None,
             last_published: None,
+            persisted_follows: None,
         }
     }
 
@@ -754,7 +756,10 @@ impl Client {
         }
         if let Some(json) = stored.get(&PersistKey::Follows) {
             match serde_json::from_str::<FollowState>(json) {
-                Ok(f) => self.subs = Subscriptions::from_state(f),
+                Ok(f) => {
+                    self.persisted_follows = Some(f.clone());
+                    self.subs = Subscriptions::from_state(f);
+                }
                 Err(e) => self.note(now, format!("stored follows unreadable ({e})")),
             }
         }
@@ -2196,9 +2201,14 @@ impl Client {
         self.persist_json(PersistKey::Auth, &record);
     }
 
+    /// Writes the follow state when it changed since the last write.
     fn persist_follows(&mut self) {
+        if self.persisted_follows.as_ref() == Some(self.subs.state()) {
+            return;
+        }
         let state = self.subs.state().clone();
         self.persist_json(PersistKey::Follows, &state);
+        self.persisted_follows = Some(state);
     }
 
     fn persist_mute(&mut self, now: Timestamp) {

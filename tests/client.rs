@@ -1405,3 +1405,53 @@ fn test_connection_checks_url_host_access_token_and_socket_in_order() {
     );
     assert!(steps[1].detail.contains("may not access"));
 }
+
+#[test]
+fn corrupt_storage_falls_back_to_defaults_and_says_so() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(
+        StoredState::default()
+            .with(PersistKey::Settings, "{not json")
+            .with(PersistKey::Auth, "[1, 2]")
+            .with(PersistKey::Follows, "null")
+            .with(PersistKey::Mute, "\"soon\"")
+            .with(PersistKey::NotificationTargets, "42"),
+    );
+    assert_eq!(sim.client.state(), ConnState::SignedOut);
+    let snap = sim.snapshot.clone().unwrap();
+    assert_eq!(snap.settings, Settings::default());
+    assert!(snap.events_text.contains("stored settings unreadable"));
+    assert!(snap.events_text.contains("stored sign-in unreadable"));
+}
+
+#[test]
+fn quiz_leaderboard_entries_update_the_viewed_board_without_a_fetch() {
+    let mut sim = connected(&["q1"]);
+    sim.command(Command::ViewQuiz {
+        quiz_id: "q1".into(),
+    });
+    sim.answer_reads();
+    sim.advance(secs(2));
+    sim.server_says(
+        r#"{"type": "quiz_leaderboard_updated", "data": {"quiz_id": "q1", "entries": [{"rank": 1, "user_id": "9", "username": "bob", "score": 42, "sessions": 1}]}}"#,
+    );
+    sim.advance(secs(1));
+    assert!(sim.requests("/api/quizzes/q1/").is_empty());
+    let snap = sim.snapshot.clone().unwrap();
+    let board = snap.quiz_boards["q1"].data.clone().unwrap();
+    assert_eq!(board.entries[0].username, "bob");
+}
+
+#[test]
+fn closing_the_popup_stops_refreshing_the_boards_it_viewed() {
+    let mut sim = connected(&[]);
+    sim.command(Command::ViewQuiz {
+        quiz_id: "q1".into(),
+    });
+    sim.answer_reads();
+    sim.input(|c, now| c.handle_popup_closed(now));
+    sim.advance(secs(2));
+    sim.server_says(r#"{"type": "quiz_leaderboard_updated", "data": {"quiz_id": "q1"}}"#);
+    sim.advance(secs(1));
+    assert!(sim.requests("/api/quizzes/q1/").is_empty());
+}
