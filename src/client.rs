@@ -1094,9 +1094,16 @@ impl Client {
         self.finish(now);
     }
 
-    /// `chrome.idle` reports the machine active again (woken from sleep).
+    /// `chrome.idle` reports the machine active again (woken from sleep): reconnect
+    /// now if waiting; if the socket looks open, probe it with a ping at once (a socket
+    /// that died during sleep is then found out within the pong timeout, when the
+    /// server answers pings).
     pub fn handle_idle_active(&mut self, now: Timestamp) {
-        self.retry_now(now, false);
+        if matches!(self.phase, Phase::Open { .. }) {
+            self.ping(now);
+        } else {
+            self.retry_now(now, false);
+        }
         self.finish(now);
     }
 
@@ -1346,22 +1353,7 @@ impl Client {
                     self.connection_failed(Failure::Normal, now);
                 }
             }
-            Timer::Keepalive => {
-                if let Phase::Open { socket, .. } = self.phase {
-                    self.live.next_ping += 1;
-                    let text = ClientMessage::Ping {
-                        id: self.live.next_ping,
-                    }
-                    .encode();
-                    self.actions.push_back(Action::Send { socket, text });
-                    if self.server_pongs && self.timers.get(Timer::PongDeadline).is_none() {
-                        self.timers
-                            .set(Timer::PongDeadline, now + self.config.pong_timeout);
-                    }
-                    self.timers
-                        .set(Timer::Keepalive, now + self.config.keepalive);
-                }
-            }
+            Timer::Keepalive => self.ping(now),
             Timer::PongDeadline => {
                 if matches!(self.phase, Phase::Open { .. }) {
                     self.log(now, ConnEvent::KeepaliveTimeout);
@@ -1377,6 +1369,26 @@ impl Client {
             Timer::TokenRefresh => self.start_refresh(RefreshWhy::Scheduled, now),
             Timer::ExpiryWarning => self.warn_expiry(now),
         }
+    }
+
+    /// Sends a keepalive ping and plans the next one. Once the server has answered
+    /// pings, an unanswered one means a dead connection.
+    fn ping(&mut self, now: Timestamp) {
+        let Phase::Open { socket, .. } = self.phase else {
+            return;
+        };
+        self.live.next_ping += 1;
+        let text = ClientMessage::Ping {
+            id: self.live.next_ping,
+        }
+        .encode();
+        self.actions.push_back(Action::Send { socket, text });
+        if self.server_pongs && self.timers.get(Timer::PongDeadline).is_none() {
+            self.timers
+                .set(Timer::PongDeadline, now + self.config.pong_timeout);
+        }
+        self.timers
+            .set(Timer::Keepalive, now + self.config.keepalive);
     }
 
     // ------------------------------------------------------------------ subscriptions

@@ -1455,3 +1455,17 @@ fn closing_the_popup_stops_refreshing_the_boards_it_viewed() {
     sim.advance(secs(1));
     assert!(sim.requests("/api/quizzes/q1/").is_empty());
 }
+
+#[test]
+fn waking_from_sleep_probes_an_open_socket_and_finds_a_dead_one() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(20));
+    sim.server_says(r#"{"type": "pong", "id": 1}"#);
+    // The machine sleeps: no timer runs, then the idle API says "active".
+    sim.now = sim.now + secs(3600);
+    sim.take();
+    sim.input(|c, now| c.handle_idle_active(now));
+    assert!(sim.sent().iter().any(|t| t.contains(r#""type": "ping""#)));
+    sim.advance(secs(10));
+    assert!(matches!(sim.client.state(), ConnState::Retrying { .. }));
+}
