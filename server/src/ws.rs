@@ -212,12 +212,23 @@ where
                 let Some(frame) = frame else {
                     break End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING);
                 };
-                let text = frame.numbered(session.next_seq());
-                if let Err(end) = send_guarded(&mut sink, text, &reg.kicked, &mut shutdown).await {
+                // Take whatever else is queued (one upload queues two or
+                // three frames), write them all, flush once: one syscall.
+                let mut frames = vec![frame];
+                while frames.len() < MAX_BATCH {
+                    match reg.rx.try_recv() {
+                        Ok(frame) => frames.push(frame),
+                        Err(_) => break,
+                    }
+                }
+                let texts = frames.iter().map(|f| f.numbered(session.next_seq())).collect();
+                if let Err(end) = send_guarded(&mut sink, texts, &reg.kicked, &mut shutdown).await {
                     break end;
                 }
-                Metrics::inc(&metrics.messages_sent);
-                metrics.broadcast_delivery.observe(frame.age());
+                for frame in &frames {
+                    Metrics::inc(&metrics.messages_sent);
+                    metrics.broadcast_delivery.observe(frame.age());
+                }
             }
             incoming = stream.next() => {
                 let reply = match incoming {
@@ -245,7 +256,7 @@ where
                         seq: Some(session.next_seq()),
                         sent_at: Some(db::rfc3339(db::now_micros())),
                     };
-                    let text = frame.encode();
+                    let text = vec![frame.encode()];
                     if let Err(end) = send_guarded(&mut sink, text, &reg.kicked, &mut shutdown).await {
                         break end;
                     }
@@ -284,22 +295,31 @@ const LAGGING: &str = "too far behind: reconnect and refetch";
 /// queue full (e.g. it floods pings and never reads the pongs).
 const WRITE_STALL: Duration = Duration::from_secs(30);
 
-/// Sends one message unless shutdown or a kick from the hub comes first, or
-/// the write stalls; the `Err` says how the connection must end.
+/// Most queued broadcast frames written in one go.
+const MAX_BATCH: usize = 32;
+
+/// Writes `texts` and flushes once, unless shutdown or a kick from the hub
+/// comes first or the write stalls; the `Err` says how the connection must end.
 async fn send_guarded<W>(
     sink: &mut W,
-    text: String,
+    texts: Vec<String>,
     kicked: &tokio::sync::Notify,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<(), End>
 where
     W: Sink<Message> + Unpin,
 {
+    let write = async {
+        for text in texts {
+            sink.feed(Message::Text(text.into())).await?;
+        }
+        sink.flush().await
+    };
     tokio::select! {
         biased;
         () = shutdown_signalled(shutdown) => Err(End::Close(CLOSE_GOING_AWAY, "server shutting down")),
         () = kicked.notified() => Err(End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING)),
-        sent = tokio::time::timeout(WRITE_STALL, sink.send(Message::Text(text.into()))) => match sent {
+        sent = tokio::time::timeout(WRITE_STALL, write) => match sent {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::Gone),
             Err(_) => Err(End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING)),
