@@ -23,7 +23,7 @@ use crate::backoff::Backoff;
 use crate::badge::{Badge, BadgeInput, badge};
 use crate::cache::{Cache, CacheTiming, Completion, FetchReason, FetchResult, QueryData, QueryKey};
 use crate::conn::ConnState;
-use crate::events::{ConnEvent, EventLog, close_code_meaning};
+use crate::events::{ConnEvent, EventLog, LogEntry, close_code_meaning};
 use crate::jwt::decode_claims;
 use crate::messages::{
     Account, Command, QueryView, QuizRow, SignInStatus, Snapshot, StepStatus, SubscriptionStatus,
@@ -97,7 +97,7 @@ impl Default for ClientConfig {
     }
 }
 
-/// The keys of `chrome.storage.local` the client persists to (all JSON).
+/// The storage keys the client persists to (all JSON), each in its [`StorageArea`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PersistKey {
@@ -111,16 +111,30 @@ pub enum PersistKey {
     Mute,
     /// Notification id → the URL a click opens.
     NotificationTargets,
+    /// The connection event log (a list of [`crate::events::LogEntry`]), so the
+    /// troubleshooting view survives a worker restart.
+    EventLog,
+}
+
+/// Which `chrome.storage` area a key lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageArea {
+    /// `chrome.storage.local`: survives browser restarts.
+    Local,
+    /// `chrome.storage.session`: survives worker restarts, not browser restarts.
+    Session,
 }
 
 impl PersistKey {
     /// Every key, for loading them all at start.
-    pub const ALL: [PersistKey; 5] = [
+    pub const ALL: [PersistKey; 6] = [
         PersistKey::Settings,
         PersistKey::Auth,
         PersistKey::Follows,
         PersistKey::Mute,
         PersistKey::NotificationTargets,
+        PersistKey::EventLog,
     ];
 
     /// The storage key string.
@@ -131,6 +145,15 @@ impl PersistKey {
             PersistKey::Follows => "quizpulse.follows",
             PersistKey::Mute => "quizpulse.mute",
             PersistKey::NotificationTargets => "quizpulse.notification_targets",
+            PersistKey::EventLog => "quizpulse.event_log",
+        }
+    }
+
+    /// The storage area.
+    pub fn area(self) -> StorageArea {
+        match self {
+            PersistKey::EventLog => StorageArea::Session,
+            _ => StorageArea::Local,
         }
     }
 }
@@ -588,6 +611,8 @@ pub struct Client {
     last_alarm: Option<Option<Timestamp>>,
     last_published: Option<Snapshot>,
     persisted_follows: Option<FollowState>,
+    /// Total events logged when the log was last persisted.
+    persisted_log_len: Option<usize>,
 }
 
 impl fmt::Debug for Client {
@@ -639,6 +664,7 @@ impl Client {
             last_alarm: None,
             last_published: None,
             persisted_follows: None,
+            persisted_log_len: None,
         }
     }
 
@@ -772,6 +798,18 @@ impl Client {
             .and_then(|j| serde_json::from_str::<BTreeMap<String, String>>(j).ok())
             .unwrap_or_default();
         self.notifier = Notifier::restore(muted, targets);
+        if let Some(entries) = stored
+            .get(&PersistKey::EventLog)
+            .and_then(|j| serde_json::from_str::<Vec<LogEntry>>(j).ok())
+        {
+            let mut log = EventLog::default();
+            for e in entries {
+                log.push(e.at, e.event);
+            }
+            self.events = log;
+            self.persisted_log_len = Some(self.events.total());
+        }
+        self.note(now, "service worker started".into());
         let record = match stored
             .get(&PersistKey::Auth)
             .map(|j| serde_json::from_str::<AuthRecord>(j))
@@ -2233,9 +2271,15 @@ impl Client {
         self.persist_json(PersistKey::NotificationTargets, &targets);
     }
 
-    /// Runs after every input: start due fetches, then badge, alarm and snapshot.
+    /// Runs after every input: start due fetches, then the event log, badge, alarm
+    /// and snapshot.
     fn finish(&mut self, now: Timestamp) {
         self.pump_fetches(now);
+        if self.persisted_log_len != Some(self.events.total()) {
+            self.persisted_log_len = Some(self.events.total());
+            let entries: Vec<LogEntry> = self.events.entries().cloned().collect();
+            self.persist_json(PersistKey::EventLog, &entries);
+        }
         let state = self.state();
         let b = badge(BadgeInput {
             state: &state,

@@ -202,6 +202,7 @@ pub struct LogEntry {
 #[derive(Debug, Clone, Default)]
 pub struct EventLog {
     entries: VecDeque<LogEntry>,
+    total: usize,
 }
 
 impl EventLog {
@@ -212,11 +213,17 @@ impl EventLog {
         }
         let text = event.to_string();
         self.entries.push_back(LogEntry { at, event, text });
+        self.total += 1;
     }
 
     /// Oldest first.
     pub fn entries(&self) -> impl Iterator<Item = &LogEntry> {
         self.entries.iter()
+    }
+
+    /// How many events were ever pushed (changes whenever the log does).
+    pub fn total(&self) -> usize {
+        self.total
     }
 
     /// How many entries are kept.

@@ -17,6 +17,7 @@
 //!         Action::SetBadge(badge) => assert_eq!(badge.text, "?"), // signed out
 //!         Action::Publish(snapshot) => assert!(snapshot.account.is_none()),
 //!         Action::ScheduleAlarm { at } => assert_eq!(at, None), // clears a stale alarm
+//!         Action::Persist { key, .. } => assert_eq!(key.storage_key(), "quizpulse.event_log"),
 //!         other => panic!("nothing else to do when signed out: {other:?}"),
 //!     }
 //! }

@@ -1333,8 +1333,9 @@ fn event_log_records_attempts_close_codes_and_errors_with_times() {
     sim.server_closes(4001, true);
     let text = sim.snapshot.clone().unwrap().events_text;
     let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "2026-11-26T06:00:00Z  service worker started");
     assert!(
-        lines[0]
+        lines[1]
             .starts_with("2026-11-26T06:00:00Z  connecting to ws://127.0.0.1:8000/ws/leaderboard/")
     );
     assert!(text.contains("connected"));
@@ -1468,4 +1469,18 @@ fn waking_from_sleep_probes_an_open_socket_and_finds_a_dead_one() {
     assert!(sim.sent().iter().any(|t| t.contains(r#""type": "ping""#)));
     sim.advance(secs(10));
     assert!(matches!(sim.client.state(), ConnState::Retrying { .. }));
+}
+
+#[test]
+fn event_log_survives_a_worker_restart_in_session_storage() {
+    let mut sim = connected(&[]);
+    sim.server_closes(4001, true);
+    assert_eq!(
+        PersistKey::EventLog.area(),
+        quizpulse::client::StorageArea::Session
+    );
+    sim.restart_worker(ClientConfig::default());
+    let text = sim.snapshot.clone().unwrap().events_text;
+    assert!(text.contains("closed: code 4001"));
+    assert!(text.contains("service worker started"));
 }
