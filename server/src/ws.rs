@@ -3,7 +3,8 @@
 //! One task per connection ([`run`]), generic over the socket's `Sink` and
 //! `Stream` halves so it can be driven by channels in unit tests. The task
 //! selects over: shutdown (close 1001), a kick from the hub (close 1013), its
-//! broadcast queue (each frame numbered with this socket's `seq`), and the
+//! broadcast queue (each frame numbered with this socket's `seq`; whatever is
+//! queued is written together and flushed once), and the
 //! client's messages (answered directly: `subscription_confirmed`, `pong`,
 //! `error`). A bad or expired token is accepted and then closed with 4001; a
 //! disabled account with 4003.
