@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::http::{Method, header};
+use axum::http::{Method, Request, header};
 use axum::routing::{get, post};
 use quizpulse::wire::{NewSession, ServerMessage, SessionEvent};
 use sqlx::SqlitePool;
@@ -210,7 +210,16 @@ pub fn app(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(cors())
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // Path only: the socket's query string carries the access token.
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                tracing::debug_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path()
+                )
+            }),
+        )
         .with_state(state)
 }
 

@@ -57,8 +57,10 @@ pub struct Refusal {
     pub reason: &'static str,
 }
 
-/// `GET /ws/leaderboard/`: upgrades, then authenticates (closing 4001/4003
-/// on failure, as a Channels consumer that accepts first does).
+/// `GET /ws/leaderboard/`: checks the token, upgrades in any case, and closes
+/// with 4001/4003 at once if the token was refused (as a Channels consumer that
+/// accepts first does). The token is checked at connect only: an open socket
+/// outlives its access token, as on a Django backend.
 pub async fn handler(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<AppState>,
