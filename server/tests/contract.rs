@@ -630,3 +630,81 @@ async fn equal_fractional_bests_tie_whatever_the_upload_order() {
     let (_, perf) = server.get("/api/users/me/performance/", Some(&bob)).await;
     assert_eq!(perf["subjects"][0]["rank"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_uploads_arrive_as_whole_ordered_triples_matching_rest() {
+    let server = start().await;
+    let tokens = [
+        server.access("alice").await,
+        server.access("bob").await,
+        server.access("carol").await,
+    ];
+    let mut follower = server.connect(&tokens[0]).await;
+    subscribe(&mut follower, "qa").await;
+    let mut bystander = server.connect(&tokens[1]).await;
+
+    let uploads: Vec<_> = (0..30)
+        .map(|i| {
+            let quiz = if i % 2 == 0 { "qa" } else { "qb" };
+            server.upload(&tokens[i % 3], quiz, (i * 7 % 100) as f64)
+        })
+        .collect();
+    futures_util::future::join_all(uploads).await;
+
+    let mut seen_by_follower = Vec::new();
+    for (socket, follows) in [(&mut follower, true), (&mut bystander, false)] {
+        let messages = barrier(socket, 1).await;
+        if follows {
+            seen_by_follower = messages.clone();
+        }
+        let mut i = 0;
+        let mut last_total = 0;
+        let mut last_seq = messages[0]["seq"].as_u64().unwrap() - 1;
+        let mut uploads = 0;
+        while i < messages.len() {
+            assert_eq!(messages[i]["type"], "quiz_session_uploaded");
+            let quiz = messages[i]["data"]["quiz_id"].as_str().unwrap().to_owned();
+            assert_eq!(messages[i + 1]["type"], "leaderboard_updated");
+            // Every maths session so far is counted: the total only grows, by one.
+            let total: u64 = messages[i + 1]["data"]["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["sessions"].as_u64().unwrap())
+                .sum();
+            assert_eq!(total, last_total + 1);
+            last_total = total;
+            let mut step = 2;
+            if follows && quiz == "qa" {
+                assert_eq!(messages[i + 2]["type"], "quiz_leaderboard_updated");
+                assert_eq!(messages[i + 2]["data"]["quiz_id"], "qa");
+                step = 3;
+            }
+            for m in &messages[i..i + step] {
+                assert_eq!(m["seq"].as_u64().unwrap(), last_seq + 1);
+                last_seq += 1;
+            }
+            i += step;
+            uploads += 1;
+        }
+        assert_eq!(uploads, 30);
+    }
+    // The last broadcast entries are exactly what REST says now.
+    let last = |kind: &str| {
+        seen_by_follower
+            .iter()
+            .rev()
+            .find(|m| m["type"] == kind)
+            .map(|m| m["data"]["entries"].clone())
+            .unwrap()
+    };
+    let (_, boards) = server
+        .get("/api/leaderboard/subjects/", Some(&tokens[0]))
+        .await;
+    assert_eq!(boards[0]["subject"]["id"], "math");
+    assert_eq!(boards[0]["entries"], last("leaderboard_updated"));
+    let (_, quiz) = server
+        .get("/api/quizzes/qa/leaderboard/", Some(&tokens[0]))
+        .await;
+    assert_eq!(quiz["entries"], last("quiz_leaderboard_updated"));
+}
