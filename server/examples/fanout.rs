@@ -2,7 +2,7 @@
 //! queries over 100 000 sessions.
 //!
 //! ```text
-//! cargo run -p quizpulse-server --release --example fanout -- [--sockets 1000] [--uploads 40] [--sessions 100000]
+//! cargo run -p quizpulse-server --release --example fanout -- [--sockets 1000] [--uploads 40] [--sessions 100000] [--markdown]
 //! ```
 //!
 //! Part 1 starts the server in a child process (this binary re-executed), so
@@ -11,7 +11,8 @@
 //! from the `POST` to the last socket's `quiz_session_uploaded`. Part 2 seeds
 //! a database with 2 000 players and 100 000 sessions and times the board
 //! queries in-process. Numbers depend on the machine: both the clients and the
-//! server share its cores here.
+//! server share its cores here. `--markdown` prints the results as a Markdown
+//! section body (for `BENCHMARKS.md`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 struct Args {
+    markdown: bool,
     sockets: usize,
     uploads: usize,
     sessions: usize,
@@ -37,6 +39,7 @@ struct Args {
 
 fn args() -> Args {
     let mut out = Args {
+        markdown: false,
         sockets: 1000,
         uploads: 40,
         sessions: 100_000,
@@ -44,6 +47,11 @@ fn args() -> Args {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < argv.len() {
+        if argv[i] == "--markdown" {
+            out.markdown = true;
+            i += 1;
+            continue;
+        }
         let value = argv.get(i + 1).and_then(|v| v.parse().ok());
         match (argv[i].as_str(), value) {
             ("--sockets", Some(v)) => out.sockets = v,
@@ -51,7 +59,7 @@ fn args() -> Args {
             ("--sessions", Some(v)) => out.sessions = v,
             (other, _) => {
                 eprintln!("unknown or incomplete argument {other:?}");
-                eprintln!("usage: fanout [--sockets N] [--uploads N] [--sessions N]");
+                eprintln!("usage: fanout [--sockets N] [--uploads N] [--sessions N] [--markdown]");
                 std::process::exit(2);
             }
         }
@@ -72,8 +80,17 @@ fn main() {
     }
     let args = args();
     runtime.block_on(async {
-        fanout(&args).await;
-        boards(args.sessions).await;
+        let fanout = fanout(&args).await;
+        let boards = boards(args.sessions).await;
+        if args.markdown {
+            println!(
+                "`cargo run -p quizpulse-server --release --example fanout -- --sockets {} --uploads {} --sessions {}`: \
+                 server in a child process, clients in this one, all on loopback on the same machine.\n",
+                args.sockets, args.uploads, args.sessions
+            );
+        }
+        fanout.print(args.markdown);
+        boards.print(args.markdown);
     });
 }
 
@@ -118,7 +135,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn fanout(args: &Args) {
+async fn fanout(args: &Args) -> Report {
     let dir = tempfile::tempdir().unwrap();
     let db_url = format!("sqlite://{}", dir.path().join("fanout.db").display());
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -270,45 +287,95 @@ async fn fanout(args: &Args) {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
 
-    println!(
-        "== fan-out: {} sockets ({} following the quiz), {} uploads",
+    let mut report = Report::new(format!(
+        "Fan-out: {} sockets ({} following the quiz), {} uploads",
         args.sockets,
         args.sockets.div_ceil(2),
         args.uploads
+    ));
+    report.row(
+        format!("connect {} sockets", args.sockets),
+        format!("{connect_time:.2?}"),
     );
-    println!("connect {} sockets: {:?}", args.sockets, connect_time);
-    println!(
-        "server RSS: {} KiB idle -> {} KiB with sockets = {:.1} KiB per connection",
-        rss_before,
-        rss_after,
-        (rss_after.saturating_sub(rss_before)) as f64 / args.sockets as f64
+    report.row(
+        "server RSS per connection",
+        format!(
+            "{:.1} KiB ({rss_before} KiB idle, {rss_after} KiB with the sockets)",
+            (rss_after.saturating_sub(rss_before)) as f64 / args.sockets as f64
+        ),
     );
-    println!(
-        "upload -> last socket's quiz_session_uploaded: p50 {:?}, p99 {:?}, max {:?}",
-        percentile(&per_upload, 0.5),
-        percentile(&per_upload, 0.99),
-        per_upload.last().copied().unwrap_or_default()
+    report.row(
+        "upload -> last socket's quiz_session_uploaded",
+        format!(
+            "p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+            percentile(&per_upload, 0.5),
+            percentile(&per_upload, 0.99),
+            per_upload.last().copied().unwrap_or_default()
+        ),
     );
-    println!(
-        "upload -> each delivery: p50 {:?}, p99 {:?}",
-        percentile(&every_delivery, 0.5),
-        percentile(&every_delivery, 0.99)
+    report.row(
+        "upload -> each delivery",
+        format!(
+            "p50 {:.2?}, p99 {:.2?}",
+            percentile(&every_delivery, 0.5),
+            percentile(&every_delivery, 0.99)
+        ),
     );
-    println!(
-        "bytes received per socket per upload: {:.0}",
-        bytes_received as f64 / (args.uploads * args.sockets) as f64
+    report.row(
+        "server side: stored -> written (histogram bucket)",
+        format!("p50 {server_p50}, p99 {server_p99}"),
     );
-    println!(
-        "server side, stored -> written to a socket (histogram buckets): p50 {server_p50}, p99 {server_p99}"
+    report.row(
+        "bytes received per socket per upload",
+        format!(
+            "{:.0}",
+            bytes_received as f64 / (args.uploads * args.sockets) as f64
+        ),
     );
-    println!("sockets closed for lagging: {lagged}");
-    println!(
-        "graceful shutdown with {} sockets open: {:?}",
-        args.sockets, shutdown_time
+    report.row("sockets closed for lagging", lagged);
+    report.row(
+        format!("graceful shutdown with {} sockets open", args.sockets),
+        format!("{shutdown_time:.2?}"),
     );
+    report
 }
 
-async fn boards(sessions: usize) {
+/// Results of one part, printed as text or as a Markdown table.
+struct Report {
+    title: String,
+    rows: Vec<(String, String)>,
+}
+
+impl Report {
+    fn new(title: String) -> Self {
+        Self {
+            title,
+            rows: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, label: impl Into<String>, value: impl Into<String>) {
+        self.rows.push((label.into(), value.into()));
+    }
+
+    fn print(&self, markdown: bool) {
+        if markdown {
+            println!("**{}**\n", self.title);
+            println!("| measure | result |\n|---|---|");
+            for (label, value) in &self.rows {
+                println!("| {label} | {value} |");
+            }
+            println!();
+        } else {
+            println!("== {}", self.title);
+            for (label, value) in &self.rows {
+                println!("{label}: {value}");
+            }
+        }
+    }
+}
+
+async fn boards(sessions: usize) -> Report {
     let dir = tempfile::tempdir().unwrap();
     let pool = db::connect(&format!(
         "sqlite://{}",
@@ -374,22 +441,17 @@ async fn boards(sessions: usize) {
         db::performance(&pool, &user).await.unwrap();
     })
     .await;
-    println!("== boards over {sessions} sessions, 2000 players (seeded in {seeded:?})");
-    println!(
-        "quiz board top 10:            p50 {:?}, p99 {:?}",
-        quiz.0, quiz.1
-    );
-    println!(
-        "subject board top 10:         p50 {:?}, p99 {:?}",
-        subject.0, subject.1
-    );
-    println!(
-        "all subject boards (2):       p50 {:?}, p99 {:?}",
-        all.0, all.1
-    );
-    println!(
-        "one user's performance:       p50 {:?}, p99 {:?}",
-        perf.0, perf.1
-    );
+    let mut report = Report::new(format!(
+        "Boards over {sessions} sessions, 2000 players (seeded in {seeded:.2?})"
+    ));
+    for (label, (p50, p99)) in [
+        ("quiz board, top 10", quiz),
+        ("subject board, top 10", subject),
+        ("all subject boards (2), top 10", all),
+        ("one user's performance", perf),
+    ] {
+        report.row(label, format!("p50 {p50:.2?}, p99 {p99:.2?}"));
+    }
     pool.close().await;
+    report
 }
