@@ -1,0 +1,305 @@
+//! The values the client hands to the adapter and the facts it gets at start:
+//! actions, requests, storage keys.
+
+use super::*;
+
+/// Identifies one socket the client asked for.
+pub type SocketId = u64;
+/// Identifies one HTTP request the client asked for.
+pub type RequestId = u64;
+
+/// The storage keys the client persists to (all JSON), each in its [`StorageArea`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersistKey {
+    /// [`Settings`].
+    Settings,
+    /// The tokens and sign-in state ([`AuthRecord`]); never leaves the worker.
+    Auth,
+    /// Follow toggles and seen quizzes ([`FollowState`]).
+    Follows,
+    /// `muted_until` (a [`Timestamp`] or `null`).
+    Mute,
+    /// Notification id → the URL a click opens.
+    NotificationTargets,
+    /// The connection event log (a list of [`crate::events::LogEntry`]), so the
+    /// troubleshooting view survives a worker restart.
+    EventLog,
+}
+
+/// Which `chrome.storage` area a key lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageArea {
+    /// `chrome.storage.local`: survives browser restarts.
+    Local,
+    /// `chrome.storage.session`: survives worker restarts, not browser restarts.
+    Session,
+}
+
+impl PersistKey {
+    /// Every key, for loading them all at start.
+    pub const ALL: [PersistKey; 6] = [
+        PersistKey::Settings,
+        PersistKey::Auth,
+        PersistKey::Follows,
+        PersistKey::Mute,
+        PersistKey::NotificationTargets,
+        PersistKey::EventLog,
+    ];
+
+    /// The storage key string.
+    pub fn storage_key(self) -> &'static str {
+        match self {
+            PersistKey::Settings => "quizpulse.settings",
+            PersistKey::Auth => "quizpulse.auth",
+            PersistKey::Follows => "quizpulse.follows",
+            PersistKey::Mute => "quizpulse.mute",
+            PersistKey::NotificationTargets => "quizpulse.notification_targets",
+            PersistKey::EventLog => "quizpulse.event_log",
+        }
+    }
+
+    /// The storage area.
+    pub fn area(self) -> StorageArea {
+        match self {
+            PersistKey::EventLog => StorageArea::Session,
+            _ => StorageArea::Local,
+        }
+    }
+}
+
+/// What is stored under [`PersistKey::Auth`].
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthRecord {
+    /// The tokens, when signed in.
+    pub tokens: Option<TokenPair>,
+    /// The username given at sign-in.
+    pub username: Option<String>,
+    /// Why the sign-in was refused, when it was (the state survives restarts).
+    pub failed: Option<String>,
+    /// The refresh token expiry already warned about (warn once).
+    pub warned_expiry: Option<Timestamp>,
+}
+
+impl fmt::Debug for AuthRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRecord")
+            .field("signed_in", &self.tokens.is_some())
+            .field("username", &self.username)
+            .field("failed", &self.failed)
+            .finish()
+    }
+}
+
+/// What the adapter read from storage at start: raw JSON per key (missing keys absent).
+/// Unreadable values are logged and replaced by defaults, never fatal.
+#[derive(Clone, Default)]
+pub struct StoredState {
+    /// JSON text per key.
+    pub values: BTreeMap<PersistKey, String>,
+}
+
+impl StoredState {
+    /// Adds one stored value.
+    pub fn with(mut self, key: PersistKey, json: impl Into<String>) -> Self {
+        self.values.insert(key, json.into());
+        self
+    }
+}
+
+/// Facts the adapter knows at worker start.
+#[derive(Debug, Clone)]
+pub struct StartInfo {
+    /// What storage held.
+    pub stored: StoredState,
+    /// `navigator.onLine`.
+    pub online: bool,
+    /// The local zone's offset east of UTC in minutes (`-new Date().getTimezoneOffset()`).
+    pub utc_offset_minutes: i32,
+}
+
+/// HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Method {
+    /// GET.
+    Get,
+    /// POST (JSON body).
+    Post,
+}
+
+/// What a request is for (the adapter need not care; it helps logs and tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestPurpose {
+    /// `POST /api/token/`.
+    SignIn,
+    /// `POST /api/token/refresh/`.
+    Refresh,
+    /// A REST read.
+    Query(QueryKey),
+    /// The token step of "test connection".
+    TestToken,
+}
+
+/// An HTTP request to perform; report the outcome with [`Client::handle_fetch_completed`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct FetchRequest {
+    /// Pass it back with the result.
+    pub id: RequestId,
+    /// What it is for.
+    pub purpose: RequestPurpose,
+    /// Method.
+    pub method: Method,
+    /// Absolute URL.
+    pub url: String,
+    /// Path and query relative to the server's origin.
+    pub path: String,
+    /// JSON body for POST (`Content-Type: application/json`).
+    pub body: Option<String>,
+    /// `Authorization: Bearer <this>` when set.
+    pub bearer: Option<String>,
+}
+
+impl fmt::Debug for FetchRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FetchRequest")
+            .field("id", &self.id)
+            .field("purpose", &self.purpose)
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("has_body", &self.body.is_some())
+            .field("bearer", &self.bearer.as_ref().map(|_| ".."))
+            .finish()
+    }
+}
+
+/// What the adapter must do. Carry actions out in the order they come.
+///
+/// `Debug` output redacts secrets (the token in a socket URL, the stored sign-in), so
+/// actions may be logged.
+#[derive(Clone, PartialEq)]
+pub enum Action {
+    /// Open a WebSocket to `url` (the token is in its query) and report its events with `socket`.
+    OpenSocket {
+        /// Its id.
+        socket: SocketId,
+        /// The URL.
+        url: String,
+    },
+    /// Close that socket (if it is still there).
+    CloseSocket {
+        /// Its id.
+        socket: SocketId,
+        /// Close code.
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+    /// Send a text frame on that socket (drop it if the socket is gone).
+    Send {
+        /// Its id.
+        socket: SocketId,
+        /// The frame.
+        text: String,
+    },
+    /// Perform an HTTP request.
+    Fetch(FetchRequest),
+    /// Create (or replace, same id) a browser notification.
+    Notify(Notification),
+    /// Remove a browser notification.
+    ClearNotification {
+        /// Its id.
+        id: String,
+    },
+    /// Focus a tab showing `url`, or open one.
+    OpenTab {
+        /// The page.
+        url: String,
+    },
+    /// Write JSON under a `chrome.storage.local` key.
+    Persist {
+        /// Which key.
+        key: PersistKey,
+        /// The value.
+        json: String,
+    },
+    /// Set the toolbar badge.
+    SetBadge(Badge),
+    /// Set the wake-up alarm (one alarm, replaced each time) or clear it (`None`).
+    ScheduleAlarm {
+        /// When to call [`Client::handle_alarm`].
+        at: Option<Timestamp>,
+    },
+    /// Check whether the extension may access `pattern`; answer with
+    /// [`Client::handle_host_access`].
+    CheckHostAccess {
+        /// A match pattern like `https://quiz.example.com/*`.
+        pattern: String,
+    },
+    /// Hand the popup (and `chrome.storage.session`) the new state.
+    Publish(Box<Snapshot>),
+}
+
+impl fmt::Debug for StoredState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.values.keys()).finish()
+    }
+}
+
+/// `…?token=<jwt>` → `…?token=..`.
+fn redact_url(url: &str) -> String {
+    match url.split_once("?token=") {
+        Some((base, _)) => format!("{base}?token=.."),
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::OpenSocket { socket, url } => f
+                .debug_struct("OpenSocket")
+                .field("socket", socket)
+                .field("url", &redact_url(url))
+                .finish(),
+            Action::CloseSocket {
+                socket,
+                code,
+                reason,
+            } => f
+                .debug_struct("CloseSocket")
+                .field("socket", socket)
+                .field("code", code)
+                .field("reason", reason)
+                .finish(),
+            Action::Send { socket, text } => f
+                .debug_struct("Send")
+                .field("socket", socket)
+                .field("text", text)
+                .finish(),
+            Action::Fetch(r) => f.debug_tuple("Fetch").field(r).finish(),
+            Action::Notify(n) => f.debug_tuple("Notify").field(n).finish(),
+            Action::ClearNotification { id } => {
+                f.debug_struct("ClearNotification").field("id", id).finish()
+            }
+            Action::OpenTab { url } => f.debug_struct("OpenTab").field("url", url).finish(),
+            Action::Persist { key, json } => {
+                let shown: &str = if *key == PersistKey::Auth { ".." } else { json };
+                f.debug_struct("Persist")
+                    .field("key", key)
+                    .field("json", &shown)
+                    .finish()
+            }
+            Action::SetBadge(b) => f.debug_tuple("SetBadge").field(b).finish(),
+            Action::ScheduleAlarm { at } => {
+                f.debug_struct("ScheduleAlarm").field("at", at).finish()
+            }
+            Action::CheckHostAccess { pattern } => f
+                .debug_struct("CheckHostAccess")
+                .field("pattern", pattern)
+                .finish(),
+            Action::Publish(_) => f.write_str("Publish(..)"),
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The connection state machine: connecting, backing off, giving up on a dead socket,
+//! and the timers that drive it.
+
+use super::*;
+
+impl Client {
+    pub(super) fn retry_now(&mut self, now: Timestamp, force: bool) {
+        if self.auth.is_none() {
+            return;
+        }
+        let waiting = matches!(
+            self.phase,
+            Phase::Backoff { .. } | Phase::Suspended | Phase::Offline
+        );
+        if !waiting {
+            return;
+        }
+        if !self.online && !force {
+            return;
+        }
+        self.attempt = 0;
+        self.slow_n = 0;
+        self.timers.stop(Timer::Reconnect);
+        self.connect(now, force);
+    }
+
+    pub(super) fn connect(&mut self, now: Timestamp, ignore_offline: bool) {
+        if matches!(self.phase, Phase::Connecting { .. } | Phase::Open { .. }) {
+            return;
+        }
+        let Some(auth) = &self.auth else {
+            self.phase = Phase::SignedOut;
+            return;
+        };
+        if !self.online && !ignore_offline {
+            self.phase = Phase::Offline;
+            return;
+        }
+        if auth.access_expired(now) {
+            self.phase = Phase::AwaitingToken;
+            self.start_refresh(RefreshWhy::ForSocket, now);
+            return;
+        }
+        let url = self.settings.socket_url_with_token(&auth.tokens.access);
+        self.next_socket += 1;
+        let socket = self.next_socket;
+        self.log(
+            now,
+            ConnEvent::Attempt {
+                attempt: self.attempt,
+                url: self.settings.socket_base(),
+            },
+        );
+        self.actions.push_back(Action::OpenSocket { socket, url });
+        self.phase = Phase::Connecting { socket };
+        self.timers
+            .set(Timer::ConnectTimeout, now + self.config.connect_timeout);
+    }
+
+    /// Clears what belonged to the socket that just went away.
+    pub(super) fn socket_gone(&mut self) {
+        self.timers.stop(Timer::ConnectTimeout);
+        self.timers.stop(Timer::Keepalive);
+        self.timers.stop(Timer::PongDeadline);
+        self.timers.stop(Timer::Stable);
+        self.live = Live::default();
+    }
+
+    /// Closes our socket (if any) deliberately.
+    pub(super) fn close_socket(&mut self, code: u16, reason: &str, now: Timestamp) {
+        if let Some(socket) = self.wanted_socket() {
+            self.actions.push_back(Action::CloseSocket {
+                socket,
+                code,
+                reason: reason.to_owned(),
+            });
+            self.log(
+                now,
+                ConnEvent::ClosedByUs {
+                    code,
+                    reason: reason.to_owned(),
+                },
+            );
+        }
+        self.socket_gone();
+    }
+
+    pub(super) fn connection_failed(&mut self, failure: Failure, now: Timestamp) {
+        if self.auth.is_none() {
+            self.phase = Phase::SignedOut;
+            return;
+        }
+        if !self.online {
+            self.phase = Phase::Offline;
+            return;
+        }
+        self.attempt += 1;
+        let backoff = &self.config.backoff;
+        if self.attempt <= backoff.quick_attempts {
+            let delay = match failure {
+                Failure::Normal => backoff.quick_delay(self.attempt, &mut self.rng),
+                Failure::Soon => backoff.soon_delay(&mut self.rng),
+            };
+            self.phase = Phase::Backoff {
+                attempt: self.attempt,
+            };
+            self.timers.set(Timer::Reconnect, now + delay);
+            self.log(
+                now,
+                ConnEvent::RetryScheduled {
+                    in_secs: delay.as_secs(),
+                    attempt: Some(self.attempt),
+                },
+            );
+        } else {
+            let delay = backoff.slow_delay(self.slow_n, &mut self.rng);
+            self.slow_n += 1;
+            self.phase = Phase::Suspended;
+            self.timers.set(Timer::Reconnect, now + delay);
+            self.log(
+                now,
+                ConnEvent::RetryScheduled {
+                    in_secs: delay.as_secs(),
+                    attempt: None,
+                },
+            );
+        }
+    }
+
+    pub(super) fn auth_failed(&mut self, now: Timestamp, reason: String) {
+        self.close_socket(CLOSE_NORMAL, "sign-in refused", now);
+        self.timers = TimerTable::default();
+        self.cache.token_failed("Sign in again to load this.");
+        self.cache.cancel_all();
+        self.requests.retain(|_, p| *p == RequestPurpose::SignIn);
+        let record = AuthRecord {
+            tokens: None,
+            username: self.auth.as_ref().and_then(|a| a.username.clone()),
+            failed: Some(reason.clone()),
+            warned_expiry: None,
+        };
+        self.auth = None;
+        self.refresh_in_flight = None;
+        self.persist_json(PersistKey::Auth, &record);
+        self.phase = Phase::AuthFailed(reason.clone());
+        self.alert(
+            Alert::Account {
+                message: format!("Sign-in needed: {reason}"),
+            },
+            now,
+        );
+    }
+
+    pub(super) fn on_timer(&mut self, t: Timer, now: Timestamp) {
+        match t {
+            Timer::Reconnect => {
+                if matches!(self.phase, Phase::Backoff { .. } | Phase::Suspended) {
+                    self.connect(now, false);
+                }
+            }
+            Timer::ConnectTimeout => {
+                if matches!(self.phase, Phase::Connecting { .. }) {
+                    self.close_socket(CLOSE_CLIENT_GAVE_UP, "connect timeout", now);
+                    if let Some(test) = &mut self.test
+                        && test.current() == Some(3)
+                    {
+                        test.set(
+                            3,
+                            StepStatus::Failed,
+                            "the socket did not open within 15 s".into(),
+                        );
+                    }
+                    self.connection_failed(Failure::Normal, now);
+                }
+            }
+            Timer::Keepalive => self.ping(now),
+            Timer::PongDeadline => {
+                if matches!(self.phase, Phase::Open { .. }) {
+                    self.log(now, ConnEvent::KeepaliveTimeout);
+                    self.close_socket(CLOSE_CLIENT_GAVE_UP, "keepalive timeout", now);
+                    self.connection_failed(Failure::Normal, now);
+                }
+            }
+            Timer::Stable => {
+                self.attempt = 0;
+                self.slow_n = 0;
+                self.auth_retry_used = false;
+            }
+            Timer::TokenRefresh => self.start_refresh(RefreshWhy::Scheduled, now),
+            Timer::ExpiryWarning => self.warn_expiry(now),
+        }
+    }
+
+    /// Sends a keepalive ping and plans the next one. Once the server has answered
+    /// pings, an unanswered one means a dead connection.
+    pub(super) fn ping(&mut self, now: Timestamp) {
+        let Phase::Open { socket, .. } = self.phase else {
+            return;
+        };
+        self.live.next_ping += 1;
+        let text = ClientMessage::Ping {
+            id: self.live.next_ping,
+        }
+        .encode();
+        self.actions.push_back(Action::Send { socket, text });
+        if self.server_pongs && self.timers.get(Timer::PongDeadline).is_none() {
+            self.timers
+                .set(Timer::PongDeadline, now + self.config.pong_timeout);
+        }
+        self.timers
+            .set(Timer::Keepalive, now + self.config.keepalive);
+    }
+}

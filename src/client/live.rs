@@ -1,0 +1,220 @@
+//! Life on an open socket: subscriptions and their confirmations, server messages
+//! and what they invalidate or announce.
+
+use super::*;
+
+impl Client {
+    pub(super) fn apply_sub_changes(&mut self, changes: Vec<SubChange>, now: Timestamp) {
+        for change in changes {
+            match (self.phase.clone(), change) {
+                (Phase::Open { socket, .. }, SubChange::Subscribe(q)) => {
+                    self.send_subscribe(socket, q, now)
+                }
+                (Phase::Open { socket, .. }, SubChange::Unsubscribe(q)) => {
+                    self.live.sent.remove(&q);
+                    self.live.unconfirmed.remove(&q);
+                    self.live.confirmed.remove(&q);
+                    self.live.failed_confirm.remove(&q);
+                    let text = ClientMessage::UnsubscribeQuiz { quiz_id: q }.encode();
+                    self.actions.push_back(Action::Send { socket, text });
+                }
+                (_, change) => self.outbox.push(change),
+            }
+        }
+    }
+
+    pub(super) fn send_subscribe(&mut self, socket: SocketId, quiz: QuizId, now: Timestamp) {
+        let text = ClientMessage::SubscribeQuiz {
+            quiz_id: quiz.clone(),
+        }
+        .encode();
+        self.actions.push_back(Action::Send { socket, text });
+        self.live.sent.insert(quiz.clone());
+        self.live.confirmed.remove(&quiz);
+        self.live
+            .unconfirmed
+            .insert(quiz, (now + self.config.confirm_timeout, false));
+    }
+
+    pub(super) fn check_confirmations(&mut self, now: Timestamp) {
+        let Phase::Open { socket, .. } = self.phase else {
+            return;
+        };
+        let due: Vec<(QuizId, bool)> = self
+            .live
+            .unconfirmed
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(q, (_, resent))| (q.clone(), *resent))
+            .collect();
+        for (quiz, resent) in due {
+            if resent {
+                self.live.unconfirmed.remove(&quiz);
+                self.live.failed_confirm.insert(quiz.clone());
+                self.log(
+                    now,
+                    ConnEvent::SubscriptionUnconfirmed {
+                        quiz_id: quiz.to_string(),
+                    },
+                );
+                let title = self.quiz_title(&quiz);
+                self.notifier.toast(
+                    format!("The server did not confirm following {title}; updates for it may be missing."),
+                    ToastLevel::Warning,
+                    now,
+                );
+            } else {
+                let text = ClientMessage::SubscribeQuiz {
+                    quiz_id: quiz.clone(),
+                }
+                .encode();
+                self.actions.push_back(Action::Send { socket, text });
+                self.live
+                    .unconfirmed
+                    .insert(quiz, (now + self.config.confirm_timeout, true));
+            }
+        }
+    }
+
+    pub(super) fn on_message(&mut self, message: ServerMessage, since: Timestamp, now: Timestamp) {
+        match message {
+            ServerMessage::QuizSessionUploaded { session } => {
+                self.cache
+                    .invalidate(&QueryKey::Quizzes, FetchReason::Live, now);
+                self.cache
+                    .invalidate(&QueryKey::MyPerformance, FetchReason::Live, now);
+                let Some(s) = session else {
+                    let boards: Vec<QueryKey> = self
+                        .cache
+                        .keys()
+                        .filter(|k| matches!(k, QueryKey::QuizBoard(_)))
+                        .cloned()
+                        .collect();
+                    for k in boards {
+                        self.cache.invalidate(&k, FetchReason::Live, now);
+                    }
+                    return;
+                };
+                self.cache.invalidate(
+                    &QueryKey::QuizBoard(s.quiz_id.clone()),
+                    FetchReason::Live,
+                    now,
+                );
+                let new =
+                    self.subs
+                        .saw_quizzes([&s.quiz_id], false, self.settings.follow_new_quizzes);
+                for q in new {
+                    let changes = self.subs.follow(q);
+                    self.apply_sub_changes(changes, now);
+                }
+                self.persist_follows();
+                let mine = self.auth.as_ref().and_then(|a| a.user_id.as_deref())
+                    == Some(s.user_id.as_str());
+                if self.subs.is_wanted(&s.quiz_id)
+                    && !mine
+                    && self.is_fresh(&s.completed_at, since, now)
+                {
+                    let alert = Alert::NewSession {
+                        quiz_title: self.quiz_title(&s.quiz_id),
+                        target: self.settings.quiz_page_url(s.quiz_id.as_str()),
+                        quiz_id: s.quiz_id,
+                        username: s.username,
+                        score: s.score,
+                    };
+                    self.alert(alert, now);
+                }
+            }
+            ServerMessage::LeaderboardUpdated {
+                subject_id,
+                entries,
+            } => {
+                let applied = match (subject_id, entries) {
+                    (Some(s), Some(e)) => self.cache.apply_subject_entries(&s, e, now),
+                    _ => false,
+                };
+                if !applied {
+                    self.cache
+                        .invalidate(&QueryKey::SubjectBoards, FetchReason::Live, now);
+                }
+                self.cache
+                    .invalidate(&QueryKey::MyPerformance, FetchReason::Live, now);
+            }
+            ServerMessage::QuizLeaderboardUpdated { quiz_id, entries } => {
+                let applied =
+                    entries.is_some_and(|e| self.cache.apply_quiz_entries(&quiz_id, e, now));
+                if !applied {
+                    self.cache
+                        .invalidate(&QueryKey::QuizBoard(quiz_id), FetchReason::Live, now);
+                }
+            }
+            ServerMessage::SubscriptionConfirmed { quiz_id, .. } => {
+                self.live.unconfirmed.remove(&quiz_id);
+                self.live.failed_confirm.remove(&quiz_id);
+                if self.live.sent.contains(&quiz_id) {
+                    self.live.confirmed.insert(quiz_id);
+                }
+            }
+            ServerMessage::Pong { .. } => self.server_pongs = true,
+            ServerMessage::Error { message } => {
+                self.log(
+                    now,
+                    ConnEvent::ServerError {
+                        message: message.clone(),
+                    },
+                );
+                self.notifier.toast(
+                    format!("The server said: {message}"),
+                    ToastLevel::Warning,
+                    now,
+                );
+            }
+            ServerMessage::Unknown { .. } => {}
+        }
+    }
+
+    /// Whether an event is live news: not older than the connection (minus a grace for
+    /// clock differences) and not older than five minutes, in the server's clock.
+    pub(super) fn is_fresh(&self, completed_at: &str, since: Timestamp, now: Timestamp) -> bool {
+        let Ok(t) = Timestamp::parse_rfc3339(completed_at) else {
+            // Live delivery with an unreadable time: it arrived now, so it is news.
+            return true;
+        };
+        let shift = |ts: Timestamp| -> i64 { ts.as_millis() as i64 + self.live.skew_ms };
+        let t = t.as_millis() as i64;
+        let grace = self.config.event_grace.as_millis() as i64;
+        t + grace >= shift(since) && t + 300_000 >= shift(now)
+    }
+
+    pub(super) fn quiz_title(&self, quiz: &QuizId) -> String {
+        if let Some(QueryData::Quizzes(list)) = self.cache.data(&QueryKey::Quizzes)
+            && let Some(q) = list.iter().find(|q| &q.id == quiz)
+        {
+            return q.title.clone();
+        }
+        if let Some(QueryData::QuizBoard(b)) = self.cache.data(&QueryKey::QuizBoard(quiz.clone())) {
+            return b.quiz.title.clone();
+        }
+        format!("quiz {quiz}")
+    }
+
+    pub(super) fn active_quiz(&self) -> Option<&QuizId> {
+        self.active_tab.and_then(|t| self.subs.quiz_in_tab(t))
+    }
+
+    pub(super) fn alert(&mut self, alert: Alert, now: Timestamp) {
+        let prefs = self.settings.notifications.clone();
+        let active = self.active_quiz().cloned();
+        let ctx = AlertContext {
+            prefs: &prefs,
+            utc_offset_minutes: self.utc_offset_minutes,
+            active_quiz: active.as_ref(),
+        };
+        if let Some(n) = self.notifier.offer(alert, &ctx, now) {
+            let has_target = n.target.is_some();
+            self.actions.push_back(Action::Notify(n));
+            if has_target {
+                self.persist_targets();
+            }
+        }
+    }
+}

@@ -1,0 +1,846 @@
+//! The sans-IO client: every decision the extension makes, driven by inputs and read
+//! out as actions, in the shape of `quinn-proto`'s `Connection`.
+//!
+//! - Inputs are `handle_*(…, now)` calls (browser events, socket events, fetch results,
+//!   timers, popup commands). `now` is the adapter's clock (`Date.now()`); it must not go
+//!   backwards.
+//! - After every input, drain [`Client::poll_action`] and carry each [`Action`] out in
+//!   order, then ask [`Client::poll_timeout`] when to call [`Client::handle_timeout`].
+//! - Nothing here performs I/O, reads a clock or keeps a handle: the adapter executes
+//!   values and reports back, the core decides.
+//!
+//! Sockets and requests carry ids ([`SocketId`], [`RequestId`]); an event about a socket
+//! or a request the client no longer cares about is ignored, so a late `close` from a
+//! socket that was already replaced cannot disturb the new one.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backoff::Backoff;
+use crate::badge::{Badge, BadgeInput, badge};
+use crate::cache::{Cache, CacheTiming, Completion, FetchReason, FetchResult, QueryData, QueryKey};
+use crate::conn::ConnState;
+use crate::events::{ConnEvent, EventLog, LogEntry, close_code_meaning};
+use crate::jwt::decode_claims;
+use crate::messages::{
+    Account, Command, QueryView, QuizRow, SignInStatus, Snapshot, StepStatus, SubscriptionStatus,
+    TestStep,
+};
+use crate::notify::{Alert, AlertContext, MUTE_SPAN, Notification, Notifier, ToastLevel};
+use crate::rng::Rng;
+use crate::settings::Settings;
+use crate::subscriptions::{FollowState, Outbox, SubChange, Subscriptions, TabId};
+use crate::time::{Timestamp, human_duration};
+use crate::wire::{
+    ApiError, ClientMessage, Performance, QuizId, RefreshRequest, RefreshResponse, ServerFrame,
+    ServerMessage, TokenPair, TokenRequest,
+};
+
+mod action;
+mod auth;
+mod connection;
+mod diagnose;
+mod live;
+mod reads;
+mod timers;
+mod view;
+
+pub use action::{
+    Action, AuthRecord, FetchRequest, Method, PersistKey, RequestId, RequestPurpose, SocketId,
+    StartInfo, StorageArea, StoredState,
+};
+use diagnose::TestRun;
+use timers::{TIMERS, Timer, TimerTable};
+
+/// Close code the client sends when it gives up on a socket itself (dead keepalive,
+/// connect timeout). Browsers allow 1000 and 3000–4999 in `close()`.
+pub const CLOSE_CLIENT_GAVE_UP: u16 = 4000;
+/// Close code for a deliberate, final close (sign-out, settings change).
+pub const CLOSE_NORMAL: u16 = 1000;
+
+/// Timing and policy numbers. [`ClientConfig::default`] is the design brief's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Seed of the jitter RNG (the adapter passes random bits; tests a constant).
+    pub seed: u64,
+    /// Reconnect delays.
+    pub backoff: Backoff,
+    /// Keepalive ping interval (20 s).
+    pub keepalive: Duration,
+    /// How long a ping may go unanswered once the server has answered pings (10 s).
+    pub pong_timeout: Duration,
+    /// How long a socket may take to open (15 s).
+    pub connect_timeout: Duration,
+    /// How long a `subscribe_quiz` may go unconfirmed before it is sent again (10 s).
+    pub confirm_timeout: Duration,
+    /// How long a connection must stay open before the retry counters reset (10 s).
+    pub stable_after: Duration,
+    /// Refresh the access token at the earlier of 80% of its remaining life and this
+    /// long before `exp` (30 s).
+    pub refresh_margin: Duration,
+    /// Warn about the sign-in (refresh token) running out this long before (1 h, or a
+    /// quarter of its lifetime when that is shorter).
+    pub refresh_warning: Duration,
+    /// Server events older than the connection by more than this never notify (30 s).
+    pub event_grace: Duration,
+    /// Refetch timing.
+    pub cache: CacheTiming,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            seed: 0x5eed,
+            backoff: Backoff::default(),
+            keepalive: Duration::from_secs(20),
+            pong_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(15),
+            confirm_timeout: Duration::from_secs(10),
+            stable_after: Duration::from_secs(10),
+            refresh_margin: Duration::from_secs(30),
+            refresh_warning: Duration::from_secs(3600),
+            event_grace: Duration::from_secs(30),
+            cache: CacheTiming::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    /// Transient: the socket just went away and no plan is made yet.
+    Idle,
+    SignedOut,
+    AuthFailed(String),
+    Offline,
+    /// Wants to connect once a fresh access token arrives.
+    AwaitingToken,
+    Connecting {
+        socket: SocketId,
+    },
+    Open {
+        socket: SocketId,
+        since: Timestamp,
+    },
+    /// Quick retry `attempt` (1-based) at the Reconnect timer.
+    Backoff {
+        attempt: u32,
+    },
+    /// Slow retry at the Reconnect timer (and the alarm).
+    Suspended,
+}
+
+/// How a connection ended, for the retry decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// Count it and back off.
+    Normal,
+    /// The server is going away or restarting: come back in 1–5 s.
+    Soon,
+}
+
+struct Auth {
+    tokens: TokenPair,
+    access_exp: Option<Timestamp>,
+    refresh_exp: Option<Timestamp>,
+    refresh_iat: Option<Timestamp>,
+    user_id: Option<String>,
+    username: Option<String>,
+    warned_expiry: Option<Timestamp>,
+}
+
+impl Auth {
+    fn new(tokens: TokenPair, username: Option<String>, warned_expiry: Option<Timestamp>) -> Auth {
+        let access = decode_claims(&tokens.access).ok();
+        let refresh = decode_claims(&tokens.refresh).ok();
+        Auth {
+            access_exp: access.as_ref().and_then(|c| c.expires_at()),
+            user_id: access.as_ref().and_then(|c| c.user_id.clone()),
+            refresh_exp: refresh.as_ref().and_then(|c| c.expires_at()),
+            refresh_iat: refresh.as_ref().and_then(|c| c.issued_at()),
+            tokens,
+            username,
+            warned_expiry,
+        }
+    }
+
+    /// Expired or about to (within 5 s): not worth opening a socket with.
+    fn access_expired(&self, now: Timestamp) -> bool {
+        self.access_exp
+            .is_some_and(|exp| now + Duration::from_secs(5) >= exp)
+    }
+}
+
+/// Per-connection state, reset at every open.
+#[derive(Debug, Clone, Default)]
+struct Live {
+    next_ping: u64,
+    /// Quizzes subscribed on this socket.
+    sent: BTreeSet<QuizId>,
+    /// Awaiting confirmation: deadline, and whether it was already resent.
+    unconfirmed: BTreeMap<QuizId, (Timestamp, bool)>,
+    confirmed: BTreeSet<QuizId>,
+    failed_confirm: BTreeSet<QuizId>,
+    last_seq: Option<u64>,
+    /// Server clock minus ours, from `sent_at` (ms).
+    skew_ms: i64,
+    got_message: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefreshWhy {
+    Scheduled,
+    /// Before a connect, or after 4001 / 1006-before-open.
+    ForSocket,
+    /// A REST read got 401.
+    ForRest,
+}
+
+/// The QuizPulse client state machine. See the module docs for the calling convention.
+pub struct Client {
+    config: ClientConfig,
+    rng: Rng,
+    settings: Settings,
+    settings_error: Option<String>,
+    auth: Option<Auth>,
+    phase: Phase,
+    online: bool,
+    utc_offset_minutes: i32,
+    /// Failed connection attempts since the last stable connection.
+    attempt: u32,
+    /// Slow retries since the quick ones ran out.
+    slow_n: u32,
+    /// A token refresh was already spent on a 4001 / 1006-before-open.
+    auth_retry_used: bool,
+    /// The server answered a ping at least once: silence now means a dead connection.
+    server_pongs: bool,
+    live: Live,
+    last_message_at: Option<Timestamp>,
+    next_socket: SocketId,
+    next_request: RequestId,
+    requests: BTreeMap<RequestId, RequestPurpose>,
+    refresh_in_flight: Option<(RequestId, RefreshWhy)>,
+    refresh_failures: u32,
+    sign_in: SignInStatus,
+    pending_username: Option<String>,
+    subs: Subscriptions,
+    outbox: Outbox,
+    cache: Cache,
+    notifier: Notifier,
+    events: EventLog,
+    timers: TimerTable,
+    active_tab: Option<TabId>,
+    viewed_quizzes: BTreeSet<QuizId>,
+    test: Option<TestRun>,
+    actions: VecDeque<Action>,
+    last_badge: Option<Badge>,
+    last_alarm: Option<Option<Timestamp>>,
+    last_published: Option<Snapshot>,
+    persisted_follows: Option<FollowState>,
+    /// Total events logged when the log was last persisted.
+    persisted_log_len: Option<usize>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("phase", &self.phase)
+            .field("signed_in", &self.auth.is_some())
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client in the signed-out state; call [`Client::handle_start`] next.
+    pub fn new(config: ClientConfig) -> Client {
+        Client {
+            rng: Rng::new(config.seed),
+            cache: Cache::new(config.cache.clone()),
+            config,
+            settings: Settings::default(),
+            settings_error: None,
+            auth: None,
+            phase: Phase::SignedOut,
+            online: true,
+            utc_offset_minutes: 0,
+            attempt: 0,
+            slow_n: 0,
+            auth_retry_used: false,
+            server_pongs: false,
+            live: Live::default(),
+            last_message_at: None,
+            next_socket: 0,
+            next_request: 0,
+            requests: BTreeMap::new(),
+            refresh_in_flight: None,
+            refresh_failures: 0,
+            sign_in: SignInStatus::Idle,
+            pending_username: None,
+            subs: Subscriptions::default(),
+            outbox: Outbox::default(),
+            notifier: Notifier::default(),
+            events: EventLog::default(),
+            timers: TimerTable::default(),
+            active_tab: None,
+            viewed_quizzes: BTreeSet::new(),
+            test: None,
+            actions: VecDeque::new(),
+            last_badge: None,
+            last_alarm: None,
+            last_published: None,
+            persisted_follows: None,
+            persisted_log_len: None,
+        }
+    }
+
+    /// The next thing to do, if any. Drain after every input.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When to call [`Client::handle_timeout`] next (`None`: no timer needed).
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let confirm = self.live.unconfirmed.values().map(|(at, _)| *at).min();
+        let fetch = if self.fetches_held() {
+            None
+        } else {
+            self.cache.next_due()
+        };
+        [
+            self.timers.next(),
+            fetch,
+            self.notifier.next_deadline(),
+            confirm,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The connection state the UI shows.
+    pub fn state(&self) -> ConnState {
+        match &self.phase {
+            Phase::SignedOut => ConnState::SignedOut,
+            Phase::AuthFailed(reason) => ConnState::AuthFailed {
+                reason: reason.clone(),
+            },
+            Phase::Offline => ConnState::Offline,
+            Phase::Idle | Phase::AwaitingToken | Phase::Connecting { .. } => ConnState::Connecting,
+            Phase::Open { since, .. } => ConnState::Connected { since: *since },
+            Phase::Backoff { attempt } => ConnState::Retrying {
+                attempt: *attempt,
+                of: self.config.backoff.quick_attempts,
+                next_at: self.timers.get(Timer::Reconnect).unwrap_or_default(),
+            },
+            Phase::Suspended => ConnState::Suspended {
+                next_at: self.timers.get(Timer::Reconnect).unwrap_or_default(),
+            },
+        }
+    }
+
+    /// The socket the client currently wants (connecting or open), if any.
+    pub fn wanted_socket(&self) -> Option<SocketId> {
+        match self.phase {
+            Phase::Connecting { socket } | Phase::Open { socket, .. } => Some(socket),
+            _ => None,
+        }
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The subscription registry.
+    pub fn subscriptions(&self) -> &Subscriptions {
+        &self.subs
+    }
+
+    /// The leaderboard cache.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// The connection event log.
+    pub fn event_log(&self) -> &EventLog {
+        &self.events
+    }
+
+    /// Quizzes subscribed on the open socket.
+    pub fn subscribed_on_socket(&self) -> &BTreeSet<QuizId> {
+        &self.live.sent
+    }
+
+    /// Whether the client still waits for the answer to request `id` (an answer to a
+    /// forgotten request, e.g. one from before a sign-out, is ignored).
+    pub fn is_request_pending(&self, id: RequestId) -> bool {
+        self.requests.contains_key(&id)
+    }
+
+    /// Unread alerts.
+    pub fn unread(&self) -> u32 {
+        self.notifier.unread()
+    }
+
+    /// The worker started and storage was read. Restores settings, sign-in, follows,
+    /// mute and notification targets, then connects at once when signed in (a worker
+    /// start is one of the "reconnect now" moments).
+    pub fn handle_start(&mut self, info: StartInfo, now: Timestamp) {
+        self.online = info.online;
+        self.utc_offset_minutes = info.utc_offset_minutes;
+        let stored = info.stored.values;
+        if let Some(json) = stored.get(&PersistKey::Settings) {
+            match serde_json::from_str::<Settings>(json)
+                .map_err(|e| e.to_string())
+                .and_then(|s| s.validated().map_err(|e| e.to_string()))
+            {
+                Ok(s) => self.settings = s,
+                Err(e) => self.note(
+                    now,
+                    format!("stored settings unreadable, defaults used ({e})"),
+                ),
+            }
+        }
+        if let Some(json) = stored.get(&PersistKey::Follows) {
+            match serde_json::from_str::<FollowState>(json) {
+                Ok(f) => {
+                    self.persisted_follows = Some(f.clone());
+                    self.subs = Subscriptions::from_state(f);
+                }
+                Err(e) => self.note(now, format!("stored follows unreadable ({e})")),
+            }
+        }
+        let muted = stored
+            .get(&PersistKey::Mute)
+            .and_then(|j| serde_json::from_str::<Option<Timestamp>>(j).ok())
+            .flatten();
+        let targets = stored
+            .get(&PersistKey::NotificationTargets)
+            .and_then(|j| serde_json::from_str::<BTreeMap<String, String>>(j).ok())
+            .unwrap_or_default();
+        self.notifier = Notifier::restore(muted, targets);
+        if let Some(entries) = stored
+            .get(&PersistKey::EventLog)
+            .and_then(|j| serde_json::from_str::<Vec<LogEntry>>(j).ok())
+        {
+            let mut log = EventLog::default();
+            for e in entries {
+                log.push(e.at, e.event);
+            }
+            self.events = log;
+            self.persisted_log_len = Some(self.events.total());
+        }
+        self.note(now, "service worker started".into());
+        let record = match stored
+            .get(&PersistKey::Auth)
+            .map(|j| serde_json::from_str::<AuthRecord>(j))
+        {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
+                self.note(now, format!("stored sign-in unreadable ({e})"));
+                AuthRecord::default()
+            }
+            None => AuthRecord::default(),
+        };
+        if let Some(tokens) = record.tokens {
+            self.auth = Some(Auth::new(tokens, record.username, record.warned_expiry));
+            self.phase = Phase::Offline;
+            self.after_sign_in(now);
+        } else if let Some(reason) = record.failed {
+            self.phase = Phase::AuthFailed(reason);
+        }
+        self.finish(now);
+    }
+
+    /// Same as a start without storage changes: the worker woke up (e.g. `onStartup`).
+    pub fn handle_worker_started(&mut self, now: Timestamp) {
+        self.retry_now(now, false);
+        self.finish(now);
+    }
+
+    /// A popup command.
+    pub fn handle_command(&mut self, command: Command, now: Timestamp) {
+        match command {
+            Command::Ping => {}
+            Command::Hello => {
+                self.notifier.mark_read();
+                self.retry_now(now, false);
+            }
+            Command::Follow { quiz_id } => {
+                let changes = self.subs.follow(quiz_id);
+                self.apply_sub_changes(changes, now);
+                self.persist_follows();
+            }
+            Command::Unfollow { quiz_id } => {
+                let changes = self.subs.unfollow(&quiz_id);
+                self.apply_sub_changes(changes, now);
+                self.persist_follows();
+            }
+            Command::RetryNow => {
+                if matches!(self.phase, Phase::AuthFailed(_) | Phase::SignedOut) {
+                    self.notifier
+                        .toast("Sign in first.".into(), ToastLevel::Warning, now);
+                } else {
+                    self.retry_now(now, true);
+                }
+            }
+            Command::SignIn {
+                server,
+                username,
+                password,
+            } => self.sign_in(server, username, password.0, now),
+            Command::SignOut => self.sign_out(now, None),
+            Command::MuteForAnHour => {
+                self.notifier.mute_until(now + MUTE_SPAN);
+                self.persist_mute(now);
+            }
+            Command::Unmute => {
+                self.notifier.unmute();
+                self.persist_mute(now);
+            }
+            Command::SaveSettings { settings } => self.save_settings(settings, now),
+            Command::TestConnection => self.start_test(),
+            Command::ViewQuiz { quiz_id } => {
+                self.viewed_quizzes.insert(quiz_id.clone());
+                if self.auth.is_some() {
+                    self.cache.observe(QueryKey::QuizBoard(quiz_id), now);
+                }
+            }
+            Command::CloseQuiz { quiz_id } => {
+                self.viewed_quizzes.remove(&quiz_id);
+                self.cache.unobserve(&QueryKey::QuizBoard(quiz_id));
+            }
+            Command::DismissToast { id } => {
+                self.notifier.dismiss_toast(id);
+            }
+            Command::MarkRead => self.notifier.mark_read(),
+        }
+        self.finish(now);
+    }
+
+    /// The popup opened (its port connected): same as [`Command::Hello`].
+    pub fn handle_popup_opened(&mut self, now: Timestamp) {
+        self.handle_command(Command::Hello, now);
+    }
+
+    /// The popup's port disconnected.
+    pub fn handle_popup_closed(&mut self, now: Timestamp) {
+        for q in std::mem::take(&mut self.viewed_quizzes) {
+            self.cache.unobserve(&QueryKey::QuizBoard(q));
+        }
+        self.finish(now);
+    }
+
+    /// The socket opened.
+    pub fn handle_socket_opened(&mut self, socket: SocketId, now: Timestamp) {
+        if self.phase != (Phase::Connecting { socket }) {
+            return;
+        }
+        self.timers.stop(Timer::ConnectTimeout);
+        self.timers.stop(Timer::Reconnect);
+        self.phase = Phase::Open { socket, since: now };
+        self.log(now, ConnEvent::Opened);
+        self.live = Live::default();
+        self.timers
+            .set(Timer::Keepalive, now + self.config.keepalive);
+        self.timers
+            .set(Timer::Stable, now + self.config.stable_after);
+        // The server's side of a new socket subscribes to nothing: send the full set.
+        // Pending folded changes are covered by it (subscribes) or moot (unsubscribes).
+        self.outbox.drain();
+        for quiz in self.subs.wanted() {
+            self.send_subscribe(socket, quiz, now);
+        }
+        // Delivery is at most once: whatever was missed while away is refetched.
+        self.cache.resync_observed(now);
+        if let Some(test) = &mut self.test
+            && test.current() == Some(3)
+        {
+            test.set(
+                3,
+                StepStatus::Passed,
+                format!("connected to {}", self.settings.socket_base()),
+            );
+        }
+        self.finish(now);
+    }
+
+    /// A text frame arrived.
+    pub fn handle_socket_message(&mut self, socket: SocketId, text: &str, now: Timestamp) {
+        let Phase::Open {
+            socket: open,
+            since,
+        } = self.phase
+        else {
+            return;
+        };
+        if open != socket {
+            return;
+        }
+        self.last_message_at = Some(now);
+        self.timers.stop(Timer::PongDeadline);
+        if !self.live.got_message {
+            self.live.got_message = true;
+            // The server accepted the token: a later 4001 may spend a refresh again.
+            self.auth_retry_used = false;
+        }
+        let frame = match ServerFrame::decode(text) {
+            Ok(f) => f,
+            Err(e) => {
+                self.log(
+                    now,
+                    ConnEvent::BadMessage {
+                        message: e.to_string(),
+                    },
+                );
+                self.finish(now);
+                return;
+            }
+        };
+        if let Some(sent) = frame
+            .sent_at
+            .as_deref()
+            .and_then(|s| Timestamp::parse_rfc3339(s).ok())
+        {
+            self.live.skew_ms = sent.as_millis() as i64 - now.as_millis() as i64;
+        }
+        if let Some(seq) = frame.seq {
+            if let Some(last) = self.live.last_seq
+                && seq > last + 1
+            {
+                self.log(
+                    now,
+                    ConnEvent::SequenceGap {
+                        expected: last + 1,
+                        got: seq,
+                    },
+                );
+                self.cache.resync_observed(now);
+            }
+            self.live.last_seq = Some(seq);
+        }
+        self.on_message(frame.message, since, now);
+        self.finish(now);
+    }
+
+    /// The socket closed (`was_open`: whether `open` had fired).
+    pub fn handle_socket_closed(
+        &mut self,
+        socket: SocketId,
+        code: u16,
+        reason: &str,
+        was_open: bool,
+        now: Timestamp,
+    ) {
+        if self.wanted_socket() != Some(socket) {
+            return;
+        }
+        let was_open = was_open || matches!(self.phase, Phase::Open { .. });
+        self.log(
+            now,
+            ConnEvent::Closed {
+                code,
+                reason: reason.to_owned(),
+                was_open,
+            },
+        );
+        self.socket_gone();
+        self.phase = Phase::Idle;
+        if let Some(test) = &mut self.test
+            && test.current() == Some(3)
+        {
+            test.set(
+                3,
+                StepStatus::Failed,
+                format!("closed with code {code} ({})", close_code_meaning(code)),
+            );
+        }
+        match code {
+            4003 => self.auth_failed(
+                now,
+                "the server refused this account (close 4003). Sign in again.".into(),
+            ),
+            4001 => {
+                if self.auth_retry_used {
+                    self.auth_failed(now, "the server rejected the token again right after a refresh (close 4001). Sign in again.".into());
+                } else {
+                    self.auth_retry_used = true;
+                    self.phase = Phase::AwaitingToken;
+                    self.start_refresh(RefreshWhy::ForSocket, now);
+                }
+            }
+            1006 if !was_open && !self.auth_retry_used => {
+                // A Django backend refuses a bad token at the handshake; the browser only
+                // says 1006. Maybe auth: refresh once, then retry at once.
+                self.auth_retry_used = true;
+                self.phase = Phase::AwaitingToken;
+                self.start_refresh(RefreshWhy::ForSocket, now);
+            }
+            1001 | 1012 | 1013 => self.connection_failed(Failure::Soon, now),
+            _ => self.connection_failed(Failure::Normal, now),
+        }
+        self.finish(now);
+    }
+
+    /// The socket reported an error (a close follows; only logged).
+    pub fn handle_socket_error(&mut self, socket: SocketId, now: Timestamp) {
+        if self.wanted_socket() == Some(socket) {
+            self.log(now, ConnEvent::SocketError);
+            self.finish(now);
+        }
+    }
+
+    /// An HTTP request finished.
+    pub fn handle_fetch_completed(&mut self, id: RequestId, result: FetchResult, now: Timestamp) {
+        let Some(purpose) = self.requests.remove(&id) else {
+            return;
+        };
+        match purpose {
+            RequestPurpose::SignIn => self.sign_in_completed(result, now),
+            RequestPurpose::Refresh => self.refresh_completed(id, result, now),
+            RequestPurpose::Query(key) => self.query_completed(key, id, result, now),
+            RequestPurpose::TestToken => self.test_token_completed(result, now),
+        }
+        self.finish(now);
+    }
+
+    /// A timer is due (call at or after [`Client::poll_timeout`]'s time).
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        for t in TIMERS {
+            if self.timers.expired(t, now) {
+                self.timers.stop(t);
+                self.on_timer(t, now);
+            }
+        }
+        self.check_confirmations(now);
+        if self.notifier.expire_mute(now) {
+            self.persist_mute(now);
+        }
+        self.notifier.expire_toasts(now);
+        let prefs = self.settings.notifications.clone();
+        let active = self.active_quiz().cloned();
+        let ctx = AlertContext {
+            prefs: &prefs,
+            utc_offset_minutes: self.utc_offset_minutes,
+            active_quiz: active.as_ref(),
+        };
+        if let Some(n) = self.notifier.poll_summary(&ctx, now) {
+            self.actions.push_back(Action::Notify(n));
+        }
+        self.finish(now);
+    }
+
+    /// The alarm fired (the worker may have slept since the last call).
+    pub fn handle_alarm(&mut self, now: Timestamp) {
+        self.handle_timeout(now);
+    }
+
+    /// `navigator.onLine` changed.
+    pub fn handle_online(&mut self, online: bool, now: Timestamp) {
+        if online == self.online {
+            return;
+        }
+        self.online = online;
+        self.log(now, ConnEvent::Network { online });
+        if online {
+            self.retry_now(now, false);
+        } else if matches!(self.phase, Phase::Backoff { .. } | Phase::Suspended) {
+            // An open socket is kept: a loopback server works offline, and a dead
+            // socket reports its own close.
+            self.timers.stop(Timer::Reconnect);
+            self.phase = Phase::Offline;
+        }
+        self.finish(now);
+    }
+
+    /// `chrome.idle` reports the machine active again (woken from sleep): reconnect
+    /// now if waiting; if the socket looks open, probe it with a ping at once (a socket
+    /// that died during sleep is then found out within the pong timeout, when the
+    /// server answers pings).
+    pub fn handle_idle_active(&mut self, now: Timestamp) {
+        if matches!(self.phase, Phase::Open { .. }) {
+            self.ping(now);
+        } else {
+            self.retry_now(now, false);
+        }
+        self.finish(now);
+    }
+
+    /// A tab shows `/quizzes/<id>` (or, with `None`, navigated away from quiz pages).
+    pub fn handle_tab_quiz(&mut self, tab: TabId, quiz: Option<QuizId>, now: Timestamp) {
+        let changes = match quiz {
+            Some(q) => self.subs.tab_shows(tab, q),
+            None => self.subs.tab_gone(tab),
+        };
+        self.apply_sub_changes(changes, now);
+        self.finish(now);
+    }
+
+    /// A tab closed.
+    pub fn handle_tab_closed(&mut self, tab: TabId, now: Timestamp) {
+        let changes = self.subs.tab_gone(tab);
+        self.apply_sub_changes(changes, now);
+        if self.active_tab == Some(tab) {
+            self.active_tab = None;
+        }
+        self.finish(now);
+    }
+
+    /// The active tab of the focused window changed (`None`: no browser window focused).
+    pub fn handle_tab_activated(&mut self, tab: Option<TabId>, now: Timestamp) {
+        self.active_tab = tab;
+        self.finish(now);
+    }
+
+    /// A notification was clicked: open (or focus) its page, mark all read.
+    pub fn handle_notification_clicked(&mut self, id: &str, now: Timestamp) {
+        let url = self.notifier.target_of(id).map(str::to_owned);
+        self.notifier.mark_read();
+        self.notifier.closed(id);
+        self.actions
+            .push_back(Action::ClearNotification { id: id.to_owned() });
+        if let Some(url) = url {
+            self.actions.push_back(Action::OpenTab { url });
+        }
+        self.persist_targets();
+        self.finish(now);
+    }
+
+    /// A notification was dismissed.
+    pub fn handle_notification_closed(&mut self, id: &str, now: Timestamp) {
+        if self.notifier.closed(id) {
+            self.persist_targets();
+        }
+        self.finish(now);
+    }
+
+    /// The answer to [`Action::CheckHostAccess`].
+    pub fn handle_host_access(&mut self, granted: bool, now: Timestamp) {
+        let origin = self.settings.host_permission_pattern();
+        if let Some(test) = &mut self.test
+            && test.current() == Some(1)
+        {
+            if granted {
+                test.set(1, StepStatus::Passed, format!("may access {origin}"));
+            } else {
+                test.set(
+                        1,
+                        StepStatus::Failed,
+                        format!("QuizPulse may not access {origin}: grant access when signing in or in the options page"),
+                    );
+            }
+        }
+        if granted {
+            self.test_token_step(now);
+        }
+        self.finish(now);
+    }
+
+    /// The local zone changed (daylight saving), for quiet hours.
+    pub fn set_utc_offset(&mut self, minutes: i32) {
+        self.utc_offset_minutes = minutes;
+    }
+}

@@ -1,0 +1,218 @@
+//! What the client publishes after every input: persistence, the event log, the badge,
+//! the alarm and the popup's snapshot.
+
+use super::*;
+
+impl Client {
+    pub(super) fn note(&mut self, now: Timestamp, message: String) {
+        self.log(now, ConnEvent::Note { message });
+    }
+
+    pub(super) fn log(&mut self, now: Timestamp, event: ConnEvent) {
+        self.events.push(now, event);
+    }
+
+    pub(super) fn persist_json<T: Serialize>(&mut self, key: PersistKey, value: &T) {
+        if let Ok(json) = serde_json::to_string(value) {
+            self.actions.push_back(Action::Persist { key, json });
+        }
+    }
+
+    pub(super) fn persist_auth(&mut self) {
+        let Some(auth) = &self.auth else {
+            return;
+        };
+        let record = AuthRecord {
+            tokens: Some(auth.tokens.clone()),
+            username: auth.username.clone(),
+            failed: None,
+            warned_expiry: auth.warned_expiry,
+        };
+        self.persist_json(PersistKey::Auth, &record);
+    }
+
+    /// Writes the follow state when it changed since the last write.
+    pub(super) fn persist_follows(&mut self) {
+        if self.persisted_follows.as_ref() == Some(self.subs.state()) {
+            return;
+        }
+        let state = self.subs.state().clone();
+        self.persist_json(PersistKey::Follows, &state);
+        self.persisted_follows = Some(state);
+    }
+
+    pub(super) fn persist_mute(&mut self, now: Timestamp) {
+        let muted = self.notifier.muted_until(now);
+        self.persist_json(PersistKey::Mute, &muted);
+    }
+
+    pub(super) fn persist_targets(&mut self) {
+        let targets = self.notifier.targets().clone();
+        self.persist_json(PersistKey::NotificationTargets, &targets);
+    }
+
+    /// Runs after every input: start due fetches, then the event log, badge, alarm
+    /// and snapshot.
+    pub(super) fn finish(&mut self, now: Timestamp) {
+        self.pump_fetches(now);
+        if self.persisted_log_len != Some(self.events.total()) {
+            self.persisted_log_len = Some(self.events.total());
+            let entries: Vec<LogEntry> = self.events.entries().cloned().collect();
+            self.persist_json(PersistKey::EventLog, &entries);
+        }
+        let state = self.state();
+        let b = badge(BadgeInput {
+            state: &state,
+            unread: self.notifier.unread(),
+            server_error: self.cache.has_server_error(),
+            muted_until: self.notifier.muted_until(now),
+            now,
+        });
+        if self.last_badge.as_ref() != Some(&b) {
+            self.last_badge = Some(b.clone());
+            self.actions.push_back(Action::SetBadge(b));
+        }
+        // The alarm wakes a sleeping worker for the slow retry; an open socket keeps
+        // the worker alive, and quick retries are shorter than its idle timeout.
+        let alarm = match self.phase {
+            Phase::Suspended => self.timers.get(Timer::Reconnect),
+            _ => None,
+        };
+        if self.last_alarm != Some(alarm) {
+            self.last_alarm = Some(alarm);
+            self.actions.push_back(Action::ScheduleAlarm { at: alarm });
+        }
+        let mut snap = self.snapshot(now);
+        snap.generated_at = Timestamp::ZERO;
+        if self.last_published.as_ref() != Some(&snap) {
+            self.last_published = Some(snap.clone());
+            snap.generated_at = now;
+            self.actions.push_back(Action::Publish(Box::new(snap)));
+        }
+    }
+
+    /// The state for the popup. Carries no token and no password.
+    pub fn snapshot(&self, now: Timestamp) -> Snapshot {
+        let state = self.state();
+        let view = |key: &QueryKey| -> (Option<QueryData>, QueryView<()>) {
+            match self.cache.get(key) {
+                None => (None, QueryView::default()),
+                Some(q) => (
+                    q.data.clone(),
+                    QueryView {
+                        data: None,
+                        updated_at: q.updated_at,
+                        stale: q.stale,
+                        fetching: q.in_flight.is_some(),
+                        error: q.error.clone(),
+                    },
+                ),
+            }
+        };
+        fn with<T>(v: QueryView<()>, data: Option<T>) -> QueryView<T> {
+            QueryView {
+                data,
+                updated_at: v.updated_at,
+                stale: v.stale,
+                fetching: v.fetching,
+                error: v.error,
+            }
+        }
+        let (boards, boards_view) = view(&QueryKey::SubjectBoards);
+        let boards = match boards {
+            Some(QueryData::SubjectBoards(b)) => Some(b),
+            _ => None,
+        };
+        let (perf, perf_view) = view(&QueryKey::MyPerformance);
+        let perf = match perf {
+            Some(QueryData::Performance(p)) => Some(p),
+            _ => None,
+        };
+        let (quizzes, quiz_list) = view(&QueryKey::Quizzes);
+        let quizzes = match quizzes {
+            Some(QueryData::Quizzes(list)) => list,
+            _ => Vec::new(),
+        };
+        let rows = quizzes
+            .into_iter()
+            .map(|quiz| {
+                let subscription = if !self.subs.is_wanted(&quiz.id) {
+                    SubscriptionStatus::None
+                } else if self.live.confirmed.contains(&quiz.id) {
+                    SubscriptionStatus::Confirmed
+                } else if self.live.failed_confirm.contains(&quiz.id) {
+                    SubscriptionStatus::Unconfirmed
+                } else {
+                    SubscriptionStatus::Pending
+                };
+                QuizRow {
+                    followed: self.subs.is_followed(&quiz.id),
+                    open_in_tab: self.subs.tab_count(&quiz.id) > 0,
+                    url: self.settings.quiz_page_url(quiz.id.as_str()),
+                    subscription,
+                    quiz,
+                }
+            })
+            .collect();
+        let mut quiz_boards = BTreeMap::new();
+        for key in self.cache.keys() {
+            if let QueryKey::QuizBoard(id) = key {
+                if !self.cache.is_observed(key) {
+                    continue;
+                }
+                let (data, v) = view(key);
+                let data = match data {
+                    Some(QueryData::QuizBoard(b)) => Some(b),
+                    _ => None,
+                };
+                quiz_boards.insert(id.to_string(), with(v, data));
+            }
+        }
+        let mut subject_names = BTreeMap::new();
+        if let Some(QueryData::Subjects(list)) = self.cache.data(&QueryKey::Subjects) {
+            for s in list {
+                subject_names.insert(s.id.clone(), s.name.clone());
+            }
+        }
+        if let Some(b) = &boards {
+            for board in b {
+                subject_names.insert(board.subject.id.clone(), board.subject.name.clone());
+            }
+        }
+        let account = self.auth.as_ref().map(|a| Account {
+            username: a.username.clone(),
+            user_id: a.user_id.clone(),
+            expires_at: a.refresh_exp,
+        });
+        Snapshot {
+            generated_at: now,
+            connection_text: state.describe(now),
+            badge: badge(BadgeInput {
+                state: &state,
+                unread: self.notifier.unread(),
+                server_error: self.cache.has_server_error(),
+                muted_until: self.notifier.muted_until(now),
+                now,
+            }),
+            connection: state,
+            last_message_at: self.last_message_at,
+            account,
+            sign_in: self.sign_in.clone(),
+            subject_boards: with(boards_view, boards),
+            quiz_list,
+            quizzes: rows,
+            quiz_boards,
+            my_standing: with(perf_view, perf),
+            subject_names,
+            last_update: self.cache.last_update(),
+            toasts: self.notifier.toasts().cloned().collect(),
+            unread: self.notifier.unread(),
+            muted_until: self.notifier.muted_until(now),
+            events: self.events.entries().cloned().collect(),
+            events_text: self.events.to_text(),
+            settings: self.settings.clone(),
+            settings_error: self.settings_error.clone(),
+            test: self.test.as_ref().map(|t| t.steps.clone()),
+        }
+    }
+}
