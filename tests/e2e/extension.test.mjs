@@ -107,4 +107,8 @@ describe('the extension', () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  test('the service worker logged no errors meanwhile', () => {
+    assert.deepEqual(ext.workerErrors, []);
+  });
 });

@@ -39,7 +39,7 @@ export async function distManifest(dist = DIST) {
 
 /**
  * Launches headless Chromium with the extension in `dist` loaded, in a fresh profile.
- * Returns { context, extensionId, worker, url(pathname), close() }.
+ * Returns { context, extensionId, worker, workerErrors, url(pathname), close() }.
  */
 export async function launchExtension({ dist = DIST, timeoutMs = 30_000 } = {}) {
   const userDataDir = await mkdtemp(path.join(tmpdir(), 'quizpulse-e2e-'));
@@ -70,10 +70,16 @@ export async function launchExtension({ dist = DIST, timeoutMs = 30_000 } = {}) 
       worker = await context.waitForEvent('serviceworker', { timeout: timeoutMs });
     }
     const extensionId = new URL(worker.url()).host;
+    // Errors the service worker logs from now on (earlier ones are not visible here).
+    const workerErrors = [];
+    worker.on('console', (message) => {
+      if (message.type() === 'error') workerErrors.push(message.text());
+    });
     return {
       context,
       extensionId,
       worker,
+      workerErrors,
       url: (pathname) => `chrome-extension://${extensionId}/${pathname.replace(/^\//, '')}`,
       async close() {
         await withTimeout(context.close(), 15_000, 'closing Chromium').catch(() => {});
