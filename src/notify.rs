@@ -217,6 +217,9 @@ impl Notifier {
             return None;
         }
         self.unread = self.unread.saturating_add(1);
+        // Groups whose window has passed are over: forget them (bounded memory).
+        self.groups
+            .retain(|_, g| now.saturating_since(g.last_at) <= COALESCE_WINDOW);
         let (kind, group_id) = (alert.kind(), alert.group());
         let group = match self.groups.get_mut(&group_id) {
             Some(g) if now.saturating_since(g.last_at) <= COALESCE_WINDOW => {

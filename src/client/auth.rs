@@ -4,6 +4,7 @@
 use super::*;
 
 impl Client {
+    /// Validates the server, switches to it if it changed, and posts the token request.
     pub(super) fn sign_in(
         &mut self,
         server: String,
@@ -23,7 +24,7 @@ impl Client {
             }
         };
         if self.auth.is_some() {
-            self.sign_out(now, None);
+            self.sign_out(now, "signed out");
         }
         if validated.server_url != self.settings.server_url {
             self.server_changed();
@@ -46,6 +47,7 @@ impl Client {
         );
     }
 
+    /// Stores the token pair and connects, or says in the sign-in form why not.
     pub(super) fn sign_in_completed(&mut self, result: FetchResult, now: Timestamp) {
         let server = self.settings.api_base().to_owned();
         match result {
@@ -118,8 +120,11 @@ impl Client {
         self.connect(now, false);
     }
 
-    pub(super) fn sign_out(&mut self, now: Timestamp, _reason: Option<&str>) {
-        self.close_socket(CLOSE_NORMAL, "signed out", now);
+    /// Forgets the sign-in: closes the socket with 1000 (no reconnect follows, since the
+    /// close event of a socket no longer wanted is ignored), drops tokens and data.
+    /// Follow toggles stay.
+    pub(super) fn sign_out(&mut self, now: Timestamp, reason: &str) {
+        self.close_socket(CLOSE_NORMAL, reason, now);
         self.timers = TimerTable::default();
         self.auth = None;
         self.refresh_in_flight = None;
@@ -130,11 +135,14 @@ impl Client {
         self.persist_json(PersistKey::Auth, &AuthRecord::default());
     }
 
+    /// Forgets what belonged to the previous server.
     pub(super) fn server_changed(&mut self) {
         self.server_pongs = false;
         self.cache.clear();
     }
 
+    /// Validates and applies new settings: another server signs out (tokens belong to
+    /// the old one), another socket URL reconnects, another board size refetches.
     pub(super) fn save_settings(&mut self, settings: Settings, now: Timestamp) {
         let validated = match settings.validated() {
             Ok(s) => s,
@@ -149,7 +157,7 @@ impl Client {
         if old.server_url != self.settings.server_url {
             // Tokens belong to the old server.
             if self.auth.is_some() {
-                self.sign_out(now, Some("server changed"));
+                self.sign_out(now, "server changed");
                 self.notifier.toast(
                     "Server changed: sign in to the new one.".into(),
                     ToastLevel::Info,
@@ -168,6 +176,9 @@ impl Client {
         }
     }
 
+    /// Plans the access token's refresh (the earlier of 80% of its remaining life and
+    /// 30 s before `exp`; nothing when `exp` is unknown) and the warning before the
+    /// refresh token runs out (once per token).
     pub(super) fn schedule_token_timers(&mut self, now: Timestamp) {
         let Some(auth) = &self.auth else {
             return;
@@ -194,6 +205,7 @@ impl Client {
         }
     }
 
+    /// Warns once that the sign-in (refresh token) is about to run out.
     pub(super) fn warn_expiry(&mut self, now: Timestamp) {
         let Some(auth) = &mut self.auth else {
             return;
@@ -217,6 +229,7 @@ impl Client {
         );
     }
 
+    /// Posts the refresh token, unless a refresh is already running.
     pub(super) fn start_refresh(&mut self, why: RefreshWhy, now: Timestamp) {
         if self.refresh_in_flight.is_some() {
             return;
@@ -243,6 +256,8 @@ impl Client {
         self.refresh_in_flight = Some((id, why));
     }
 
+    /// A new access token (and maybe a rotated refresh token), or a refused refresh
+    /// (auth failed), or no answer (retry later, not an auth failure).
     pub(super) fn refresh_completed(&mut self, id: RequestId, result: FetchResult, now: Timestamp) {
         if self.refresh_in_flight.map(|(i, _)| i) != Some(id) {
             return;

@@ -4,6 +4,8 @@
 use super::*;
 
 impl Client {
+    /// The "reconnect now" moments (popup, online, wake, worker start, Retry now): skip
+    /// the backoff when waiting. `force` ignores the browser's offline flag.
     pub(super) fn retry_now(&mut self, now: Timestamp, force: bool) {
         if self.auth.is_none() {
             return;
@@ -24,6 +26,7 @@ impl Client {
         self.connect(now, force);
     }
 
+    /// Opens a socket, or first refreshes an access token that is (about to be) expired.
     pub(super) fn connect(&mut self, now: Timestamp, ignore_offline: bool) {
         if matches!(self.phase, Phase::Connecting { .. } | Phase::Open { .. }) {
             return;
@@ -85,6 +88,8 @@ impl Client {
         self.socket_gone();
     }
 
+    /// Counts a failed connection and schedules the next try: quick retries with full
+    /// jitter, then the slow retry (which the alarm wakes).
     pub(super) fn connection_failed(&mut self, failure: Failure, now: Timestamp) {
         if self.auth.is_none() {
             self.phase = Phase::SignedOut;
@@ -127,6 +132,7 @@ impl Client {
         }
     }
 
+    /// The sign-in is refused: stop everything until the user signs in again, and say so.
     pub(super) fn auth_failed(&mut self, now: Timestamp, reason: String) {
         self.close_socket(CLOSE_NORMAL, "sign-in refused", now);
         self.timers = TimerTable::default();
@@ -151,6 +157,7 @@ impl Client {
         );
     }
 
+    /// One expired timer.
     pub(super) fn on_timer(&mut self, t: Timer, now: Timestamp) {
         match t {
             Timer::Reconnect => {

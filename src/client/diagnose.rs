@@ -49,6 +49,7 @@ impl TestRun {
 }
 
 impl Client {
+    /// Starts "test connection" with the URL step, then asks for host access.
     pub(super) fn start_test(&mut self) {
         let mut test = TestRun::new();
         match self.settings.validated() {
@@ -66,6 +67,7 @@ impl Client {
         self.test = Some(test);
     }
 
+    /// The token step: an authenticated read of the user's performance.
     pub(super) fn test_token_step(&mut self, _now: Timestamp) {
         let Some(test) = &mut self.test else {
             return;
@@ -88,6 +90,7 @@ impl Client {
         }
     }
 
+    /// The token step's outcome; then the socket step.
     pub(super) fn test_token_completed(&mut self, result: FetchResult, now: Timestamp) {
         let Some(test) = &mut self.test else {
             return;

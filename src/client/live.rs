@@ -4,6 +4,7 @@
 use super::*;
 
 impl Client {
+    /// Sends subscription changes on the open socket, or folds them into the outbox.
     pub(super) fn apply_sub_changes(&mut self, changes: Vec<SubChange>, now: Timestamp) {
         for change in changes {
             match (self.phase.clone(), change) {
@@ -23,6 +24,7 @@ impl Client {
         }
     }
 
+    /// Sends `subscribe_quiz` and waits for its confirmation.
     pub(super) fn send_subscribe(&mut self, socket: SocketId, quiz: QuizId, now: Timestamp) {
         let text = ClientMessage::SubscribeQuiz {
             quiz_id: quiz.clone(),
@@ -36,6 +38,7 @@ impl Client {
             .insert(quiz, (now + self.config.confirm_timeout, false));
     }
 
+    /// Resends a subscription unconfirmed in time, once; then surfaces it.
     pub(super) fn check_confirmations(&mut self, now: Timestamp) {
         let Phase::Open { socket, .. } = self.phase else {
             return;
@@ -76,6 +79,7 @@ impl Client {
         }
     }
 
+    /// What a server message invalidates, applies or announces.
     pub(super) fn on_message(&mut self, message: ServerMessage, since: Timestamp, now: Timestamp) {
         match message {
             ServerMessage::QuizSessionUploaded { session } => {
@@ -185,6 +189,7 @@ impl Client {
         t + grace >= shift(since) && t + 300_000 >= shift(now)
     }
 
+    /// A quiz's title from whatever data is cached, or a fallback.
     pub(super) fn quiz_title(&self, quiz: &QuizId) -> String {
         if let Some(QueryData::Quizzes(list)) = self.cache.data(&QueryKey::Quizzes)
             && let Some(q) = list.iter().find(|q| &q.id == quiz)
@@ -197,10 +202,12 @@ impl Client {
         format!("quiz {quiz}")
     }
 
+    /// The quiz shown in the active tab, if any.
     pub(super) fn active_quiz(&self) -> Option<&QuizId> {
         self.active_tab.and_then(|t| self.subs.quiz_in_tab(t))
     }
 
+    /// Offers an alert to the notification policy and shows what it lets through.
     pub(super) fn alert(&mut self, alert: Alert, now: Timestamp) {
         let prefs = self.settings.notifications.clone();
         let active = self.active_quiz().cloned();

@@ -492,7 +492,7 @@ impl Client {
                 username,
                 password,
             } => self.sign_in(server, username, password.0, now),
-            Command::SignOut => self.sign_out(now, None),
+            Command::SignOut => self.sign_out(now, "signed out"),
             Command::MuteForAnHour => {
                 self.notifier.mute_until(now + MUTE_SPAN);
                 self.persist_mute(now);

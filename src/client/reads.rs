@@ -3,6 +3,7 @@
 use super::*;
 
 impl Client {
+    /// Asks the adapter for an HTTP request.
     pub(super) fn request(
         &mut self,
         purpose: RequestPurpose,
@@ -76,6 +77,7 @@ impl Client {
         }
     }
 
+    /// Records a read's result; a 401 refreshes the token and the read is retried once.
     pub(super) fn query_completed(
         &mut self,
         key: QueryKey,
@@ -92,6 +94,7 @@ impl Client {
         }
     }
 
+    /// Side effects of new data: newly seen quizzes, the user's rank changes.
     pub(super) fn query_updated(
         &mut self,
         key: &QueryKey,
@@ -133,6 +136,7 @@ impl Client {
         }
     }
 
+    /// The user's rank changed in a subject between two live reads.
     pub(super) fn rank_alerts(&mut self, old: &Performance, new: &Performance, now: Timestamp) {
         for s in &new.subjects {
             let Some(before) = old.subjects.iter().find(|o| o.subject_id == s.subject_id) else {
@@ -158,6 +162,7 @@ impl Client {
         }
     }
 
+    /// A subject's name from the cached boards or subjects, or a fallback.
     pub(super) fn subject_name(&self, id: &crate::wire::SubjectId) -> String {
         if let Some(QueryData::SubjectBoards(boards)) = self.cache.data(&QueryKey::SubjectBoards)
             && let Some(b) = boards.iter().find(|b| &b.subject.id == id)

@@ -4,20 +4,24 @@
 use super::*;
 
 impl Client {
+    /// Logs a free-form line.
     pub(super) fn note(&mut self, now: Timestamp, message: String) {
         self.log(now, ConnEvent::Note { message });
     }
 
+    /// Logs a connection event.
     pub(super) fn log(&mut self, now: Timestamp, event: ConnEvent) {
         self.events.push(now, event);
     }
 
+    /// Asks the adapter to store `value` under `key`.
     pub(super) fn persist_json<T: Serialize>(&mut self, key: PersistKey, value: &T) {
         if let Ok(json) = serde_json::to_string(value) {
             self.actions.push_back(Action::Persist { key, json });
         }
     }
 
+    /// Stores the tokens and sign-in state.
     pub(super) fn persist_auth(&mut self) {
         let Some(auth) = &self.auth else {
             return;
@@ -41,11 +45,13 @@ impl Client {
         self.persisted_follows = Some(state);
     }
 
+    /// Stores the mute's end.
     pub(super) fn persist_mute(&mut self, now: Timestamp) {
         let muted = self.notifier.muted_until(now);
         self.persist_json(PersistKey::Mute, &muted);
     }
 
+    /// Stores where each notification leads.
     pub(super) fn persist_targets(&mut self) {
         let targets = self.notifier.targets().clone();
         self.persist_json(PersistKey::NotificationTargets, &targets);
