@@ -364,20 +364,6 @@ impl ServerFrame {
     }
 }
 
-/// Appends a `"seq"` field to an encoded frame that has none, so a broadcast
-/// can be serialised once and numbered per connection. Returns `None` if
-/// `encoded` does not end with `}`.
-pub fn append_seq(encoded: &str, seq: u64) -> Option<String> {
-    let body = encoded.strip_suffix('}')?;
-    let empty = body.trim_end() == "{";
-    let mut out = String::with_capacity(encoded.len() + 24);
-    out.push_str(body);
-    out.push_str(if empty { "\"seq\": " } else { ", \"seq\": " });
-    out.push_str(&seq.to_string());
-    out.push('}');
-    Some(out)
-}
-
 /// Parses `text` as a JSON object and takes its `type`.
 fn split_type(text: &str) -> Result<(String, Map<String, Value>), DecodeError> {
     let value: Value =
@@ -816,24 +802,21 @@ mod tests {
     }
 
     #[test]
-    fn server_frame_round_trips_with_seq_appended() {
-        let frame = ServerFrame::new(ServerMessage::LeaderboardUpdated {
-            subject_id: Some("1".into()),
-            entries: None,
-        });
-        let body = frame.encode();
+    fn server_frame_round_trips_with_envelope() {
+        let frame = ServerFrame {
+            message: ServerMessage::LeaderboardUpdated {
+                subject_id: Some("1".into()),
+                entries: None,
+            },
+            seq: Some(5),
+            sent_at: Some("2026-11-26T06:00:00Z".into()),
+        };
+        let text = frame.encode();
         assert_eq!(
-            body,
-            r#"{"type": "leaderboard_updated", "data": {"subject_id": "1"}}"#
+            text,
+            r#"{"type": "leaderboard_updated", "data": {"subject_id": "1"}, "seq": 5, "sent_at": "2026-11-26T06:00:00Z"}"#
         );
-        let numbered = append_seq(&body, 5).unwrap();
-        assert_eq!(
-            numbered,
-            r#"{"type": "leaderboard_updated", "data": {"subject_id": "1"}, "seq": 5}"#
-        );
-        let back = ServerFrame::decode(&numbered).unwrap();
-        assert_eq!(back.seq, Some(5));
-        assert_eq!(back.message, frame.message);
+        assert_eq!(ServerFrame::decode(&text).unwrap(), frame);
     }
 
     #[test]
