@@ -46,7 +46,7 @@ fn replace_section(text: &str, name: &str, body: &str) -> String {
         (Some(start), Some(end)) if end > start => {
             format!("{}{block}{}", &text[..start], &text[end + close.len()..])
         }
-        _ => format!("{}\n{block}\n", text.trim_end()),
+        _ => format!("{}\n\n{block}\n", text.trim_end()),
     }
 }
 
