@@ -1,12 +1,14 @@
-//! `cargo xtask dist [--server URL]`: the extension, built for release, in `dist/`
-//! (loadable unpacked) and `dist/quizpulse-<version>.zip` (the store upload).
+//! `cargo xtask dist [--server URL] [--wasm-pack]`: the extension, built for release,
+//! in `dist/` (loadable unpacked) and `dist/quizpulse-<version>.zip` (the store upload).
 //!
-//! The wasm is built with cargo and the exact-version `wasm-bindgen` directly, then
-//! shrunk with `wasm-opt -Oz` from npm's binaryen. `wasm-pack` is installed by setup but
-//! not used here: its custom-profile support (`--profile wasm-release`) reads its own
-//! settings from a differently named metadata section and skips the wasm-opt arguments,
-//! and it would look for `wasm-opt` on PATH instead of the pinned npm one. Calling the
-//! three tools ourselves is the same pipeline with every flag in view.
+//! By default the wasm is built with cargo and the exact-version `wasm-bindgen`
+//! directly, then shrunk with `wasm-opt -Oz` from npm's binaryen. `--wasm-pack` runs
+//! `wasm-pack build --mode no-install --profile wasm-release --no-opt` instead (same
+//! profile, same wasm-bindgen, same wasm-opt step after it). wasm-pack is not the
+//! default because with a custom profile it reads its settings from a differently
+//! named metadata section and drops wasm-opt arguments, it would run a `wasm-opt`
+//! from PATH rather than the pinned npm one, and it checks its own version online;
+//! the direct pipeline has every flag in view and makes no network call.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -57,6 +59,21 @@ pub fn dist_dir() -> PathBuf {
 
 /// Builds `dist/` and the zip for `server` (an origin such as `https://quiz.example.org`).
 pub fn run(tools: &Tools, server: Option<&str>) -> Result<Report> {
+    run_with(tools, server, Builder::Direct)
+}
+
+/// How the wasm is compiled and bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builder {
+    /// `cargo build` then `wasm-bindgen` (the default).
+    Direct,
+    /// `wasm-pack build --mode no-install --profile wasm-release --no-opt` (the same
+    /// cargo profile and wasm-bindgen; a cross-check that wasm-pack works offline).
+    WasmPack,
+}
+
+/// Like [`run`], choosing the wasm front end.
+pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result<Report> {
     let version = workspace_version()?;
     let server = server.unwrap_or(DEFAULT_SERVER);
     let hosts = host_permissions(server)?;
@@ -65,7 +82,9 @@ pub fn run(tools: &Tools, server: Option<&str>) -> Result<Report> {
         hosts.join(", ")
     ));
 
-    build_wasm(tools)?;
+    if builder == Builder::Direct {
+        build_wasm(tools)?;
+    }
     let out = dist_dir();
     if out.exists() {
         std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
@@ -82,13 +101,41 @@ pub fn run(tools: &Tools, server: Option<&str>) -> Result<Report> {
         if bindgen_dir.exists() {
             std::fs::remove_dir_all(&bindgen_dir)?;
         }
-        step(format!("dist: wasm-bindgen --target web {package}"));
-        util::run(
-            Command::new(&tools.wasm_bindgen)
-                .args(["--target", "web", "--no-typescript", "--out-dir"])
-                .arg(&bindgen_dir)
-                .arg(&built),
-        )?;
+        if builder == Builder::Direct {
+            step(format!("dist: wasm-bindgen --target web {package}"));
+            util::run(
+                Command::new(&tools.wasm_bindgen)
+                    .args(["--target", "web", "--no-typescript", "--out-dir"])
+                    .arg(&bindgen_dir)
+                    .arg(&built),
+            )?;
+        } else {
+            step(format!("dist: wasm-pack build {package}"));
+            let crate_dir = package.trim_start_matches("quizpulse-");
+            let mut cmd = Command::new(&tools.wasm_pack);
+            cmd.current_dir(root())
+                .args([
+                    "build",
+                    crate_dir,
+                    "--mode",
+                    "no-install",
+                    "--profile",
+                    WASM_PROFILE,
+                ])
+                .args([
+                    "--target",
+                    "web",
+                    "--no-pack",
+                    "--no-opt",
+                    "--no-typescript",
+                    "--out-dir",
+                ])
+                .arg(&bindgen_dir);
+            if let Some(rustc) = &tools.wasm_rustc {
+                cmd.env("RUSTC", rustc);
+            }
+            util::run(&mut cmd)?;
+        }
         let bg = format!("{stem}_bg.wasm");
         step(format!("dist: wasm-opt -Oz {bg}"));
         util::run(
@@ -154,27 +201,30 @@ pub fn run(tools: &Tools, server: Option<&str>) -> Result<Report> {
     Ok(Report { wasm, zip, zip_len })
 }
 
-/// Compiles both wasm crates with the wasm profile.
+/// Compiles the wasm crates with the wasm profile.
 fn build_wasm(tools: &Tools) -> Result<()> {
-    step(format!(
-        "dist: cargo build --profile {WASM_PROFILE} --target {WASM_TARGET}"
-    ));
-    let mut cmd = util::cargo();
-    cmd.args([
-        "build",
-        "--profile",
-        WASM_PROFILE,
-        "--target",
-        WASM_TARGET,
-        "--lib",
-    ]);
+    // One crate per cargo call: each then gets only its own dependency features
+    // (building both together unifies them and makes the worker a few KiB larger).
     for (package, _) in WASM_CRATES {
-        cmd.args(["--package", package]);
+        step(format!(
+            "dist: cargo build --profile {WASM_PROFILE} --target {WASM_TARGET} -p {package}"
+        ));
+        let mut cmd = util::cargo();
+        cmd.args([
+            "build",
+            "--profile",
+            WASM_PROFILE,
+            "--target",
+            WASM_TARGET,
+            "--lib",
+        ])
+        .args(["--package", package]);
+        if let Some(rustc) = &tools.wasm_rustc {
+            cmd.env("RUSTC", rustc);
+        }
+        util::run(&mut cmd)?;
     }
-    if let Some(rustc) = &tools.wasm_rustc {
-        cmd.env("RUSTC", rustc);
-    }
-    util::run(&mut cmd)
+    Ok(())
 }
 
 /// The `host_permissions` for a build made for `server`.

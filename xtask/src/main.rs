@@ -20,8 +20,10 @@ commands:
   setup                 install what is missing: wasm32 target, wasm-bindgen-cli (the lock
                         file's version), wasm-pack, wasm-opt (npm binaryen), chromium and
                         chromedriver, the end-to-end suite's npm packages
-  dist [--server URL]   build the extension into dist/ and dist/quizpulse-<version>.zip for
-                        the server at URL (default http://127.0.0.1:8000, loopback access)
+  dist [--server URL] [--wasm-pack]
+                        build the extension into dist/ and dist/quizpulse-<version>.zip for
+                        the server at URL (default http://127.0.0.1:8000, loopback access);
+                        --wasm-pack compiles through wasm-pack instead of cargo+wasm-bindgen
   demo [--browser]      build dist/, start the reference server with demo data on
                         127.0.0.1:8000; --browser opens Chromium with the extension loaded
   test                  setup, fmt, clippy, native tests, wasm build, end-to-end suite;
@@ -49,14 +51,26 @@ fn dispatch(args: &[String]) -> Result<bool> {
             setup::run(setup::Scope::All).map(|_| true)
         }
         "dist" => {
-            let server = match rest {
-                [] => None,
-                [flag, url] if flag == "--server" => Some(url.as_str()),
-                [flag] if flag.starts_with("--server=") => flag.strip_prefix("--server="),
-                _ => bail!("usage: cargo xtask dist [--server URL]"),
-            };
+            let mut server = None;
+            let mut builder = dist::Builder::Direct;
+            let mut rest = rest.iter();
+            while let Some(arg) = rest.next() {
+                match arg.as_str() {
+                    "--server" => {
+                        server = Some(rest.next().map(String::as_str).unwrap_or_default())
+                    }
+                    "--wasm-pack" => builder = dist::Builder::WasmPack,
+                    _ => match arg.strip_prefix("--server=") {
+                        Some(url) => server = Some(url),
+                        None => bail!("usage: cargo xtask dist [--server URL] [--wasm-pack]"),
+                    },
+                }
+            }
+            if server == Some("") {
+                bail!("--server needs a URL, e.g. --server https://quiz.example.org");
+            }
             let tools = setup::run(setup::Scope::Build)?;
-            dist::run(&tools, server).map(|_| true)
+            dist::run_with(&tools, server, builder).map(|_| true)
         }
         "demo" => {
             let browser = match rest {

@@ -41,6 +41,9 @@ pub struct Tools {
     pub wasm_rustc: Option<PathBuf>,
     /// `wasm-bindgen` at exactly the lock file's version.
     pub wasm_bindgen: PathBuf,
+    /// `wasm-pack` (`cargo xtask dist --wasm-pack`; the default build calls cargo and
+    /// wasm-bindgen directly).
+    pub wasm_pack: PathBuf,
     /// `wasm-opt` from the npm package `binaryen` (a node script).
     pub wasm_opt: PathBuf,
     /// Chromium, for the end-to-end suite (`None` when setup ran for building only).
@@ -135,7 +138,7 @@ pub fn run(scope: Scope) -> Result<Tools> {
         Some(node),
         Some(wasm_rustc),
         Some(wasm_bindgen),
-        Some(_wasm_pack),
+        Some(wasm_pack),
         Some(wasm_opt),
         Some(chromium),
     ) = (
@@ -153,6 +156,7 @@ pub fn run(scope: Scope) -> Result<Tools> {
     Ok(Tools {
         wasm_rustc,
         wasm_bindgen,
+        wasm_pack,
         wasm_opt,
         chromium,
         node,
