@@ -21,16 +21,20 @@ pub enum Connection {
 }
 
 impl Connection {
-    /// Reads the snapshot's `connection` field; anything unknown counts as signed out.
+    /// Reads the snapshot's `connection` field, the core's `ConnState`
+    /// (`{"state": "connected", ...}`; a bare string is read the same way). Anything
+    /// unknown counts as signed out.
     pub fn from_snapshot(snapshot: Option<&Value>) -> Self {
-        match snapshot
-            .and_then(|s| s.get("connection"))
-            .and_then(Value::as_str)
-        {
-            Some("connecting" | "reconnecting") => Self::Connecting,
-            Some("online" | "connected") => Self::Online,
-            Some("offline" | "disconnected") => Self::Offline,
-            Some("auth_invalid") => Self::AuthInvalid,
+        let connection = snapshot.and_then(|s| s.get("connection"));
+        let state = connection
+            .and_then(|c| c.get("state"))
+            .or(connection)
+            .and_then(Value::as_str);
+        match state {
+            Some("connecting" | "retrying") => Self::Connecting,
+            Some("connected") => Self::Online,
+            Some("offline" | "suspended") => Self::Offline,
+            Some("auth_failed") => Self::AuthInvalid,
             _ => Self::SignedOut,
         }
     }
@@ -161,10 +165,22 @@ mod tests {
             Connection::from_snapshot(Some(&json!({}))),
             Connection::SignedOut
         );
+        let state =
+            |connection| Connection::from_snapshot(Some(&json!({ "connection": connection })));
         assert_eq!(
-            Connection::from_snapshot(Some(&json!({"connection": "online"}))),
+            state(json!({"state": "connected", "since": 1})),
             Connection::Online
         );
+        assert_eq!(
+            state(json!({"state": "auth_failed", "reason": "x"})),
+            Connection::AuthInvalid
+        );
+        assert_eq!(
+            state(json!({"state": "suspended", "next_at": 1})),
+            Connection::Offline
+        );
+        assert_eq!(state(json!("retrying")), Connection::Connecting);
+        assert_eq!(state(json!({"state": "signed_out"})), Connection::SignedOut);
     }
 
     #[test]

@@ -71,7 +71,7 @@ describe('the extension', () => {
 
   test('the popup shows the connection state of a stored snapshot', async () => {
     const { page: setter } = await openPage(ext, 'popup.html');
-    await setter.evaluate(() => chrome.storage.session.set({ snapshot: { connection: 'online' } }));
+    await setter.evaluate(() => chrome.storage.session.set({ snapshot: { connection: { state: 'connected', since: 0 } } }));
     const { page, errors } = await openPage(ext, 'popup.html');
     await page.locator('.status--online').waitFor({ timeout: 10_000 });
     assert.equal((await page.locator('.status__text').textContent()).trim(), 'Live');
