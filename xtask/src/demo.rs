@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::dist;
 use crate::setup::{self, Scope};
-use crate::util::{self, display, note, step, target_dir};
+use crate::util::{self, display, note, run_with_timeout, step, target_dir};
 
 const BIND: &str = "127.0.0.1:8000";
 
@@ -66,12 +66,17 @@ pub fn run(browser: bool) -> Result<()> {
         }
         println!("\nPress Ctrl-C to stop.");
         util::flush();
+        let mut browser_reported = false;
         while !stop.load(Ordering::SeqCst) {
             for (name, child) in &mut children {
-                if let Some(status) = child.try_wait()?
-                    && *name == "server"
-                {
-                    bail!("the reference server exited ({status})");
+                if let Some(status) = child.try_wait()? {
+                    if *name == "server" {
+                        bail!("the reference server exited ({status})");
+                    }
+                    if !browser_reported {
+                        println!("Chromium exited ({status}); the server keeps running.");
+                        browser_reported = true;
+                    }
                 }
             }
             thread::sleep(Duration::from_millis(200));
@@ -112,6 +117,10 @@ fn print_instructions() {
     println!("  2. switch on \"Developer mode\" (top right)");
     println!("  3. \"Load unpacked\" and choose {}", dist.display());
     println!("  4. pin QuizPulse from the puzzle-piece menu and click its icon");
+    println!(
+        "  (loaded from this folder its id is {id}: the popup is also at\n   chrome-extension://{id}/popup.html, settings at chrome-extension://{id}/options.html)",
+        id = unpacked_extension_id(&dist)
+    );
     println!();
     println!("Demo accounts (username / password):");
     for (user, pass) in DEMO_ACCOUNTS {
@@ -136,19 +145,55 @@ fn open_browser(tools: &setup::Tools) -> Result<Option<Child>> {
     };
     let dist = dist::dist_dir();
     let profile = target_dir().join("demo").join("chromium-profile");
+    let sandbox: &[&str] = if is_root() { &["--no-sandbox"] } else { &[] };
     let mut cmd = Command::new(chromium);
     cmd.arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--disable-extensions-except={}", dist.display()))
         .arg(format!("--load-extension={}", dist.display()))
+        .args(sandbox)
         .args([
             "--no-first-run",
             "--disable-background-networking",
             "--disable-sync",
-            "chrome://extensions",
         ]);
     step("demo: opening Chromium with the extension loaded");
     note(format!("$ {}", display(&cmd)));
-    Ok(Some(cmd.spawn().context("starting chromium")?))
+    let child = cmd.spawn().context("starting chromium")?;
+
+    // Then the options page, and the popup as a page (a toolbar popup cannot be opened
+    // from outside), at the id Chrome gives this unpacked folder. URLs given at start
+    // race the extension's loading and are blocked, so they go to the running browser
+    // through a second invocation on the same profile, once the extension is up.
+    thread::sleep(Duration::from_secs(3));
+    let id = unpacked_extension_id(&dist);
+    let mut open = Command::new(chromium);
+    open.arg(format!("--user-data-dir={}", profile.display()))
+        .args(sandbox)
+        .arg(format!("chrome-extension://{id}/options.html"))
+        .arg(format!("chrome-extension://{id}/popup.html"));
+    note(format!("$ {}", display(&open)));
+    if !run_with_timeout(&mut open, Duration::from_secs(20))?.is_some_and(|s| s.success()) {
+        println!("could not open the extension's pages; open them from the puzzle-piece menu");
+    }
+    Ok(Some(child))
+}
+
+/// The id Chrome gives an unpacked extension: the first 128 bits of the SHA-256 of its
+/// absolute path, as hex digits mapped 0-f to a-p.
+fn unpacked_extension_id(dir: &std::path::Path) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    digest
+        .iter()
+        .take(16)
+        .flat_map(|byte| [byte >> 4, byte & 0x0f])
+        .map(|nibble| char::from(b'a' + nibble))
+        .collect()
+}
+
+/// Chromium refuses to start as root unless its sandbox is off.
+fn is_root() -> bool {
+    util::output_of(Command::new("id").arg("-u")).as_deref() == Some("0")
 }
 
 /// Asks every child to stop (SIGTERM), then kills what is left after 5 s.
@@ -176,5 +221,19 @@ fn stop_all(children: &mut [(&str, Child)]) {
             }
         }
         note(format!("stopped {name}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unpacked_extension_id;
+
+    #[test]
+    fn unpacked_ids_follow_chrome() {
+        // Chrome gave this id to an extension loaded from /work/main/dist.
+        assert_eq!(
+            unpacked_extension_id(std::path::Path::new("/work/main/dist")),
+            "cecpmgecdffjijkjcjgdoklomefnejlc"
+        );
     }
 }
