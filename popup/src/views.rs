@@ -15,7 +15,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 fn header(subtitle: &'static str, connection: ReadSignal<Connection>) -> View {
     view! {
         header(class="bar") {
-            img(class="bar__logo", src="icons/icon-32.png", alt="", width="28", height="28")
+            img(class="bar__logo", src="icons/icon-48.png", alt="", width="28", height="28")
             div(class="bar__title") {
                 h1 { "QuizPulse" }
                 p(class="bar__subtitle") { (subtitle) }
