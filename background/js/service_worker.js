@@ -5,7 +5,7 @@
 // top level, before the wasm module has loaded. Events that arrive before it is
 // ready are queued and handed to Rust in arrival order. No decisions live here.
 
-import init, { handleEvent, handleMessage } from './wasm/quizpulse_background.js';
+import init, { handleEvent, handleMessage, handlePortMessage } from './wasm/quizpulse_background.js';
 
 /** Jobs waiting for the wasm module: { run(), fail(error) }. */
 const pending = [];
@@ -38,7 +38,13 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   );
   return true; // the response is sent asynchronously
 });
-chrome.runtime.onConnect.addListener(forwardEvent('connect'));
+chrome.runtime.onConnect.addListener((port) => {
+  // A port's listeners are added at once too, so a message posted right after
+  // connecting is queued behind the connect event instead of being lost.
+  whenReady(() => handleEvent('connect', port));
+  port.onMessage.addListener((message) => whenReady(() => handlePortMessage(port, message)));
+  port.onDisconnect.addListener(() => whenReady(() => handleEvent('disconnect', port)));
+});
 chrome.runtime.onInstalled.addListener(forwardEvent('installed'));
 chrome.runtime.onStartup.addListener(forwardEvent('startup'));
 chrome.alarms.onAlarm.addListener(forwardEvent('alarm'));

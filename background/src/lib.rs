@@ -33,21 +33,42 @@ fn worker_scope() -> Option<web_sys::ServiceWorkerGlobalScope> {
     js_sys::global().dyn_into().ok()
 }
 
-/// Answers a `chrome.runtime.onMessage` message; the loader passes the resolved
-/// value to `sendResponse`.
-#[wasm_bindgen(js_name = handleMessage)]
-pub async fn handle_message(message: JsValue, _sender: JsValue) -> Result<JsValue, JsValue> {
-    let response = match serde_wasm_bindgen::from_value::<serde_json::Value>(message) {
+#[wasm_bindgen]
+extern "C" {
+    /// A `chrome.runtime.Port` (a long-lived connection from a page or content script).
+    pub type Port;
+
+    #[wasm_bindgen(method, catch, js_name = postMessage)]
+    fn post_message(this: &Port, message: &JsValue) -> Result<(), JsValue>;
+}
+
+/// Reads JSON data from a JS value, or says why it is not JSON data.
+fn answer(message: JsValue) -> messages::Response {
+    match serde_wasm_bindgen::from_value::<serde_json::Value>(message) {
         Ok(raw) => messages::respond(raw),
         Err(err) => messages::Response::Error {
             message: format!("a message must be JSON data: {err}"),
         },
-    };
-    to_js(&response)
+    }
+}
+
+/// Answers a `chrome.runtime.onMessage` message; the loader passes the resolved
+/// value to `sendResponse`.
+#[wasm_bindgen(js_name = handleMessage)]
+pub async fn handle_message(message: JsValue, _sender: JsValue) -> Result<JsValue, JsValue> {
+    to_js(&answer(message))
+}
+
+/// Receives a message posted on a port (`runtime.onConnect`), in order after that
+/// port's `connect` event; the answer is posted back on the same port.
+#[wasm_bindgen(js_name = handlePortMessage)]
+pub fn handle_port_message(port: Port, message: JsValue) -> Result<(), JsValue> {
+    port.post_message(&to_js(&answer(message))?)
 }
 
 /// Receives every other browser event: `kind` is one of `installed`, `startup`,
-/// `connect`, `alarm`, `notification_clicked`, with the listener's argument as `payload`.
+/// `connect`, `disconnect` (a port), `alarm`, `notification_clicked`, with the
+/// listener's argument as `payload`.
 #[wasm_bindgen(js_name = handleEvent)]
 pub fn handle_event(kind: &str, payload: JsValue) {
     // Nothing acts on these yet: the core's connection and notification issues will.

@@ -49,6 +49,34 @@ describe('the extension', () => {
     await page.close();
   });
 
+  test('a port gets answers in order, even for messages posted at once', async () => {
+    const { page, errors } = await openPage(ext, 'popup.html');
+    const answers = await withTimeout(
+      page.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const port = chrome.runtime.connect({ name: 'popup' });
+            const got = [];
+            port.onMessage.addListener((message) => {
+              got.push(message);
+              if (got.length === 2) {
+                port.disconnect();
+                resolve(got);
+              }
+            });
+            port.postMessage({ type: 'ping' });
+            port.postMessage({ type: 'nope' });
+          }),
+      ),
+      10_000,
+      'port answers',
+    );
+    assert.deepEqual(answers[0], { type: 'pong', version: manifest.version });
+    assert.equal(answers[1].type, 'error');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('the popup renders its signed-out first view with no errors', async () => {
     const { page, errors } = await openPage(ext, 'popup.html');
     await page.getByTestId('signed-out').waitFor({ timeout: 10_000 });
@@ -110,5 +138,45 @@ describe('the extension', () => {
 
   test('the service worker logged no errors meanwhile', () => {
     assert.deepEqual(ext.workerErrors, []);
+  });
+
+  // Last: after a restart, the worker handle Playwright gave us is stale.
+  test('messages sent while the worker starts are queued, not lost', async () => {
+    // Stop the worker (DevTools protocol), then message it: Chrome starts it again,
+    // the loader queues the message until the wasm is ready, and the answer comes.
+    const { page, errors } = await openPage(ext, 'popup.html');
+    const cdp = await ext.context.newCDPSession(page);
+    const statuses = [];
+    let versionId = null;
+    cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+      for (const version of versions) {
+        if (version.scriptURL !== ext.url('service_worker.js')) continue;
+        versionId = version.versionId;
+        if (statuses.at(-1) !== version.runningStatus) statuses.push(version.runningStatus);
+      }
+    });
+    const until = async (status, what) => {
+      const deadline = Date.now() + 10_000;
+      while (statuses.at(-1) !== status) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; saw ${statuses.join(' -> ')}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    await withTimeout(cdp.send('ServiceWorker.enable'), 5_000, 'ServiceWorker.enable');
+    await until('running', 'the running worker');
+    await withTimeout(cdp.send('ServiceWorker.stopWorker', { versionId }), 5_000, 'stopWorker');
+    await until('stopped', 'the worker to stop');
+
+    const pong = await withTimeout(
+      page.evaluate(() => chrome.runtime.sendMessage({ type: 'ping' })),
+      15_000,
+      'ping after the worker stopped',
+    );
+    assert.deepEqual(pong, { type: 'pong', version: manifest.version });
+    await until('running', 'the worker to run again');
+    assert.deepEqual(statuses.slice(-3), ['stopped', 'starting', 'running']);
+    assert.deepEqual(errors, []);
+    await cdp.detach();
+    await page.close();
   });
 });
