@@ -13,9 +13,18 @@ const pending = [];
 let state = 'loading';
 let loadError = null;
 
+/** Runs a handler; one that throws is logged and never stops the ones queued after it. */
+function safely(run) {
+  try {
+    run();
+  } catch (error) {
+    console.error('QuizPulse: a background handler failed', error);
+  }
+}
+
 function whenReady(run, fail = () => {}) {
   if (state === 'ready') {
-    run();
+    safely(run);
   } else if (state === 'failed') {
     fail(loadError);
   } else {
@@ -53,7 +62,7 @@ chrome.notifications.onClicked.addListener(forwardEvent('notification_clicked'))
 init({ module_or_path: new URL('./wasm/quizpulse_background_bg.wasm', import.meta.url) }).then(
   () => {
     state = 'ready';
-    for (const job of pending.splice(0)) job.run();
+    for (const job of pending.splice(0)) safely(job.run);
   },
   (error) => {
     state = 'failed';
