@@ -9,7 +9,10 @@
 //!    (one hour, one click) and no quiet hours.
 //! 3. Bursts coalesce: alerts of one group (a quiz's sessions, a subject's rank) inside
 //!    two minutes of the last one update the same notification ("3 new sessions on
-//!    Quadratics") instead of raising a new one.
+//!    Quadratics") instead of raising a new one. An update is re-issued at most once per
+//!    [`UPDATE_INTERVAL`]; what arrives in between is counted and flushed by timer
+//!    ([`Notifier::poll_updates`]), so a busy quiz never turns into a flicker of re-drawn
+//!    notifications.
 //! 4. Rate limit: at most 3 new notifications a minute; the rest are counted and
 //!    summed up in one "and 12 more" notification when the minute is over.
 //!
@@ -29,6 +32,8 @@ use crate::wire::QuizId;
 pub const TOAST_LIFETIME: Duration = Duration::from_secs(5);
 /// Alerts of one group within this span of the previous one update its notification.
 pub const COALESCE_WINDOW: Duration = Duration::from_secs(120);
+/// A coalesced notification is re-issued at most this often.
+pub const UPDATE_INTERVAL: Duration = Duration::from_secs(10);
 /// The rate limit's window.
 pub const RATE_WINDOW: Duration = Duration::from_secs(60);
 /// New notifications allowed per window.
@@ -136,6 +141,10 @@ pub struct Notification {
     pub target: Option<String>,
     /// `requireInteraction`: keep on screen until dismissed.
     pub require_interaction: bool,
+    /// This replaces a notification of the same `id` issued before: update it in
+    /// place (`chrome.notifications.update`) so it does not pop up again.
+    #[serde(default)]
+    pub update: bool,
 }
 
 /// How a toast looks.
@@ -169,6 +178,10 @@ pub struct Toast {
 struct Group {
     count: u32,
     last_at: Timestamp,
+    /// When this group's notification was last issued (`None`: never, e.g. muted).
+    issued_at: Option<Timestamp>,
+    /// The latest alert, when an update of the notification is held back.
+    pending: Option<Alert>,
 }
 
 /// The policy's state.
@@ -183,6 +196,7 @@ pub struct Notifier {
     next_toast: u64,
     muted_until: Option<Timestamp>,
     targets: BTreeMap<String, String>,
+    targets_changed: bool,
 }
 
 /// What the policy needs to know about the world at the moment of an alert.
@@ -221,22 +235,16 @@ impl Notifier {
         self.groups
             .retain(|_, g| now.saturating_since(g.last_at) <= COALESCE_WINDOW);
         let (kind, group_id) = (alert.kind(), alert.group());
-        let group = match self.groups.get_mut(&group_id) {
-            Some(g) if now.saturating_since(g.last_at) <= COALESCE_WINDOW => {
-                g.count += 1;
-                g.last_at = now;
-                g.clone()
-            }
-            _ => {
-                let g = Group {
-                    count: 1,
-                    last_at: now,
-                };
-                self.groups.insert(group_id.clone(), g.clone());
-                g
-            }
-        };
-        let (title, message) = describe(&alert, group.count);
+        let group = self.groups.entry(group_id.clone()).or_insert(Group {
+            count: 0,
+            last_at: now,
+            issued_at: None,
+            pending: None,
+        });
+        group.count += 1;
+        group.last_at = now;
+        let (count, issued_at) = (group.count, group.issued_at);
+        let (title, message) = describe(&alert, count);
         let level = match kind {
             NotifyKind::Account => ToastLevel::Warning,
             _ => ToastLevel::Info,
@@ -245,7 +253,16 @@ impl Notifier {
         if !self.allowed(kind, ctx, now) {
             return None;
         }
-        if group.count == 1 {
+        if let Some(at) = issued_at
+            && now.saturating_since(at) < UPDATE_INTERVAL
+        {
+            // Shown moments ago: hold the update back, flush it by timer.
+            if let Some(g) = self.groups.get_mut(&group_id) {
+                g.pending = Some(alert);
+            }
+            return None;
+        }
+        if count == 1 {
             self.shown
                 .retain(|t| now.saturating_since(*t) < RATE_WINDOW);
             if self.shown.len() >= RATE_LIMIT {
@@ -259,18 +276,73 @@ impl Notifier {
             }
             self.shown.push_back(now);
         }
+        Some(self.issue(&group_id, &alert, ctx, now))
+    }
+
+    /// Builds the notification of `group_id` for its latest `alert` and records that
+    /// it was issued.
+    fn issue(
+        &mut self,
+        group_id: &str,
+        alert: &Alert,
+        ctx: &AlertContext<'_>,
+        now: Timestamp,
+    ) -> Notification {
+        let (count, update) = match self.groups.get_mut(group_id) {
+            Some(g) => {
+                let update = g.issued_at.is_some();
+                g.issued_at = Some(now);
+                g.pending = None;
+                (g.count, update)
+            }
+            None => (1, false),
+        };
+        let (title, message) = describe(alert, count);
         let target = alert.target().map(str::to_owned);
         if let Some(t) = &target {
-            self.remember_target(&group_id, t);
+            self.remember_target(group_id, t);
         }
-        Some(Notification {
-            id: group_id,
-            kind,
+        Notification {
+            id: group_id.to_owned(),
+            kind: alert.kind(),
             title,
             message,
             target,
             require_interaction: ctx.prefs.keep_on_screen,
-        })
+            update,
+        }
+    }
+
+    /// The held-back updates of coalesced notifications whose interval has passed.
+    pub fn poll_updates(&mut self, ctx: &AlertContext<'_>, now: Timestamp) -> Vec<Notification> {
+        let due: Vec<(String, Alert)> = self
+            .groups
+            .iter()
+            .filter_map(|(id, g)| {
+                let pending = g.pending.as_ref()?;
+                let ready = g
+                    .issued_at
+                    .is_none_or(|at| now.saturating_since(at) >= UPDATE_INTERVAL);
+                ready.then(|| (id.clone(), pending.clone()))
+            })
+            .collect();
+        due.into_iter()
+            .filter_map(|(id, alert)| {
+                if self.allowed(alert.kind(), ctx, now) {
+                    Some(self.issue(&id, &alert, ctx, now))
+                } else {
+                    if let Some(g) = self.groups.get_mut(&id) {
+                        g.pending = None;
+                    }
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// Whether the click targets changed since the last call (then persist them).
+    pub fn take_targets_changed(&mut self) -> bool {
+        std::mem::take(&mut self.targets_changed)
     }
 
     fn allowed(&self, kind: NotifyKind, ctx: &AlertContext<'_>, now: Timestamp) -> bool {
@@ -288,6 +360,10 @@ impl Notifier {
     }
 
     fn remember_target(&mut self, id: &str, url: &str) {
+        if self.targets.get(id).is_some_and(|t| t == url) {
+            return;
+        }
+        self.targets_changed = true;
         self.targets.insert(id.to_owned(), url.to_owned());
         while self.targets.len() > MAX_TARGETS {
             let Some(first) = self.targets.keys().next().cloned() else {
@@ -317,6 +393,7 @@ impl Notifier {
             message: format!("and {n} more {noun} on what you follow"),
             target: None,
             require_interaction: ctx.prefs.keep_on_screen,
+            update: false,
         })
     }
 
@@ -356,7 +433,13 @@ impl Notifier {
     /// The next time something here needs a callback (a toast expiring, the summary).
     pub fn next_deadline(&self) -> Option<Timestamp> {
         let toast = self.toasts.iter().map(|t| t.expires_at).min();
-        [toast, self.summary_due, self.muted_until]
+        let update = self
+            .groups
+            .values()
+            .filter(|g| g.pending.is_some())
+            .filter_map(|g| g.issued_at.map(|at| at + UPDATE_INTERVAL))
+            .min();
+        [toast, self.summary_due, self.muted_until, update]
             .into_iter()
             .flatten()
             .min()
@@ -407,9 +490,9 @@ impl Notifier {
     }
 
     /// The notification was dismissed: its group starts afresh, its target is forgotten.
-    pub fn closed(&mut self, id: &str) -> bool {
+    pub fn closed(&mut self, id: &str) {
         self.groups.remove(id);
-        self.targets.remove(id).is_some()
+        self.targets_changed |= self.targets.remove(id).is_some();
     }
 
     /// Every remembered target, for persistence.
@@ -488,20 +571,56 @@ mod tests {
         let mut n = Notifier::default();
         let t = Timestamp(10_000_000);
         let a = n.offer(session("1", "ann"), &ctx(&prefs), t).unwrap();
+        assert!(!a.update);
         let b = n
             .offer(
                 session("1", "bob"),
                 &ctx(&prefs),
-                t + Duration::from_secs(1),
+                t + Duration::from_secs(11),
             )
             .unwrap();
         let c = n
-            .offer(session("1", "cy"), &ctx(&prefs), t + Duration::from_secs(2))
+            .offer(
+                session("1", "cy"),
+                &ctx(&prefs),
+                t + Duration::from_secs(22),
+            )
             .unwrap();
         assert_eq!(a.id, b.id);
+        assert!(b.update && c.update, "replaced in place, not popped again");
         assert_eq!(c.message, "3 new sessions on Quiz 1 (latest: cy, 87)");
         assert_eq!(n.unread(), 3);
         assert_eq!(n.target_of("quiz:1"), Some("https://site/quizzes/1"));
+    }
+
+    #[test]
+    fn a_busy_quiz_updates_its_notification_at_most_every_ten_seconds() {
+        let prefs = NotificationPrefs::default();
+        let mut n = Notifier::default();
+        let t = Timestamp(10_000_000);
+        let mut issued = 0;
+        for i in 0..100u64 {
+            let at = t + Duration::from_millis(100 * i);
+            issued += usize::from(n.offer(session("1", "ann"), &ctx(&prefs), at).is_some());
+            issued += n.poll_updates(&ctx(&prefs), at).len();
+        }
+        // 10 s of sessions every 100 ms: the first, then nothing until the interval.
+        assert_eq!(issued, 1);
+        assert_eq!(
+            n.next_deadline().map(|d| d >= t + UPDATE_INTERVAL),
+            Some(true)
+        );
+        let flushed = n.poll_updates(&ctx(&prefs), t + UPDATE_INTERVAL);
+        assert_eq!(flushed.len(), 1);
+        assert!(flushed[0].update);
+        assert_eq!(
+            flushed[0].message,
+            "100 new sessions on Quiz 1 (latest: ann, 87)"
+        );
+        assert!(
+            n.poll_updates(&ctx(&prefs), t + UPDATE_INTERVAL * 3)
+                .is_empty()
+        );
     }
 
     #[test]

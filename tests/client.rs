@@ -1120,12 +1120,18 @@ fn burst_on_a_followed_quiz_coalesces_into_one_notification() {
         sim.server_says(&session_json("q1", user, sim.now));
     }
     let notify_count = sim.count(|a| matches!(a, Action::Notify(_)));
-    assert_eq!(notify_count, 3, "the same notification, replaced");
-    assert_eq!(sim.notifications.len(), 1);
+    assert_eq!(notify_count, 1, "the first at once, the rest held back");
     assert_eq!(
         sim.notifications["quiz:q1"].message,
-        "3 new sessions on quiz q1 (latest: c, 87)"
+        "New session: a scored 87"
     );
+    sim.advance(secs(10));
+    let notify_count = sim.count(|a| matches!(a, Action::Notify(_)));
+    assert_eq!(notify_count, 2, "one update for the whole burst");
+    assert_eq!(sim.notifications.len(), 1);
+    let n = &sim.notifications["quiz:q1"];
+    assert!(n.update, "updated in place, not popped up again");
+    assert_eq!(n.message, "3 new sessions on quiz q1 (latest: c, 87)");
 }
 
 #[test]

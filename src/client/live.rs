@@ -217,11 +217,7 @@ impl Client {
             active_quiz: active.as_ref(),
         };
         if let Some(n) = self.notifier.offer(alert, &ctx, now) {
-            let has_target = n.target.is_some();
             self.actions.push_back(Action::Notify(n));
-            if has_target {
-                self.persist_targets();
-            }
         }
     }
 }

@@ -730,6 +730,8 @@ impl Client {
         if let Some(n) = self.notifier.poll_summary(&ctx, now) {
             self.actions.push_back(Action::Notify(n));
         }
+        let updates = self.notifier.poll_updates(&ctx, now);
+        self.actions.extend(updates.into_iter().map(Action::Notify));
         self.finish(now);
     }
 
@@ -805,15 +807,12 @@ impl Client {
         if let Some(url) = url {
             self.actions.push_back(Action::OpenTab { url });
         }
-        self.persist_targets();
         self.finish(now);
     }
 
     /// A notification was dismissed.
     pub fn handle_notification_closed(&mut self, id: &str, now: Timestamp) {
-        if self.notifier.closed(id) {
-            self.persist_targets();
-        }
+        self.notifier.closed(id);
         self.finish(now);
     }
 

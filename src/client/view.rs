@@ -57,10 +57,13 @@ impl Client {
         self.persist_json(PersistKey::NotificationTargets, &targets);
     }
 
-    /// Runs after every input: start due fetches, then the event log, badge, alarm
-    /// and snapshot.
+    /// Runs after every input: start due fetches, then the notification targets, the
+    /// event log, badge, alarm and snapshot.
     pub(super) fn finish(&mut self, now: Timestamp) {
         self.pump_fetches(now);
+        if self.notifier.take_targets_changed() {
+            self.persist_targets();
+        }
         if self.persisted_log_len != Some(self.events.total()) {
             self.persisted_log_len = Some(self.events.total());
             let entries: Vec<LogEntry> = self.events.entries().cloned().collect();
