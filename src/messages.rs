@@ -88,10 +88,59 @@ pub enum Command {
     MarkRead,
 }
 
+/// Why a message is not a [`Command`], said so that whoever sent it can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// The text is not JSON at all.
+    #[error("a message must be JSON: {0}")]
+    NotJson(String),
+    /// The message is not a JSON object with a string `type`.
+    #[error("a message must be an object with a string \"type\"")]
+    NoType,
+    /// The `type` is not a command.
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
+    /// The `type` is a command but the fields do not fit it.
+    #[error("malformed {kind:?} message: {reason}")]
+    Malformed {
+        /// The message's `type`.
+        kind: String,
+        /// What does not fit.
+        reason: String,
+    },
+}
+
 impl Command {
     /// Decodes a command from the port's JSON.
-    pub fn from_json(text: &str) -> Result<Command, serde_json::Error> {
-        serde_json::from_str(text)
+    pub fn from_json(text: &str) -> Result<Command, CommandError> {
+        let raw = serde_json::from_str(text).map_err(|e| CommandError::NotJson(e.to_string()))?;
+        Command::from_value(raw)
+    }
+
+    /// Decodes a command from JSON data (what `chrome.runtime` messages carry).
+    /// Fields a command does not have are ignored.
+    pub fn from_value(raw: serde_json::Value) -> Result<Command, CommandError> {
+        let kind = raw
+            .get("type")
+            .and_then(serde_json::Value::as_str)
+            .ok_or(CommandError::NoType)?
+            .to_owned();
+        serde_json::from_value(raw).map_err(|e| {
+            let reason = e.to_string();
+            if reason.starts_with(&format!("unknown variant `{kind}`")) {
+                CommandError::UnknownType(kind)
+            } else {
+                CommandError::Malformed { kind, reason }
+            }
+        })
+    }
+
+    /// The command's `type` as spelt on the port (`"ping"`, `"sign_in"`).
+    pub fn kind(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("type")?.as_str().map(str::to_owned))
+            .unwrap_or_default()
     }
 
     /// Encodes a command for the port.
@@ -114,7 +163,7 @@ pub enum WorkerMessage {
         /// The worker's version.
         version: String,
     },
-    /// A message from the popup was not understood.
+    /// A message from the popup was not understood, or not carried out.
     Error {
         /// Why.
         message: String,
@@ -286,4 +335,75 @@ pub struct Snapshot {
     pub badge: Badge,
     /// The last "test connection" run.
     pub test: Option<Vec<TestStep>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn commands_decode_from_their_type_tag_ignoring_extra_fields() {
+        assert_eq!(Command::from_json(r#"{"type":"ping"}"#), Ok(Command::Ping));
+        assert_eq!(
+            Command::from_value(json!({"type": "ping", "from": "popup"})),
+            Ok(Command::Ping)
+        );
+        assert_eq!(
+            Command::from_value(json!({"type": "follow", "quiz_id": "q1"})),
+            Ok(Command::Follow {
+                quiz_id: QuizId::from("q1")
+            })
+        );
+    }
+
+    #[test]
+    fn commands_that_do_not_decode_say_why() {
+        let error = |raw| Command::from_value(raw).unwrap_err().to_string();
+        assert_eq!(
+            error(json!({"type": "launch_rockets"})),
+            "unknown message type \"launch_rockets\""
+        );
+        assert_eq!(
+            error(json!("ping")),
+            "a message must be an object with a string \"type\""
+        );
+        assert_eq!(
+            error(json!({"kind": "ping"})),
+            CommandError::NoType.to_string()
+        );
+        assert_eq!(error(json!({"type": 7})), CommandError::NoType.to_string());
+        assert_eq!(
+            error(json!({"type": "follow"})),
+            "malformed \"follow\" message: missing field `quiz_id`"
+        );
+        assert!(matches!(
+            Command::from_json("{ping"),
+            Err(CommandError::NotJson(_))
+        ));
+    }
+
+    #[test]
+    fn kind_is_the_type_tag() {
+        assert_eq!(Command::Ping.kind(), "ping");
+        assert_eq!(Command::RetryNow.kind(), "retry_now");
+        let sign_in = Command::SignIn {
+            server: "http://127.0.0.1:8000".into(),
+            username: "ada".into(),
+            password: Secret("pw".into()),
+        };
+        assert_eq!(sign_in.kind(), "sign_in");
+    }
+
+    #[test]
+    fn worker_messages_keep_their_json_shape() {
+        let pong = WorkerMessage::Pong {
+            version: "0.1.0".into(),
+        };
+        assert_eq!(pong.to_json(), r#"{"type":"pong","version":"0.1.0"}"#);
+        let error = WorkerMessage::Error {
+            message: "why".into(),
+        };
+        assert_eq!(error.to_json(), r#"{"type":"error","message":"why"}"#);
+    }
 }

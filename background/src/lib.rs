@@ -9,6 +9,7 @@
 
 pub mod messages;
 
+use quizpulse::messages::WorkerMessage;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -42,11 +43,11 @@ extern "C" {
     fn post_message(this: &Port, message: &JsValue) -> Result<(), JsValue>;
 }
 
-/// Reads JSON data from a JS value, or says why it is not JSON data.
-fn answer(message: JsValue) -> messages::Response {
+/// Reads JSON data from a JS value and answers it, or says why it is not JSON data.
+fn answer(message: JsValue) -> WorkerMessage {
     match serde_wasm_bindgen::from_value::<serde_json::Value>(message) {
         Ok(raw) => messages::respond(raw),
-        Err(err) => messages::Response::Error {
+        Err(err) => WorkerMessage::Error {
             message: format!("a message must be JSON data: {err}"),
         },
     }

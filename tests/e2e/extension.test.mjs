@@ -45,6 +45,16 @@ describe('the extension', () => {
     );
     assert.equal(unknown.type, 'error');
     assert.match(unknown.message, /unknown message type "no_such_message"/);
+    // A real command the worker cannot carry out yet is refused by name, not ignored.
+    const follow = await withTimeout(
+      page.evaluate(() => chrome.runtime.sendMessage({ type: 'follow', quiz_id: '1' })),
+      10_000,
+      'follow',
+    );
+    assert.deepEqual(follow, {
+      type: 'error',
+      message: 'the service worker does not run the live client yet: "follow" was not carried out',
+    });
     assert.deepEqual(errors, []);
     await page.close();
   });
