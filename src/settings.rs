@@ -359,6 +359,7 @@ mod tests {
             ("https://quiz.example.com?x=1", "query"),
             ("https://user:pw@quiz.example.com", "user name"),
             ("https://:8000", "no host"),
+            ("https://", "no host"),
             ("https://quiz.example.com:99999", "port"),
             ("https://quiz example.com", "spaces"),
         ];

@@ -1,6 +1,7 @@
 //! The few `chrome.*` extension APIs the pages use, as typed async functions.
 
 use js_sys::{Object, Promise, Reflect};
+use quizpulse::messages::{Command, WorkerMessage};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -23,6 +24,9 @@ extern "C" {
 
     #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = getManifest)]
     fn get_manifest_raw() -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "permissions"], js_name = contains)]
+    fn permissions_contains_raw(permissions: &Object) -> Result<Promise, JsValue>;
 }
 
 /// A failed extension API call.
@@ -116,10 +120,10 @@ pub async fn open_options_page() -> Result<(), ChromeError> {
         .map(|_| ())
 }
 
-/// Sends a one-shot message to the service worker and returns its JSON answer.
-pub async fn send_message(message: &serde_json::Value) -> Result<serde_json::Value, ChromeError> {
+/// Sends a command to the service worker as a one-shot message and returns its answer.
+pub async fn send_message(command: &Command) -> Result<WorkerMessage, ChromeError> {
     const API: &str = "chrome.runtime.sendMessage";
-    let message = message
+    let message = command
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| ChromeError::Data {
             api: API,
@@ -127,6 +131,21 @@ pub async fn send_message(message: &serde_json::Value) -> Result<serde_json::Val
         })?;
     let answer = call(API, send_message_raw(&message)).await?;
     from_js(API, answer)
+}
+
+/// Whether the extension holds host access for a match pattern (`https://host/*`).
+pub async fn has_host_access(pattern: &str) -> Result<bool, ChromeError> {
+    const API: &str = "chrome.permissions.contains";
+    let origins = js_sys::Array::of1(&JsValue::from_str(pattern));
+    let request = Object::new();
+    Reflect::set(&request, &JsValue::from_str("origins"), &origins).map_err(|e| {
+        ChromeError::Api {
+            api: API,
+            message: describe(&e),
+        }
+    })?;
+    let granted = call(API, permissions_contains_raw(&request)).await?;
+    from_js(API, granted)
 }
 
 /// The extension's manifest, as JSON.

@@ -1,8 +1,9 @@
 //! What the pages show, as plain data: parsed from storage and the worker's answers,
-//! testable natively. The shapes here are provisional: the core crate's `messages`
-//! and settings modules take them over.
+//! testable natively. Settings and messages are the core's own types.
 
-use serde::{Deserialize, Serialize};
+use quizpulse::PersistKey;
+use quizpulse::messages::WorkerMessage;
+use quizpulse::settings::Settings;
 use serde_json::Value;
 
 /// The connection state shown by the dot in the header.
@@ -74,65 +75,38 @@ pub enum WorkerStatus {
 }
 
 impl WorkerStatus {
-    /// Reads the worker's answer to `{"type":"ping"}`.
-    pub fn from_pong(answer: &Value) -> Self {
-        match (
-            answer.get("type").and_then(Value::as_str),
-            answer.get("version").and_then(Value::as_str),
-        ) {
-            (Some("pong"), Some(version)) => Self::Ready(version.to_string()),
-            _ => Self::Unavailable(
-                answer
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unexpected answer")
-                    .to_string(),
-            ),
+    /// Reads the worker's answer to [`quizpulse::messages::Command::Ping`].
+    pub fn from_answer(answer: WorkerMessage) -> Self {
+        match answer {
+            WorkerMessage::Pong { version } => Self::Ready(version),
+            WorkerMessage::Error { message } => Self::Unavailable(message),
+            WorkerMessage::Snapshot { .. } => {
+                Self::Unavailable("it answered with a snapshot instead of a pong".into())
+            }
         }
     }
 }
 
-/// The settings the options page edits, stored under `chrome.storage.local` key
-/// [`Settings::KEY`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Settings {
-    /// The quiz platform's base URL, e.g. `https://quiz.example.org`.
-    #[serde(default)]
-    pub server_url: Option<String>,
+/// The `chrome.storage.local` key of the settings: the one the core reads at start.
+pub fn settings_key() -> &'static str {
+    PersistKey::Settings.storage_key()
 }
 
-impl Settings {
-    /// The storage key.
-    pub const KEY: &'static str = "settings";
-}
-
-/// Why a server address was refused.
+/// Stored settings that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ServerUrlError {
-    /// Nothing was typed.
-    #[error("Enter the address of your quiz server.")]
-    Empty,
-    /// It is not an http(s) URL with a host.
-    #[error("Enter a full address starting with https:// (or http:// for a local server).")]
-    NotHttp,
-}
+#[error("The stored settings cannot be read ({0}); saving replaces them.")]
+pub struct StoredSettingsError(String);
 
-/// A first check of a typed server address: trimmed, `http(s)://host…`, no trailing
-/// slash. The core's settings validation replaces this.
-pub fn normalize_server_url(input: &str) -> Result<String, ServerUrlError> {
-    let url = input.trim();
-    if url.is_empty() {
-        return Err(ServerUrlError::Empty);
+/// Reads what [`settings_key`] holds: the core's [`Settings`] as JSON text, exactly
+/// what the core's `Action::Persist` writes. Nothing stored means the defaults.
+pub fn stored_settings(stored: Option<Value>) -> Result<Settings, StoredSettingsError> {
+    match stored {
+        None => Ok(Settings::default()),
+        Some(Value::String(json)) => {
+            serde_json::from_str(&json).map_err(|e| StoredSettingsError(e.to_string()))
+        }
+        Some(_) => Err(StoredSettingsError("not JSON text".into())),
     }
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or(ServerUrlError::NotHttp)?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || host.contains(char::is_whitespace) || host.contains('@') {
-        return Err(ServerUrlError::NotHttp);
-    }
-    Ok(url.trim_end_matches('/').to_string())
 }
 
 /// The host names a manifest's `host_permissions` grant, for display
@@ -186,38 +160,32 @@ mod tests {
     #[test]
     fn pong_and_errors() {
         assert_eq!(
-            WorkerStatus::from_pong(&json!({"type": "pong", "version": "0.1.0"})),
+            WorkerStatus::from_answer(WorkerMessage::Pong {
+                version: "0.1.0".into()
+            }),
             WorkerStatus::Ready("0.1.0".into())
         );
         assert_eq!(
-            WorkerStatus::from_pong(&json!({"type": "error", "message": "nope"})),
+            WorkerStatus::from_answer(WorkerMessage::Error {
+                message: "nope".into()
+            }),
             WorkerStatus::Unavailable("nope".into())
         );
     }
 
     #[test]
-    fn server_urls() {
-        assert_eq!(
-            normalize_server_url(" https://quiz.example.org/ "),
-            Ok("https://quiz.example.org".into())
-        );
-        assert_eq!(
-            normalize_server_url("http://127.0.0.1:8000"),
-            Ok("http://127.0.0.1:8000".into())
-        );
-        assert_eq!(normalize_server_url(""), Err(ServerUrlError::Empty));
-        assert_eq!(
-            normalize_server_url("quiz.example.org"),
-            Err(ServerUrlError::NotHttp)
-        );
-        assert_eq!(
-            normalize_server_url("https://"),
-            Err(ServerUrlError::NotHttp)
-        );
-        assert_eq!(
-            normalize_server_url("ftp://x.org"),
-            Err(ServerUrlError::NotHttp)
-        );
+    fn settings_are_the_cores_json_text_under_the_cores_key() {
+        assert_eq!(settings_key(), "quizpulse.settings");
+        assert_eq!(stored_settings(None), Ok(Settings::default()));
+        let saved = Settings {
+            server_url: "https://quiz.example.org".into(),
+            board_limit: 25,
+            ..Settings::default()
+        };
+        let json = serde_json::to_string(&saved).unwrap();
+        assert_eq!(stored_settings(Some(Value::String(json))), Ok(saved));
+        assert!(stored_settings(Some(json!({"server_url": "https://x.example"}))).is_err());
+        assert!(stored_settings(Some(json!("{not json"))).is_err());
     }
 
     #[test]

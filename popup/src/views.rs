@@ -1,12 +1,14 @@
 //! The popup and options page, in Sycamore.
 
-use serde_json::{Value, json};
+use quizpulse::messages::Command;
+use quizpulse::settings::{DEFAULT_SERVER_URL, Settings, SettingsError};
+use serde_json::Value;
 use sycamore::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 
 use crate::chrome;
-use crate::model::{Connection, Settings, WorkerStatus, granted_hosts, normalize_server_url};
+use crate::model::{Connection, WorkerStatus, granted_hosts, settings_key, stored_settings};
 
 /// The extension's version, shown in footers.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -31,8 +33,8 @@ fn header(subtitle: &'static str, connection: ReadSignal<Connection>) -> View {
 /// Asks the worker for its version and puts the answer in `worker`.
 fn ping_worker(worker: Signal<WorkerStatus>) {
     spawn_local(async move {
-        let status = match chrome::send_message(&json!({"type": "ping"})).await {
-            Ok(answer) => WorkerStatus::from_pong(&answer),
+        let status = match chrome::send_message(&Command::Ping).await {
+            Ok(answer) => WorkerStatus::from_answer(answer),
             Err(err) => WorkerStatus::Unavailable(err.to_string()),
         };
         worker.set(status);
@@ -130,16 +132,45 @@ async fn build_server() -> Option<String> {
         .map(str::to_string)
 }
 
-/// The options page.
+/// Whether the extension may reach the configured server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HostAccess {
+    /// Not checked yet.
+    Checking,
+    /// Granted (at install or later).
+    Granted,
+    /// Not granted.
+    NotGranted,
+    /// The browser could not say.
+    Unknown(String),
+}
+
+/// Checks host access for the core's match pattern of `settings`' server.
+fn check_host_access(settings: &Settings, access: Signal<HostAccess>) {
+    let pattern = settings.host_permission_pattern();
+    access.set(HostAccess::Checking);
+    spawn_local(async move {
+        access.set(match chrome::has_host_access(&pattern).await {
+            Ok(true) => HostAccess::Granted,
+            Ok(false) => HostAccess::NotGranted,
+            Err(err) => HostAccess::Unknown(err.to_string()),
+        });
+    });
+}
+
+/// The options page: edits the core's [`Settings`], stored under the key the core reads.
 #[component]
 pub fn Options() -> View {
     let connection = create_signal(Connection::SignedOut);
     let worker = create_signal(WorkerStatus::Asking);
+    let settings = create_signal(Settings::default());
     let server_url = create_signal(String::new());
-    let placeholder = create_signal(String::from("https://quiz.example.org"));
+    let server_error = create_signal(String::new());
+    let placeholder = create_signal(String::from(DEFAULT_SERVER_URL));
     let message = create_signal(String::new());
     let message_is_error = create_signal(false);
     let saving = create_signal(false);
+    let access = create_signal(HostAccess::Checking);
     let hosts = create_signal(match chrome::manifest() {
         Ok(manifest) => granted_hosts(&manifest),
         Err(_) => Vec::new(),
@@ -149,25 +180,36 @@ pub fn Options() -> View {
         if let Some(server) = build_server().await {
             placeholder.set(server);
         }
-        match chrome::local_value(Settings::KEY).await {
-            Ok(Some(stored)) => {
-                if let Ok(settings) = serde_json::from_value::<Settings>(stored) {
-                    server_url.set(settings.server_url.unwrap_or_default());
-                }
-            }
-            Ok(None) => {}
+        let loaded = chrome::local_value(settings_key())
+            .await
+            .map_err(|err| err.to_string())
+            .and_then(|stored| stored_settings(stored).map_err(|err| err.to_string()));
+        match loaded {
+            Ok(loaded) => settings.set(loaded),
             Err(err) => {
-                message.set(err.to_string());
+                message.set(err);
                 message_is_error.set(true);
             }
         }
+        server_url.set(settings.with(|s| s.server_url.clone()));
+        check_host_access(&settings.get_clone(), access);
     });
     ping_worker(worker);
 
     let save = move |event: web_sys::SubmitEvent| {
         event.prevent_default();
-        let url = match normalize_server_url(&server_url.get_clone()) {
-            Ok(url) => url,
+        server_error.set(String::new());
+        message.set(String::new());
+        let edited = Settings {
+            server_url: server_url.get_clone(),
+            ..settings.get_clone()
+        };
+        let valid = match edited.validated() {
+            Ok(valid) => valid,
+            Err(err @ SettingsError::ServerUrl(_)) => {
+                server_error.set(err.to_string());
+                return;
+            }
             Err(err) => {
                 message.set(err.to_string());
                 message_is_error.set(true);
@@ -176,17 +218,22 @@ pub fn Options() -> View {
         };
         saving.set(true);
         spawn_local(async move {
-            let settings = Settings {
-                server_url: Some(url.clone()),
+            let saved = match serde_json::to_string(&valid) {
+                Ok(json) => chrome::set_local_value(settings_key(), &json)
+                    .await
+                    .map_err(|err| err.to_string()),
+                Err(err) => Err(err.to_string()),
             };
-            match chrome::set_local_value(Settings::KEY, &settings).await {
+            match saved {
                 Ok(()) => {
-                    server_url.set(url);
+                    server_url.set(valid.server_url.clone());
+                    check_host_access(&valid, access);
+                    settings.set(valid);
                     message.set("Saved.".into());
                     message_is_error.set(false);
                 }
                 Err(err) => {
-                    message.set(err.to_string());
+                    message.set(err);
                     message_is_error.set(true);
                 }
             }
@@ -201,7 +248,7 @@ pub fn Options() -> View {
                 section(class="card") {
                     h2 { "Quiz server" }
                     form(class="form", on:submit=save, novalidate=true) {
-                        label(r#for="server-url") { "Server address" }
+                        label(r#for="server-url") { "Server URL" }
                         input(
                             id="server-url",
                             name="server-url",
@@ -209,9 +256,14 @@ pub fn Options() -> View {
                             inputmode="url",
                             autocomplete="url",
                             placeholder=move || placeholder.get_clone(),
+                            aria-invalid=move || if server_error.with(String::is_empty) { "false" } else { "true" },
+                            aria-describedby="server-url-error server-url-hint",
                             bind:value=server_url,
                         )
-                        p(class="hint") {
+                        p(id="server-url-error", class="field-error", data-testid="server-url-error") {
+                            (move || server_error.get_clone())
+                        }
+                        p(id="server-url-hint", class="hint") {
                             "The address of the quiz platform you use, for example "
                             code { (move || placeholder.get_clone()) } "."
                         }
@@ -233,10 +285,22 @@ pub fn Options() -> View {
                     h2 { "Host access" }
                     p {
                         "This build may reach these hosts without asking: "
-                        strong { (move || {
+                        strong(data-testid="granted-hosts") { (move || {
                             let hosts = hosts.get_clone();
                             if hosts.is_empty() { "none".to_string() } else { hosts.join(", ") }
                         }) }
+                        "."
+                    }
+                    p(class="access", data-testid="server-access") {
+                        "Your server, "
+                        code { (move || settings.with(Settings::host_permission_pattern)) }
+                        ": "
+                        (move || match access.get_clone() {
+                            HostAccess::Checking => view! { span(class="access__state") { "checking…" } },
+                            HostAccess::Granted => view! { span(class="access__state access__state--granted") { "access granted" } },
+                            HostAccess::NotGranted => view! { span(class="access__state access__state--missing") { "no access granted yet" } },
+                            HostAccess::Unknown(why) => view! { span(class="access__state access__state--missing") { "could not be checked (" (why) ")" } },
+                        })
                         "."
                     }
                 }

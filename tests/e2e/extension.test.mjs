@@ -119,28 +119,66 @@ describe('the extension', () => {
     await setter.close();
   });
 
-  test('the options page checks and saves the server address', async () => {
+  test("the options page edits the core's settings under the core's storage key", async () => {
+    const KEY = 'quizpulse.settings';
     const { page, errors } = await openPage(ext, 'options.html', { width: 900, height: 700 });
-    const input = page.getByLabel('Server address');
+    const fieldShows = (url) =>
+      page.waitForFunction((want) => document.querySelector('#server-url')?.value === want, url, { timeout: 5_000 });
+    const input = page.getByLabel('Server URL');
     await input.waitFor({ timeout: 10_000 });
-    const hosts = await page.locator('.card strong').textContent();
-    assert.equal(hosts, '127.0.0.1, localhost');
+    // Nothing stored: the core's defaults are shown.
+    await fieldShows('http://127.0.0.1:8000');
+    assert.equal(await page.getByTestId('granted-hosts').textContent(), '127.0.0.1, localhost');
+    await page.getByTestId('server-access').getByText('access granted').waitFor({ timeout: 5_000 });
+    assert.equal(await page.getByTestId('server-access').textContent(), 'Your server, http://127.0.0.1:8000/*: access granted.');
 
+    // Stored settings are the core's JSON text; fields the page does not edit survive a save.
+    await page.evaluate((key) => chrome.storage.local.set({ [key]: JSON.stringify({ server_url: 'http://localhost:8000', board_limit: 25 }) }), KEY);
+    await page.reload({ timeout: 10_000 });
+    await fieldShows('http://localhost:8000');
+
+    // The core's validation error is shown next to the field, and nothing is saved.
     await input.fill('quiz.example.org');
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.getByText('Enter a full address starting with https://').waitFor({ timeout: 5_000 });
+    const fieldError = page.getByTestId('server-url-error');
+    await fieldError.getByText('Server URL: must start with http:// or https://').waitFor({ timeout: 5_000 });
+    assert.equal(await input.getAttribute('aria-invalid'), 'true');
+    await screenshot(page, 'options-invalid.png');
+    assert.deepEqual(JSON.parse((await page.evaluate((key) => chrome.storage.local.get(key), KEY))[KEY]), {
+      server_url: 'http://localhost:8000',
+      board_limit: 25,
+    });
 
-    await input.fill('http://127.0.0.1:8000/');
+    // A valid address is saved normalised, with every other setting kept.
+    await input.fill(' HTTPS://Quiz.Example.org/ ');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByTestId('save-message').getByText('Saved.').waitFor({ timeout: 5_000 });
-    const stored = await page.evaluate(() => chrome.storage.local.get('settings'));
-    assert.deepEqual(stored, { settings: { server_url: 'http://127.0.0.1:8000' } });
+    assert.equal(await fieldError.textContent(), '');
+    assert.equal(await input.getAttribute('aria-invalid'), 'false');
+    const stored = await page.evaluate(() => chrome.storage.local.get(null));
+    assert.deepEqual(Object.keys(stored), [KEY]);
+    assert.deepEqual(JSON.parse(stored[KEY]), {
+      server_url: 'https://quiz.example.org',
+      socket_url: null,
+      site_url: null,
+      follow_new_quizzes: false,
+      board_limit: 25,
+      notifications: {
+        enabled: true,
+        new_sessions: true,
+        rank_changes: true,
+        account: true,
+        keep_on_screen: false,
+        quiet_hours: null,
+      },
+    });
+    // This build has no access to that server: the page says so.
+    await page.getByTestId('server-access').getByText('no access granted yet').waitFor({ timeout: 5_000 });
+    assert.match(await page.getByTestId('server-access').textContent(), /https:\/\/quiz\.example\.org\/\*/);
 
     await page.reload({ timeout: 10_000 });
-    await page.getByLabel('Server address').waitFor({ timeout: 10_000 });
-    await page.waitForFunction(() => document.querySelector('#server-url')?.value === 'http://127.0.0.1:8000', null, {
-      timeout: 5_000,
-    });
+    await fieldShows('https://quiz.example.org');
+    await page.getByTestId('server-access').getByText('no access granted yet').waitFor({ timeout: 5_000 });
     await screenshot(page, 'options.png');
     assert.deepEqual(errors, []);
     await page.close();
