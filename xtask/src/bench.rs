@@ -2,22 +2,27 @@
 //!
 //! Each benchmark owns one section of the file, between `<!-- bench:NAME -->` and
 //! `<!-- /bench:NAME -->`, and rewrites only that section; sections it does not know
-//! stay as they are. To add one (server fan-out, core throughput), write a function
-//! returning the section's Markdown and add it to [`SECTIONS`].
+//! stay as they are. To add one, write a function returning the section's Markdown
+//! and add it to [`SECTIONS`]. The machines are noisy: each benchmark compares within
+//! one run (ratios, counts) rather than against numbers from another day.
 
 use std::process::Command;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
 use crate::dist;
 use crate::setup::{self, Scope, Tools};
-use crate::util::{kib, locked_version, output_of, root, step, today_utc};
+use crate::util::{cargo, display, kib, locked_version, output_of, root, step, today_utc};
 
 /// A benchmark: its section name and the function that measures and renders it.
 type Section = (&'static str, fn(&Tools) -> Result<String>);
 
 /// Every benchmark, in the order they appear in the file.
-const SECTIONS: &[Section] = &[("size", extension_size)];
+const SECTIONS: &[Section] = &[
+    ("size", extension_size),
+    ("core", core_throughput),
+    ("server", server_fanout),
+];
 
 const HEADER: &str = "# Benchmarks\n\n\
 Written by `cargo xtask bench`; each section is rewritten by its own benchmark and says \
@@ -48,6 +53,55 @@ fn replace_section(text: &str, name: &str, body: &str) -> String {
         }
         _ => format!("{}\n\n{block}\n", text.trim_end()),
     }
+}
+
+/// Runs a benchmark example in release mode with `--markdown` and returns what it
+/// printed (its own section body, naming the command).
+fn markdown_example(package: &str, example: &str, args: &[&str]) -> Result<String> {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        package,
+        "--example",
+        example,
+        "--",
+    ])
+    .args(args)
+    .arg("--markdown");
+    step(format!("bench: {}", display(&cmd)));
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start `{}`", display(&cmd)))?;
+    if !out.status.success() {
+        bail!(
+            "`{}` failed ({}): {}",
+            display(&cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8(out.stdout).context("benchmark output is not UTF-8")?;
+    println!("{text}");
+    Ok(format!(
+        "{}
+Measured {}.
+",
+        text.trim_end(),
+        today_utc()
+    ))
+}
+
+/// The core's cost per socket message, and its refetch coalescing under a burst.
+fn core_throughput(_: &Tools) -> Result<String> {
+    markdown_example("quizpulse", "core_throughput", &[])
+}
+
+/// The reference server's broadcast fan-out and leaderboard queries.
+fn server_fanout(_: &Tools) -> Result<String> {
+    markdown_example("quizpulse-server", "fanout", &[])
 }
 
 /// The extension's size: each wasm file raw and gzip, and the store zip.
