@@ -201,7 +201,9 @@ pub fn run_streaming(cmd: &mut Command, limit: Duration) -> Result<Streamed> {
     })
 }
 
-/// Kills a process and all its descendants (found through /proc), children first.
+/// Kills a process and all its descendants (found through /proc), parents first: a
+/// parent killed before its children can neither start new ones nor report their
+/// deaths (a shell would print "Killed" into the output).
 pub fn kill_tree(pid: u32) {
     let mut order = Vec::new();
     let mut stack = vec![pid];
@@ -220,7 +222,6 @@ pub fn kill_tree(pid: u32) {
             }
         }
     }
-    order.reverse();
     let _ = Command::new("kill")
         .arg("-KILL")
         .args(order.iter().map(u32::to_string))
