@@ -4,8 +4,16 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The server a fresh install talks to: the loopback reference server.
-pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8000";
+/// The loopback reference server (`cargo xtask demo`).
+pub const LOOPBACK_SERVER_URL: &str = "http://127.0.0.1:8000";
+
+/// The server a fresh install talks to: the one the build was made for
+/// (`cargo xtask dist --server URL` compiles it in as `QUIZPULSE_SERVER`), else the
+/// loopback reference server.
+pub const DEFAULT_SERVER_URL: &str = match option_env!("QUIZPULSE_SERVER") {
+    Some(server) => server,
+    None => LOOPBACK_SERVER_URL,
+};
 
 /// The socket path of the contract, appended to the server's origin.
 pub const SOCKET_PATH: &str = "/ws/leaderboard/";

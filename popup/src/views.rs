@@ -2,10 +2,8 @@
 
 use quizpulse::messages::Command;
 use quizpulse::settings::{DEFAULT_SERVER_URL, Settings, SettingsError};
-use serde_json::Value;
 use sycamore::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{JsFuture, spawn_local};
+use wasm_bindgen_futures::spawn_local;
 
 use crate::chrome;
 use crate::model::{Connection, WorkerStatus, granted_hosts, settings_key, stored_settings};
@@ -118,20 +116,6 @@ pub fn Popup() -> View {
     }
 }
 
-/// Fetches `build.json` (written by `cargo xtask dist`): the server this build is for.
-async fn build_server() -> Option<String> {
-    let window = web_sys::window()?;
-    let response = JsFuture::from(window.fetch_with_str("build.json"))
-        .await
-        .ok()?;
-    let response: web_sys::Response = response.dyn_into().ok()?;
-    let json = JsFuture::from(response.json().ok()?).await.ok()?;
-    let json: Value = serde_wasm_bindgen::from_value(json).ok()?;
-    json.get("server")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-}
-
 /// Whether the extension may reach the configured server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum HostAccess {
@@ -166,7 +150,6 @@ pub fn Options() -> View {
     let settings = create_signal(Settings::default());
     let server_url = create_signal(String::new());
     let server_error = create_signal(String::new());
-    let placeholder = create_signal(String::from(DEFAULT_SERVER_URL));
     let message = create_signal(String::new());
     let message_is_error = create_signal(false);
     let saving = create_signal(false);
@@ -177,9 +160,6 @@ pub fn Options() -> View {
     });
 
     spawn_local(async move {
-        if let Some(server) = build_server().await {
-            placeholder.set(server);
-        }
         let loaded = chrome::local_value(settings_key())
             .await
             .map_err(|err| err.to_string())
@@ -255,7 +235,7 @@ pub fn Options() -> View {
                             r#type="url",
                             inputmode="url",
                             autocomplete="url",
-                            placeholder=move || placeholder.get_clone(),
+                            placeholder=DEFAULT_SERVER_URL,
                             aria-invalid=move || if server_error.with(String::is_empty) { "false" } else { "true" },
                             aria-describedby="server-url-error server-url-hint",
                             bind:value=server_url,
@@ -265,7 +245,7 @@ pub fn Options() -> View {
                         }
                         p(id="server-url-hint", class="hint") {
                             "The address of the quiz platform you use, for example "
-                            code { (move || placeholder.get_clone()) } "."
+                            code { (DEFAULT_SERVER_URL) } "."
                         }
                         div(class="form__actions") {
                             button(class="button button--primary", r#type="submit", disabled=move || saving.get()) {

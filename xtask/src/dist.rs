@@ -17,11 +17,13 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use quizpulse::settings::{Settings, parse_url};
+
 use crate::setup::{Tools, WASM_TARGET};
 use crate::util::{self, gzip_len, kib, note, root, step, target_dir, workspace_version};
 
 /// The server a default build is made for (the reference server's demo address).
-pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000";
+pub const DEFAULT_SERVER: &str = quizpulse::settings::LOOPBACK_SERVER_URL;
 /// Host access a default (loopback) build gets at install time.
 const LOOPBACK_HOSTS: &[&str] = &["http://127.0.0.1/*", "http://localhost/*"];
 /// The Cargo profile for wasm (opt-level z, LTO; in the workspace Cargo.toml).
@@ -75,7 +77,8 @@ pub enum Builder {
 /// Like [`run`], choosing the wasm front end.
 pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result<Report> {
     let version = workspace_version()?;
-    let server = server.unwrap_or(DEFAULT_SERVER);
+    let server = build_server(server.unwrap_or(DEFAULT_SERVER))?;
+    let server = server.as_str();
     let hosts = host_permissions(server)?;
     step(format!(
         "dist: QuizPulse {version} for {server} (host access: {})",
@@ -83,7 +86,7 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
     ));
 
     if builder == Builder::Direct {
-        build_wasm(tools)?;
+        build_wasm(tools, server)?;
     }
     let out = dist_dir();
     if out.exists() {
@@ -134,7 +137,7 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
             if let Some(rustc) = &tools.wasm_rustc {
                 cmd.env("RUSTC", rustc);
             }
-            util::run(&mut cmd)?;
+            util::run(cmd.env(SERVER_ENV, server))?;
         }
         let bg = format!("{stem}_bg.wasm");
         step(format!("dist: wasm-opt -Oz {bg}"));
@@ -201,8 +204,12 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
     Ok(Report { wasm, zip, zip_len })
 }
 
-/// Compiles the wasm crates with the wasm profile.
-fn build_wasm(tools: &Tools) -> Result<()> {
+/// The compile-time variable that makes `server` the core's default server
+/// (`quizpulse::settings::DEFAULT_SERVER_URL`).
+const SERVER_ENV: &str = "QUIZPULSE_SERVER";
+
+/// Compiles the wasm crates with the wasm profile, for `server`.
+fn build_wasm(tools: &Tools, server: &str) -> Result<()> {
     // One crate per cargo call: each then gets only its own dependency features
     // (building both together unifies them and makes the worker a few KiB larger).
     for (package, _) in WASM_CRATES {
@@ -218,7 +225,8 @@ fn build_wasm(tools: &Tools) -> Result<()> {
             WASM_TARGET,
             "--lib",
         ])
-        .args(["--package", package]);
+        .args(["--package", package])
+        .env(SERVER_ENV, server);
         if let Some(rustc) = &tools.wasm_rustc {
             cmd.env("RUSTC", rustc);
         }
@@ -227,35 +235,32 @@ fn build_wasm(tools: &Tools) -> Result<()> {
     Ok(())
 }
 
-/// The `host_permissions` for a build made for `server`.
+/// `--server` checked by the extension's own rules (the core's settings) and
+/// normalised to its origin.
+fn build_server(server: &str) -> Result<String> {
+    let settings = Settings {
+        server_url: server.to_owned(),
+        ..Settings::default()
+    };
+    match settings.validated() {
+        Ok(valid) => Ok(valid.server_url),
+        Err(err) => bail!("--server {server}: {err}"),
+    }
+}
+
+/// The `host_permissions` for a build made for `server`: the core's match pattern for
+/// its origin, or both loopback names (any port) for a loopback server.
 pub fn host_permissions(server: &str) -> Result<Vec<String>> {
-    if server == DEFAULT_SERVER {
+    let settings = Settings {
+        server_url: build_server(server)?,
+        ..Settings::default()
+    };
+    let loopback = parse_url(&settings.server_url, &["http", "https"])
+        .is_ok_and(|url| matches!(url.host.as_str(), "127.0.0.1" | "localhost"));
+    if loopback {
         return Ok(LOOPBACK_HOSTS.iter().map(|h| (*h).to_string()).collect());
     }
-    let (scheme, rest) = server.split_once("://").with_context(|| {
-        format!("--server {server}: expected an origin such as https://quiz.example.org")
-    })?;
-    if scheme != "https" && scheme != "http" {
-        bail!("--server {server}: the scheme must be https (or http)");
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => host,
-        _ => authority,
-    };
-    if host.is_empty()
-        || authority.contains('@')
-        || !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'))
-    {
-        bail!("--server {server}: not a valid host");
-    }
-    let mut hosts = vec![format!("{scheme}://{host}/*")];
-    if matches!(host, "127.0.0.1" | "localhost") {
-        hosts = LOOPBACK_HOSTS.iter().map(|h| (*h).to_string()).collect();
-    }
-    Ok(hosts)
+    Ok(vec![settings.host_permission_pattern()])
 }
 
 /// Writes `dist/manifest.json`: the root manifest with this build's version and host access.
@@ -329,8 +334,12 @@ mod tests {
             vec!["https://quiz.example.org/*"]
         );
         assert_eq!(
-            host_permissions("https://quiz.example.org:8443/app/").unwrap(),
-            vec!["https://quiz.example.org/*"]
+            host_permissions("https://quiz.example.org:8443").unwrap(),
+            vec!["https://quiz.example.org:8443/*"]
+        );
+        assert_eq!(
+            host_permissions("http://localhost:9000").unwrap(),
+            vec!["http://127.0.0.1/*", "http://localhost/*"]
         );
     }
 
@@ -342,6 +351,7 @@ mod tests {
             "https://",
             "https://a@b.org",
             "https://*/",
+            "https://quiz.example.org/app/",
         ] {
             assert!(host_permissions(bad).is_err(), "{bad}");
         }
