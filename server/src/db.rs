@@ -360,20 +360,36 @@ pub async fn quiz_entries(
     quiz_id: &str,
     limit: u32,
 ) -> Result<(Vec<Entry>, Option<String>), DbError> {
-    let rows: Vec<BoardRow> = sqlx::query_as(
+    board_entries(
+        pool,
         "SELECT s.user_id, u.username, s.best, s.sessions \
          FROM quiz_user_stats s JOIN users u ON u.id = s.user_id \
          WHERE s.quiz_id = ? ORDER BY s.best DESC, u.username ASC LIMIT ?",
+        "SELECT MAX(last_at) FROM quiz_user_stats WHERE quiz_id = ?",
+        quiz_id,
+        limit,
     )
-    .bind(quiz_id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    let updated: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(last_at) FROM quiz_user_stats WHERE quiz_id = ?")
-            .bind(quiz_id)
-            .fetch_one(pool)
-            .await?;
+    .await
+}
+
+/// One board's ranked rows (`rows_sql` binds the id and the limit) and the time of
+/// its newest session (`updated_sql` binds the id).
+async fn board_entries(
+    pool: &SqlitePool,
+    rows_sql: &'static str,
+    updated_sql: &'static str,
+    id: &str,
+    limit: u32,
+) -> Result<(Vec<Entry>, Option<String>), DbError> {
+    let rows: Vec<BoardRow> = sqlx::query_as(rows_sql)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    let updated: Option<i64> = sqlx::query_scalar(updated_sql)
+        .bind(id)
+        .fetch_one(pool)
+        .await?;
     Ok((ranked(rows), updated.map(rfc3339)))
 }
 
@@ -397,21 +413,16 @@ pub async fn subject_entries(
     subject_id: &str,
     limit: u32,
 ) -> Result<(Vec<Entry>, Option<String>), DbError> {
-    let rows: Vec<BoardRow> = sqlx::query_as(
+    board_entries(
+        pool,
         "SELECT s.user_id, u.username, s.score, s.sessions \
          FROM subject_user_stats s JOIN users u ON u.id = s.user_id \
          WHERE s.subject_id = ? ORDER BY s.score DESC, u.username ASC LIMIT ?",
+        "SELECT MAX(last_at) FROM subject_user_stats WHERE subject_id = ?",
+        subject_id,
+        limit,
     )
-    .bind(subject_id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    let updated: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(last_at) FROM subject_user_stats WHERE subject_id = ?")
-            .bind(subject_id)
-            .fetch_one(pool)
-            .await?;
-    Ok((ranked(rows), updated.map(rfc3339)))
+    .await
 }
 
 /// Every subject's board (top `limit` each), subjects by id.

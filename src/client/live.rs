@@ -207,16 +207,23 @@ impl Client {
         self.active_tab.and_then(|t| self.subs.quiz_in_tab(t))
     }
 
-    /// Offers an alert to the notification policy and shows what it lets through.
-    pub(super) fn alert(&mut self, alert: Alert, now: Timestamp) {
-        let prefs = self.settings.notifications.clone();
+    /// Runs `f` with the notification policy and what it needs to know of the world.
+    pub(super) fn with_alert_context<R>(
+        &mut self,
+        f: impl FnOnce(&mut Notifier, &AlertContext<'_>) -> R,
+    ) -> R {
         let active = self.active_quiz().cloned();
         let ctx = AlertContext {
-            prefs: &prefs,
+            prefs: &self.settings.notifications,
             utc_offset_minutes: self.utc_offset_minutes,
             active_quiz: active.as_ref(),
         };
-        if let Some(n) = self.notifier.offer(alert, &ctx, now) {
+        f(&mut self.notifier, &ctx)
+    }
+
+    /// Offers an alert to the notification policy and shows what it lets through.
+    pub(super) fn alert(&mut self, alert: Alert, now: Timestamp) {
+        if let Some(n) = self.with_alert_context(|notifier, ctx| notifier.offer(alert, ctx, now)) {
             self.actions.push_back(Action::Notify(n));
         }
     }

@@ -720,18 +720,14 @@ impl Client {
             self.persist_mute(now);
         }
         self.notifier.expire_toasts(now);
-        let prefs = self.settings.notifications.clone();
-        let active = self.active_quiz().cloned();
-        let ctx = AlertContext {
-            prefs: &prefs,
-            utc_offset_minutes: self.utc_offset_minutes,
-            active_quiz: active.as_ref(),
-        };
-        if let Some(n) = self.notifier.poll_summary(&ctx, now) {
-            self.actions.push_back(Action::Notify(n));
-        }
-        let updates = self.notifier.poll_updates(&ctx, now);
-        self.actions.extend(updates.into_iter().map(Action::Notify));
+        let (summary, updates) = self.with_alert_context(|notifier, ctx| {
+            (
+                notifier.poll_summary(ctx, now),
+                notifier.poll_updates(ctx, now),
+            )
+        });
+        self.actions
+            .extend(summary.into_iter().chain(updates).map(Action::Notify));
         self.finish(now);
     }
 
