@@ -679,7 +679,7 @@ mod json {
     use serde::Serialize;
     use serde_json::ser::Formatter;
 
-    /// `", "` between items, `": "` after keys, non-ASCII as `\uXXXX`.
+    /// `", "` between items, `": "` after keys, non-ASCII as `\u00e9`-style escapes.
     struct PythonFormatter;
 
     impl Formatter for PythonFormatter {
