@@ -5,7 +5,7 @@
 //! it; stale data stays visible (marked stale) while it is refetched; errors are kept
 //! next to the last good data with a message a person can act on.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::small::{VecMap, VecSet};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -182,8 +182,8 @@ impl Default for CacheTiming {
 /// The cache: queries by key, and which keys are on screen (observed).
 #[derive(Debug, Clone, Default)]
 pub struct Cache {
-    queries: BTreeMap<QueryKey, Query>,
-    observed: BTreeSet<QueryKey>,
+    queries: VecMap<QueryKey, Query>,
+    observed: VecSet<QueryKey>,
     timing: CacheTiming,
 }
 
@@ -212,7 +212,7 @@ impl Cache {
     }
 
     /// Keys on screen.
-    pub fn observed(&self) -> &BTreeSet<QueryKey> {
+    pub fn observed(&self) -> &VecSet<QueryKey> {
         &self.observed
     }
 
@@ -231,7 +231,7 @@ impl Cache {
     /// Puts `key` on screen; it is fetched at once when it has no fresh data.
     pub fn observe(&mut self, key: QueryKey, now: Timestamp) {
         if self.observed.insert(key.clone()) {
-            let q = self.queries.entry(key).or_default();
+            let q = self.queries.get_or_insert_with(key, Query::default);
             if q.data.is_none() || q.stale {
                 schedule(q, now, FetchReason::Resync);
             }
@@ -278,7 +278,7 @@ impl Cache {
     pub fn resync_observed(&mut self, now: Timestamp) {
         let keys: Vec<QueryKey> = self.observed.iter().cloned().collect();
         for key in keys {
-            let q = self.queries.entry(key).or_default();
+            let q = self.queries.get_or_insert_with(key, Query::default);
             q.stale = q.data.is_some() || q.stale;
             if q.in_flight.is_some() {
                 q.refetch_after = Some(FetchReason::Resync);

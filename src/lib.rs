@@ -37,6 +37,7 @@ pub mod notify;
 pub mod rng;
 pub mod settings;
 pub mod sim;
+pub mod small;
 pub mod subscriptions;
 pub mod time;
 pub mod wire;

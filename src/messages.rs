@@ -1,7 +1,7 @@
 //! Popup ↔ service worker messages (JSON over the `popup` port): typed commands in,
 //! state snapshots out. Snapshots carry state, never tokens or passwords.
 
-use std::collections::BTreeMap;
+use crate::small::VecMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -519,11 +519,11 @@ pub struct Snapshot {
     /// Quizzes with their toggles.
     pub quizzes: Vec<QuizRow>,
     /// Quiz boards the popup views, by quiz id.
-    pub quiz_boards: BTreeMap<String, QueryView<QuizBoard>>,
+    pub quiz_boards: VecMap<String, QueryView<QuizBoard>>,
     /// The user's standing.
     pub my_standing: QueryView<Performance>,
     /// Subject names by id (from the boards), for the standing.
-    pub subject_names: BTreeMap<SubjectId, String>,
+    pub subject_names: VecMap<SubjectId, String>,
     /// The newest data time ("updated 4 s ago").
     pub last_update: Option<Timestamp>,
     /// Live toasts.

@@ -19,7 +19,9 @@
 //! The caller decides what is an alert at all (followed quizzes only, never the user's
 //! own upload, never events older than the connection or data from a resync refetch).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::small::VecMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -213,7 +215,7 @@ struct Group {
 /// The policy's state.
 #[derive(Debug, Clone, Default)]
 pub struct Notifier {
-    groups: BTreeMap<String, Group>,
+    groups: VecMap<String, Group>,
     shown: VecDeque<Timestamp>,
     suppressed: u32,
     summary_due: Option<Timestamp>,
@@ -221,7 +223,7 @@ pub struct Notifier {
     toasts: VecDeque<Toast>,
     next_toast: u64,
     muted_until: Option<Timestamp>,
-    targets: BTreeMap<String, String>,
+    targets: VecMap<String, String>,
     targets_changed: bool,
 }
 
@@ -238,7 +240,7 @@ pub struct AlertContext<'a> {
 
 impl Notifier {
     /// Restores what survives a worker restart: the mute and the click targets.
-    pub fn restore(muted_until: Option<Timestamp>, targets: BTreeMap<String, String>) -> Self {
+    pub fn restore(muted_until: Option<Timestamp>, targets: VecMap<String, String>) -> Self {
         Notifier {
             muted_until,
             targets,
@@ -261,7 +263,7 @@ impl Notifier {
         self.groups
             .retain(|_, g| now.saturating_since(g.last_at) <= COALESCE_WINDOW);
         let (kind, group_id) = (alert.kind(), alert.group());
-        let group = self.groups.entry(group_id.clone()).or_insert(Group {
+        let group = self.groups.get_or_insert_with(group_id.clone(), || Group {
             count: 0,
             last_at: now,
             issued_at: None,
@@ -550,7 +552,7 @@ impl Notifier {
     }
 
     /// Every remembered target, for persistence.
-    pub fn targets(&self) -> &BTreeMap<String, String> {
+    pub fn targets(&self) -> &VecMap<String, String> {
         &self.targets
     }
 }

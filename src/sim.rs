@@ -131,7 +131,7 @@ impl Sim {
     /// requests are gone.
     pub fn restart_worker(&mut self, config: ClientConfig) {
         let stored = StoredState {
-            values: self.storage.clone(),
+            values: self.storage.clone().into_iter().collect(),
         };
         self.client = Client::new(config);
         self.open_sockets.clear();

@@ -9,7 +9,7 @@
 //! While the socket is not open, changes are not queued: every open sends the whole
 //! wanted set ([`Subscriptions::wanted`]), which covers whatever changed meanwhile.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::small::{VecMap, VecSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -42,9 +42,9 @@ impl SubChange {
 #[serde(default)]
 pub struct FollowState {
     /// Quizzes the user follows.
-    pub follows: BTreeSet<QuizId>,
+    pub follows: VecSet<QuizId>,
     /// Quizzes seen at least once (for "follow newly seen quizzes by default").
-    pub seen: BTreeSet<QuizId>,
+    pub seen: VecSet<QuizId>,
     /// Whether a quiz list was ever seen (the first one is a baseline, not "new").
     pub baseline_taken: bool,
 }
@@ -53,7 +53,7 @@ pub struct FollowState {
 #[derive(Debug, Clone, Default)]
 pub struct Subscriptions {
     state: FollowState,
-    tabs: BTreeMap<TabId, QuizId>,
+    tabs: VecMap<TabId, QuizId>,
 }
 
 impl Subscriptions {
@@ -61,7 +61,7 @@ impl Subscriptions {
     pub fn from_state(state: FollowState) -> Self {
         Subscriptions {
             state,
-            tabs: BTreeMap::new(),
+            tabs: VecMap::new(),
         }
     }
 
@@ -71,7 +71,7 @@ impl Subscriptions {
     }
 
     /// Every quiz the socket should be subscribed to.
-    pub fn wanted(&self) -> BTreeSet<QuizId> {
+    pub fn wanted(&self) -> VecSet<QuizId> {
         let mut all = self.state.follows.clone();
         all.extend(self.tabs.values().cloned());
         all
@@ -97,7 +97,7 @@ impl Subscriptions {
         self.tabs.get(&tab)
     }
 
-    fn diff(&self, before: &BTreeSet<QuizId>) -> Vec<SubChange> {
+    fn diff(&self, before: &VecSet<QuizId>) -> Vec<SubChange> {
         let after = self.wanted();
         let mut out: Vec<SubChange> = after
             .difference(before)

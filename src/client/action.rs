@@ -113,7 +113,7 @@ impl fmt::Debug for AuthRecord {
 #[derive(Clone, Default)]
 pub struct StoredState {
     /// JSON text per key.
-    pub values: BTreeMap<PersistKey, String>,
+    pub values: VecMap<PersistKey, String>,
 }
 
 impl StoredState {

@@ -13,7 +13,9 @@
 //! or a request the client no longer cares about is ignored, so a late `close` from a
 //! socket that was already replaced cannot disturb the new one.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
+
+use crate::small::{VecMap, VecSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -180,11 +182,11 @@ impl Auth {
 struct Live {
     next_ping: u64,
     /// Quizzes subscribed on this socket.
-    sent: BTreeSet<QuizId>,
+    sent: VecSet<QuizId>,
     /// Awaiting confirmation: deadline, and whether it was already resent.
-    unconfirmed: BTreeMap<QuizId, (Timestamp, bool)>,
-    confirmed: BTreeSet<QuizId>,
-    failed_confirm: BTreeSet<QuizId>,
+    unconfirmed: VecMap<QuizId, (Timestamp, bool)>,
+    confirmed: VecSet<QuizId>,
+    failed_confirm: VecSet<QuizId>,
     last_seq: Option<u64>,
     /// Server clock minus ours, from `sent_at` (ms).
     skew_ms: i64,
@@ -222,7 +224,7 @@ pub struct Client {
     last_message_at: Option<Timestamp>,
     next_socket: SocketId,
     next_request: RequestId,
-    requests: BTreeMap<RequestId, RequestPurpose>,
+    requests: VecMap<RequestId, RequestPurpose>,
     refresh_in_flight: Option<(RequestId, RefreshWhy)>,
     refresh_failures: u32,
     sign_in: SignInStatus,
@@ -233,10 +235,10 @@ pub struct Client {
     events: EventLog,
     timers: TimerTable,
     active_tab: Option<TabId>,
-    viewed_quizzes: BTreeSet<QuizId>,
+    viewed_quizzes: VecSet<QuizId>,
     /// Quizzes whose subscription was confirmed (and said) since they became wanted:
     /// a reconnect's re-subscribe is not news.
-    announced: BTreeSet<QuizId>,
+    announced: VecSet<QuizId>,
     /// The current outage (persisted in the session area).
     outage: Outage,
     test: Option<TestRun>,
@@ -280,7 +282,7 @@ impl Client {
             last_message_at: None,
             next_socket: 0,
             next_request: 0,
-            requests: BTreeMap::new(),
+            requests: VecMap::new(),
             refresh_in_flight: None,
             refresh_failures: 0,
             sign_in: SignInStatus::Idle,
@@ -290,8 +292,8 @@ impl Client {
             events: EventLog::default(),
             timers: TimerTable::default(),
             active_tab: None,
-            viewed_quizzes: BTreeSet::new(),
-            announced: BTreeSet::new(),
+            viewed_quizzes: VecSet::new(),
+            announced: VecSet::new(),
             outage: Outage::default(),
             test: None,
             actions: VecDeque::new(),
@@ -377,7 +379,7 @@ impl Client {
     }
 
     /// Quizzes subscribed on the open socket.
-    pub fn subscribed_on_socket(&self) -> &BTreeSet<QuizId> {
+    pub fn subscribed_on_socket(&self) -> &VecSet<QuizId> {
         &self.live.sent
     }
 
@@ -426,7 +428,7 @@ impl Client {
             .flatten();
         let targets = stored
             .get(&PersistKey::NotificationTargets)
-            .and_then(|j| serde_json::from_str::<BTreeMap<String, String>>(j).ok())
+            .and_then(|j| serde_json::from_str::<VecMap<String, String>>(j).ok())
             .unwrap_or_default();
         self.notifier = Notifier::restore(muted, targets);
         // Follows restored here were confirmed in an earlier life of the worker.

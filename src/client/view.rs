@@ -242,7 +242,7 @@ impl Client {
                 }
             })
             .collect();
-        let mut quiz_boards = BTreeMap::new();
+        let mut quiz_boards = VecMap::new();
         for key in self.cache.keys() {
             if let QueryKey::QuizBoard(id) = key {
                 if !self.cache.is_observed(key) {
@@ -256,7 +256,7 @@ impl Client {
                 quiz_boards.insert(id.to_string(), with(v, data));
             }
         }
-        let mut subject_names = BTreeMap::new();
+        let mut subject_names = VecMap::new();
         if let Some(QueryData::Subjects(list)) = self.cache.data(&QueryKey::Subjects) {
             for s in list {
                 subject_names.insert(s.id.clone(), s.name.clone());
