@@ -196,6 +196,8 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
             .map_or_else(String::new, |n| n.to_string_lossy().into()),
         kib(zip_len)
     );
+    let sizes = crate::budget::measure(&out)?;
+    print!("{}", crate::budget::table(&sizes));
     note(format!(
         "load {} unpacked, or upload {}",
         out.display(),

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::budget;
 use crate::dist;
 use crate::setup::{self, Scope};
 use crate::util::{self, Streamed, root, run_streaming, secs, step, target_dir};
@@ -69,6 +70,9 @@ pub fn run() -> Result<bool> {
         println!("dist failed: {err:#}");
     }
     suites.push(check("wasm build (dist)", built.is_ok(), t));
+    if built.is_ok() {
+        suites.push(size_budget());
+    }
 
     let t = Instant::now();
     step("test: cargo build -p quizpulse-server (for the end-to-end suite)");
@@ -90,6 +94,32 @@ pub fn run() -> Result<bool> {
         });
     }
     Ok(summary(&suites, started))
+}
+
+/// Every wasm and JS file in `dist/`, gzip -9, summed, within the budget.
+fn size_budget() -> Suite {
+    let t = Instant::now();
+    step(format!(
+        "test: size budget (all wasm + JS in dist/, gzip -9, at most {} bytes)",
+        budget::BUDGET
+    ));
+    let ok = match budget::measure(&dist::dist_dir()) {
+        Ok(sizes) => {
+            print!("{}", budget::table(&sizes));
+            if !sizes.fits() {
+                println!(
+                    "size budget exceeded by {} bytes: see BENCHMARKS.md and `twiggy top` on target/wasm-bindgen/*/ *_bg.wasm",
+                    sizes.total_gzip() - budget::BUDGET
+                );
+            }
+            sizes.fits()
+        }
+        Err(err) => {
+            println!("size budget: {err:#}");
+            false
+        }
+    };
+    check("size budget", ok, t)
 }
 
 fn check(name: &'static str, ok: bool, started: Instant) -> Suite {
