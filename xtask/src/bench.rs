@@ -29,14 +29,30 @@ const HEADER: &str = "# Benchmarks\n\n\
 Written by `cargo xtask bench`; each section is rewritten by its own benchmark and says \
 the command, date and toolchain that produced it.\n";
 
-/// Runs every benchmark and updates `BENCHMARKS.md`.
-pub fn run() -> Result<()> {
+/// Runs the benchmarks named in `only` (every one when empty) and updates their
+/// sections of `BENCHMARKS.md`.
+pub fn run(only: &[String]) -> Result<()> {
+    if let Some(unknown) = only
+        .iter()
+        .find(|o| !SECTIONS.iter().any(|(name, _)| name == o))
+    {
+        let names: Vec<&str> = SECTIONS.iter().map(|(name, _)| *name).collect();
+        bail!(
+            "unknown benchmark `{unknown}` (there are: {})",
+            names.join(", ")
+        );
+    }
     let tools = setup::run(Scope::Build)?;
     let path = root().join("BENCHMARKS.md");
     let mut text = std::fs::read_to_string(&path).unwrap_or_else(|_| HEADER.to_string());
     for (name, measure) in SECTIONS {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            continue;
+        }
         let body = measure(&tools)?;
         text = replace_section(&text, name, &body);
+        // Written after each section, so a long run that is stopped keeps what it measured.
+        std::fs::write(&path, &text)?;
     }
     std::fs::write(&path, text)?;
     step(format!("bench: wrote {}", path.display()));

@@ -29,7 +29,8 @@ commands:
                         127.0.0.1:8000; --browser opens Chromium with the extension loaded
   test                  setup, fmt, clippy, native tests, wasm build, end-to-end suite;
                         ends with one line `N passed, N failed`
-  bench                 measure (extension size, ...) and record it in BENCHMARKS.md";
+  bench [SECTION...]    measure (extension size, ...) and record it in BENCHMARKS.md;
+                        with section names (size, core, server, ...), only those";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -85,10 +86,7 @@ fn dispatch(args: &[String]) -> Result<bool> {
             no_args(rest)?;
             test::run()
         }
-        "bench" => {
-            no_args(rest)?;
-            bench::run().map(|()| true)
-        }
+        "bench" => bench::run(rest).map(|()| true),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(true)
