@@ -27,6 +27,33 @@ extern "C" {
 
     #[wasm_bindgen(catch, js_namespace = ["chrome", "permissions"], js_name = contains)]
     fn permissions_contains_raw(permissions: &Object) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "permissions"], js_name = request)]
+    fn permissions_request_raw(permissions: &Object) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = connect)]
+    fn runtime_connect(info: &Object) -> Result<Port, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["navigator", "clipboard"], js_name = writeText)]
+    fn clipboard_write_text(text: &str) -> Result<Promise, JsValue>;
+
+    /// A `chrome.runtime.Port` to the service worker.
+    #[derive(Clone)]
+    pub type Port;
+
+    #[wasm_bindgen(method, catch, js_name = postMessage)]
+    fn post_message(this: &Port, message: &JsValue) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(method, getter, js_name = onMessage)]
+    fn on_message(this: &Port) -> PortEvent;
+
+    #[wasm_bindgen(method, getter, js_name = onDisconnect)]
+    fn on_disconnect(this: &Port) -> PortEvent;
+
+    type PortEvent;
+
+    #[wasm_bindgen(method, js_name = addListener)]
+    fn add_listener(this: &PortEvent, listener: &js_sys::Function);
 }
 
 /// A failed extension API call.
@@ -136,16 +163,96 @@ pub async fn send_message(command: &Command) -> Result<WorkerMessage, ChromeErro
 /// Whether the extension holds host access for a match pattern (`https://host/*`).
 pub async fn has_host_access(pattern: &str) -> Result<bool, ChromeError> {
     const API: &str = "chrome.permissions.contains";
-    let origins = js_sys::Array::of1(&JsValue::from_str(pattern));
+    let request = origins(API, pattern)?;
+    let granted = call(API, permissions_contains_raw(&request)).await?;
+    from_js(API, granted)
+}
+
+/// The origins object `chrome.permissions` takes: `{origins: [pattern]}`.
+fn origins(api: &'static str, pattern: &str) -> Result<Object, ChromeError> {
     let request = Object::new();
-    Reflect::set(&request, &JsValue::from_str("origins"), &origins).map_err(|e| {
+    let list = js_sys::Array::of1(&JsValue::from_str(pattern));
+    Reflect::set(&request, &JsValue::from_str("origins"), &list).map_err(|e| ChromeError::Api {
+        api,
+        message: describe(&e),
+    })?;
+    Ok(request)
+}
+
+/// Asks the user for host access to `pattern`. Must be called from a click (a user
+/// gesture) before any `await`: the request is made synchronously, the answer awaited.
+pub fn request_host_access(
+    pattern: &str,
+) -> impl Future<Output = Result<bool, ChromeError>> + use<> {
+    const API: &str = "chrome.permissions.request";
+    let promise = origins(API, pattern).map(|request| permissions_request_raw(&request));
+    async move {
+        let granted = call(API, promise?).await?;
+        from_js(API, granted)
+    }
+}
+
+/// Copies text to the clipboard.
+pub async fn copy_text(text: &str) -> Result<(), ChromeError> {
+    call("navigator.clipboard.writeText", clipboard_write_text(text))
+        .await
+        .map(|_| ())
+}
+
+/// Connects a port to the service worker. `on_message` gets every message posted to
+/// it (JSON data); `on_disconnect` runs once when the worker goes away.
+pub fn connect(
+    name: &str,
+    on_message: impl FnMut(JsValue) + 'static,
+    on_disconnect: impl FnMut() + 'static,
+) -> Result<Port, ChromeError> {
+    const API: &str = "chrome.runtime.connect";
+    let info = Object::new();
+    Reflect::set(&info, &JsValue::from_str("name"), &JsValue::from_str(name)).map_err(|e| {
         ChromeError::Api {
             api: API,
             message: describe(&e),
         }
     })?;
-    let granted = call(API, permissions_contains_raw(&request)).await?;
-    from_js(API, granted)
+    let port = runtime_connect(&info).map_err(|e| ChromeError::Api {
+        api: API,
+        message: describe(&e),
+    })?;
+    let message = Closure::<dyn FnMut(JsValue)>::new(on_message);
+    port.on_message()
+        .add_listener(message.as_ref().unchecked_ref());
+    let disconnect = Closure::<dyn FnMut()>::new(on_disconnect);
+    port.on_disconnect()
+        .add_listener(disconnect.as_ref().unchecked_ref());
+    // The listeners live as long as the page.
+    message.forget();
+    disconnect.forget();
+    Ok(port)
+}
+
+/// Posts a command on a port.
+pub fn post(port: &Port, command: &Command) -> Result<(), ChromeError> {
+    const API: &str = "Port.postMessage";
+    let message = command
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| ChromeError::Data {
+            api: API,
+            message: e.to_string(),
+        })?;
+    port.post_message(&message).map_err(|e| ChromeError::Api {
+        api: API,
+        message: describe(&e),
+    })
+}
+
+/// Reads a port message as JSON data.
+pub fn json_of(value: JsValue) -> Result<serde_json::Value, ChromeError> {
+    from_js("Port.onMessage", value)
+}
+
+/// The page's `localStorage`, for the popup's own UI state only.
+pub fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
 }
 
 /// The extension's manifest, as JSON.

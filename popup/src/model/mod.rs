@@ -1,66 +1,198 @@
 //! What the pages show, as plain data: parsed from storage and the worker's answers,
-//! testable natively. Settings and messages are the core's own types.
+//! testable natively. Settings, snapshots and messages are the core's own types; what
+//! the core decides (state words, "retry 2 of 5 in 3 s") is the core's text.
 
-use quizpulse::PersistKey;
-use quizpulse::messages::WorkerMessage;
+pub mod board;
+pub mod form;
+pub mod sparkline;
+pub mod toasts;
+
+use std::time::Duration;
+
+use quizpulse::messages::{Snapshot, WorkerMessage};
 use quizpulse::settings::Settings;
+use quizpulse::time::human_duration;
+use quizpulse::wire::Performance;
+use quizpulse::{ConnState, PersistKey, Timestamp};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The connection state shown by the dot in the header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Connection {
-    /// Nobody is signed in: no connection is attempted.
-    SignedOut,
-    /// A connection is being opened.
-    Connecting,
-    /// The live connection is up.
-    Online,
-    /// The connection is down and will be retried.
-    Offline,
-    /// The server refused the credentials.
-    AuthInvalid,
+/// The `chrome.storage.session` key of the cached snapshot.
+pub const SNAPSHOT_KEY: &str = "snapshot";
+
+/// Reads a snapshot as stored or posted: the core's [`Snapshot`], as JSON data or as
+/// JSON text.
+pub fn read_snapshot(value: Value) -> Result<Snapshot, String> {
+    match value {
+        Value::String(text) => serde_json::from_str(&text).map_err(|e| e.to_string()),
+        other => serde_json::from_value(other).map_err(|e| e.to_string()),
+    }
 }
 
-impl Connection {
-    /// Reads the snapshot's `connection` field, the core's `ConnState`
-    /// (`{"state": "connected", ...}`; a bare string is read the same way). Anything
-    /// unknown counts as signed out.
-    pub fn from_snapshot(snapshot: Option<&Value>) -> Self {
-        let connection = snapshot.and_then(|s| s.get("connection"));
-        let state = connection
-            .and_then(|c| c.get("state"))
-            .or(connection)
-            .and_then(Value::as_str);
-        match state {
-            Some("connecting" | "retrying") => Self::Connecting,
-            Some("connected") => Self::Online,
-            Some("offline" | "suspended") => Self::Offline,
-            Some("auth_failed") => Self::AuthInvalid,
-            _ => Self::SignedOut,
+/// The CSS modifier colouring the connection dot: green connected, amber connecting or
+/// retrying, red offline or auth failed, grey signed out.
+pub fn dot_css(state: &ConnState) -> &'static str {
+    match state {
+        ConnState::Connected { .. } => "dot dot--ok",
+        ConnState::Connecting | ConnState::Retrying { .. } => "dot dot--wait",
+        ConnState::Suspended { .. } | ConnState::Offline | ConnState::AuthFailed { .. } => {
+            "dot dot--bad"
         }
+        ConnState::SignedOut => "dot dot--idle",
     }
+}
 
-    /// The words next to the dot.
+/// The connection indicator's accessible name: `Connection: retrying`.
+pub fn connection_name(state: &ConnState) -> String {
+    format!("Connection: {}", state.word())
+}
+
+/// `updated 4 s ago` (ticks with `now`), or `None` before any data.
+pub fn updated_ago(last_update: Option<Timestamp>, now: Timestamp) -> Option<String> {
+    last_update.map(|at| format!("updated {} ago", human_duration(now.saturating_since(at))))
+}
+
+/// `Notifications muted for 59 min`, while a mute lasts.
+pub fn muted_text(muted_until: Option<Timestamp>, now: Timestamp) -> Option<String> {
+    muted_until.filter(|until| *until > now).map(|until| {
+        // Round up: "for 1 min" until the very end, never "for 0 s".
+        let left = until.saturating_since(now) + Duration::from_millis(999);
+        format!("Notifications muted for {}", human_duration(left))
+    })
+}
+
+/// Time since an RFC 3339 instant, for people (`5 min ago`); the text itself when it
+/// does not parse.
+pub fn ago(rfc3339: &str, now: Timestamp) -> String {
+    match Timestamp::parse_rfc3339(rfc3339) {
+        Ok(at) => format!("{} ago", human_duration(now.saturating_since(at))),
+        Err(_) => rfc3339.to_owned(),
+    }
+}
+
+/// One of the user's recent sessions, with its quiz's title.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentRow {
+    /// The quiz's title (its id when the list does not have it).
+    pub title: String,
+    /// The score.
+    pub score: f64,
+    /// When (RFC 3339).
+    pub completed_at: String,
+}
+
+/// The user's recent sessions, newest first, titled from the snapshot's quiz list.
+pub fn recent_sessions(performance: &Performance, snapshot: &Snapshot) -> Vec<RecentRow> {
+    let mut rows: Vec<RecentRow> = performance
+        .recent_sessions
+        .iter()
+        .map(|s| RecentRow {
+            title: snapshot
+                .quizzes
+                .iter()
+                .find(|q| q.quiz.id == s.quiz_id)
+                .map_or_else(|| s.quiz_id.to_string(), |q| q.quiz.title.clone()),
+            score: s.score,
+            completed_at: s.completed_at.clone(),
+        })
+        .collect();
+    // RFC 3339 UTC strings of one server sort as times.
+    rows.sort_by(|a, b| b.completed_at.cmp(&a.completed_at));
+    rows
+}
+
+/// The popup's tabs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tab {
+    /// Subject leaderboards.
+    #[default]
+    Subjects,
+    /// Quizzes with their follow switches.
+    Quizzes,
+    /// The user's own standing.
+    Me,
+}
+
+impl Tab {
+    /// Every tab, in order.
+    pub const ALL: [Tab; 3] = [Tab::Subjects, Tab::Quizzes, Tab::Me];
+
+    /// Its label.
     pub fn label(self) -> &'static str {
         match self {
-            Self::SignedOut => "Signed out",
-            Self::Connecting => "Connecting…",
-            Self::Online => "Live",
-            Self::Offline => "Offline",
-            Self::AuthInvalid => "Sign-in expired",
+            Tab::Subjects => "Subjects",
+            Tab::Quizzes => "Quizzes",
+            Tab::Me => "Me",
         }
     }
 
-    /// The CSS modifier that colours the dot.
-    pub fn css(self) -> &'static str {
+    /// A DOM id stem.
+    pub fn id(self) -> &'static str {
         match self {
-            Self::SignedOut => "status status--signed-out",
-            Self::Connecting => "status status--connecting",
-            Self::Online => "status status--online",
-            Self::Offline => "status status--offline",
-            Self::AuthInvalid => "status status--auth",
+            Tab::Subjects => "subjects",
+            Tab::Quizzes => "quizzes",
+            Tab::Me => "me",
         }
     }
+
+    /// The tab `step` places on, wrapping (arrow keys).
+    pub fn step(self, step: isize) -> Tab {
+        let i = Tab::ALL.iter().position(|t| *t == self).unwrap_or(0) as isize;
+        let n = Tab::ALL.len() as isize;
+        Tab::ALL[(i + step).rem_euclid(n) as usize]
+    }
+}
+
+/// Where the user left the popup, kept in the popup's own `localStorage` (nothing of
+/// the worker's state: no data, no tokens).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UiState {
+    /// The tab shown.
+    pub tab: Tab,
+    /// The quiz whose board is open on the Quizzes tab.
+    pub open_quiz: Option<String>,
+    /// Each board as last shown (`subject:<id>`, `quiz:<id>`): rows that differ flash.
+    pub seen: std::collections::BTreeMap<String, board::Seen>,
+}
+
+impl UiState {
+    /// The `localStorage` key.
+    pub const KEY: &str = "quizpulse.popup";
+
+    /// Reads the stored text; anything unreadable means a fresh start.
+    pub fn from_stored(text: Option<&str>) -> UiState {
+        text.and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Whether signing in to `pattern` (`http://host:port/*`) needs host access asked for
+/// at run time: its scheme and host are not among the manifest's `host_permissions`
+/// (a pattern without a port matches every port).
+pub fn needs_host_request(pattern: &str, manifest: &Value) -> bool {
+    let split = |p: &str| -> Option<(String, String)> {
+        let (scheme, rest) = p.split_once("://")?;
+        let authority = rest.split('/').next()?;
+        let host = match authority.rsplit_once(':') {
+            Some((h, port)) if !h.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => authority,
+        };
+        Some((scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+    };
+    let Some((scheme, host)) = split(pattern) else {
+        return true;
+    };
+    let granted = manifest
+        .get("host_permissions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    !granted
+        .filter_map(split)
+        .any(|(s, h)| (s == scheme || s == "*") && (h == host || h == "*"))
 }
 
 /// What the worker said to a ping, for the footer.
@@ -133,31 +265,6 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn no_snapshot_means_signed_out() {
-        assert_eq!(Connection::from_snapshot(None), Connection::SignedOut);
-        assert_eq!(
-            Connection::from_snapshot(Some(&json!({}))),
-            Connection::SignedOut
-        );
-        let state =
-            |connection| Connection::from_snapshot(Some(&json!({ "connection": connection })));
-        assert_eq!(
-            state(json!({"state": "connected", "since": 1})),
-            Connection::Online
-        );
-        assert_eq!(
-            state(json!({"state": "auth_failed", "reason": "x"})),
-            Connection::AuthInvalid
-        );
-        assert_eq!(
-            state(json!({"state": "suspended", "next_at": 1})),
-            Connection::Offline
-        );
-        assert_eq!(state(json!("retrying")), Connection::Connecting);
-        assert_eq!(state(json!({"state": "signed_out"})), Connection::SignedOut);
-    }
-
-    #[test]
     fn pong_and_errors() {
         assert_eq!(
             WorkerStatus::from_answer(WorkerMessage::Pong {
@@ -186,6 +293,94 @@ mod tests {
         assert_eq!(stored_settings(Some(Value::String(json))), Ok(saved));
         assert!(stored_settings(Some(json!({"server_url": "https://x.example"}))).is_err());
         assert!(stored_settings(Some(json!("{not json"))).is_err());
+    }
+
+    #[test]
+    fn the_indicator_says_the_cores_word_with_its_colour() {
+        let retrying = ConnState::Retrying {
+            attempt: 2,
+            of: 5,
+            next_at: Timestamp::from_secs(3),
+        };
+        assert_eq!(connection_name(&retrying), "Connection: retrying");
+        assert_eq!(dot_css(&retrying), "dot dot--wait");
+        assert_eq!(dot_css(&ConnState::Offline), "dot dot--bad");
+        assert_eq!(dot_css(&ConnState::SignedOut), "dot dot--idle");
+        assert_eq!(
+            dot_css(&ConnState::Connected {
+                since: Timestamp::ZERO
+            }),
+            "dot dot--ok"
+        );
+        // The words after the dot are the core's sentence, ticking with `now`.
+        assert_eq!(
+            retrying.describe(Timestamp::ZERO),
+            "Connection lost: retry 2 of 5 in 3 s"
+        );
+    }
+
+    #[test]
+    fn updated_and_muted_tick_with_now() {
+        let at = Timestamp::from_secs(100);
+        assert_eq!(updated_ago(None, at), None);
+        assert_eq!(
+            updated_ago(Some(at), Timestamp::from_secs(104)).as_deref(),
+            Some("updated 4 s ago")
+        );
+        assert_eq!(
+            muted_text(Some(Timestamp::from_secs(3700)), Timestamp::from_secs(100)).as_deref(),
+            Some("Notifications muted for 1 h")
+        );
+        assert_eq!(
+            muted_text(Some(Timestamp::from_secs(100)), Timestamp::from_secs(100)),
+            None
+        );
+        assert_eq!(
+            ago("1970-01-01T00:01:00Z", Timestamp::from_secs(360)),
+            "5 min ago"
+        );
+    }
+
+    #[test]
+    fn tabs_wrap_and_ui_state_survives_bad_storage() {
+        assert_eq!(Tab::Subjects.step(-1), Tab::Me);
+        assert_eq!(Tab::Me.step(1), Tab::Subjects);
+        assert_eq!(UiState::from_stored(Some("{nope")), UiState::default());
+        let state = UiState {
+            tab: Tab::Quizzes,
+            open_quiz: Some("quadratics".into()),
+            ..UiState::default()
+        };
+        let text = serde_json::to_string(&state).unwrap();
+        assert_eq!(UiState::from_stored(Some(&text)), state);
+    }
+
+    #[test]
+    fn host_access_is_asked_only_beyond_the_build() {
+        let manifest = json!({"host_permissions": ["http://127.0.0.1/*", "http://localhost/*"]});
+        assert!(!needs_host_request("http://127.0.0.1:8000/*", &manifest));
+        assert!(!needs_host_request("http://LOCALHOST/*", &manifest));
+        assert!(needs_host_request("https://127.0.0.1/*", &manifest));
+        assert!(needs_host_request("https://quiz.example.org/*", &manifest));
+        assert!(needs_host_request("https://quiz.example.org/*", &json!({})));
+    }
+
+    #[test]
+    fn snapshots_read_as_data_or_text() {
+        let fixture = include_str!("../../../tests/e2e/fixtures/snapshot.json");
+        let snapshot = read_snapshot(Value::String(fixture.into())).unwrap();
+        assert_eq!(snapshot.connection.word(), "connected");
+        let again = read_snapshot(serde_json::from_str(fixture).unwrap()).unwrap();
+        assert_eq!(again, snapshot);
+        assert!(read_snapshot(json!({"connection": {"state": "connected"}})).is_err());
+        let perf = snapshot.my_standing.data.as_ref().unwrap();
+        let recent = recent_sessions(perf, &snapshot);
+        assert!(
+            recent
+                .windows(2)
+                .all(|w| w[0].completed_at >= w[1].completed_at)
+        );
+        assert!(recent.iter().all(|r| !r.title.is_empty()));
     }
 
     #[test]
