@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::chrome::{self, Port};
-use crate::model::{SNAPSHOT_KEY, read_snapshot};
+use crate::model::{SNAPSHOT_KEY, read_snapshot, read_worker_message};
 
 /// The port's name the worker publishes snapshots on.
 const PORT_NAME: &str = "popup";
@@ -53,7 +53,7 @@ impl Live {
         };
         spawn_local(async move {
             match chrome::session_value(SNAPSHOT_KEY).await {
-                Ok(Some(stored)) => match read_snapshot(stored) {
+                Ok(Some(stored)) => match read_snapshot(stored.json()) {
                     // A live snapshot may have come first: it wins.
                     Ok(snapshot) if live.snapshot.with(Option::is_none) => {
                         live.snapshot.set(Some(snapshot));
@@ -97,15 +97,9 @@ impl Live {
     }
 
     fn receive(self, value: JsValue) {
-        let message =
-            chrome::json_of(value)
-                .map_err(|e| e.to_string())
-                .and_then(|json| match json {
-                    serde_json::Value::String(text) => {
-                        WorkerMessage::from_json(&text).map_err(|e| e.to_string())
-                    }
-                    other => serde_json::from_value(other).map_err(|e| e.to_string()),
-                });
+        let message = chrome::message_text(&value)
+            .map_err(|e| e.to_string())
+            .and_then(|text| read_worker_message(&text));
         match message {
             Ok(WorkerMessage::Snapshot { snapshot }) => {
                 self.snapshot.set(Some(*snapshot));

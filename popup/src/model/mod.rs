@@ -20,13 +20,64 @@ use serde_json::Value;
 /// The `chrome.storage.session` key of the cached snapshot.
 pub const SNAPSHOT_KEY: &str = "snapshot";
 
-/// Reads a snapshot as stored or posted: the core's [`Snapshot`], as JSON data or as
-/// JSON text.
-pub fn read_snapshot(value: Value) -> Result<Snapshot, String> {
-    match value {
-        Value::String(text) => serde_json::from_str(&text).map_err(|e| e.to_string()),
-        other => serde_json::from_value(other).map_err(|e| e.to_string()),
+/// Data from the browser as JSON text: a string is taken as JSON text already (what
+/// the core's `Persist` stores), anything else is `JSON.stringify`d. One JSON reader
+/// (`serde_json::from_str`) for everything keeps the wasm small: every other reader
+/// would repeat the core types' decoders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// A string: JSON text.
+    Text(String),
+    /// Other data, stringified.
+    Data(String),
+}
+
+impl Stored {
+    /// The JSON text, whichever way it was stored.
+    pub fn json(&self) -> &str {
+        match self {
+            Stored::Text(text) | Stored::Data(text) => text,
+        }
     }
+}
+
+/// A worker message as it arrives, read as a plain struct: the core's
+/// [`WorkerMessage`] is an internally tagged enum, whose decoder buffers the whole
+/// snapshot and repeats every snapshot decoder in the wasm.
+#[derive(Deserialize)]
+struct Incoming {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    snapshot: Option<Box<Snapshot>>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// Reads a [`WorkerMessage`] from its JSON text.
+pub fn read_worker_message(json: &str) -> Result<WorkerMessage, String> {
+    let incoming: Incoming = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let missing = |field: &str| format!("a {:?} message without {field}", incoming.kind);
+    match incoming.kind.as_str() {
+        "snapshot" => match incoming.snapshot {
+            Some(snapshot) => Ok(WorkerMessage::Snapshot { snapshot }),
+            None => Err(missing("its snapshot")),
+        },
+        "pong" => Ok(WorkerMessage::Pong {
+            version: incoming.version.ok_or_else(|| missing("its version"))?,
+        }),
+        "error" => Ok(WorkerMessage::Error {
+            message: incoming.message.ok_or_else(|| missing("its message"))?,
+        }),
+        other => Err(format!("unknown worker message type {other:?}")),
+    }
+}
+
+/// Reads a snapshot as stored or posted: the core's [`Snapshot`] as JSON text.
+pub fn read_snapshot(json: &str) -> Result<Snapshot, String> {
+    serde_json::from_str(json).map_err(|e| e.to_string())
 }
 
 /// The CSS modifier colouring the connection dot: green connected, amber connecting or
@@ -231,13 +282,13 @@ pub struct StoredSettingsError(String);
 
 /// Reads what [`settings_key`] holds: the core's [`Settings`] as JSON text, exactly
 /// what the core's `Action::Persist` writes. Nothing stored means the defaults.
-pub fn stored_settings(stored: Option<Value>) -> Result<Settings, StoredSettingsError> {
+pub fn stored_settings(stored: Option<&Stored>) -> Result<Settings, StoredSettingsError> {
     match stored {
         None => Ok(Settings::default()),
-        Some(Value::String(json)) => {
-            serde_json::from_str(&json).map_err(|e| StoredSettingsError(e.to_string()))
+        Some(Stored::Text(json)) => {
+            serde_json::from_str(json).map_err(|e| StoredSettingsError(e.to_string()))
         }
-        Some(_) => Err(StoredSettingsError("not JSON text".into())),
+        Some(Stored::Data(_)) => Err(StoredSettingsError("not JSON text".into())),
     }
 }
 
@@ -290,9 +341,10 @@ mod tests {
             ..Settings::default()
         };
         let json = serde_json::to_string(&saved).unwrap();
-        assert_eq!(stored_settings(Some(Value::String(json))), Ok(saved));
-        assert!(stored_settings(Some(json!({"server_url": "https://x.example"}))).is_err());
-        assert!(stored_settings(Some(json!("{not json"))).is_err());
+        assert_eq!(stored_settings(Some(&Stored::Text(json))), Ok(saved));
+        let data = Stored::Data(r#"{"server_url": "https://x.example"}"#.into());
+        assert!(stored_settings(Some(&data)).is_err());
+        assert!(stored_settings(Some(&Stored::Text("{not json".into()))).is_err());
     }
 
     #[test]
@@ -366,13 +418,27 @@ mod tests {
     }
 
     #[test]
-    fn snapshots_read_as_data_or_text() {
+    fn the_fixture_is_a_snapshot() {
         let fixture = include_str!("../../../tests/e2e/fixtures/snapshot.json");
-        let snapshot = read_snapshot(Value::String(fixture.into())).unwrap();
+        let snapshot = read_snapshot(fixture).unwrap();
         assert_eq!(snapshot.connection.word(), "connected");
-        let again = read_snapshot(serde_json::from_str(fixture).unwrap()).unwrap();
-        assert_eq!(again, snapshot);
-        assert!(read_snapshot(json!({"connection": {"state": "connected"}})).is_err());
+        assert!(read_snapshot(r#"{"connection": {"state": "connected"}}"#).is_err());
+        // Worker messages read back exactly as the core writes them.
+        for message in [
+            WorkerMessage::Snapshot {
+                snapshot: Box::new(snapshot.clone()),
+            },
+            WorkerMessage::Pong {
+                version: "0.1.0".into(),
+            },
+            WorkerMessage::Error {
+                message: "nope".into(),
+            },
+        ] {
+            assert_eq!(read_worker_message(&message.to_json()), Ok(message));
+        }
+        assert!(read_worker_message(r#"{"type": "snapshot"}"#).is_err());
+        assert!(read_worker_message(r#"{"type": "gossip"}"#).is_err());
         let perf = snapshot.my_standing.data.as_ref().unwrap();
         let recent = recent_sessions(perf, &snapshot);
         assert!(

@@ -181,7 +181,7 @@ pub fn Options() -> View {
         let loaded = chrome::local_value(settings_key())
             .await
             .map_err(|err| err.to_string())
-            .and_then(|stored| stored_settings(stored).map_err(|err| err.to_string()));
+            .and_then(|stored| stored_settings(stored.as_ref()).map_err(|err| err.to_string()));
         match loaded {
             Ok(loaded) => {
                 form.set(SettingsForm::from_settings(&loaded));
