@@ -11,6 +11,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::dist;
+use crate::popup_bench;
 use crate::setup::{self, Scope, Tools};
 use crate::util::{cargo, display, kib, locked_version, output_of, root, step, today_utc};
 
@@ -20,6 +21,7 @@ type Section = (&'static str, fn(&Tools) -> Result<String>);
 /// Every benchmark, in the order they appear in the file.
 const SECTIONS: &[Section] = &[
     ("size", extension_size),
+    ("popup", popup_bench::popup_open),
     ("core", core_throughput),
     ("server", server_fanout),
 ];
@@ -30,7 +32,8 @@ the command, date and toolchain that produced it.\n";
 
 /// Runs every benchmark and updates `BENCHMARKS.md`.
 pub fn run() -> Result<()> {
-    let tools = setup::run(Scope::Build)?;
+    // The popup's open time needs the browser and the end-to-end packages too.
+    let tools = setup::run(Scope::All)?;
     let path = root().join("BENCHMARKS.md");
     let mut text = std::fs::read_to_string(&path).unwrap_or_else(|_| HEADER.to_string());
     for (name, measure) in SECTIONS {

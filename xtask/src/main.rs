@@ -5,6 +5,7 @@
 mod bench;
 mod demo;
 mod dist;
+mod popup_bench;
 mod setup;
 mod test;
 mod util;

@@ -12,11 +12,10 @@ use crate::model::{ago, recent_sessions};
 /// The tab's content.
 pub(super) fn me(live: Live) -> View {
     view! {
-        (move || live.with(|s| {
-            let s = s?;
+        (move || live.snapshot.get_clone().map(|s| {
             let query = &s.my_standing;
             let note = query_note(query, "your standing");
-            let Some(perf) = query.data.as_ref() else { return Some(note.unwrap_or_default()) };
+            let Some(perf) = query.data.as_ref() else { return note.unwrap_or_default() };
             let now = live.now.get_untracked();
             let standings: Vec<View> = perf.subjects.iter().map(|st| {
                 let name = s.subject_names.get(&st.subject_id).cloned()
@@ -31,7 +30,7 @@ pub(super) fn me(live: Live) -> View {
                     }
                 }
             }).collect();
-            let recent = recent_sessions(perf, s);
+            let recent = recent_sessions(perf, &s);
             let scores: Vec<f64> = recent.iter().rev().map(|r| r.score).collect();
             let spoken = format!(
                 "Recent scores, oldest first: {}",
@@ -70,7 +69,7 @@ pub(super) fn me(live: Live) -> View {
             } else {
                 view! { ul(class="standings") { (standings) } }
             };
-            Some(view! {
+            view! {
                 (note)
                 section(class="me", aria-labelledby="me-title") {
                     h2(id="me-title", class="section-title") { "Your standing, " (who) }
@@ -81,7 +80,7 @@ pub(super) fn me(live: Live) -> View {
                     (line)
                     ul(class="recents") { (rows) }
                 }
-            })
+            }
         }))
     }
 }

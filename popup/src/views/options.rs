@@ -201,24 +201,27 @@ pub fn Options() -> View {
         let Some(want) = pending.get_clone() else {
             return;
         };
-        live.with(|s| {
-            let Some(s) = s else { return };
-            if let Some(err) = &s.settings_error {
-                errors.set(Some(FieldError {
-                    field: field_of(err),
-                    message: err.clone(),
-                }));
-                message.set("Not saved: see the field above.".into());
-                message_is_error.set(true);
-                pending.set(None);
-            } else if s.settings == want {
-                message.set("Saved.".into());
-                message_is_error.set(false);
-                check_host_access(&want, access);
-                saved.set(want.clone());
-                pending.set(None);
-            }
-        });
+        // Signals must not change inside a read (`with`): take what is needed out first.
+        let Some((error, settings)) =
+            live.with(|s| s.map(|s| (s.settings_error.clone(), s.settings.clone())))
+        else {
+            return;
+        };
+        if let Some(err) = error {
+            errors.set(Some(FieldError {
+                field: field_of(&err),
+                message: err,
+            }));
+            message.set("Not saved: see the field above.".into());
+            message_is_error.set(true);
+            pending.set(None);
+        } else if settings == want {
+            message.set("Saved.".into());
+            message_is_error.set(false);
+            check_host_access(&want, access);
+            saved.set(want);
+            pending.set(None);
+        }
     });
     create_effect(move || {
         if let Some(problem) = live.problem.get_clone()

@@ -200,9 +200,8 @@ fn subjects(live: Live, ui: Ui) -> View {
         })
     });
     view! {
-        (move || data.with(|data| {
-            let (query, me) = data.as_ref()?;
-            let note = query_note(query, "subject leaderboards");
+        (move || data.get_clone().map(|(query, me)| {
+            let note = query_note(&query, "subject leaderboards");
             let now = live.now.get_untracked();
             let boards: Vec<View> = query.data.iter().flatten().map(|board| {
                 let rows = ui.rows(&format!("subject:{}", board.subject.id), &board.entries, me.as_deref());
@@ -230,7 +229,7 @@ fn subjects(live: Live, ui: Ui) -> View {
                     }
                 }
             }).collect();
-            Some(view! { (note) (boards) })
+            view! { (note) (boards) }
         }))
     }
 }

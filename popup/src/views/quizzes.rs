@@ -73,20 +73,21 @@ fn quiz_list(live: Live, ui: Ui) -> View {
             .unwrap_or_default()
         })
     });
+    let list = create_selector(move || {
+        live.with(|s| s.map(|s| (s.quiz_list.clone(), s.quizzes.is_empty())))
+    });
+    // Views are built outside reads (`with`): building one changes signals.
     let note = move || {
-        live.with(|s| {
-            let s = s?;
-            let list = &s.quiz_list;
-            if s.quizzes.is_empty() {
-                query_note(list, "quizzes")
-            } else {
-                list.error.as_ref().map(|error| {
-                    let text =
-                        format!("Showing the last quiz list received; refreshing failed: {error}");
-                    view! { p(class="note note--error") { (text) } }
-                })
-            }
-        })
+        let (list, empty) = list.get_clone()?;
+        if empty {
+            query_note(&list, "quizzes")
+        } else {
+            list.error.map(|error| {
+                let text =
+                    format!("Showing the last quiz list received; refreshing failed: {error}");
+                view! { p(class="note note--error") { (text) } }
+            })
+        }
     };
     view! {
         (note)

@@ -13,11 +13,10 @@ pub(super) fn toasts(live: Live) -> View {
     let shelf = create_signal(Shelf::default());
     create_effect(move || {
         let at = now();
-        live.with(|s| {
-            if let Some(s) = s {
-                shelf.update(|shelf| shelf.take(&s.toasts, at));
-            }
-        });
+        // Signals must not change inside a read (`with`): take the toasts out first.
+        if let Some(toasts) = live.with(|s| s.map(|s| s.toasts.clone())) {
+            shelf.update(|shelf| shelf.take(&toasts, at));
+        }
     });
     create_effect(move || {
         let at = live.now.get();
