@@ -425,8 +425,10 @@ fn test_card(live: Live) -> View {
                     view! {
                         li(class=class) {
                             span(class="step__mark", aria-hidden="true")
-                            span(class="step__name") { (name) }
-                            span(class="step__status") { ": " (words) }
+                            span(class="step__head") {
+                                span(class="step__name") { (name) }
+                                span(class="step__status") { ": " (words) }
+                            }
                             p(class="step__detail") { (detail) }
                         }
                     }
