@@ -22,6 +22,7 @@ const SECTIONS: &[Section] = &[
     ("size", extension_size),
     ("core", core_throughput),
     ("server", server_fanout),
+    ("worker", crate::bench_worker::measure),
 ];
 
 const HEADER: &str = "# Benchmarks\n\n\
