@@ -9,7 +9,6 @@ use quizpulse::subscriptions::TabId;
 use wasm_bindgen::prelude::*;
 
 use crate::chrome::{self, ChromeError};
-use crate::driver::log_error;
 
 #[wasm_bindgen]
 extern "C" {
@@ -84,13 +83,15 @@ impl Port {
         }
     }
 
-    /// Posts `message`; a port closed meanwhile is logged, not fatal.
+    /// Posts `message`. A port that closed meanwhile (its disconnect event is still on
+    /// its way) is expected: noted at debug level, not fatal.
     pub fn post(&self, message: &JsValue) {
         if let Err(err) = self.post_message(message) {
-            log_error(&format!(
-                "posting to a port failed: {}",
+            let text = format!(
+                "QuizPulse: a port closed before a message: {}",
                 chrome::describe(&err)
-            ));
+            );
+            web_sys::console::debug_1(&text.into());
         }
     }
 }

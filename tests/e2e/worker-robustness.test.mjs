@@ -63,6 +63,19 @@ describe('the worker against a hostile server', () => {
       `bad frames are logged: ${snap.events_text}`,
     );
   });
+
+  test('sign out closes the socket with 1000 and no handshake follows for 10 s', async () => {
+    await command(page, { type: 'sign_out' });
+    await waitFor(() => hostile.closes.length > 0, 5_000, 'a close frame');
+    assert.deepEqual(
+      hostile.closes.map((c) => c.code),
+      [1000],
+    );
+    const handshakes = hostile.connections;
+    await new Promise((r) => setTimeout(r, 10_000));
+    assert.equal(hostile.connections, handshakes);
+    assert.equal(hostile.open, 0);
+  });
 });
 
 /** Runs `quizpulse-server user <verb> <name>` against a server's database. */

@@ -49,5 +49,9 @@ pub fn measure(tools: &Tools) -> Result<String> {
     }
     let text = String::from_utf8(out.stdout).context("benchmark output is not UTF-8")?;
     println!("{text}");
-    Ok(format!("{}\n\nMeasured {}.\n", text.trim_end(), today_utc()))
+    Ok(format!(
+        "{}\n\nMeasured {}.\n",
+        text.trim_end(),
+        today_utc()
+    ))
 }

@@ -44,8 +44,8 @@ function frame(opcode, payload) {
   return Buffer.concat([header, payload]);
 }
 
-/** Reads the client's (masked) text frames from a socket's data stream. */
-function frameReader(onText) {
+/** Reads the client's (masked) frames from a socket's data stream: text and close. */
+function frameReader(onText, onClose) {
   let buffer = Buffer.alloc(0);
   return (chunk) => {
     buffer = Buffer.concat([buffer, chunk]);
@@ -73,18 +73,21 @@ function frameReader(onText) {
       }
       buffer = buffer.subarray(offset + length);
       if (opcode === 1) onText(payload.toString('utf8'));
+      if (opcode === 8) onClose(payload.length >= 2 ? payload.readUInt16BE(0) : 1005, payload.subarray(2).toString('utf8'));
     }
   };
 }
 
 /**
- * Starts the hostile server on a free loopback port. Returns { url, connections,
- * received, sendText(text), sendBinary(bytes), close() }: `connections` counts socket
- * handshakes, `received` holds the client's text frames.
+ * Starts the hostile server on a free loopback port. Returns { url, connections, open,
+ * received, closes, sendText(text), sendBinary(bytes), close() }: `connections` counts
+ * socket handshakes, `received` holds the client's text frames, `closes` the close
+ * frames it sent ({code, reason}).
  */
 export async function startHostileServer() {
   const sockets = [];
   const received = [];
+  const closes = [];
   let connections = 0;
   const server = http.createServer((request, response) => {
     const reply = (status, body) => {
@@ -124,7 +127,18 @@ export async function startHostileServer() {
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
         `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
     );
-    socket.on('data', frameReader((text) => received.push(text)));
+    socket.on(
+      'data',
+      frameReader(
+        (text) => received.push(text),
+        (code, reason) => {
+          closes.push({ code, reason });
+          const echo = Buffer.alloc(2);
+          echo.writeUInt16BE(code);
+          socket.end(frame(8, echo));
+        },
+      ),
+    );
     socket.on('error', () => {});
     socket.on('close', () => sockets.splice(sockets.indexOf(socket), 1));
     sockets.push(socket);
@@ -140,6 +154,7 @@ export async function startHostileServer() {
       return sockets.length;
     },
     received,
+    closes,
     sendText(text) {
       for (const s of sockets) s.write(frame(1, Buffer.from(text, 'utf8')));
     },
