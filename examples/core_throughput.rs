@@ -11,7 +11,8 @@
 //! connected [`Client`](quizpulse::Client) (through the simulated adapter) with a
 //! burst of messages a millisecond apart, the three broadcast types in the
 //! contract's order, and counts the work it asks for: the fetches show the
-//! refetch coalescing, the time per message what a burst costs the worker.
+//! refetch coalescing, the publishes the snapshot throttle, the time per message
+//! what a burst costs the worker.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;
@@ -83,7 +84,7 @@ fn kind(action: &Action) -> &'static str {
         Action::SetBadge(_) => "SetBadge",
         Action::ScheduleAlarm { .. } => "ScheduleAlarm",
         Action::CheckHostAccess { .. } => "CheckHostAccess",
-        Action::Publish(_) => "Publish",
+        Action::Publish { .. } => "Publish",
     }
 }
 
@@ -116,14 +117,24 @@ fn main() {
     let mut fetches = 0usize;
     let mut actions = 0usize;
     let mut kinds = std::collections::BTreeMap::<&'static str, usize>::new();
+    let (mut to_popup, mut to_storage) = (0usize, 0usize);
     for text in &frames {
         sim.server_says(text);
         sim.advance(Duration::from_millis(1));
         for action in sim.take() {
             actions += 1;
             *kinds.entry(kind(&action)).or_default() += 1;
-            if matches!(action, Action::Fetch(_)) {
-                fetches += 1;
+            match action {
+                Action::Fetch(_) => fetches += 1,
+                Action::Publish {
+                    to_popup: p,
+                    to_storage: s,
+                    ..
+                } => {
+                    to_popup += usize::from(p);
+                    to_storage += usize::from(s);
+                }
+                _ => {}
             }
         }
         // Reads complete as they are asked for, as a fast server would answer them.
@@ -157,6 +168,10 @@ fn main() {
             "| client: fetches asked for during that burst (one per key per throttle window, not one per message) | {fetches} ({:.3} per message) |",
             fetches as f64 / args.messages as f64
         );
+        println!(
+            "| client: snapshots published during that burst (popup at most every 100 ms, session storage every 1 s; the last state always follows) | {} ({to_popup} to the popup, {to_storage} to storage) |",
+            kinds.get("Publish").copied().unwrap_or(0)
+        );
         let by_kind: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
         println!(
             "| client: actions during the burst | {actions} ({}) |",
@@ -168,7 +183,7 @@ fn main() {
             decode_ns / value_ns
         );
         println!(
-            "client burst: {} messages, {client_us:.1} µs each, {fetches} fetches, {actions} actions {kinds:?}",
+            "client burst: {} messages, {client_us:.1} µs each, {fetches} fetches, {actions} actions {kinds:?}; published {to_popup} to the popup, {to_storage} to storage",
             args.messages
         );
     }

@@ -149,6 +149,15 @@ pub enum Completion {
     Ignored,
 }
 
+/// What applying a message's entries replaced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The entries before.
+    pub previous: Vec<Entry>,
+    /// Whether they were the live state (no resync pending), so the difference is news.
+    pub current: bool,
+}
+
 /// Timing of the refetch rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheTiming {
@@ -375,20 +384,12 @@ impl Cache {
                 q.stale = q.data.is_some();
                 Completion::Failed
             }
-            FetchResult::Response { status, body } => {
-                let detail = ApiError::message_from(&body);
-                let detail = if detail.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {detail}")
-                };
-                let what = if status >= 500 {
-                    "Server error"
-                } else {
-                    "Request refused"
-                };
-                fail(q, format!("{what} (HTTP {status}{detail})."), now, &timing)
-            }
+            FetchResult::Response { status, body } => fail(
+                q,
+                format!("{}.", ApiError::describe_status(status, &body)),
+                now,
+                &timing,
+            ),
             FetchResult::NetworkError { message } => fail(
                 q,
                 format!("Cannot reach the server ({message})."),
@@ -461,28 +462,51 @@ impl Cache {
         true
     }
 
-    /// Replaces a quiz board's entries from a `quiz_leaderboard_updated` message.
-    /// Returns whether the board was cached.
+    /// Replaces a quiz board's entries from a `quiz_leaderboard_updated` message, and
+    /// cancels the refetch a live message before it scheduled (the entries are the
+    /// board's new state: the contract's server never sends older ones after newer).
+    ///
+    /// Not applied (`None`: refetch instead) when the board is not cached, or when the
+    /// entries may not be the whole board: fewer than `limit` entries where the cached
+    /// board had more. A fetch in flight may return a board older than these entries:
+    /// it is refetched once after, and neither result raises alerts (the entries did).
     pub fn apply_quiz_entries(
         &mut self,
         quiz: &QuizId,
-        entries: Vec<Entry>,
+        mut entries: Vec<Entry>,
+        limit: u32,
         now: Timestamp,
-    ) -> bool {
-        let Some(q) = self.queries.get_mut(&QueryKey::QuizBoard(quiz.clone())) else {
-            return false;
-        };
+    ) -> Option<Applied> {
+        let q = self.queries.get_mut(&QueryKey::QuizBoard(quiz.clone()))?;
         let Some(QueryData::QuizBoard(board)) = &mut q.data else {
-            return false;
+            return None;
         };
-        board.entries = entries;
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        if entries.len() < limit && board.entries.len() > entries.len() {
+            return None;
+        }
+        entries.truncate(limit);
+        // The previous entries are the live state only when no resync is pending: after
+        // a (re)connect they may be from before it, and comparing them would replay
+        // changes made while away.
+        let resync = |r: Option<FetchReason>| r == Some(FetchReason::Resync);
+        let current = !(resync(q.in_flight.map(|(_, r)| r))
+            || resync(q.due.map(|(_, r)| r))
+            || resync(q.refetch_after));
+        let previous = std::mem::replace(&mut board.entries, entries);
         board.updated_at = Some(now.to_rfc3339());
         q.updated_at = Some(now);
-        q.stale = q.in_flight.is_some();
-        if q.in_flight.is_some() {
-            q.refetch_after = Some(merge(q.refetch_after, FetchReason::Live));
+        if let Some((id, _)) = q.in_flight {
+            q.in_flight = Some((id, FetchReason::Resync));
+            q.refetch_after = Some(FetchReason::Resync);
+            q.stale = true;
+        } else {
+            if q.due.is_some_and(|(_, r)| r == FetchReason::Live) {
+                q.due = None;
+            }
+            q.stale = q.due.is_some();
         }
-        true
+        Some(Applied { previous, current })
     }
 
     /// Forgets everything (sign-out, another server).
@@ -747,7 +771,17 @@ mod tests {
             score: 9.0,
             sessions: 1,
         };
-        assert!(c.apply_quiz_entries(&"7".into(), vec![entry], t0 + Duration::from_secs(1)));
+        c.invalidate(&key, FetchReason::Live, t0 + Duration::from_secs(1));
+        assert!(
+            c.next_due().is_some(),
+            "the upload before scheduled a refetch"
+        );
+        let applied = c
+            .apply_quiz_entries(&"7".into(), vec![entry], 10, t0 + Duration::from_secs(1))
+            .unwrap();
+        assert!(applied.current && applied.previous.is_empty());
+        assert_eq!(c.next_due(), None, "the entries cancel it");
+        assert!(!c.get(&key).unwrap().stale);
         assert!(
             c.start_due(t0 + Duration::from_secs(60), &mut next)
                 .is_empty()

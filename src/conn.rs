@@ -2,11 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::messages::need;
 use crate::time::{Timestamp, human_duration};
 
 /// Where the live connection stands, as the user sees it.
+///
+/// JSON: `{"state": "retrying", "attempt": 2, "of": 5, "next_at": …}`. Decoding reads a
+/// flat record and checks it ([`RawConnState`]) rather than serde's buffered
+/// internally-tagged decoding, which costs the wasm pages a lot of code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(tag = "state", rename_all = "snake_case", try_from = "RawConnState")]
 pub enum ConnState {
     /// No tokens: sign in first.
     SignedOut,
@@ -39,6 +44,44 @@ pub enum ConnState {
     },
     /// The browser is offline; the connection comes back when it is online.
     Offline,
+}
+
+/// The JSON fields of every [`ConnState`], for decoding.
+#[derive(Deserialize)]
+pub struct RawConnState {
+    state: String,
+    since: Option<Timestamp>,
+    attempt: Option<u32>,
+    of: Option<u32>,
+    next_at: Option<Timestamp>,
+    reason: Option<String>,
+}
+
+impl TryFrom<RawConnState> for ConnState {
+    type Error = String;
+
+    fn try_from(r: RawConnState) -> Result<Self, String> {
+        Ok(match r.state.as_str() {
+            "signed_out" => ConnState::SignedOut,
+            "connecting" => ConnState::Connecting,
+            "connected" => ConnState::Connected {
+                since: need(r.since, "since")?,
+            },
+            "retrying" => ConnState::Retrying {
+                attempt: need(r.attempt, "attempt")?,
+                of: need(r.of, "of")?,
+                next_at: need(r.next_at, "next_at")?,
+            },
+            "suspended" => ConnState::Suspended {
+                next_at: need(r.next_at, "next_at")?,
+            },
+            "auth_failed" => ConnState::AuthFailed {
+                reason: need(r.reason, "reason")?,
+            },
+            "offline" => ConnState::Offline,
+            other => return Err(format!("unknown connection state `{other}`")),
+        })
+    }
 }
 
 impl ConnState {

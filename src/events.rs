@@ -7,14 +7,18 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::messages::need;
 use crate::time::Timestamp;
 
 /// How many entries the log keeps.
 pub const EVENT_LOG_CAPACITY: usize = 50;
 
 /// One thing that happened to the connection.
+///
+/// JSON: `{"kind": "closed", "code": 1006, …}`, decoded through a flat record
+/// ([`RawConnEvent`]) rather than serde's buffered internally-tagged decoding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "RawConnEvent")]
 pub enum ConnEvent {
     /// A socket was asked for. `attempt` 0 is a first try, 1..=5 quick retries,
     /// above that slow retries.
@@ -92,6 +96,76 @@ pub enum ConnEvent {
         /// The line.
         message: String,
     },
+}
+
+/// The JSON fields of every [`ConnEvent`], for decoding.
+#[derive(Deserialize)]
+pub struct RawConnEvent {
+    kind: String,
+    attempt: Option<u32>,
+    url: Option<String>,
+    code: Option<u16>,
+    reason: Option<String>,
+    was_open: Option<bool>,
+    in_secs: Option<u64>,
+    message: Option<String>,
+    quiz_id: Option<String>,
+    expected: Option<u64>,
+    got: Option<u64>,
+    online: Option<bool>,
+}
+
+impl TryFrom<RawConnEvent> for ConnEvent {
+    type Error = String;
+
+    fn try_from(r: RawConnEvent) -> Result<Self, String> {
+        Ok(match r.kind.as_str() {
+            "attempt" => ConnEvent::Attempt {
+                attempt: need(r.attempt, "attempt")?,
+                url: need(r.url, "url")?,
+            },
+            "opened" => ConnEvent::Opened,
+            "closed" => ConnEvent::Closed {
+                code: need(r.code, "code")?,
+                reason: need(r.reason, "reason")?,
+                was_open: need(r.was_open, "was_open")?,
+            },
+            "closed_by_us" => ConnEvent::ClosedByUs {
+                code: need(r.code, "code")?,
+                reason: need(r.reason, "reason")?,
+            },
+            "socket_error" => ConnEvent::SocketError,
+            "retry_scheduled" => ConnEvent::RetryScheduled {
+                in_secs: need(r.in_secs, "in_secs")?,
+                attempt: r.attempt,
+            },
+            "token_refreshed" => ConnEvent::TokenRefreshed,
+            "refresh_failed" => ConnEvent::RefreshFailed {
+                message: need(r.message, "message")?,
+            },
+            "bad_message" => ConnEvent::BadMessage {
+                message: need(r.message, "message")?,
+            },
+            "server_error" => ConnEvent::ServerError {
+                message: need(r.message, "message")?,
+            },
+            "keepalive_timeout" => ConnEvent::KeepaliveTimeout,
+            "subscription_unconfirmed" => ConnEvent::SubscriptionUnconfirmed {
+                quiz_id: need(r.quiz_id, "quiz_id")?,
+            },
+            "sequence_gap" => ConnEvent::SequenceGap {
+                expected: need(r.expected, "expected")?,
+                got: need(r.got, "got")?,
+            },
+            "network" => ConnEvent::Network {
+                online: need(r.online, "online")?,
+            },
+            "note" => ConnEvent::Note {
+                message: need(r.message, "message")?,
+            },
+            other => return Err(format!("unknown event kind `{other}`")),
+        })
+    }
 }
 
 impl fmt::Display for ConnEvent {
@@ -213,7 +287,7 @@ impl EventLog {
         }
         let text = event.to_string();
         self.entries.push_back(LogEntry { at, event, text });
-        self.total += 1;
+        self.total = self.total.wrapping_add(1);
     }
 
     /// Oldest first.

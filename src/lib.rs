@@ -15,7 +15,7 @@
 //! while let Some(action) = client.poll_action() {
 //!     match action {
 //!         Action::SetBadge(badge) => assert_eq!(badge.text, "?"), // signed out
-//!         Action::Publish(snapshot) => assert!(snapshot.account.is_none()),
+//!         Action::Publish { snapshot, .. } => assert!(snapshot.account.is_none()),
 //!         Action::ScheduleAlarm { at } => assert_eq!(at, None), // clears a stale alarm
 //!         Action::Persist { key, .. } => assert_eq!(key.storage_key(), "quizpulse.event_log"),
 //!         other => panic!("nothing else to do when signed out: {other:?}"),
@@ -32,6 +32,7 @@ pub mod conn;
 pub mod events;
 pub mod jwt;
 pub mod messages;
+pub mod moves;
 pub mod notify;
 pub mod rng;
 pub mod settings;

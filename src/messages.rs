@@ -25,9 +25,18 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A field a decoded record needs, or serde's wording for its absence.
+pub(crate) fn need<T>(value: Option<T>, field: &str) -> Result<T, String> {
+    value.ok_or_else(|| format!("missing field `{field}`"))
+}
+
 /// What the popup (or options page) asks the service worker to do.
+///
+/// JSON: `{"type": "follow", "quiz_id": "7"}`. Decoding reads a flat record
+/// ([`RawCommand`]) and checks it, rather than serde's buffered internally-tagged
+/// decoding (a lot of code in the wasm pages).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "RawCommand")]
 pub enum Command {
     /// Is the worker up? The adapter answers [`WorkerMessage::Pong`] with its version;
     /// the client itself does nothing.
@@ -88,6 +97,80 @@ pub enum Command {
     MarkRead,
 }
 
+/// The JSON fields of every [`Command`], for decoding.
+#[derive(Deserialize)]
+pub struct RawCommand {
+    #[serde(rename = "type")]
+    kind: String,
+    quiz_id: Option<QuizId>,
+    server: Option<String>,
+    username: Option<String>,
+    password: Option<Secret>,
+    settings: Option<Settings>,
+    id: Option<u64>,
+}
+
+impl RawCommand {
+    /// The command, or why the fields do not make one.
+    fn command(self) -> Result<Command, CommandError> {
+        let RawCommand {
+            kind,
+            quiz_id,
+            server,
+            username,
+            password,
+            settings,
+            id,
+        } = self;
+        let malformed = |reason: String| CommandError::Malformed {
+            kind: kind.clone(),
+            reason,
+        };
+        Ok(match kind.as_str() {
+            "ping" => Command::Ping,
+            "hello" => Command::Hello,
+            "follow" => Command::Follow {
+                quiz_id: need(quiz_id, "quiz_id").map_err(malformed)?,
+            },
+            "unfollow" => Command::Unfollow {
+                quiz_id: need(quiz_id, "quiz_id").map_err(malformed)?,
+            },
+            "retry_now" => Command::RetryNow,
+            "sign_in" => Command::SignIn {
+                server: need(server, "server").map_err(malformed)?,
+                username: need(username, "username").map_err(malformed)?,
+                password: need(password, "password").map_err(malformed)?,
+            },
+            "sign_out" => Command::SignOut,
+            "mute_for_an_hour" => Command::MuteForAnHour,
+            "unmute" => Command::Unmute,
+            "save_settings" => Command::SaveSettings {
+                settings: need(settings, "settings").map_err(malformed)?,
+            },
+            "test_connection" => Command::TestConnection,
+            "view_quiz" => Command::ViewQuiz {
+                quiz_id: need(quiz_id, "quiz_id").map_err(malformed)?,
+            },
+            "close_quiz" => Command::CloseQuiz {
+                quiz_id: need(quiz_id, "quiz_id").map_err(malformed)?,
+            },
+            "dismiss_toast" => Command::DismissToast {
+                id: need(id, "id").map_err(malformed)?,
+            },
+            "mark_read" => Command::MarkRead,
+            _ => return Err(CommandError::UnknownType(kind.clone())),
+        })
+    }
+}
+
+impl TryFrom<RawCommand> for Command {
+    type Error = CommandError;
+
+    fn try_from(raw: RawCommand) -> Result<Self, CommandError> {
+        raw.command()
+    }
+}
+
 /// Why a message is not a [`Command`], said so that whoever sent it can fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
@@ -125,22 +208,34 @@ impl Command {
             .and_then(serde_json::Value::as_str)
             .ok_or(CommandError::NoType)?
             .to_owned();
-        serde_json::from_value(raw).map_err(|e| {
-            let reason = e.to_string();
-            if reason.starts_with(&format!("unknown variant `{kind}`")) {
-                CommandError::UnknownType(kind)
-            } else {
-                CommandError::Malformed { kind, reason }
-            }
-        })
+        match RawCommand::deserialize(raw) {
+            Ok(raw) => raw.command(),
+            Err(e) => Err(CommandError::Malformed {
+                kind,
+                reason: e.to_string(),
+            }),
+        }
     }
 
     /// The command's `type` as spelt on the port (`"ping"`, `"sign_in"`).
-    pub fn kind(&self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.get("type")?.as_str().map(str::to_owned))
-            .unwrap_or_default()
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::Ping => "ping",
+            Command::Hello => "hello",
+            Command::Follow { .. } => "follow",
+            Command::Unfollow { .. } => "unfollow",
+            Command::RetryNow => "retry_now",
+            Command::SignIn { .. } => "sign_in",
+            Command::SignOut => "sign_out",
+            Command::MuteForAnHour => "mute_for_an_hour",
+            Command::Unmute => "unmute",
+            Command::SaveSettings { .. } => "save_settings",
+            Command::TestConnection => "test_connection",
+            Command::ViewQuiz { .. } => "view_quiz",
+            Command::CloseQuiz { .. } => "close_quiz",
+            Command::DismissToast { .. } => "dismiss_toast",
+            Command::MarkRead => "mark_read",
+        }
     }
 
     /// Encodes a command for the port.
@@ -150,8 +245,12 @@ impl Command {
 }
 
 /// What the service worker sends to the popup.
+///
+/// JSON: `{"type": "snapshot", "snapshot": {…}}`, decoded through a flat record
+/// ([`RawWorkerMessage`]): serde's internally-tagged decoding would buffer the whole
+/// snapshot and double the snapshot decoder in the popup's wasm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "RawWorkerMessage")]
 pub enum WorkerMessage {
     /// The whole state to render.
     Snapshot {
@@ -168,6 +267,35 @@ pub enum WorkerMessage {
         /// Why.
         message: String,
     },
+}
+
+/// The JSON fields of every [`WorkerMessage`], for decoding.
+#[derive(Deserialize)]
+pub struct RawWorkerMessage {
+    #[serde(rename = "type")]
+    kind: String,
+    snapshot: Option<Box<Snapshot>>,
+    version: Option<String>,
+    message: Option<String>,
+}
+
+impl TryFrom<RawWorkerMessage> for WorkerMessage {
+    type Error = String;
+
+    fn try_from(r: RawWorkerMessage) -> Result<Self, String> {
+        Ok(match r.kind.as_str() {
+            "snapshot" => WorkerMessage::Snapshot {
+                snapshot: need(r.snapshot, "snapshot")?,
+            },
+            "pong" => WorkerMessage::Pong {
+                version: need(r.version, "version")?,
+            },
+            "error" => WorkerMessage::Error {
+                message: need(r.message, "message")?,
+            },
+            other => return Err(format!("unknown worker message type `{other}`")),
+        })
+    }
 }
 
 impl WorkerMessage {
@@ -249,9 +377,14 @@ pub struct Account {
     pub expires_at: Option<Timestamp>,
 }
 
-/// The sign-in form's state.
+/// The sign-in form's state. JSON: `{"state": "failed", "message": "…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", content = "message", rename_all = "snake_case")]
+#[serde(
+    tag = "state",
+    content = "message",
+    rename_all = "snake_case",
+    try_from = "RawSignInStatus"
+)]
 pub enum SignInStatus {
     /// Nothing going on.
     Idle,
@@ -261,10 +394,76 @@ pub enum SignInStatus {
     Failed(String),
 }
 
+/// The checks of "test connection", in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestCheck {
+    /// The settings' URLs are valid.
+    ServerUrl,
+    /// The extension may access the server (`permissions.contains`).
+    HostAccess,
+    /// The server accepts the access token (an authenticated read).
+    Token,
+    /// The socket opens.
+    Socket,
+}
+
+impl TestCheck {
+    /// Every check, in order.
+    pub const ALL: [TestCheck; 4] = [
+        TestCheck::ServerUrl,
+        TestCheck::HostAccess,
+        TestCheck::Token,
+        TestCheck::Socket,
+    ];
+
+    /// Its name for people.
+    pub fn name(self) -> &'static str {
+        match self {
+            TestCheck::ServerUrl => "Server URL",
+            TestCheck::HostAccess => "Host access",
+            TestCheck::Token => "Sign-in token",
+            TestCheck::Socket => "Live socket",
+        }
+    }
+
+    /// The check after this one.
+    pub fn next(self) -> Option<TestCheck> {
+        match self {
+            TestCheck::ServerUrl => Some(TestCheck::HostAccess),
+            TestCheck::HostAccess => Some(TestCheck::Token),
+            TestCheck::Token => Some(TestCheck::Socket),
+            TestCheck::Socket => None,
+        }
+    }
+}
+
+/// The JSON fields of every [`SignInStatus`], for decoding.
+#[derive(Deserialize)]
+pub struct RawSignInStatus {
+    state: String,
+    message: Option<String>,
+}
+
+impl TryFrom<RawSignInStatus> for SignInStatus {
+    type Error = String;
+
+    fn try_from(r: RawSignInStatus) -> Result<Self, String> {
+        Ok(match r.state.as_str() {
+            "idle" => SignInStatus::Idle,
+            "in_progress" => SignInStatus::InProgress,
+            "failed" => SignInStatus::Failed(need(r.message, "message")?),
+            other => return Err(format!("unknown sign-in state `{other}`")),
+        })
+    }
+}
+
 /// One step of "test connection".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestStep {
-    /// What is checked ("Server URL", "Host access", "Sign-in token", "Live socket").
+    /// Which check this is.
+    pub check: TestCheck,
+    /// Its name for people ([`TestCheck::name`]).
     pub name: String,
     /// How it went.
     pub status: StepStatus,

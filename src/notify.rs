@@ -51,12 +51,16 @@ pub const MAX_TOASTS: usize = 5;
 pub enum NotifyKind {
     /// New sessions on a followed quiz.
     NewSession,
+    /// A followed quiz's top entries changed order or gained a player.
+    BoardChange,
     /// The user's rank changed in a subject.
     RankChange,
     /// Sign-in problems: expiring or rejected.
     Account,
     /// The "and N more" summary.
     Summary,
+    /// The connection stayed lost past the quick retries, or is back after that.
+    Connection,
 }
 
 /// Something that may deserve the user's attention.
@@ -72,6 +76,17 @@ pub enum Alert {
         username: String,
         /// Their score.
         score: f64,
+        /// Where a click leads.
+        target: String,
+    },
+    /// A followed quiz's top entries changed: who moved.
+    BoardChange {
+        /// The quiz.
+        quiz_id: QuizId,
+        /// Its title (or a fallback).
+        quiz_title: String,
+        /// Who moved, in words ([`crate::moves::describe`]).
+        moves: String,
         /// Where a click leads.
         target: String,
     },
@@ -91,37 +106,48 @@ pub enum Alert {
         /// The sentence to show.
         message: String,
     },
+    /// The connection is lost past the quick retries (`lost`), or back after that.
+    Connection {
+        /// Lost (`true`) or back.
+        lost: bool,
+        /// The sentence to show.
+        message: String,
+    },
 }
 
 impl Alert {
     fn kind(&self) -> NotifyKind {
         match self {
             Alert::NewSession { .. } => NotifyKind::NewSession,
+            Alert::BoardChange { .. } => NotifyKind::BoardChange,
             Alert::RankChange { .. } => NotifyKind::RankChange,
             Alert::Account { .. } => NotifyKind::Account,
+            Alert::Connection { .. } => NotifyKind::Connection,
         }
     }
 
     fn group(&self) -> String {
         match self {
             Alert::NewSession { quiz_id, .. } => format!("quiz:{quiz_id}"),
+            Alert::BoardChange { quiz_id, .. } => format!("board:{quiz_id}"),
             Alert::RankChange { subject, .. } => format!("rank:{subject}"),
             Alert::Account { .. } => "account".into(),
+            Alert::Connection { .. } => "connection".into(),
         }
     }
 
     fn quiz(&self) -> Option<&QuizId> {
         match self {
-            Alert::NewSession { quiz_id, .. } => Some(quiz_id),
+            Alert::NewSession { quiz_id, .. } | Alert::BoardChange { quiz_id, .. } => Some(quiz_id),
             _ => None,
         }
     }
 
     fn target(&self) -> Option<&str> {
         match self {
-            Alert::NewSession { target, .. } => Some(target),
+            Alert::NewSession { target, .. } | Alert::BoardChange { target, .. } => Some(target),
             Alert::RankChange { target, .. } => target.as_deref(),
-            Alert::Account { .. } => None,
+            Alert::Account { .. } | Alert::Connection { .. } => None,
         }
     }
 }
@@ -241,7 +267,7 @@ impl Notifier {
             issued_at: None,
             pending: None,
         });
-        group.count += 1;
+        group.count = group.count.saturating_add(1);
         group.last_at = now;
         let (count, issued_at) = (group.count, group.issued_at);
         let (title, message) = describe(&alert, count);
@@ -266,7 +292,7 @@ impl Notifier {
             self.shown
                 .retain(|t| now.saturating_since(*t) < RATE_WINDOW);
             if self.shown.len() >= RATE_LIMIT {
-                self.suppressed += 1;
+                self.suppressed = self.suppressed.saturating_add(1);
                 self.groups.remove(&group_id);
                 if self.summary_due.is_none() {
                     let oldest = self.shown.front().copied().unwrap_or(now);
@@ -313,6 +339,32 @@ impl Notifier {
         }
     }
 
+    /// A one-off notification outside the alert rules' counting: no unread count, no
+    /// toast (the caller shows its own), no coalescing and no rate limit, but the
+    /// switches, mute and quiet hours apply. A later notice of the same group replaces
+    /// the earlier one (the connection's "back" replaces its "lost").
+    pub fn notice(
+        &mut self,
+        alert: Alert,
+        ctx: &AlertContext<'_>,
+        now: Timestamp,
+    ) -> Option<Notification> {
+        let kind = alert.kind();
+        if !self.allowed(kind, ctx, now) {
+            return None;
+        }
+        let (title, message) = describe(&alert, 1);
+        Some(Notification {
+            id: alert.group(),
+            kind,
+            title,
+            message,
+            target: alert.target().map(str::to_owned),
+            require_interaction: ctx.prefs.keep_on_screen,
+            update: false,
+        })
+    }
+
     /// The held-back updates of coalesced notifications whose interval has passed.
     pub fn poll_updates(&mut self, ctx: &AlertContext<'_>, now: Timestamp) -> Vec<Notification> {
         let due: Vec<(String, Alert)> = self
@@ -349,8 +401,10 @@ impl Notifier {
         let p = ctx.prefs;
         let type_on = match kind {
             NotifyKind::NewSession => p.new_sessions,
+            NotifyKind::BoardChange => p.leaderboard_changes,
             NotifyKind::RankChange => p.rank_changes,
             NotifyKind::Account => p.account,
+            NotifyKind::Connection => p.connection,
             NotifyKind::Summary => true,
         };
         let quiet = p
@@ -399,7 +453,7 @@ impl Notifier {
 
     /// Adds a toast (the oldest goes when there are too many).
     pub fn toast(&mut self, text: String, level: ToastLevel, now: Timestamp) {
-        self.next_toast += 1;
+        self.next_toast = self.next_toast.wrapping_add(1);
         if self.toasts.len() >= MAX_TOASTS {
             self.toasts.pop_front();
         }
@@ -529,7 +583,18 @@ fn describe(alert: &Alert, count: u32) -> (String, String) {
                 format!("You moved {dir} from #{from} to #{to}"),
             )
         }
+        Alert::BoardChange {
+            quiz_title, moves, ..
+        } => {
+            let message = if count == 1 {
+                moves.clone()
+            } else {
+                format!("{count} leaderboard changes (latest: {moves})")
+            };
+            (format!("{quiz_title} leaderboard"), message)
+        }
         Alert::Account { message } => ("QuizPulse sign-in".into(), message.clone()),
+        Alert::Connection { message, .. } => ("QuizPulse connection".into(), message.clone()),
     }
 }
 

@@ -58,12 +58,21 @@ impl Default for Settings {
 pub struct NotificationPrefs {
     /// Master switch for browser notifications (toasts and the badge count stay).
     pub enabled: bool,
-    /// New sessions on followed quizzes.
+    /// New sessions on followed quizzes (quiz session uploads).
     pub new_sessions: bool,
+    /// Leaderboard update alerts: a followed quiz's top 10 changes order or gains a
+    /// player (who moved).
+    pub leaderboard_changes: bool,
     /// The user's own rank changes in a subject.
     pub rank_changes: bool,
     /// Sign-in problems (expiring or rejected sign-in).
     pub account: bool,
+    /// A toast in the popup when the server confirms following a quiz.
+    pub subscription_confirmations: bool,
+    /// A browser notification when the connection stays lost past the quick retries,
+    /// and when it is back after that (the popup's toasts for a lost and a restored
+    /// connection show either way).
+    pub connection: bool,
     /// Keep notifications on screen until dismissed (`requireInteraction`); off by default.
     pub keep_on_screen: bool,
     /// Quiet hours, in local time.
@@ -75,8 +84,11 @@ impl Default for NotificationPrefs {
         NotificationPrefs {
             enabled: true,
             new_sessions: true,
+            leaderboard_changes: true,
             rank_changes: true,
             account: true,
+            subscription_confirmations: true,
+            connection: true,
             keep_on_screen: false,
             quiet_hours: None,
         }
@@ -441,5 +453,14 @@ mod tests {
         assert_eq!(s.board_limit, 10);
         assert!(s.notifications.enabled);
         assert!(!s.notifications.keep_on_screen);
+        // Settings stored before a switch existed load with it at its default.
+        let old: Settings = serde_json::from_str(
+            r#"{"notifications": {"new_sessions": false, "rank_changes": true}}"#,
+        )
+        .unwrap();
+        assert!(!old.notifications.new_sessions);
+        assert!(old.notifications.leaderboard_changes);
+        assert!(old.notifications.subscription_confirmations);
+        assert!(old.notifications.connection);
     }
 }

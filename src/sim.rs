@@ -9,8 +9,8 @@ use std::time::Duration;
 use crate::badge::Badge;
 use crate::cache::FetchResult;
 use crate::client::{
-    Action, Client, ClientConfig, FetchRequest, PersistKey, RequestId, SocketId, StartInfo,
-    StoredState,
+    Action, Client, ClientConfig, FetchRequest, PUBLISH_POPUP_EVERY, PersistKey, RequestId,
+    SocketId, StartInfo, StoredState,
 };
 use crate::jwt::unsigned_token;
 use crate::messages::{Command, Snapshot};
@@ -81,8 +81,10 @@ pub struct Sim {
     pub alarm: Option<Timestamp>,
     /// The badge.
     pub badge: Option<Badge>,
-    /// The last published snapshot.
+    /// The last snapshot published to the popup.
     pub snapshot: Option<Snapshot>,
+    /// The last snapshot written to `chrome.storage.session`.
+    pub stored_snapshot: Option<Snapshot>,
     /// Requests not answered yet.
     pub outstanding: BTreeMap<RequestId, FetchRequest>,
     /// Notifications on screen.
@@ -103,6 +105,7 @@ impl Sim {
             alarm: None,
             badge: None,
             snapshot: None,
+            stored_snapshot: None,
             outstanding: BTreeMap::new(),
             notifications: BTreeMap::new(),
         }
@@ -167,7 +170,18 @@ impl Sim {
                 }
                 Action::ScheduleAlarm { at } => self.alarm = *at,
                 Action::SetBadge(b) => self.badge = Some(b.clone()),
-                Action::Publish(s) => self.snapshot = Some((**s).clone()),
+                Action::Publish {
+                    snapshot,
+                    to_popup,
+                    to_storage,
+                } => {
+                    if *to_storage {
+                        self.stored_snapshot = Some((**snapshot).clone());
+                    }
+                    if *to_popup {
+                        self.snapshot = Some((**snapshot).clone());
+                    }
+                }
                 Action::Notify(n) => {
                     self.notifications.insert(n.id.clone(), n.clone());
                 }
@@ -218,31 +232,59 @@ impl Sim {
         self.input(|c, now| c.handle_alarm(now));
     }
 
+    /// What an open popup shows once the publish throttle let the latest state through:
+    /// moves time forward by [`PUBLISH_POPUP_EVERY`] (firing timers on the way), then
+    /// returns the last snapshot published to the popup.
+    pub fn shown(&mut self) -> Snapshot {
+        self.advance(PUBLISH_POPUP_EVERY);
+        match &self.snapshot {
+            Some(s) => s.clone(),
+            None => panic!("Sim::shown: nothing was ever published to the popup"),
+        }
+    }
+
     /// The socket the client wants (connecting or open).
     pub fn socket(&self) -> Option<SocketId> {
         self.client.wanted_socket()
     }
 
-    /// Fires `open` on the wanted socket.
-    pub fn open(&mut self) {
-        if let Some(s) = self.socket() {
-            self.input(|c, now| c.handle_socket_opened(s, now));
+    /// The socket the client wants, or a panic that says the test expected one: a
+    /// socket event without a socket would otherwise test nothing.
+    fn wanted(&self, what: &str) -> SocketId {
+        match self.socket() {
+            Some(s) => s,
+            None => panic!(
+                "Sim::{what}: the client wants no socket (state {:?})",
+                self.client.state()
+            ),
         }
     }
 
-    /// The server sends `text` on the wanted socket.
-    pub fn server_says(&mut self, text: &str) {
-        if let Some(s) = self.socket() {
-            self.input(|c, now| c.handle_socket_message(s, text, now));
+    /// Fires `open` on the wanted socket. Panics when there is none, or when it is
+    /// already open.
+    pub fn open(&mut self) {
+        let s = self.wanted("open");
+        if self.client.state().is_connected() {
+            panic!("Sim::open: socket {s} is already open");
         }
+        self.input(|c, now| c.handle_socket_opened(s, now));
+    }
+
+    /// The server sends `text` on the wanted socket. Panics when no socket is open.
+    pub fn server_says(&mut self, text: &str) {
+        let s = self.wanted("server_says");
+        if !self.client.state().is_connected() {
+            panic!("Sim::server_says: socket {s} is not open yet");
+        }
+        self.input(|c, now| c.handle_socket_message(s, text, now));
     }
 
     /// The wanted socket closes with `code` (`was_open` as the browser reports it).
+    /// Panics when the client wants no socket.
     pub fn server_closes(&mut self, code: u16, was_open: bool) {
-        if let Some(s) = self.socket() {
-            self.open_sockets.remove(&s);
-            self.input(|c, now| c.handle_socket_closed(s, code, "", was_open, now));
-        }
+        let s = self.wanted("server_closes");
+        self.open_sockets.remove(&s);
+        self.input(|c, now| c.handle_socket_closed(s, code, "", was_open, now));
     }
 
     /// Texts sent on sockets since the last [`Sim::take`] (without taking).

@@ -6,10 +6,10 @@
 //! the first reason appears and one `unsubscribe_quiz` when the last one goes,
 //! however many reasons came and went in between.
 //!
-//! While the socket is not open, changes wait in an [`Outbox`] that folds them
-//! (subscribe then unsubscribe of the same quiz cancels out) and is bounded.
+//! While the socket is not open, changes are not queued: every open sends the whole
+//! wanted set ([`Subscriptions::wanted`]), which covers whatever changed meanwhile.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -176,65 +176,6 @@ impl Subscriptions {
     }
 }
 
-/// How many folded changes the outbox holds before it gives up and asks for a resync.
-pub const OUTBOX_CAPACITY: usize = 256;
-
-/// Outgoing subscription changes waiting for an open socket, folded per quiz.
-#[derive(Debug, Clone, Default)]
-pub struct Outbox {
-    queue: VecDeque<SubChange>,
-    overflowed: bool,
-}
-
-impl Outbox {
-    /// Queues a change, folding it with a pending change of the same quiz: subscribe
-    /// then unsubscribe (or the reverse) cancels out; a repeat is dropped.
-    pub fn push(&mut self, change: SubChange) {
-        let quiz = match &change {
-            SubChange::Subscribe(q) | SubChange::Unsubscribe(q) => q.clone(),
-        };
-        if let Some(i) = self.queue.iter().position(|c| match c {
-            SubChange::Subscribe(q) | SubChange::Unsubscribe(q) => *q == quiz,
-        }) {
-            if self.queue[i] != change {
-                self.queue.remove(i);
-            }
-            return;
-        }
-        if self.queue.len() >= OUTBOX_CAPACITY {
-            self.overflowed = true;
-            return;
-        }
-        self.queue.push_back(change);
-    }
-
-    /// The pending changes, oldest first.
-    pub fn pending(&self) -> impl Iterator<Item = &SubChange> {
-        self.queue.iter()
-    }
-
-    /// How many changes wait.
-    pub fn len(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Whether nothing waits.
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-
-    /// Whether changes were dropped for lack of room (the next open must resync).
-    pub fn overflowed(&self) -> bool {
-        self.overflowed
-    }
-
-    /// Takes everything, leaving the outbox empty.
-    pub fn drain(&mut self) -> Vec<SubChange> {
-        self.overflowed = false;
-        self.queue.drain(..).collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,35 +218,5 @@ mod tests {
         assert_eq!(s.saw_quizzes(second.iter(), true, true), vec![q("3")]);
         assert!(s.saw_quizzes([q("4")].iter(), false, false).is_empty());
         assert!(s.saw_quizzes([q("4")].iter(), false, true).is_empty());
-    }
-
-    #[test]
-    fn outbox_folds_subscribe_then_unsubscribe_of_the_same_quiz() {
-        let mut o = Outbox::default();
-        o.push(SubChange::Subscribe(q("1")));
-        o.push(SubChange::Subscribe(q("2")));
-        o.push(SubChange::Subscribe(q("1")));
-        assert_eq!(o.len(), 2);
-        o.push(SubChange::Unsubscribe(q("1")));
-        assert_eq!(
-            o.pending().cloned().collect::<Vec<_>>(),
-            vec![SubChange::Subscribe(q("2"))]
-        );
-        o.push(SubChange::Unsubscribe(q("3")));
-        o.push(SubChange::Subscribe(q("3")));
-        assert_eq!(o.drain(), vec![SubChange::Subscribe(q("2"))]);
-        assert!(o.is_empty());
-    }
-
-    #[test]
-    fn outbox_is_bounded_and_says_it_overflowed() {
-        let mut o = Outbox::default();
-        for i in 0..OUTBOX_CAPACITY + 10 {
-            o.push(SubChange::Subscribe(q(&i.to_string())));
-        }
-        assert_eq!(o.len(), OUTBOX_CAPACITY);
-        assert!(o.overflowed());
-        o.drain();
-        assert!(!o.overflowed());
     }
 }

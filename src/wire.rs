@@ -534,6 +534,24 @@ impl ApiError {
         }
     }
 
+    /// What an HTTP error answer means, for people, in one wording for every caller:
+    /// `Server error (HTTP 502: Bad Gateway)` for 5xx, `Request refused (HTTP 403:
+    /// <detail>)` otherwise; the detail is [`ApiError::message_from`] the body, left out
+    /// when the body says nothing.
+    pub fn describe_status(status: u16, body: &str) -> String {
+        let what = if status >= 500 {
+            "Server error"
+        } else {
+            "Request refused"
+        };
+        let detail = Self::message_from(body);
+        if detail.is_empty() {
+            format!("{what} (HTTP {status})")
+        } else {
+            format!("{what} (HTTP {status}: {detail})")
+        }
+    }
+
     /// True when the body says the token is invalid or expired.
     pub fn is_token_not_valid(&self) -> bool {
         self.code.as_deref() == Some("token_not_valid")
@@ -849,6 +867,22 @@ mod tests {
         assert_eq!(
             ApiError::message_from("<html>502</html>"),
             "<html>502</html>"
+        );
+    }
+
+    #[test]
+    fn http_statuses_are_described_one_way() {
+        assert_eq!(
+            ApiError::describe_status(502, "Bad Gateway"),
+            "Server error (HTTP 502: Bad Gateway)"
+        );
+        assert_eq!(
+            ApiError::describe_status(403, r#"{"detail": "Nope."}"#),
+            "Request refused (HTTP 403: Nope.)"
+        );
+        assert_eq!(
+            ApiError::describe_status(500, ""),
+            "Server error (HTTP 500)"
         );
     }
 }

@@ -4,9 +4,13 @@
 use std::time::Duration;
 
 use quizpulse::badge;
-use quizpulse::client::{Action, ClientConfig, Method, PersistKey, RequestPurpose};
+use quizpulse::client::{
+    Action, ClientConfig, Method, PUBLISH_POPUP_EVERY, PersistKey, RequestPurpose, SNAPSHOT_KEY,
+};
 use quizpulse::conn::ConnState;
-use quizpulse::messages::{Command, Secret, SignInStatus, StepStatus, SubscriptionStatus};
+use quizpulse::messages::{
+    Command, Secret, SignInStatus, StepStatus, SubscriptionStatus, TestCheck,
+};
 use quizpulse::settings::{QuietHours, Settings};
 use quizpulse::sim::{Sim, T0, signed_in_storage, token, token_pair_json};
 use quizpulse::{StoredState, Timestamp};
@@ -117,10 +121,7 @@ fn sign_in_posts_the_token_request_then_connects() {
         Some(r#"{"username":"ann","password":"pw"}"#)
     );
     assert!(req.bearer.is_none());
-    assert_eq!(
-        sim.snapshot.as_ref().map(|s| s.sign_in.clone()),
-        Some(SignInStatus::InProgress)
-    );
+    assert_eq!(sim.shown().sign_in, SignInStatus::InProgress);
     let body = token_pair_json(sim.now, secs(300), secs(86_400));
     sim.respond(req.id, 200, &body);
     assert_eq!(sim.client.state(), ConnState::Connecting);
@@ -150,7 +151,7 @@ fn sign_in_with_wrong_password_says_so_and_stays_signed_out() {
     );
     assert_eq!(sim.client.state(), ConnState::SignedOut);
     assert_eq!(
-        sim.snapshot.unwrap().sign_in,
+        sim.shown().sign_in,
         SignInStatus::Failed(
             "Wrong username or password (No active account found with the given credentials)."
                 .into()
@@ -168,7 +169,7 @@ fn sign_in_to_an_invalid_server_url_fails_before_any_request() {
         password: Secret("pw".into()),
     });
     assert!(sim.outstanding.is_empty());
-    let status = sim.snapshot.unwrap().sign_in;
+    let status = sim.shown().sign_in;
     assert!(
         matches!(status, SignInStatus::Failed(m) if m.starts_with("Server URL: must start with http:// or https://"))
     );
@@ -185,7 +186,7 @@ fn sign_in_network_error_names_the_server_and_host_access() {
     });
     let id = sim.requests("/api/token/")[0].id;
     sim.fail(id, "Failed to fetch");
-    let SignInStatus::Failed(m) = sim.snapshot.unwrap().sign_in else {
+    let SignInStatus::Failed(m) = sim.shown().sign_in else {
         panic!("failed expected")
     };
     assert!(m.contains("https://quiz.example.com") && m.contains("may access"));
@@ -250,25 +251,23 @@ fn quiz_rows_show_follow_flags_links_and_confirmed_subscriptions() {
     sim.open();
     sim.respond_all("/api/quizzes/", 200, &quizzes_json(&["1", "2"]));
     sim.answer_reads();
-    let row = |sim: &Sim, id: &str| {
-        sim.snapshot
-            .as_ref()
-            .unwrap()
+    let row = |sim: &mut Sim, id: &str| {
+        sim.shown()
             .quizzes
             .iter()
             .find(|r| r.quiz.id.as_str() == id)
             .cloned()
             .unwrap()
     };
-    assert_eq!(row(&sim, "1").subscription, SubscriptionStatus::Pending);
+    assert_eq!(row(&mut sim, "1").subscription, SubscriptionStatus::Pending);
     sim.server_says(
         r#"{"type": "subscription_confirmed", "quiz_id": "1", "message": "Subscribed to quiz 1"}"#,
     );
-    let one = row(&sim, "1");
+    let one = row(&mut sim, "1");
     assert!(one.followed && !one.open_in_tab);
     assert_eq!(one.subscription, SubscriptionStatus::Confirmed);
     assert_eq!(one.url, "http://127.0.0.1:8000/quizzes/1");
-    let two = row(&sim, "2");
+    let two = row(&mut sim, "2");
     assert!(!two.followed);
     assert_eq!(two.subscription, SubscriptionStatus::None);
 }
@@ -410,9 +409,8 @@ fn five_quick_retries_with_backoff_then_slow_retry_via_alarm() {
 fn slow_retry_delays_grow_but_stay_between_30_seconds_and_5_minutes() {
     let mut sim = Sim::new(ClientConfig::default());
     sim.start(signed_in_storage(T0, &[]));
-    sim.server_closes(1000, true);
     for _ in 0..20 {
-        sim.server_closes(1000, true);
+        sim.server_closes(1000, false);
         match sim.client.state() {
             ConnState::Retrying { next_at, .. } => sim.advance(next_at.saturating_since(sim.now)),
             ConnState::Suspended { next_at } => {
@@ -489,7 +487,6 @@ fn browser_online_idle_active_worker_start_and_retry_now_reconnect_at_once() {
     for (name, trigger) in triggers {
         let mut sim = connected(&[]);
         sim.server_closes(1000, true);
-        sim.server_closes(1000, false);
         sim.take();
         trigger(&mut sim);
         assert_eq!(opens(&sim.take()), 1, "{name}");
@@ -844,6 +841,8 @@ fn refresh_token_expiry_is_warned_once_even_across_restarts() {
     assert!(n.message.contains("expires in"));
     sim.notifications.clear();
     sim.restart_worker(ClientConfig::default());
+    // The access token ran out meanwhile: refreshed before the socket opens.
+    assert!(sim.refresh_ok(secs(3600)));
     sim.open();
     sim.advance(secs(60));
     assert!(
@@ -992,7 +991,7 @@ fn rest_401_refreshes_the_token_then_retries_once() {
     assert_eq!(retry.len(), 1);
     sim.respond(retry[0].id, 401, r#"{"detail": "nope"}"#);
     assert!(sim.requests("/api/token/refresh/").is_empty(), "only once");
-    let err = sim.snapshot.clone().unwrap().my_standing.error.unwrap();
+    let err = sim.shown().my_standing.error.unwrap();
     assert!(err.contains("HTTP 401"));
 }
 
@@ -1131,7 +1130,8 @@ fn burst_on_a_followed_quiz_coalesces_into_one_notification() {
     assert_eq!(sim.notifications.len(), 1);
     let n = &sim.notifications["quiz:q1"];
     assert!(n.update, "updated in place, not popped up again");
-    assert_eq!(n.message, "3 new sessions on quiz q1 (latest: c, 87)");
+    // The title comes from the followed quiz's board, kept in the cache.
+    assert_eq!(n.message, "3 new sessions on Quiz q1 (latest: c, 87)");
 }
 
 #[test]
@@ -1217,6 +1217,7 @@ fn notification_click_opens_the_quiz_page_even_after_a_worker_restart() {
 #[test]
 fn popup_toasts_expire_after_five_seconds() {
     let mut sim = connected(&["q1"]);
+    sim.advance(secs(1));
     sim.server_says(&session_json("q1", "bob", sim.now));
     assert_eq!(sim.snapshot.as_ref().unwrap().toasts.len(), 1);
     sim.advance(Duration::from_millis(4999));
@@ -1247,7 +1248,7 @@ fn invalid_settings_are_rejected_with_a_clear_error_and_not_saved() {
             ..Settings::default()
         },
     });
-    let snap = sim.snapshot.clone().unwrap();
+    let snap = sim.shown();
     assert!(
         snap.settings_error
             .unwrap()
@@ -1317,7 +1318,7 @@ fn snapshots_and_debug_output_never_contain_tokens_or_passwords() {
         .history
         .iter()
         .filter_map(|a| match a {
-            Action::Publish(s) => Some(serde_json::to_string(s).unwrap()),
+            Action::Publish { snapshot, .. } => Some(serde_json::to_string(snapshot).unwrap()),
             _ => None,
         })
         .collect();
@@ -1337,7 +1338,7 @@ fn event_log_records_attempts_close_codes_and_errors_with_times() {
     let mut sim = connected(&[]);
     sim.server_says("not json");
     sim.server_closes(4001, true);
-    let text = sim.snapshot.clone().unwrap().events_text;
+    let text = sim.shown().events_text;
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "2026-11-26T06:00:00Z  service worker started");
     assert!(
@@ -1390,7 +1391,7 @@ fn test_connection_checks_url_host_access_token_and_socket_in_order() {
         .cloned()
         .unwrap();
     sim.respond(probe.id, 200, "{}");
-    let steps = sim.snapshot.clone().unwrap().test.unwrap();
+    let steps = sim.shown().test.unwrap();
     assert!(
         steps.iter().all(|s| s.status == StepStatus::Passed),
         "{steps:?}"
@@ -1399,7 +1400,7 @@ fn test_connection_checks_url_host_access_token_and_socket_in_order() {
     let mut sim = connected(&[]);
     sim.command(Command::TestConnection);
     sim.input(|c, now| c.handle_host_access(false, now));
-    let steps = sim.snapshot.clone().unwrap().test.unwrap();
+    let steps = sim.shown().test.unwrap();
     let statuses: Vec<StepStatus> = steps.iter().map(|s| s.status).collect();
     assert_eq!(
         statuses,
@@ -1489,4 +1490,521 @@ fn event_log_survives_a_worker_restart_in_session_storage() {
     let text = sim.snapshot.clone().unwrap().events_text;
     assert!(text.contains("closed: code 4001"));
     assert!(text.contains("service worker started"));
+}
+
+// ---------------------------------------------------------------- publishing
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Snapshot equality without the publish time.
+fn same_state(a: &quizpulse::messages::Snapshot, b: &quizpulse::messages::Snapshot) -> bool {
+    let (mut a, mut b) = (a.clone(), b.clone());
+    a.generated_at = Timestamp::ZERO;
+    b.generated_at = Timestamp::ZERO;
+    a == b
+}
+
+#[test]
+fn popup_gets_at_most_one_snapshot_per_100_ms_and_storage_one_per_second_last_state_wins() {
+    let mut sim = connected(&["q1"]);
+    sim.advance(secs(2));
+    sim.take();
+    let (mut popup_at, mut storage_at) = (Vec::new(), Vec::new());
+    // A burst: a session every 7 ms for 2 s, each changing what the popup shows.
+    for i in 0..300u64 {
+        sim.server_says(&session_json("q1", &format!("u{i}"), sim.now));
+        sim.advance(ms(7));
+        for a in sim.take() {
+            if let Action::Publish {
+                to_popup,
+                to_storage,
+                ..
+            } = a
+            {
+                if to_popup {
+                    popup_at.push(sim.now);
+                }
+                if to_storage {
+                    storage_at.push(sim.now);
+                }
+            }
+        }
+    }
+    assert!(popup_at.len() >= 10, "the popup keeps getting news");
+    assert!(
+        popup_at.len() <= 300 * 7 / 100 + 1,
+        "{} publishes",
+        popup_at.len()
+    );
+    for w in popup_at.windows(2) {
+        assert!(w[1].saturating_since(w[0]) >= ms(100) - ms(7));
+    }
+    assert!(
+        storage_at.len() >= 2 && storage_at.len() <= 4,
+        "{storage_at:?}"
+    );
+    // None lost at the end of the burst: the last state follows by timer.
+    sim.advance(secs(1));
+    let now = sim.now;
+    let truth = sim.client.snapshot(now);
+    assert!(same_state(sim.snapshot.as_ref().unwrap(), &truth));
+    assert!(same_state(sim.stored_snapshot.as_ref().unwrap(), &truth));
+}
+
+#[test]
+fn a_held_back_snapshot_goes_out_by_the_timer_and_an_opened_popup_always_gets_one() {
+    let mut sim = connected(&["q1"]);
+    sim.advance(secs(2));
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    assert_eq!(
+        sim.snapshot.as_ref().unwrap().toasts.len(),
+        1,
+        "leading edge"
+    );
+    sim.server_says(&session_json("q1", "cy", sim.now));
+    assert_eq!(sim.snapshot.as_ref().unwrap().toasts.len(), 1, "held back");
+    let due = sim.client.poll_timeout().unwrap();
+    assert!(due <= sim.now + PUBLISH_POPUP_EVERY);
+    sim.advance(PUBLISH_POPUP_EVERY);
+    assert_eq!(sim.snapshot.as_ref().unwrap().toasts.len(), 2, "trailing");
+    sim.advance(secs(10));
+    sim.command(Command::Hello);
+    sim.advance(secs(2));
+    sim.take();
+    // Nothing changed, yet a popup that opens gets the state.
+    sim.command(Command::Hello);
+    let published = sim
+        .take()
+        .into_iter()
+        .filter(|a| matches!(a, Action::Publish { to_popup: true, .. }))
+        .count();
+    assert_eq!(published, 1);
+    assert_eq!(SNAPSHOT_KEY, "quizpulse.snapshot");
+}
+
+// ---------------------------------------------------------------- boards in the background
+
+fn entries_json(users: &[&str]) -> String {
+    let entries: Vec<String> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            format!(
+                r#"{{"rank": {}, "user_id": "{u}", "username": "{u}", "score": {}, "sessions": 1}}"#,
+                i + 1,
+                100 - i
+            )
+        })
+        .collect();
+    format!("[{}]", entries.join(", "))
+}
+
+fn board_json(quiz: &str, users: &[&str]) -> String {
+    format!(
+        r#"{{"quiz": {{"id": "{quiz}", "title": "Quiz {quiz}", "subject_id": "s1"}}, "entries": {}, "updated_at": null}}"#,
+        entries_json(users)
+    )
+}
+
+fn entries_msg(quiz: &str, users: &[&str]) -> String {
+    format!(
+        r#"{{"type": "quiz_leaderboard_updated", "data": {{"quiz_id": "{quiz}", "entries": {}}}}}"#,
+        entries_json(users)
+    )
+}
+
+/// Connected, following `q1`, whose board holds `users`; the access token lives a day.
+fn with_board(users: &[&str]) -> Sim {
+    let mut sim = Sim::new(ClientConfig::default());
+    let pair = token_pair_json(T0, secs(86_400), secs(7 * 86_400));
+    sim.start(
+        StoredState::default()
+            .with(
+                PersistKey::Auth,
+                format!(r#"{{"tokens": {pair}, "username": "ann"}}"#),
+            )
+            .with(
+                PersistKey::Follows,
+                r#"{"follows": ["q1"], "seen": [], "baseline_taken": true}"#,
+            ),
+    );
+    sim.open();
+    sim.respond_all(
+        "/api/quizzes/q1/leaderboard/",
+        200,
+        &board_json("q1", users),
+    );
+    sim.answer_reads();
+    sim.server_says(r#"{"type": "subscription_confirmed", "quiz_id": "q1", "message": "ok"}"#);
+    sim.advance(secs(2));
+    sim.take();
+    sim
+}
+
+fn notified(sim: &Sim, id: &str) -> usize {
+    sim.count(|a| matches!(a, Action::Notify(n) if n.id == id))
+}
+
+#[test]
+fn followed_boards_stay_fresh_in_the_background_without_a_popup() {
+    let mut sim = with_board(&["ann"]);
+    let snap = sim.snapshot.clone().unwrap();
+    assert_eq!(
+        snap.quiz_boards["q1"].data.as_ref().unwrap().entries.len(),
+        1
+    );
+    // A server without `entries` (Django): the upload's refetch happens.
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    sim.server_says(r#"{"type": "quiz_leaderboard_updated", "data": {"quiz_id": "q1"}}"#);
+    sim.advance(secs(1));
+    assert_eq!(sim.requests("/api/quizzes/q1/leaderboard/").len(), 1);
+    sim.respond_all(
+        "/api/quizzes/q1/leaderboard/",
+        200,
+        &board_json("q1", &["bob", "ann"]),
+    );
+    sim.advance(secs(1));
+    let snap = sim.snapshot.clone().unwrap();
+    assert_eq!(
+        snap.quiz_boards["q1"].data.as_ref().unwrap().entries[0].username,
+        "bob"
+    );
+    // Unfollowed: no longer kept.
+    sim.command(Command::Unfollow {
+        quiz_id: "q1".into(),
+    });
+    sim.advance(secs(1));
+    assert!(!sim.snapshot.clone().unwrap().quiz_boards.contains_key("q1"));
+}
+
+#[test]
+fn entries_in_a_broadcast_are_applied_and_cancel_the_refetch_the_upload_scheduled() {
+    let mut sim = with_board(&["ann"]);
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    sim.server_says(r#"{"type": "leaderboard_updated", "data": {"subject_id": "s1"}}"#);
+    sim.server_says(&entries_msg("q1", &["bob", "ann"]));
+    sim.advance(secs(2));
+    assert!(sim.requests("/api/quizzes/q1/leaderboard/").is_empty());
+    let board = sim.snapshot.clone().unwrap().quiz_boards["q1"].clone();
+    assert_eq!(board.data.unwrap().entries[0].username, "bob");
+    assert!(!board.stale);
+}
+
+// ---------------------------------------------------------------- notification kinds
+
+fn prefs_sim(users: &[&str], set: impl FnOnce(&mut quizpulse::settings::NotificationPrefs)) -> Sim {
+    let mut sim = with_board(users);
+    let mut settings = sim.client.settings().clone();
+    set(&mut settings.notifications);
+    sim.command(Command::SaveSettings { settings });
+    sim.advance(secs(1));
+    sim.take();
+    sim
+}
+
+#[test]
+fn session_upload_notifications_have_their_own_switch() {
+    let mut sim = prefs_sim(&["ann"], |p| p.new_sessions = false);
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    assert_eq!(notified(&sim, "quiz:q1"), 0);
+    let mut sim = prefs_sim(&["ann"], |_| {});
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    assert_eq!(notified(&sim, "quiz:q1"), 1);
+}
+
+#[test]
+fn leaderboard_alert_says_who_moved_and_has_its_own_switch() {
+    let mut sim = prefs_sim(&["ann", "cy"], |_| {});
+    sim.server_says(&entries_msg("q1", &["cy", "ann", "dee"]));
+    let n = sim.notifications["board:q1"].clone();
+    assert_eq!(n.title, "Quiz q1 leaderboard");
+    assert_eq!(
+        n.message,
+        "cy moved up to #1 (from #2), dee entered the top 10 at #3"
+    );
+    assert_eq!(
+        n.target.as_deref(),
+        Some("http://127.0.0.1:8000/quizzes/q1")
+    );
+    // Same order, new scores: no news.
+    sim.server_says(&entries_msg("q1", &["cy", "ann", "dee"]));
+    assert_eq!(notified(&sim, "board:q1"), 1);
+    // Coalesced like uploads: the same notification, updated in place.
+    sim.advance(secs(11));
+    sim.server_says(&entries_msg("q1", &["ann", "cy", "dee"]));
+    let n = sim.notifications["board:q1"].clone();
+    assert!(n.update && n.message.starts_with("2 leaderboard changes"));
+
+    let mut sim = prefs_sim(&["ann", "cy"], |p| p.leaderboard_changes = false);
+    sim.server_says(&entries_msg("q1", &["cy", "ann"]));
+    assert_eq!(notified(&sim, "board:q1"), 0);
+}
+
+#[test]
+fn leaderboard_alert_from_a_live_refetch_when_the_server_sends_no_entries() {
+    let mut sim = prefs_sim(&["ann"], |_| {});
+    sim.server_says(r#"{"type": "quiz_leaderboard_updated", "data": {"quiz_id": "q1"}}"#);
+    sim.advance(secs(1));
+    sim.respond_all(
+        "/api/quizzes/q1/leaderboard/",
+        200,
+        &board_json("q1", &["bob", "ann"]),
+    );
+    assert_eq!(notified(&sim, "board:q1"), 1);
+}
+
+#[test]
+fn no_leaderboard_alert_for_the_quiz_in_the_active_tab_or_the_users_own_move() {
+    let mut sim = prefs_sim(&["ann"], |_| {});
+    sim.input(|c, now| c.handle_tab_quiz(4, Some("q1".into()), now));
+    sim.input(|c, now| c.handle_tab_activated(Some(4), now));
+    sim.server_says(&entries_msg("q1", &["bob", "ann"]));
+    sim.input(|c, now| c.handle_tab_activated(None, now));
+    // User "7" is the signed-in user.
+    sim.server_says(&entries_msg("q1", &["7", "bob", "ann"]));
+    assert_eq!(notified(&sim, "board:q1"), 0);
+}
+
+#[test]
+fn no_alerts_from_boards_refetched_after_a_reconnect() {
+    let mut sim = prefs_sim(&["ann"], |_| {});
+    sim.server_closes(1006, true);
+    sim.advance(secs(1));
+    sim.open();
+    // While the resync is in flight, a live broadcast: the cached board is from before
+    // the outage, so the difference is not news.
+    sim.server_says(&entries_msg("q1", &["bob", "cy", "ann"]));
+    sim.respond_all(
+        "/api/quizzes/q1/leaderboard/",
+        200,
+        &board_json("q1", &["bob", "cy", "ann"]),
+    );
+    sim.answer_reads();
+    sim.advance(secs(2));
+    sim.respond_all(
+        "/api/quizzes/q1/leaderboard/",
+        200,
+        &board_json("q1", &["bob", "cy", "ann"]),
+    );
+    sim.advance(secs(2));
+    assert_eq!(notified(&sim, "board:q1"), 0);
+    assert!(!sim.history.iter().any(|a| matches!(a, Action::Notify(_))));
+    // Live again: the next change is news.
+    sim.server_says(&entries_msg("q1", &["ann", "bob", "cy"]));
+    assert_eq!(notified(&sim, "board:q1"), 1);
+}
+
+#[test]
+fn subscription_confirmations_are_a_toast_once_per_follow_with_their_own_switch() {
+    let toasts = |sim: &Sim| -> Vec<String> {
+        sim.snapshot
+            .as_ref()
+            .unwrap()
+            .toasts
+            .iter()
+            .map(|t| t.text.clone())
+            .collect()
+    };
+    let mut sim = prefs_sim(&["ann"], |_| {});
+    sim.command(Command::Follow {
+        quiz_id: "q2".into(),
+    });
+    sim.server_says(r#"{"type": "subscription_confirmed", "quiz_id": "q2", "message": "ok"}"#);
+    sim.advance(ms(100));
+    assert!(
+        toasts(&sim).contains(&"Following quiz q2: the server confirmed it".to_owned()),
+        "{:?}",
+        toasts(&sim)
+    );
+    // A reconnect re-subscribes: no toast again.
+    sim.advance(secs(6));
+    sim.server_closes(1006, true);
+    sim.advance(secs(1));
+    sim.open();
+    sim.server_says(r#"{"type": "subscription_confirmed", "quiz_id": "q2", "message": "ok"}"#);
+    sim.advance(ms(100));
+    assert!(!toasts(&sim).iter().any(|t| t.starts_with("Following")));
+
+    let mut sim = prefs_sim(&["ann"], |p| p.subscription_confirmations = false);
+    sim.command(Command::Follow {
+        quiz_id: "q2".into(),
+    });
+    sim.server_says(r#"{"type": "subscription_confirmed", "quiz_id": "q2", "message": "ok"}"#);
+    sim.advance(ms(100));
+    assert!(!toasts(&sim).iter().any(|t| t.starts_with("Following")));
+}
+
+/// Lets every quick retry fail (each socket closes before opening).
+fn fail_quick_retries(sim: &mut Sim) {
+    for _ in 0..5 {
+        match sim.client.state() {
+            ConnState::Retrying { next_at, .. } => sim.advance(next_at.saturating_since(sim.now)),
+            other => panic!("expected a quick retry, got {other:?}"),
+        }
+        sim.server_closes(1011, false);
+    }
+}
+
+/// The worker sleeps until the slow retry's alarm.
+fn slow_retry(sim: &mut Sim) {
+    let ConnState::Suspended { next_at } = sim.client.state() else {
+        panic!("suspended expected, got {:?}", sim.client.state());
+    };
+    sim.sleep_then_alarm(next_at.saturating_since(sim.now));
+}
+
+#[test]
+fn a_connection_lost_past_the_quick_retries_notifies_once_and_back_once() {
+    let mut sim = prefs_sim(&["ann"], |_| {});
+    sim.server_closes(1001, true);
+    sim.advance(ms(100));
+    let texts: Vec<String> = sim
+        .snapshot
+        .clone()
+        .unwrap()
+        .toasts
+        .into_iter()
+        .map(|t| t.text)
+        .collect();
+    assert!(
+        texts.contains(&"Connection lost: reconnecting…".to_owned()),
+        "{texts:?}"
+    );
+    assert_eq!(notified(&sim, "connection"), 0, "quick retries first");
+    fail_quick_retries(&mut sim);
+    assert!(matches!(sim.client.state(), ConnState::Suspended { .. }));
+    assert_eq!(notified(&sim, "connection"), 1);
+    assert!(
+        sim.notifications["connection"]
+            .message
+            .starts_with("Cannot reach http://127.0.0.1:8000")
+    );
+    // The worker restarts while suspended and fails its retries again: not said twice.
+    sim.restart_worker(ClientConfig::default());
+    sim.server_closes(1011, false);
+    fail_quick_retries(&mut sim);
+    assert_eq!(notified(&sim, "connection"), 1);
+    // Back.
+    slow_retry(&mut sim);
+    sim.open();
+    assert_eq!(notified(&sim, "connection"), 2);
+    assert!(
+        sim.notifications["connection"]
+            .message
+            .starts_with("Live again after")
+    );
+    sim.advance(ms(100));
+    assert!(
+        sim.snapshot
+            .clone()
+            .unwrap()
+            .toasts
+            .iter()
+            .any(|t| t.text.starts_with("Connection back"))
+    );
+    // After a stable connection, the next short blip: toasts only.
+    sim.advance(secs(11));
+    sim.server_closes(1001, true);
+    sim.advance(secs(6));
+    sim.open();
+    assert_eq!(notified(&sim, "connection"), 2);
+}
+
+#[test]
+fn connection_notifications_have_their_own_switch_but_the_toasts_stay() {
+    let mut sim = prefs_sim(&["ann"], |p| p.connection = false);
+    sim.server_closes(1000, true);
+    fail_quick_retries(&mut sim);
+    slow_retry(&mut sim);
+    sim.open();
+    sim.advance(ms(100));
+    assert_eq!(notified(&sim, "connection"), 0);
+    assert!(
+        sim.snapshot
+            .clone()
+            .unwrap()
+            .toasts
+            .iter()
+            .any(|t| t.text.starts_with("Connection back"))
+    );
+}
+
+// ---------------------------------------------------------------- settings written elsewhere
+
+#[test]
+fn settings_written_elsewhere_follow_the_same_rules_and_our_own_write_changes_nothing() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(2));
+    let mut settings = sim.client.settings().clone();
+    settings.board_limit = 20;
+    sim.command(Command::SaveSettings { settings });
+    let json = sim.storage[&PersistKey::Settings].clone();
+    sim.take();
+    // The worker's own write comes back through storage.onChanged: nothing happens.
+    sim.input(|c, now| c.handle_settings_changed(&json, now));
+    assert!(
+        !sim.take()
+            .iter()
+            .any(|a| matches!(a, Action::Persist { .. } | Action::Fetch(_)))
+    );
+    // Unreadable: kept, and said.
+    sim.input(|c, now| c.handle_settings_changed("{oops", now));
+    assert_eq!(sim.client.settings().board_limit, 20);
+    // Another server, written by another page: signs out, as SaveSettings would.
+    let other = r#"{"server_url": "https://quiz.example.com/"}"#;
+    sim.input(|c, now| c.handle_settings_changed(other, now));
+    assert_eq!(sim.client.state(), ConnState::SignedOut);
+    assert_eq!(sim.client.settings().server_url, "https://quiz.example.com");
+    assert!(sim.storage[&PersistKey::Settings].contains("https://quiz.example.com"));
+}
+
+// ---------------------------------------------------------------- mends
+
+#[test]
+fn seq_at_the_top_of_its_range_does_not_overflow() {
+    let mut sim = connected(&[]);
+    sim.server_says(&format!(
+        r#"{{"type": "pong", "id": 1, "seq": {}}}"#,
+        u64::MAX - 1
+    ));
+    sim.server_says(&format!(
+        r#"{{"type": "pong", "id": 2, "seq": {}}}"#,
+        u64::MAX
+    ));
+    sim.server_says(r#"{"type": "pong", "id": 3, "seq": 0}"#);
+    sim.server_says(&format!(
+        r#"{{"type": "pong", "id": 4, "seq": {}}}"#,
+        u64::MAX
+    ));
+    assert!(sim.client.state().is_connected());
+}
+
+#[test]
+#[should_panic(expected = "wants no socket")]
+fn sim_socket_events_without_a_socket_fail_loudly() {
+    let mut sim = connected(&[]);
+    sim.command(Command::SignOut);
+    sim.server_says(r#"{"type": "pong", "id": 1}"#);
+}
+
+#[test]
+#[should_panic(expected = "not open yet")]
+fn sim_messages_before_open_fail_loudly() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &[]));
+    sim.server_says(r#"{"type": "pong", "id": 1}"#);
+}
+
+#[test]
+fn test_connection_steps_are_named_checks_in_order() {
+    let mut sim = connected(&[]);
+    sim.command(Command::TestConnection);
+    sim.advance(ms(100));
+    let steps = sim.snapshot.clone().unwrap().test.unwrap();
+    let checks: Vec<TestCheck> = steps.iter().map(|s| s.check).collect();
+    assert_eq!(checks, TestCheck::ALL);
+    assert_eq!(steps[1].name, "Host access");
+    assert_eq!(steps[1].status, StepStatus::Running);
 }

@@ -423,5 +423,9 @@ fn snapshots_round_trip_through_the_port() {
         version: "0.1.0".into(),
     };
     assert_eq!(pong.to_json(), r#"{"type":"pong","version":"0.1.0"}"#);
-    assert!(sim.history.iter().any(|a| matches!(a, Action::Publish(_))));
+    assert!(
+        sim.history
+            .iter()
+            .any(|a| matches!(a, Action::Publish { .. }))
+    );
 }

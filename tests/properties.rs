@@ -101,16 +101,28 @@ fn forget_abandoned(sim: &mut Sim) {
 fn apply(sim: &mut Sim, e: &Ev) {
     match e {
         Ev::Advance(ms) => sim.advance(Duration::from_millis(*ms)),
-        Ev::Open => sim.open(),
-        Ev::Close(code, was_open) => sim.server_closes(*code, *was_open),
+        // Socket events only where a browser could report them (the simulation fails
+        // loudly on a socket event without a socket).
+        Ev::Open => {
+            if sim.socket().is_some() && !sim.client.state().is_connected() {
+                sim.open();
+            }
+        }
+        Ev::Close(code, was_open) => {
+            if sim.socket().is_some() {
+                sim.server_closes(*code, *was_open);
+            }
+        }
         Ev::SocketError => {
             if let Some(s) = sim.socket() {
                 sim.input(|c, now| c.handle_socket_error(s, now));
             }
         }
         Ev::Message(k, q) => {
-            let text = message(*k, *q, sim);
-            sim.server_says(&text);
+            if sim.client.state().is_connected() {
+                let text = message(*k, *q, sim);
+                sim.server_says(&text);
+            }
         }
         Ev::Follow(q) => sim.command(Command::Follow {
             quiz_id: format!("q{q}").into(),

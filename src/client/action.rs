@@ -25,6 +25,19 @@ pub enum PersistKey {
     /// The connection event log (a list of [`crate::events::LogEntry`]), so the
     /// troubleshooting view survives a worker restart.
     EventLog,
+    /// The current outage ([`Outage`]), so a restarted worker neither notifies a lost
+    /// connection twice nor forgets to say it is back.
+    Outage,
+}
+
+/// What is stored under [`PersistKey::Outage`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Outage {
+    /// Since when the connection is lost (`None`: not lost).
+    pub since: Option<Timestamp>,
+    /// Whether the user was notified that it stays lost (then "back" is notified too).
+    pub notified: bool,
 }
 
 /// Which `chrome.storage` area a key lives in.
@@ -39,13 +52,14 @@ pub enum StorageArea {
 
 impl PersistKey {
     /// Every key, for loading them all at start.
-    pub const ALL: [PersistKey; 6] = [
+    pub const ALL: [PersistKey; 7] = [
         PersistKey::Settings,
         PersistKey::Auth,
         PersistKey::Follows,
         PersistKey::Mute,
         PersistKey::NotificationTargets,
         PersistKey::EventLog,
+        PersistKey::Outage,
     ];
 
     /// The storage key string.
@@ -57,13 +71,14 @@ impl PersistKey {
             PersistKey::Mute => "quizpulse.mute",
             PersistKey::NotificationTargets => "quizpulse.notification_targets",
             PersistKey::EventLog => "quizpulse.event_log",
+            PersistKey::Outage => "quizpulse.outage",
         }
     }
 
     /// The storage area.
     pub fn area(self) -> StorageArea {
         match self {
-            PersistKey::EventLog => StorageArea::Session,
+            PersistKey::EventLog | PersistKey::Outage => StorageArea::Session,
             _ => StorageArea::Local,
         }
     }
@@ -237,9 +252,31 @@ pub enum Action {
         /// A match pattern like `https://quiz.example.com/*`.
         pattern: String,
     },
-    /// Hand the popup (and `chrome.storage.session`) the new state.
-    Publish(Box<Snapshot>),
+    /// Hand the new state to its targets: every open popup port (`to_popup`) and
+    /// `chrome.storage.session` under [`SNAPSHOT_KEY`] (`to_storage`), so the next popup
+    /// paints at once. The core throttles both: the popup gets at most one snapshot per
+    /// [`PUBLISH_POPUP_EVERY`], storage one per [`PUBLISH_STORAGE_EVERY`]; the last state
+    /// of a burst always follows (by timer). At least one flag is set.
+    Publish {
+        /// The state.
+        snapshot: Box<Snapshot>,
+        /// Post it on every open popup port.
+        to_popup: bool,
+        /// Write it to `chrome.storage.session` under [`SNAPSHOT_KEY`] (as JSON text, like
+        /// every [`Action::Persist`]).
+        to_storage: bool,
+    },
 }
+
+/// The `chrome.storage.session` key of the last published snapshot (JSON text), which a
+/// popup reads to paint before the worker's port answers.
+pub const SNAPSHOT_KEY: &str = "quizpulse.snapshot";
+
+/// The popup gets at most one snapshot this often (the last one of a burst follows).
+pub const PUBLISH_POPUP_EVERY: Duration = Duration::from_millis(100);
+
+/// `chrome.storage.session` gets at most one snapshot this often.
+pub const PUBLISH_STORAGE_EVERY: Duration = Duration::from_secs(1);
 
 impl fmt::Debug for StoredState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -299,7 +336,15 @@ impl fmt::Debug for Action {
                 .debug_struct("CheckHostAccess")
                 .field("pattern", pattern)
                 .finish(),
-            Action::Publish(_) => f.write_str("Publish(..)"),
+            Action::Publish {
+                to_popup,
+                to_storage,
+                ..
+            } => f
+                .debug_struct("Publish")
+                .field("to_popup", to_popup)
+                .field("to_storage", to_storage)
+                .finish_non_exhaustive(),
         }
     }
 }

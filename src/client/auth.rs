@@ -86,13 +86,10 @@ impl Client {
                 });
             }
             FetchResult::Response { status, body } => {
-                let detail = ApiError::message_from(&body);
-                let what = if status >= 500 {
-                    "The server failed"
-                } else {
-                    "The server refused the sign-in"
-                };
-                self.sign_in = SignInStatus::Failed(format!("{what} (HTTP {status}: {detail})."));
+                self.sign_in = SignInStatus::Failed(format!(
+                    "Sign-in failed: {}.",
+                    ApiError::describe_status(status, &body)
+                ));
             }
             FetchResult::NetworkError { message } => {
                 self.sign_in = SignInStatus::Failed(format!(
@@ -113,9 +110,7 @@ impl Client {
         ] {
             self.cache.observe(key, now);
         }
-        for q in self.viewed_quizzes.clone() {
-            self.cache.observe(QueryKey::QuizBoard(q), now);
-        }
+        self.sync_boards(now);
         self.schedule_token_timers(now);
         self.connect(now, false);
     }
@@ -132,6 +127,7 @@ impl Client {
         self.cache.clear();
         self.phase = Phase::SignedOut;
         self.sign_in = SignInStatus::Idle;
+        self.end_outage();
         self.persist_json(PersistKey::Auth, &AuthRecord::default());
     }
 
@@ -311,8 +307,7 @@ impl Client {
                 self.auth_failed(now, "your sign-in has expired or was revoked.".into());
             }
             FetchResult::Response { status, body } => {
-                let detail = ApiError::message_from(&body);
-                self.refresh_failed(format!("HTTP {status}: {detail}"), now);
+                self.refresh_failed(ApiError::describe_status(status, &body), now);
             }
             FetchResult::NetworkError { message } => self.refresh_failed(message, now),
         }
@@ -326,7 +321,7 @@ impl Client {
                 message: message.clone(),
             },
         );
-        self.refresh_failures += 1;
+        self.refresh_failures = self.refresh_failures.saturating_add(1);
         let shift = (self.refresh_failures - 1).min(4);
         self.timers.set(
             Timer::TokenRefresh,

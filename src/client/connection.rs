@@ -45,7 +45,7 @@ impl Client {
             return;
         }
         let url = self.settings.socket_url_with_token(&auth.tokens.access);
-        self.next_socket += 1;
+        self.next_socket = self.next_socket.wrapping_add(1);
         let socket = self.next_socket;
         self.log(
             now,
@@ -99,7 +99,7 @@ impl Client {
             self.phase = Phase::Offline;
             return;
         }
-        self.attempt += 1;
+        self.attempt = self.attempt.saturating_add(1);
         let backoff = &self.config.backoff;
         if self.attempt <= backoff.quick_attempts {
             let delay = match failure {
@@ -119,8 +119,9 @@ impl Client {
             );
         } else {
             let delay = backoff.slow_delay(self.slow_n, &mut self.rng);
-            self.slow_n += 1;
+            self.slow_n = self.slow_n.saturating_add(1);
             self.phase = Phase::Suspended;
+            self.outage_persists(now);
             self.timers.set(Timer::Reconnect, now + delay);
             self.log(
                 now,
@@ -149,6 +150,7 @@ impl Client {
         self.refresh_in_flight = None;
         self.persist_json(PersistKey::Auth, &record);
         self.phase = Phase::AuthFailed(reason.clone());
+        self.end_outage();
         self.alert(
             Alert::Account {
                 message: format!("Sign-in needed: {reason}"),
@@ -169,10 +171,10 @@ impl Client {
                 if matches!(self.phase, Phase::Connecting { .. }) {
                     self.close_socket(CLOSE_CLIENT_GAVE_UP, "connect timeout", now);
                     if let Some(test) = &mut self.test
-                        && test.current() == Some(3)
+                        && test.is_running(TestCheck::Socket)
                     {
                         test.set(
-                            3,
+                            TestCheck::Socket,
                             StepStatus::Failed,
                             "the socket did not open within 15 s".into(),
                         );
@@ -185,6 +187,7 @@ impl Client {
                 if matches!(self.phase, Phase::Open { .. }) {
                     self.log(now, ConnEvent::KeepaliveTimeout);
                     self.close_socket(CLOSE_CLIENT_GAVE_UP, "keepalive timeout", now);
+                    self.connection_lost(now);
                     self.connection_failed(Failure::Normal, now);
                 }
             }
@@ -195,6 +198,8 @@ impl Client {
             }
             Timer::TokenRefresh => self.start_refresh(RefreshWhy::Scheduled, now),
             Timer::ExpiryWarning => self.warn_expiry(now),
+            // `finish` publishes what the throttle held back.
+            Timer::Publish => {}
         }
     }
 
@@ -204,7 +209,7 @@ impl Client {
         let Phase::Open { socket, .. } = self.phase else {
             return;
         };
-        self.live.next_ping += 1;
+        self.live.next_ping = self.live.next_ping.wrapping_add(1);
         let text = ClientMessage::Ping {
             id: self.live.next_ping,
         }
@@ -216,5 +221,85 @@ impl Client {
         }
         self.timers
             .set(Timer::Keepalive, now + self.config.keepalive);
+    }
+
+    /// An open connection went away, not by the user's choice: say so in the popup.
+    pub(super) fn connection_lost(&mut self, now: Timestamp) {
+        if self.outage.since.is_none() {
+            self.outage.since = Some(now);
+            self.persist_outage();
+        }
+        self.notifier.toast(
+            "Connection lost: reconnecting…".into(),
+            ToastLevel::Warning,
+            now,
+        );
+    }
+
+    /// The quick retries are spent: the connection stays lost. A browser notification
+    /// says so, once per outage (the outage is persisted, so a worker restart does not
+    /// say it again).
+    pub(super) fn outage_persists(&mut self, now: Timestamp) {
+        let since = *self.outage.since.get_or_insert(now);
+        if !self.outage.notified {
+            let server = self.settings.api_base().to_owned();
+            let alert = Alert::Connection {
+                lost: true,
+                message: format!(
+                    "Cannot reach {server} (lost {} ago); QuizPulse keeps trying in the background.",
+                    human_duration(now.saturating_since(since))
+                ),
+            };
+            if let Some(n) = self.with_alert_context(|n, ctx| n.notice(alert, ctx, now)) {
+                self.outage.notified = true;
+                self.actions.push_back(Action::Notify(n));
+            }
+        }
+        self.persist_outage();
+    }
+
+    /// The socket opened after an outage: say it is back (a notification only when the
+    /// loss was notified).
+    pub(super) fn connection_back(&mut self, now: Timestamp) {
+        let Some(since) = self.outage.since else {
+            return;
+        };
+        let away = human_duration(now.saturating_since(since));
+        self.notifier.toast(
+            format!("Connection back: live again after {away}"),
+            ToastLevel::Success,
+            now,
+        );
+        if self.outage.notified {
+            let alert = Alert::Connection {
+                lost: false,
+                message: format!("Live again after {away} without a connection."),
+            };
+            if let Some(n) = self.with_alert_context(|n, ctx| n.notice(alert, ctx, now)) {
+                self.actions.push_back(Action::Notify(n));
+            }
+        }
+        self.outage = Outage::default();
+        self.persist_outage();
+    }
+
+    /// Signed out or refused: an outage is no longer news; its notification goes.
+    pub(super) fn end_outage(&mut self) {
+        if self.outage == Outage::default() {
+            return;
+        }
+        if self.outage.notified {
+            self.actions.push_back(Action::ClearNotification {
+                id: "connection".into(),
+            });
+        }
+        self.outage = Outage::default();
+        self.persist_outage();
+    }
+
+    /// Stores the outage (session area).
+    pub(super) fn persist_outage(&mut self) {
+        let outage = self.outage;
+        self.persist_json(PersistKey::Outage, &outage);
     }
 }

@@ -5,45 +5,51 @@ use super::*;
 
 #[derive(Debug, Clone)]
 pub(super) struct TestRun {
+    /// One step per [`TestCheck`], in [`TestCheck::ALL`]'s order.
     pub(super) steps: Vec<TestStep>,
 }
 
 impl TestRun {
     pub(super) fn new() -> TestRun {
-        let step = |name: &str| TestStep {
-            name: name.into(),
-            status: StepStatus::Waiting,
-            detail: String::new(),
-        };
         TestRun {
-            steps: vec![
-                step("Server URL"),
-                step("Host access"),
-                step("Sign-in token"),
-                step("Live socket"),
-            ],
+            steps: TestCheck::ALL
+                .into_iter()
+                .map(|check| TestStep {
+                    check,
+                    name: check.name().into(),
+                    status: StepStatus::Waiting,
+                    detail: String::new(),
+                })
+                .collect(),
         }
     }
 
-    pub(super) fn current(&self) -> Option<usize> {
+    /// The check running now, if any.
+    pub(super) fn current(&self) -> Option<TestCheck> {
         self.steps
             .iter()
-            .position(|s| s.status == StepStatus::Running)
+            .find(|s| s.status == StepStatus::Running)
+            .map(|s| s.check)
     }
 
-    pub(super) fn set(&mut self, i: usize, status: StepStatus, detail: String) {
-        if let Some(s) = self.steps.get_mut(i) {
-            s.status = status;
-            s.detail = detail;
-        }
-        if status == StepStatus::Failed {
-            for s in self.steps.iter_mut().skip(i + 1) {
-                s.status = StepStatus::Skipped;
+    /// Whether `check` is the one running.
+    pub(super) fn is_running(&self, check: TestCheck) -> bool {
+        self.current() == Some(check)
+    }
+
+    /// Records `check`'s outcome: a pass starts the next check, a failure skips the rest.
+    pub(super) fn set(&mut self, check: TestCheck, status: StepStatus, detail: String) {
+        for s in &mut self.steps {
+            if s.check == check {
+                s.status = status;
+                s.detail.clone_from(&detail);
+            } else if s.check > check {
+                if status == StepStatus::Failed {
+                    s.status = StepStatus::Skipped;
+                } else if status == StepStatus::Passed && Some(s.check) == check.next() {
+                    s.status = StepStatus::Running;
+                }
             }
-        } else if status == StepStatus::Passed
-            && let Some(next) = self.steps.get_mut(i + 1)
-        {
-            next.status = StepStatus::Running;
         }
     }
 }
@@ -54,15 +60,16 @@ impl Client {
         let mut test = TestRun::new();
         match self.settings.validated() {
             Ok(s) => {
-                test.steps[0].status = StepStatus::Passed;
-                test.steps[0].detail =
-                    format!("REST at {}, socket at {}", s.api_base(), s.socket_base());
-                test.steps[1].status = StepStatus::Running;
+                test.set(
+                    TestCheck::ServerUrl,
+                    StepStatus::Passed,
+                    format!("REST at {}, socket at {}", s.api_base(), s.socket_base()),
+                );
                 self.actions.push_back(Action::CheckHostAccess {
                     pattern: s.host_permission_pattern(),
                 });
             }
-            Err(e) => test.set(0, StepStatus::Failed, e.to_string()),
+            Err(e) => test.set(TestCheck::ServerUrl, StepStatus::Failed, e.to_string()),
         }
         self.test = Some(test);
     }
@@ -72,11 +79,11 @@ impl Client {
         let Some(test) = &mut self.test else {
             return;
         };
-        if test.current() != Some(2) {
+        if !test.is_running(TestCheck::Token) {
             return;
         }
         match &self.auth {
-            None => test.set(2, StepStatus::Failed, "not signed in".into()),
+            None => test.set(TestCheck::Token, StepStatus::Failed, "not signed in".into()),
             Some(auth) => {
                 let bearer = auth.tokens.access.clone();
                 self.request(
@@ -95,42 +102,39 @@ impl Client {
         let Some(test) = &mut self.test else {
             return;
         };
-        if test.current() != Some(2) {
+        if !test.is_running(TestCheck::Token) {
             return;
         }
-        match result {
-            FetchResult::Response { status: 200, .. } => {
-                test.set(2, StepStatus::Passed, "the server accepts the token".into())
-            }
-            FetchResult::Response { status: 401, body } => test.set(
-                2,
+        let path = QueryKey::MyPerformance.path(1);
+        let (status, detail) = match result {
+            FetchResult::Response { status: 200, .. } => (
+                StepStatus::Passed,
+                "the server accepts the token".to_owned(),
+            ),
+            FetchResult::Response { status: 401, body } => (
                 StepStatus::Failed,
                 format!(
                     "the server refuses the token ({}); sign in again",
                     ApiError::message_from(&body)
                 ),
             ),
-            FetchResult::Response { status, body } => test.set(
-                2,
+            FetchResult::Response { status, body } => (
                 StepStatus::Failed,
-                format!(
-                    "HTTP {status} from {} ({})",
-                    QueryKey::MyPerformance.path(1),
-                    ApiError::message_from(&body)
-                ),
+                format!("{} from {path}", ApiError::describe_status(status, &body)),
             ),
-            FetchResult::NetworkError { message } => test.set(
-                2,
+            FetchResult::NetworkError { message } => (
                 StepStatus::Failed,
                 format!("no answer from the server ({message})"),
             ),
-        }
-        if test.current() == Some(3) {
+        };
+        test.set(TestCheck::Token, status, detail);
+        if test.is_running(TestCheck::Socket) {
             if let Phase::Open { since, .. } = self.phase {
-                let detail = format!("live since {since}");
-                if let Some(test) = &mut self.test {
-                    test.set(3, StepStatus::Passed, detail);
-                }
+                test.set(
+                    TestCheck::Socket,
+                    StepStatus::Passed,
+                    format!("live since {since}"),
+                );
             } else {
                 // Reports when the socket opens or closes (or the connect times out).
                 self.retry_now(now, true);

@@ -4,7 +4,8 @@
 use super::*;
 
 impl Client {
-    /// Sends subscription changes on the open socket, or folds them into the outbox.
+    /// Sends subscription changes on the open socket. Without one there is nothing to
+    /// send: the next open subscribes the whole wanted set.
     pub(super) fn apply_sub_changes(&mut self, changes: Vec<SubChange>, now: Timestamp) {
         for change in changes {
             match (self.phase.clone(), change) {
@@ -12,6 +13,7 @@ impl Client {
                     self.send_subscribe(socket, q, now)
                 }
                 (Phase::Open { socket, .. }, SubChange::Unsubscribe(q)) => {
+                    self.announced.remove(&q);
                     self.live.sent.remove(&q);
                     self.live.unconfirmed.remove(&q);
                     self.live.confirmed.remove(&q);
@@ -19,9 +21,65 @@ impl Client {
                     let text = ClientMessage::UnsubscribeQuiz { quiz_id: q }.encode();
                     self.actions.push_back(Action::Send { socket, text });
                 }
-                (_, change) => self.outbox.push(change),
+                (_, SubChange::Unsubscribe(q)) => {
+                    self.announced.remove(&q);
+                }
+                (_, SubChange::Subscribe(_)) => {}
             }
         }
+        self.sync_boards(now);
+    }
+
+    /// Keeps the board of every wanted quiz (followed or open in a tab) and of every
+    /// quiz the popup views observed, so they stay fresh in the background and an
+    /// opened popup shows them from the cache; lets go of the others.
+    pub(super) fn sync_boards(&mut self, now: Timestamp) {
+        if self.auth.is_none() {
+            return;
+        }
+        let mut keep = self.subs.wanted();
+        keep.extend(self.viewed_quizzes.iter().cloned());
+        let stale: Vec<QueryKey> = self
+            .cache
+            .observed()
+            .iter()
+            .filter(|k| matches!(k, QueryKey::QuizBoard(q) if !keep.contains(q)))
+            .cloned()
+            .collect();
+        for key in stale {
+            self.cache.unobserve(&key);
+        }
+        for q in keep {
+            self.cache.observe(QueryKey::QuizBoard(q), now);
+        }
+    }
+
+    /// A wanted quiz's board changed from `previous` to what the cache holds now, live:
+    /// say who moved, if anyone did.
+    pub(super) fn board_alert(&mut self, quiz: &QuizId, previous: &[Entry], now: Timestamp) {
+        if !self.subs.is_wanted(quiz) {
+            return;
+        }
+        let Some(QueryData::QuizBoard(board)) = self.cache.data(&QueryKey::QuizBoard(quiz.clone()))
+        else {
+            return;
+        };
+        let me = self
+            .auth
+            .as_ref()
+            .and_then(|a| a.user_id.clone())
+            .map(UserId::from);
+        let moves = moves::moves(previous, &board.entries, me.as_ref());
+        if moves.is_empty() {
+            return;
+        }
+        let alert = Alert::BoardChange {
+            quiz_id: quiz.clone(),
+            quiz_title: self.quiz_title(quiz),
+            moves: moves::describe(&moves),
+            target: self.settings.quiz_page_url(quiz.as_str()),
+        };
+        self.alert(alert, now);
     }
 
     /// Sends `subscribe_quiz` and waits for its confirmation.
@@ -144,17 +202,39 @@ impl Client {
                     .invalidate(&QueryKey::MyPerformance, FetchReason::Live, now);
             }
             ServerMessage::QuizLeaderboardUpdated { quiz_id, entries } => {
+                let limit = self.settings.board_limit;
                 let applied =
-                    entries.is_some_and(|e| self.cache.apply_quiz_entries(&quiz_id, e, now));
-                if !applied {
-                    self.cache
-                        .invalidate(&QueryKey::QuizBoard(quiz_id), FetchReason::Live, now);
+                    entries.and_then(|e| self.cache.apply_quiz_entries(&quiz_id, e, limit, now));
+                match applied {
+                    Some(applied) => {
+                        if applied.current {
+                            self.board_alert(&quiz_id, &applied.previous, now);
+                        }
+                    }
+                    None => {
+                        self.cache.invalidate(
+                            &QueryKey::QuizBoard(quiz_id),
+                            FetchReason::Live,
+                            now,
+                        );
+                    }
                 }
             }
             ServerMessage::SubscriptionConfirmed { quiz_id, .. } => {
                 self.live.unconfirmed.remove(&quiz_id);
                 self.live.failed_confirm.remove(&quiz_id);
                 if self.live.sent.contains(&quiz_id) {
+                    // Said once per follow, not again on every reconnect's re-subscribe.
+                    if self.announced.insert(quiz_id.clone())
+                        && self.settings.notifications.subscription_confirmations
+                    {
+                        let title = self.quiz_title(&quiz_id);
+                        self.notifier.toast(
+                            format!("Following {title}: the server confirmed it"),
+                            ToastLevel::Success,
+                            now,
+                        );
+                    }
                     self.live.confirmed.insert(quiz_id);
                 }
             }

@@ -27,16 +27,17 @@ use crate::events::{ConnEvent, EventLog, LogEntry, close_code_meaning};
 use crate::jwt::decode_claims;
 use crate::messages::{
     Account, Command, QueryView, QuizRow, SignInStatus, Snapshot, StepStatus, SubscriptionStatus,
-    TestStep,
+    TestCheck, TestStep,
 };
+use crate::moves;
 use crate::notify::{Alert, AlertContext, MUTE_SPAN, Notification, Notifier, ToastLevel};
 use crate::rng::Rng;
 use crate::settings::Settings;
-use crate::subscriptions::{FollowState, Outbox, SubChange, Subscriptions, TabId};
+use crate::subscriptions::{FollowState, SubChange, Subscriptions, TabId};
 use crate::time::{Timestamp, human_duration};
 use crate::wire::{
-    ApiError, ClientMessage, Performance, QuizId, RefreshRequest, RefreshResponse, ServerFrame,
-    ServerMessage, TokenPair, TokenRequest,
+    ApiError, ClientMessage, Entry, Performance, QuizId, RefreshRequest, RefreshResponse,
+    ServerFrame, ServerMessage, TokenPair, TokenRequest, UserId,
 };
 
 mod action;
@@ -49,8 +50,9 @@ mod timers;
 mod view;
 
 pub use action::{
-    Action, AuthRecord, FetchRequest, Method, PersistKey, RequestId, RequestPurpose, SocketId,
-    StartInfo, StorageArea, StoredState,
+    Action, AuthRecord, FetchRequest, Method, Outage, PUBLISH_POPUP_EVERY, PUBLISH_STORAGE_EVERY,
+    PersistKey, RequestId, RequestPurpose, SNAPSHOT_KEY, SocketId, StartInfo, StorageArea,
+    StoredState,
 };
 use diagnose::TestRun;
 use timers::{TIMERS, Timer, TimerTable};
@@ -226,18 +228,22 @@ pub struct Client {
     sign_in: SignInStatus,
     pending_username: Option<String>,
     subs: Subscriptions,
-    outbox: Outbox,
     cache: Cache,
     notifier: Notifier,
     events: EventLog,
     timers: TimerTable,
     active_tab: Option<TabId>,
     viewed_quizzes: BTreeSet<QuizId>,
+    /// Quizzes whose subscription was confirmed (and said) since they became wanted:
+    /// a reconnect's re-subscribe is not news.
+    announced: BTreeSet<QuizId>,
+    /// The current outage (persisted in the session area).
+    outage: Outage,
     test: Option<TestRun>,
     actions: VecDeque<Action>,
     last_badge: Option<Badge>,
     last_alarm: Option<Option<Timestamp>>,
-    last_published: Option<Snapshot>,
+    published: view::Published,
     persisted_follows: Option<FollowState>,
     /// Total events logged when the log was last persisted.
     persisted_log_len: Option<usize>,
@@ -280,17 +286,18 @@ impl Client {
             sign_in: SignInStatus::Idle,
             pending_username: None,
             subs: Subscriptions::default(),
-            outbox: Outbox::default(),
             notifier: Notifier::default(),
             events: EventLog::default(),
             timers: TimerTable::default(),
             active_tab: None,
             viewed_quizzes: BTreeSet::new(),
+            announced: BTreeSet::new(),
+            outage: Outage::default(),
             test: None,
             actions: VecDeque::new(),
             last_badge: None,
             last_alarm: None,
-            last_published: None,
+            published: view::Published::default(),
             persisted_follows: None,
             persisted_log_len: None,
         }
@@ -422,6 +429,14 @@ impl Client {
             .and_then(|j| serde_json::from_str::<BTreeMap<String, String>>(j).ok())
             .unwrap_or_default();
         self.notifier = Notifier::restore(muted, targets);
+        // Follows restored here were confirmed in an earlier life of the worker.
+        self.announced = self.subs.state().follows.clone();
+        if let Some(outage) = stored
+            .get(&PersistKey::Outage)
+            .and_then(|j| serde_json::from_str::<Outage>(j).ok())
+        {
+            self.outage = outage;
+        }
         if let Some(entries) = stored
             .get(&PersistKey::EventLog)
             .and_then(|j| serde_json::from_str::<Vec<LogEntry>>(j).ok())
@@ -466,6 +481,8 @@ impl Client {
         match command {
             Command::Ping => {}
             Command::Hello => {
+                // A popup that just opened gets a snapshot even if nothing changed.
+                self.published.popup_asked = true;
                 self.notifier.mark_read();
                 self.retry_now(now, false);
             }
@@ -504,14 +521,12 @@ impl Client {
             Command::SaveSettings { settings } => self.save_settings(settings, now),
             Command::TestConnection => self.start_test(),
             Command::ViewQuiz { quiz_id } => {
-                self.viewed_quizzes.insert(quiz_id.clone());
-                if self.auth.is_some() {
-                    self.cache.observe(QueryKey::QuizBoard(quiz_id), now);
-                }
+                self.viewed_quizzes.insert(quiz_id);
+                self.sync_boards(now);
             }
             Command::CloseQuiz { quiz_id } => {
                 self.viewed_quizzes.remove(&quiz_id);
-                self.cache.unobserve(&QueryKey::QuizBoard(quiz_id));
+                self.sync_boards(now);
             }
             Command::DismissToast { id } => {
                 self.notifier.dismiss_toast(id);
@@ -528,8 +543,33 @@ impl Client {
 
     /// The popup's port disconnected.
     pub fn handle_popup_closed(&mut self, now: Timestamp) {
-        for q in std::mem::take(&mut self.viewed_quizzes) {
-            self.cache.unobserve(&QueryKey::QuizBoard(q));
+        self.viewed_quizzes.clear();
+        self.sync_boards(now);
+        self.finish(now);
+    }
+
+    /// `chrome.storage.onChanged` for [`PersistKey::Settings`]: settings written by
+    /// something other than this worker (`json` is the new value). The same rules as
+    /// [`Command::SaveSettings`] apply (validated; another server signs out). The
+    /// worker's own write comes back here too and changes nothing.
+    pub fn handle_settings_changed(&mut self, json: &str, now: Timestamp) {
+        match serde_json::from_str::<Settings>(json) {
+            Ok(settings) => {
+                if settings.validated().as_ref() != Ok(&self.settings) {
+                    self.save_settings(settings, now);
+                }
+            }
+            Err(e) => {
+                self.note(
+                    now,
+                    format!(
+                        "settings written elsewhere are unreadable, kept the current ones ({e})"
+                    ),
+                );
+                self.settings_error = Some(format!(
+                    "The stored settings cannot be read ({e}); saving replaces them."
+                ));
+            }
         }
         self.finish(now);
     }
@@ -548,19 +588,19 @@ impl Client {
             .set(Timer::Keepalive, now + self.config.keepalive);
         self.timers
             .set(Timer::Stable, now + self.config.stable_after);
-        // The server's side of a new socket subscribes to nothing: send the full set.
-        // Pending folded changes are covered by it (subscribes) or moot (unsubscribes).
-        self.outbox.drain();
+        self.connection_back(now);
+        // The server's side of a new socket subscribes to nothing: send the full set,
+        // which covers every change made while there was no open socket.
         for quiz in self.subs.wanted() {
             self.send_subscribe(socket, quiz, now);
         }
         // Delivery is at most once: whatever was missed while away is refetched.
         self.cache.resync_observed(now);
         if let Some(test) = &mut self.test
-            && test.current() == Some(3)
+            && test.is_running(TestCheck::Socket)
         {
             test.set(
-                3,
+                TestCheck::Socket,
                 StepStatus::Passed,
                 format!("connected to {}", self.settings.socket_base()),
             );
@@ -608,16 +648,11 @@ impl Client {
             self.live.skew_ms = sent.as_millis() as i64 - now.as_millis() as i64;
         }
         if let Some(seq) = frame.seq {
-            if let Some(last) = self.live.last_seq
-                && seq > last + 1
+            // `seq` comes from outside: no arithmetic on it may overflow.
+            if let Some(expected) = self.live.last_seq.map(|last| last.saturating_add(1))
+                && seq > expected
             {
-                self.log(
-                    now,
-                    ConnEvent::SequenceGap {
-                        expected: last + 1,
-                        got: seq,
-                    },
-                );
+                self.log(now, ConnEvent::SequenceGap { expected, got: seq });
                 self.cache.resync_observed(now);
             }
             self.live.last_seq = Some(seq);
@@ -649,11 +684,14 @@ impl Client {
         );
         self.socket_gone();
         self.phase = Phase::Idle;
+        if was_open && !matches!(code, 4001 | 4003) {
+            self.connection_lost(now);
+        }
         if let Some(test) = &mut self.test
-            && test.current() == Some(3)
+            && test.is_running(TestCheck::Socket)
         {
             test.set(
-                3,
+                TestCheck::Socket,
                 StepStatus::Failed,
                 format!("closed with code {code} ({})", close_code_meaning(code)),
             );
@@ -816,13 +854,17 @@ impl Client {
     pub fn handle_host_access(&mut self, granted: bool, now: Timestamp) {
         let origin = self.settings.host_permission_pattern();
         if let Some(test) = &mut self.test
-            && test.current() == Some(1)
+            && test.is_running(TestCheck::HostAccess)
         {
             if granted {
-                test.set(1, StepStatus::Passed, format!("may access {origin}"));
+                test.set(
+                    TestCheck::HostAccess,
+                    StepStatus::Passed,
+                    format!("may access {origin}"),
+                );
             } else {
                 test.set(
-                        1,
+                        TestCheck::HostAccess,
                         StepStatus::Failed,
                         format!("QuizPulse may not access {origin}: grant access when signing in or in the options page"),
                     );

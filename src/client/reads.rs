@@ -12,7 +12,7 @@ impl Client {
         body: Option<String>,
         bearer: Option<String>,
     ) -> RequestId {
-        self.next_request += 1;
+        self.next_request = self.next_request.wrapping_add(1);
         let id = self.next_request;
         self.requests.insert(id, purpose.clone());
         let url = format!("{}{}", self.settings.api_base(), path);
@@ -56,7 +56,7 @@ impl Client {
         let limit = self.settings.board_limit;
         let mut next = self.next_request;
         let started = self.cache.start_due(now, || {
-            next += 1;
+            next = next.wrapping_add(1);
             next
         });
         self.next_request = next;
@@ -130,6 +130,15 @@ impl Client {
                     && let Some(QueryData::Performance(old)) = previous
                 {
                     self.rank_alerts(&old, &perf, now);
+                }
+            }
+            (QueryKey::QuizBoard(quiz), Some(QueryData::QuizBoard(_))) => {
+                // A live refetch (a server without `entries`): who moved since the last
+                // board. Resync results (after a connect, a gap, a start) never alert.
+                if reason == FetchReason::Live
+                    && let Some(QueryData::QuizBoard(old)) = previous
+                {
+                    self.board_alert(quiz, &old.entries, now);
                 }
             }
             _ => {}

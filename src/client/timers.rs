@@ -11,9 +11,11 @@ pub(super) enum Timer {
     Stable = 4,
     TokenRefresh = 5,
     ExpiryWarning = 6,
+    /// The trailing publish of a throttled snapshot.
+    Publish = 7,
 }
 
-pub(super) const TIMERS: [Timer; 7] = [
+pub(super) const TIMERS: [Timer; 8] = [
     Timer::Reconnect,
     Timer::ConnectTimeout,
     Timer::Keepalive,
@@ -21,10 +23,11 @@ pub(super) const TIMERS: [Timer; 7] = [
     Timer::Stable,
     Timer::TokenRefresh,
     Timer::ExpiryWarning,
+    Timer::Publish,
 ];
 
 #[derive(Debug, Clone, Default)]
-pub(super) struct TimerTable([Option<Timestamp>; 7]);
+pub(super) struct TimerTable([Option<Timestamp>; TIMERS.len()]);
 
 impl TimerTable {
     pub(super) fn set(&mut self, t: Timer, at: Timestamp) {

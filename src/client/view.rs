@@ -3,6 +3,28 @@
 
 use super::*;
 
+/// One target's last publish: which snapshot version, when.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Sent {
+    pub(super) version: u64,
+    pub(super) at: Option<Timestamp>,
+}
+
+/// What the publish throttle remembers.
+#[derive(Debug, Default)]
+pub(super) struct Published {
+    /// The last snapshot computed (with `generated_at` zeroed, to compare).
+    pub(super) last: Option<Snapshot>,
+    /// Bumped whenever the computed snapshot changes.
+    pub(super) version: u64,
+    pub(super) popup: Sent,
+    pub(super) storage: Sent,
+    /// A popup opened: it gets a snapshot even if nothing changed.
+    pub(super) popup_asked: bool,
+    /// An input came while both windows were closed: compute at the next window.
+    pub(super) pending: bool,
+}
+
 impl Client {
     /// Logs a free-form line.
     pub(super) fn note(&mut self, now: Timestamp, message: String) {
@@ -91,12 +113,69 @@ impl Client {
             self.last_alarm = Some(alarm);
             self.actions.push_back(Action::ScheduleAlarm { at: alarm });
         }
-        let mut snap = self.snapshot(now);
-        snap.generated_at = Timestamp::ZERO;
-        if self.last_published.as_ref() != Some(&snap) {
-            self.last_published = Some(snap.clone());
-            snap.generated_at = now;
-            self.actions.push_back(Action::Publish(Box::new(snap)));
+        self.publish(now);
+    }
+
+    /// Publishes the snapshot when it changed, throttled per target: the popup at most
+    /// every [`PUBLISH_POPUP_EVERY`], session storage every [`PUBLISH_STORAGE_EVERY`].
+    /// What a window holds back goes out by the `Publish` timer, so the last state of a
+    /// burst is never lost. Inside both windows the snapshot is not even computed.
+    fn publish(&mut self, now: Timestamp) {
+        let p = &mut self.published;
+        let popup_next = p.popup.at.map(|t| t + PUBLISH_POPUP_EVERY);
+        let storage_next = p.storage.at.map(|t| t + PUBLISH_STORAGE_EVERY);
+        let popup_ready = popup_next.is_none_or(|t| t <= now);
+        let storage_ready = storage_next.is_none_or(|t| t <= now);
+        if popup_ready || storage_ready {
+            let mut snap = self.snapshot(now);
+            snap.generated_at = Timestamp::ZERO;
+            let p = &mut self.published;
+            p.pending = false;
+            if p.last.as_ref() != Some(&snap) {
+                p.version = p.version.wrapping_add(1);
+                p.last = Some(snap);
+            }
+        } else {
+            self.published.pending = true;
+        }
+        let p = &mut self.published;
+        let to_popup = popup_ready && (p.popup.version != p.version || p.popup_asked);
+        let to_storage = storage_ready && p.storage.version != p.version;
+        if (to_popup || to_storage)
+            && let Some(last) = &p.last
+        {
+            let mut snapshot = Box::new(last.clone());
+            snapshot.generated_at = now;
+            if to_popup {
+                p.popup = Sent {
+                    version: p.version,
+                    at: Some(now),
+                };
+                p.popup_asked = false;
+            }
+            if to_storage {
+                p.storage = Sent {
+                    version: p.version,
+                    at: Some(now),
+                };
+            }
+            self.actions.push_back(Action::Publish {
+                snapshot,
+                to_popup,
+                to_storage,
+            });
+        }
+        // The trailing publish: whatever a window still holds back.
+        let p = &self.published;
+        let popup_due = (p.pending || p.popup.version != p.version || p.popup_asked)
+            .then(|| p.popup.at.map(|t| t + PUBLISH_POPUP_EVERY))
+            .flatten();
+        let storage_due = (p.pending || p.storage.version != p.version)
+            .then(|| p.storage.at.map(|t| t + PUBLISH_STORAGE_EVERY))
+            .flatten();
+        match popup_due.into_iter().chain(storage_due).min() {
+            Some(at) => self.timers.set(Timer::Publish, at),
+            None => self.timers.stop(Timer::Publish),
         }
     }
 

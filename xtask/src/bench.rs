@@ -24,6 +24,7 @@ const SECTIONS: &[Section] = &[
     ("popup", popup_bench::popup_open),
     ("core", core_throughput),
     ("server", server_fanout),
+    ("worker", crate::bench_worker::measure),
 ];
 
 const HEADER: &str = "# Benchmarks\n\n\

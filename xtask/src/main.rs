@@ -3,6 +3,7 @@
 //! Commands: `setup`, `dist [--server URL]`, `demo [--browser]`, `test`, `bench`.
 
 mod bench;
+mod bench_worker;
 mod demo;
 mod dist;
 mod popup_bench;
