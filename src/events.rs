@@ -7,18 +7,14 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::messages::need;
 use crate::time::Timestamp;
 
 /// How many entries the log keeps.
 pub const EVENT_LOG_CAPACITY: usize = 50;
 
-/// One thing that happened to the connection.
-///
-/// JSON: `{"kind": "closed", "code": 1006, …}`, decoded through a flat record
-/// ([`RawConnEvent`]) rather than serde's buffered internally-tagged decoding.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", try_from = "RawConnEvent")]
+/// One thing that happened to the connection. Only its sentence ([`fmt::Display`]) is
+/// stored and shown; the value stays in memory for the core and its tests.
+#[derive(Debug, Clone, PartialEq)]
 pub enum ConnEvent {
     /// A socket was asked for. `attempt` 0 is a first try, 1..=5 quick retries,
     /// above that slow retries.
@@ -96,76 +92,6 @@ pub enum ConnEvent {
         /// The line.
         message: String,
     },
-}
-
-/// The JSON fields of every [`ConnEvent`], for decoding.
-#[derive(Deserialize)]
-pub struct RawConnEvent {
-    kind: String,
-    attempt: Option<u32>,
-    url: Option<String>,
-    code: Option<u16>,
-    reason: Option<String>,
-    was_open: Option<bool>,
-    in_secs: Option<u64>,
-    message: Option<String>,
-    quiz_id: Option<String>,
-    expected: Option<u64>,
-    got: Option<u64>,
-    online: Option<bool>,
-}
-
-impl TryFrom<RawConnEvent> for ConnEvent {
-    type Error = String;
-
-    fn try_from(r: RawConnEvent) -> Result<Self, String> {
-        Ok(match r.kind.as_str() {
-            "attempt" => ConnEvent::Attempt {
-                attempt: need(r.attempt, "attempt")?,
-                url: need(r.url, "url")?,
-            },
-            "opened" => ConnEvent::Opened,
-            "closed" => ConnEvent::Closed {
-                code: need(r.code, "code")?,
-                reason: need(r.reason, "reason")?,
-                was_open: need(r.was_open, "was_open")?,
-            },
-            "closed_by_us" => ConnEvent::ClosedByUs {
-                code: need(r.code, "code")?,
-                reason: need(r.reason, "reason")?,
-            },
-            "socket_error" => ConnEvent::SocketError,
-            "retry_scheduled" => ConnEvent::RetryScheduled {
-                in_secs: need(r.in_secs, "in_secs")?,
-                attempt: r.attempt,
-            },
-            "token_refreshed" => ConnEvent::TokenRefreshed,
-            "refresh_failed" => ConnEvent::RefreshFailed {
-                message: need(r.message, "message")?,
-            },
-            "bad_message" => ConnEvent::BadMessage {
-                message: need(r.message, "message")?,
-            },
-            "server_error" => ConnEvent::ServerError {
-                message: need(r.message, "message")?,
-            },
-            "keepalive_timeout" => ConnEvent::KeepaliveTimeout,
-            "subscription_unconfirmed" => ConnEvent::SubscriptionUnconfirmed {
-                quiz_id: need(r.quiz_id, "quiz_id")?,
-            },
-            "sequence_gap" => ConnEvent::SequenceGap {
-                expected: need(r.expected, "expected")?,
-                got: need(r.got, "got")?,
-            },
-            "network" => ConnEvent::Network {
-                online: need(r.online, "online")?,
-            },
-            "note" => ConnEvent::Note {
-                message: need(r.message, "message")?,
-            },
-            other => return Err(format!("unknown event kind `{other}`")),
-        })
-    }
 }
 
 impl fmt::Display for ConnEvent {
@@ -261,15 +187,24 @@ pub fn close_code_meaning(code: u16) -> &'static str {
     }
 }
 
-/// A timestamped [`ConnEvent`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A timestamped [`ConnEvent`]. JSON (stored, and in snapshots): `{"at", "text"}`;
+/// two entries are equal when those are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LogEntry {
     /// When it happened.
     pub at: Timestamp,
-    /// What happened.
-    pub event: ConnEvent,
-    /// The same, as a sentence.
+    /// What happened: the value for entries logged in this worker's life, `None` for
+    /// entries restored from storage (only their sentence is kept).
+    #[serde(skip)]
+    pub event: Option<ConnEvent>,
+    /// What happened, as a sentence.
     pub text: String,
+}
+
+impl PartialEq for LogEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at && self.text == other.text
+    }
 }
 
 /// The ring buffer of the last [`EVENT_LOG_CAPACITY`] events.
@@ -282,11 +217,20 @@ pub struct EventLog {
 impl EventLog {
     /// Appends an event, dropping the oldest when full.
     pub fn push(&mut self, at: Timestamp, event: ConnEvent) {
+        let text = event.to_string();
+        self.restore(LogEntry {
+            at,
+            event: Some(event),
+            text,
+        });
+    }
+
+    /// Appends an entry as it was stored (or logged), dropping the oldest when full.
+    pub fn restore(&mut self, entry: LogEntry) {
         if self.entries.len() == EVENT_LOG_CAPACITY {
             self.entries.pop_front();
         }
-        let text = event.to_string();
-        self.entries.push_back(LogEntry { at, event, text });
+        self.entries.push_back(entry);
         self.total = self.total.wrapping_add(1);
     }
 

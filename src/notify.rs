@@ -598,12 +598,19 @@ fn describe(alert: &Alert, count: u32) -> (String, String) {
     }
 }
 
-/// A score as people write it: `87`, `87.5`.
+/// A score as people write it: `87`, `87.5` (one decimal, rounded half away from
+/// zero). Integer arithmetic only: float formatting costs the wasm a lot of code.
 pub fn format_score(score: f64) -> String {
-    if score.fract() == 0.0 && score.abs() < 1e15 {
-        format!("{}", score as i64)
-    } else {
-        format!("{:.1}", score)
+    if !score.is_finite() {
+        return "?".into();
+    }
+    // Tenths, rounded; scores beyond ±9e17 saturate (no real quiz gets there).
+    let tenths = (score * 10.0).round() as i64;
+    let sign = if tenths < 0 { "-" } else { "" };
+    let abs = tenths.unsigned_abs();
+    match abs % 10 {
+        0 => format!("{sign}{}", abs / 10),
+        d => format!("{sign}{}.{d}", abs / 10),
     }
 }
 
@@ -776,6 +783,16 @@ mod tests {
                 .unwrap()
                 .require_interaction
         );
+    }
+
+    #[test]
+    fn scores_read_as_people_write_them() {
+        assert_eq!(format_score(87.0), "87");
+        assert_eq!(format_score(87.5), "87.5");
+        assert_eq!(format_score(87.25), "87.3");
+        assert_eq!(format_score(-0.5), "-0.5");
+        assert_eq!(format_score(0.04), "0");
+        assert_eq!(format_score(f64::NAN), "?");
     }
 
     #[test]

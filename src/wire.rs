@@ -326,32 +326,44 @@ impl ServerFrame {
             kind: kind.clone(),
             field,
         };
+        // Fields are read from the parsed value by hand (not through serde's
+        // `Deserialize for &Value`, which would add a second copy of every type's
+        // decoder to the wasm).
         let message = match kind.as_str() {
             "quiz_session_uploaded" => ServerMessage::QuizSessionUploaded {
-                session: serde_json::from_value(Value::Object(data)).ok(),
+                session: session_event(&data),
             },
             "leaderboard_updated" => ServerMessage::LeaderboardUpdated {
-                subject_id: field(&data, "subject_id"),
-                entries: field(&data, "entries"),
+                subject_id: data.get("subject_id").and_then(id).map(SubjectId),
+                entries: data.get("entries").and_then(entries),
             },
             "quiz_leaderboard_updated" => ServerMessage::QuizLeaderboardUpdated {
-                quiz_id: field(&data, "quiz_id")
-                    .or_else(|| field(&obj, "quiz_id"))
+                quiz_id: data
+                    .get("quiz_id")
+                    .or_else(|| obj.get("quiz_id"))
+                    .and_then(id)
+                    .map(QuizId)
                     .ok_or_else(|| bad("\"data.quiz_id\" (a string)"))?,
-                entries: field(&data, "entries"),
+                entries: data.get("entries").and_then(entries),
             },
             "subscription_confirmed" => ServerMessage::SubscriptionConfirmed {
-                quiz_id: field(&obj, "quiz_id")
-                    .or_else(|| field(&data, "quiz_id"))
+                quiz_id: obj
+                    .get("quiz_id")
+                    .or_else(|| data.get("quiz_id"))
+                    .and_then(id)
+                    .map(QuizId)
                     .ok_or_else(|| bad("\"quiz_id\" (a string)"))?,
-                message: field(&obj, "message").unwrap_or_default(),
+                message: string_field(&obj, "message").unwrap_or_default(),
             },
             "pong" => ServerMessage::Pong {
-                id: field(&obj, "id").ok_or_else(|| bad("\"id\" (an integer)"))?,
+                id: obj
+                    .get("id")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| bad("\"id\" (an integer)"))?,
             },
             "error" => ServerMessage::Error {
-                message: field(&obj, "message")
-                    .or_else(|| field(&obj, "detail"))
+                message: string_field(&obj, "message")
+                    .or_else(|| string_field(&obj, "detail"))
                     .unwrap_or_default(),
             },
             _ => ServerMessage::Unknown { kind },
@@ -377,9 +389,60 @@ fn split_type(text: &str) -> Result<(String, Map<String, Value>), DecodeError> {
     }
 }
 
-/// Reads one field leniently: absent or malformed gives `None`.
-fn field<T: de::DeserializeOwned>(obj: &Map<String, Value>, name: &str) -> Option<T> {
-    obj.get(name).and_then(|v| T::deserialize(v).ok())
+/// An identifier: a JSON string, or an integer as text (a Django serializer often
+/// sends integers).
+fn id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => n
+            .as_u64()
+            .map(|n| n.to_string())
+            .or_else(|| n.as_i64().map(|n| n.to_string())),
+        _ => None,
+    }
+}
+
+/// A string field.
+fn string_field(obj: &Map<String, Value>, name: &str) -> Option<String> {
+    obj.get(name).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// A non-negative integer field that fits a `u32`.
+fn small(obj: &Map<String, Value>, name: &str) -> Option<u32> {
+    obj.get(name)
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+}
+
+/// One leaderboard row (every field needed; unknown ones ignored).
+fn entry(v: &Value) -> Option<Entry> {
+    let o = v.as_object()?;
+    Some(Entry {
+        rank: small(o, "rank")?,
+        user_id: UserId(o.get("user_id").and_then(id)?),
+        username: string_field(o, "username")?,
+        score: o.get("score")?.as_f64()?,
+        sessions: small(o, "sessions")?,
+    })
+}
+
+/// A list of rows; `None` when any row is unreadable (then the client refetches).
+fn entries(v: &Value) -> Option<Vec<Entry>> {
+    v.as_array()?.iter().map(entry).collect()
+}
+
+/// A full session (every field needed), or `None`.
+fn session_event(o: &Map<String, Value>) -> Option<SessionEvent> {
+    let ident = |name: &str| o.get(name).and_then(id);
+    Some(SessionEvent {
+        session_id: SessionId(ident("session_id")?),
+        quiz_id: QuizId(ident("quiz_id")?),
+        subject_id: SubjectId(ident("subject_id")?),
+        user_id: UserId(ident("user_id")?),
+        username: string_field(o, "username")?,
+        score: o.get("score")?.as_f64()?,
+        completed_at: string_field(o, "completed_at")?,
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -421,15 +484,20 @@ impl ClientMessage {
             kind: kind.clone(),
             field,
         };
+        let quiz = || {
+            obj.get("quiz_id")
+                .and_then(id)
+                .map(QuizId)
+                .ok_or_else(|| bad("\"quiz_id\" (a string)"))
+        };
         match kind.as_str() {
-            "subscribe_quiz" => Ok(Self::SubscribeQuiz {
-                quiz_id: field(&obj, "quiz_id").ok_or_else(|| bad("\"quiz_id\" (a string)"))?,
-            }),
-            "unsubscribe_quiz" => Ok(Self::UnsubscribeQuiz {
-                quiz_id: field(&obj, "quiz_id").ok_or_else(|| bad("\"quiz_id\" (a string)"))?,
-            }),
+            "subscribe_quiz" => Ok(Self::SubscribeQuiz { quiz_id: quiz()? }),
+            "unsubscribe_quiz" => Ok(Self::UnsubscribeQuiz { quiz_id: quiz()? }),
             "ping" => Ok(Self::Ping {
-                id: field(&obj, "id").ok_or_else(|| bad("\"id\" (an integer)"))?,
+                id: obj
+                    .get("id")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| bad("\"id\" (an integer)"))?,
             }),
             _ => Err(DecodeError::UnknownType(kind)),
         }

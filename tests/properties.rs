@@ -219,7 +219,7 @@ fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
     // Backoff delays within bounds, as scheduled (the log records each one).
     let b = Backoff::default();
     for entry in sim.client.event_log().entries() {
-        if let ConnEvent::RetryScheduled { in_secs, attempt } = entry.event {
+        if let Some(ConnEvent::RetryScheduled { in_secs, attempt }) = entry.event {
             let wait = Duration::from_secs(in_secs);
             match attempt {
                 Some(a) => {

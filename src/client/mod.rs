@@ -443,7 +443,7 @@ impl Client {
         {
             let mut log = EventLog::default();
             for e in entries {
-                log.push(e.at, e.event);
+                log.restore(e);
             }
             self.events = log;
             self.persisted_log_len = Some(self.events.total());
