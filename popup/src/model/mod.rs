@@ -17,8 +17,8 @@ use quizpulse::{ConnState, PersistKey, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The `chrome.storage.session` key of the cached snapshot.
-pub const SNAPSHOT_KEY: &str = "snapshot";
+/// The `chrome.storage.session` key of the cached snapshot: the core's.
+pub use quizpulse::client::SNAPSHOT_KEY;
 
 /// Data from the browser as JSON text: a string is taken as JSON text already (what
 /// the core's `Persist` stores), anything else is `JSON.stringify`d. One JSON reader

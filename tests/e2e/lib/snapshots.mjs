@@ -72,7 +72,10 @@ export function snapshot({ state = 'connected', toasts = [], toastMs = 5_000, ev
   return snap;
 }
 
-/** Stores `snap` as the popup's cached snapshot (from any extension page). */
+/** The chrome.storage.session key of the cached snapshot (the core's SNAPSHOT_KEY). */
+export const SNAPSHOT_KEY = 'quizpulse.snapshot';
+
+/** Stores `snap` as the popup's cached snapshot, as JSON text like the worker does. */
 export async function storeSnapshot(page, snap) {
-  await page.evaluate((value) => chrome.storage.session.set({ snapshot: value }), snap);
+  await page.evaluate(([key, value]) => chrome.storage.session.set({ [key]: value }), [SNAPSHOT_KEY, JSON.stringify(snap)]);
 }
