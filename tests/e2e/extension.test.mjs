@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { distManifest, launchExtension, openPage, screenshot, withTimeout } from './lib/harness.mjs';
-import { snapshot, storeSnapshot } from './lib/snapshots.mjs';
+import { silenceWorkerPort, snapshot, storeSnapshot } from './lib/snapshots.mjs';
 
 describe('the extension', () => {
   let ext;
@@ -101,16 +101,18 @@ describe('the extension', () => {
     await page.close();
   });
 
-  test('the popup shows the connection state of a stored snapshot', async () => {
-    const { page: setter } = await openPage(ext, 'popup.html');
-    await storeSnapshot(setter, snapshot({ state: 'connected' }));
+  test('the popup paints a stored snapshot before the worker answers', async () => {
     const { page, errors } = await openPage(ext, 'popup.html');
+    const saved = await page.evaluate(() => chrome.storage.session.get(null));
+    await storeSnapshot(page, snapshot({ state: 'connected' }));
+    await silenceWorkerPort(page);
+    await page.reload();
     await page.getByRole('status', { name: 'Connection: connected' }).waitFor({ timeout: 10_000 });
     assert.equal((await page.getByTestId('connection').textContent()).trim(), 'Live');
-    await setter.evaluate(() => chrome.storage.session.remove('snapshot'));
+    await page.getByTestId('cached').waitFor();
+    await page.evaluate((items) => chrome.storage.session.clear().then(() => chrome.storage.session.set(items)), saved);
     assert.deepEqual(errors, []);
     await page.close();
-    await setter.close();
   });
 
   test("the options page edits the core's settings under the core's storage key", async () => {

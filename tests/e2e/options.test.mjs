@@ -6,12 +6,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { seriousViolations } from './lib/a11y.mjs';
 import { launchExtension, openPage, screenshot } from './lib/harness.mjs';
-import { snapshot, storeSnapshot } from './lib/snapshots.mjs';
+import { silenceWorkerPort, snapshot, storeSnapshot } from './lib/snapshots.mjs';
 
 async function openOptions(ext, snap, { dark = false } = {}) {
   const { page, errors } = await openPage(ext, 'options.html', { width: 900, height: 900 });
   await page.emulateMedia({ colorScheme: dark ? 'dark' : 'light' });
   if (snap) await storeSnapshot(page, snap);
+  await silenceWorkerPort(page);
   await page.reload();
   await page.getByLabel('Server URL').waitFor();
   return { page, errors };

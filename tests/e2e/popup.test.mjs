@@ -1,6 +1,7 @@
 // The popup in headless Chromium, rendered from cached snapshots (the core's Snapshot
-// type, stored in chrome.storage.session as the worker stores it): every tab, signed
-// out, retrying, toasts, light and dark, with axe-core; usernames stay text.
+// type, stored in chrome.storage.session as the worker stores it) before the worker's
+// port answers: every tab, signed out, retrying, toasts, light and dark, with axe-core;
+// usernames stay text; flashes, zoom, keyboard, reopening where the user left.
 // The live behaviour (port snapshots from the worker, the real server) is in
 // popup-live.test.mjs.
 
@@ -8,18 +9,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { seriousViolations } from './lib/a11y.mjs';
 import { launchExtension, openPage, screenshot } from './lib/harness.mjs';
-import { EVIL, snapshot, storeSnapshot } from './lib/snapshots.mjs';
+import { EVIL, SNAPSHOT_KEY, silenceWorkerPort, snapshot, storeSnapshot } from './lib/snapshots.mjs';
 
 /** Opens the popup with `snap` cached and a fresh UI state (or `ui`). */
 async function openPopup(ext, snap, { dark = false, ui = null, height = 600 } = {}) {
   const { page, errors } = await openPage(ext, 'popup.html', { width: 380, height });
   await page.emulateMedia({ colorScheme: dark ? 'dark' : 'light' });
   if (snap) await storeSnapshot(page, snap);
-  else await page.evaluate(() => chrome.storage.session.remove('snapshot'));
+  else await page.evaluate((key) => chrome.storage.session.remove(key), SNAPSHOT_KEY);
   await page.evaluate((state) => {
     localStorage.clear();
     if (state) localStorage.setItem('quizpulse.popup', JSON.stringify(state));
   }, ui);
+  await silenceWorkerPort(page);
   await page.reload();
   return { page, errors };
 }

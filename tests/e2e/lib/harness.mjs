@@ -38,11 +38,14 @@ export async function distManifest(dist = DIST) {
 }
 
 /**
- * Launches headless Chromium with the extension in `dist` loaded, in a fresh profile.
- * Returns { context, extensionId, worker, workerErrors, url(pathname), close() }.
+ * Launches headless Chromium with the extension in `dist` loaded, in a fresh profile
+ * (or in `profile`, a directory the caller made and removes: a browser restart with
+ * the same profile). Returns { context, extensionId, worker, workerErrors,
+ * url(pathname), close() }.
  */
-export async function launchExtension({ dist = DIST, timeoutMs = 30_000 } = {}) {
-  const userDataDir = await mkdtemp(path.join(tmpdir(), 'quizpulse-e2e-'));
+export async function launchExtension({ dist = DIST, timeoutMs = 30_000, profile = null } = {}) {
+  const userDataDir = profile ?? (await mkdtemp(path.join(tmpdir(), 'quizpulse-e2e-')));
+  const removeProfile = () => (profile ? Promise.resolve() : rm(userDataDir, { recursive: true, force: true }));
   const context = await withTimeout(
     chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
@@ -83,12 +86,12 @@ export async function launchExtension({ dist = DIST, timeoutMs = 30_000 } = {}) 
       url: (pathname) => `chrome-extension://${extensionId}/${pathname.replace(/^\//, '')}`,
       async close() {
         await withTimeout(context.close(), 15_000, 'closing Chromium').catch(() => {});
-        await rm(userDataDir, { recursive: true, force: true });
+        await removeProfile();
       },
     };
   } catch (error) {
     await withTimeout(context.close(), 15_000, 'closing Chromium').catch(() => {});
-    await rm(userDataDir, { recursive: true, force: true });
+    await removeProfile();
     throw error;
   }
 }
@@ -190,6 +193,7 @@ export async function startServer({
   child.stderr.on('data', (chunk) => (log += chunk));
   const stop = async () => {
     if (child.exitCode === null) {
+      child.kill('SIGCONT');
       child.kill('SIGTERM');
       await withTimeout(new Promise((r) => child.once('exit', r)), 5_000, 'stopping the server').catch(() =>
         child.kill('SIGKILL'),
@@ -220,5 +224,9 @@ export async function startServer({
     output: () => log,
     stop,
     kill,
+    /** Holds the server's answers back (SIGSTOP): connections stay open, nothing replies. */
+    pause: () => child.kill('SIGSTOP'),
+    /** Lets a paused server answer again (SIGCONT). */
+    resume: () => child.kill('SIGCONT'),
   };
 }

@@ -79,3 +79,22 @@ export const SNAPSHOT_KEY = 'quizpulse.snapshot';
 export async function storeSnapshot(page, snap) {
   await page.evaluate(([key, value]) => chrome.storage.session.set({ [key]: value }), [SNAPSHOT_KEY, JSON.stringify(snap)]);
 }
+
+/**
+ * Keeps the page's "popup" port silent from its next load on: the page sees the moment
+ * before the worker answers, when only the cached snapshot is there. (The live worker
+ * replaces a cached snapshot within milliseconds; the live behaviour is tested in
+ * popup-live.test.mjs.) Must be called before the page (re)loads.
+ */
+export async function silenceWorkerPort(page) {
+  await page.addInitScript(() => {
+    const event = () => ({ addListener() {}, removeListener() {}, hasListener: () => false });
+    chrome.runtime.connect = (info) => ({
+      name: info?.name ?? '',
+      postMessage() {},
+      disconnect() {},
+      onMessage: event(),
+      onDisconnect: event(),
+    });
+  });
+}
