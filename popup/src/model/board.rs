@@ -114,14 +114,9 @@ pub fn rows(entries: &[Entry], before: Option<&Seen>, me: Option<&str>) -> Vec<R
         .collect()
 }
 
-/// A score as people write it: `298`, `88.5`.
-pub fn format_score(score: f64) -> String {
-    if score.is_finite() && score.fract() == 0.0 && score.abs() < 1e15 {
-        format!("{}", score as i64)
-    } else {
-        format!("{:.1}", score)
-    }
-}
+/// A score as people write it: `298`, `88.5` (the core's formatting, without float
+/// formatting code in the wasm).
+pub use quizpulse::notify::format_score;
 
 #[cfg(test)]
 mod tests {

@@ -7,14 +7,23 @@ pub const WIDTH: f64 = 120.0;
 /// The drawing area's height.
 pub const HEIGHT: f64 = 32.0;
 const PAD: f64 = 3.0;
+/// The SVG `viewBox` for [`WIDTH`] × [`HEIGHT`] (written out: no float formatting).
+pub const VIEW_BOX: &str = "0 0 120 32";
 
 /// A sparkline ready to draw.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sparkline {
     /// The `points` of the `<polyline>`, oldest score first.
     pub points: String,
-    /// The last point (a dot marks it).
-    pub last: (f64, f64),
+    /// The last point (a dot marks it), as SVG numbers (`cx`, `cy`).
+    pub last: (String, String),
+}
+
+/// A coordinate with one decimal, with integer formatting only (float formatting costs
+/// the wasm a lot of code): `3.0`, `117.5`.
+fn coord(v: f64) -> String {
+    let tenths = (v * 10.0).round().max(0.0) as u64;
+    format!("{}.{}", tenths / 10, tenths % 10)
 }
 
 /// Lays out `scores` (oldest first) across the area: higher scores higher up. `None`
@@ -44,15 +53,15 @@ pub fn sparkline(scores: &[f64]) -> Option<Sparkline> {
     };
     let mut points = String::new();
     if n == 1 {
-        let _ = write!(points, "{:.1},{:.1} ", PAD, y(scores[0]));
+        let _ = write!(points, "{},{} ", coord(PAD), coord(y(scores[0])));
     }
     for (i, s) in scores.iter().enumerate() {
-        let _ = write!(points, "{:.1},{:.1} ", x(i), y(*s));
+        let _ = write!(points, "{},{} ", coord(x(i)), coord(y(*s)));
     }
     if n == 1 {
-        let _ = write!(points, "{:.1},{:.1}", WIDTH - PAD, y(scores[0]));
+        let _ = write!(points, "{},{}", coord(WIDTH - PAD), coord(y(scores[0])));
     }
-    let last = (x(n - 1), y(scores[n - 1]));
+    let last = (coord(x(n - 1)), coord(y(scores[n - 1])));
     Some(Sparkline {
         points: points.trim_end().to_owned(),
         last,
@@ -67,7 +76,12 @@ mod tests {
     fn higher_scores_are_drawn_higher_and_the_line_spans_the_width() {
         let line = sparkline(&[10.0, 30.0, 20.0]).unwrap();
         assert_eq!(line.points, "3.0,29.0 60.0,3.0 117.0,16.0");
-        assert_eq!(line.last, (117.0, 16.0));
+        assert_eq!(line.last, ("117.0".into(), "16.0".into()));
+    }
+
+    #[test]
+    fn the_view_box_is_the_area() {
+        assert_eq!(VIEW_BOX, format!("0 0 {WIDTH} {HEIGHT}"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use sycamore::prelude::*;
 use super::board::query_note;
 use crate::live::Live;
 use crate::model::board::format_score;
-use crate::model::sparkline::{HEIGHT, WIDTH, sparkline};
+use crate::model::sparkline::{VIEW_BOX, sparkline};
 use crate::model::{ago, recent_sessions};
 
 /// The tab's content.
@@ -38,11 +38,10 @@ pub(super) fn me(live: Live) -> View {
             );
             let line: View = match sparkline(&scores) {
                 Some(line) => {
-                    let (points, cx, cy) = (line.points, line.last.0.to_string(), line.last.1.to_string());
-                    let view_box = format!("0 0 {WIDTH} {HEIGHT}");
+                    let (points, (cx, cy)) = (line.points, line.last);
                     view! {
                         div(class="spark", role="img", aria-label=spoken) {
-                            svg(viewBox=view_box, width="240", height="64", aria-hidden="true") {
+                            svg(viewBox=VIEW_BOX, width="240", height="64", aria-hidden="true") {
                                 polyline(points=points, fill="none", stroke="currentColor", stroke-width="1.5",
                                     stroke-linejoin="round", stroke-linecap="round")
                                 circle(cx=cx, cy=cy, r="2", fill="currentColor")
