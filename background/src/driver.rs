@@ -304,7 +304,7 @@ async fn execute(action: Action) {
             push(Input::HostAccess(granted));
             Ok(())
         }
-        Action::Publish(snapshot) => ports::publish(&snapshot).await,
+        Action::Publish { snapshot, .. } => ports::publish(&snapshot).await,
     };
     if let Err(err) = done {
         log_error(&err.to_string());

@@ -26,8 +26,9 @@ extern "C" {
     fn sender(this: &Port) -> JsValue;
 }
 
-/// The `chrome.storage.session` key of the cached snapshot the popup paints first.
-pub const SNAPSHOT_KEY: &str = "snapshot";
+/// The `chrome.storage.session` key of the cached snapshot the popup paints first: the
+/// core's.
+pub use quizpulse::client::SNAPSHOT_KEY;
 
 /// The port name the popup connects with.
 pub const POPUP_PORT: &str = "popup";
