@@ -15,7 +15,6 @@ extern "C" {
     #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "local"], js_name = get)]
     fn local_get(key: &str) -> Result<Promise, JsValue>;
 
-
     #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = openOptionsPage)]
     fn open_options_page_raw() -> Result<Promise, JsValue>;
 

@@ -114,14 +114,14 @@ describe('the popup', () => {
 
     test(`a toast, announced and gone at its time (${theme})`, async () => {
       // The worker gives toasts 5 s; here more, so that a slow machine still sees it.
-      const snap = snapshot({ toasts: ['3 new sessions on Quadratics'], toastMs: 15_000 });
+      const snap = snapshot({ toasts: ['3 new sessions on Quadratics'], toastMs: 30_000 });
       const { page, errors } = await openPopup(ext, snap, { dark });
       const toast = page.getByTestId('toast').filter({ hasText: '3 new sessions on Quadratics' });
       await toast.waitFor();
       assert.equal(await page.getByTestId('toasts').getAttribute('aria-live'), 'polite');
       await screenshot(page, `popup-toast-${theme}.png`);
       await noSeriousViolations(page, `toast (${theme})`);
-      await toast.waitFor({ state: 'detached', timeout: 20_000 });
+      await toast.waitFor({ state: 'detached', timeout: 40_000 });
       assert.ok(Date.now() >= snap.toasts[0].expires_at - 1_000, 'not before its time');
       assert.deepEqual(errors, []);
       await page.close();

@@ -81,10 +81,11 @@ export async function storeSnapshot(page, snap) {
 }
 
 /**
- * Keeps the page's "popup" port silent from its next load on: the page sees the moment
- * before the worker answers, when only the cached snapshot is there. (The live worker
- * replaces a cached snapshot within milliseconds; the live behaviour is tested in
- * popup-live.test.mjs.) Must be called before the page (re)loads.
+ * Keeps the page's "popup" port and its messages to the worker silent from its next
+ * load on: the page sees the moment before the worker answers, when only the cached
+ * snapshot is there, and nothing it sends makes the worker publish over that cache.
+ * (The live worker replaces a cached snapshot within milliseconds; the live behaviour
+ * is tested in popup-live.test.mjs.) Must be called before the page (re)loads.
  */
 export async function silenceWorkerPort(page) {
   await page.addInitScript(() => {
@@ -96,5 +97,6 @@ export async function silenceWorkerPort(page) {
       onMessage: event(),
       onDisconnect: event(),
     });
+    chrome.runtime.sendMessage = () => new Promise(() => {});
   });
 }
