@@ -65,7 +65,7 @@ impl Live {
                 Ok(None) => {}
                 Err(err) => warn(&err.to_string()),
             }
-            live.ready.set(true);
+            set_if_changed(live.ready, true);
         });
         live.connect();
         live.tick();
@@ -103,9 +103,13 @@ impl Live {
         match message {
             Ok(WorkerMessage::Snapshot { snapshot }) => {
                 self.snapshot.set(Some(*snapshot));
-                self.cached.set(false);
-                self.ready.set(true);
-                self.problem.set(None);
+                // A `set` wakes every reader even with the same value: a page re-built on
+                // each snapshot would lose what the user is typing.
+                set_if_changed(self.cached, false);
+                set_if_changed(self.ready, true);
+                if self.problem.with_untracked(Option::is_some) {
+                    self.problem.set(None);
+                }
             }
             Ok(WorkerMessage::Pong { .. }) => {}
             Ok(WorkerMessage::Error { message }) => self.problem.set(Some(message)),
@@ -140,6 +144,12 @@ impl Live {
     /// Reads the snapshot (or `None`) without cloning it.
     pub fn with<R>(self, f: impl FnOnce(Option<&Snapshot>) -> R) -> R {
         self.snapshot.with(|s| f(s.as_ref()))
+    }
+}
+
+fn set_if_changed(signal: Signal<bool>, value: bool) {
+    if signal.get_untracked() != value {
+        signal.set(value);
     }
 }
 
