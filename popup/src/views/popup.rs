@@ -110,9 +110,10 @@ pub fn Popup() -> View {
         if !live.ready.get() {
             view! { p(class="note") { "Loading…" } }
         } else if signed_out.get() {
-            sign_in::sign_in(live)
+            // Built untracked: what the builders read must not make this re-run.
+            untrack(|| sign_in::sign_in(live))
         } else {
-            tabs(live, ui)
+            untrack(|| tabs(live, ui))
         }
     };
     view! {
@@ -170,11 +171,11 @@ fn tabs(live: Live, ui: Ui) -> View {
         .collect();
     let panel = move || {
         let tab = ui.tab.get();
-        let content = match tab {
+        let content = untrack(|| match tab {
             Tab::Subjects => subjects(live, ui),
             Tab::Quizzes => quizzes::quizzes(live, ui),
             Tab::Me => me::me(live),
-        };
+        });
         let (id, labelled) = (format!("panel-{}", tab.id()), format!("tab-{}", tab.id()));
         view! {
             div(id=id, class="panel", role="tabpanel", aria-labelledby=labelled, tabindex="0") {

@@ -14,8 +14,8 @@ use crate::model::ago;
 pub(super) fn quizzes(live: Live, ui: Ui) -> View {
     view! {
         (move || match ui.open_quiz.get_clone() {
-            Some(id) => quiz_board(live, ui, id),
-            None => quiz_list(live, ui),
+            Some(id) => untrack(|| quiz_board(live, ui, id)),
+            None => untrack(|| quiz_list(live, ui)),
         })
     }
 }
@@ -95,7 +95,7 @@ fn quiz_list(live: Live, ui: Ui) -> View {
             Keyed(
                 list=ids,
                 key=|id| id.clone(),
-                view=move |id| {
+                view=move |id| untrack(|| {
                     let Some(row) = row_of(live, &id) else { return View::default() };
                     let title = row.quiz.title.clone();
                     let subject = live.with(|s| {
@@ -123,7 +123,7 @@ fn quiz_list(live: Live, ui: Ui) -> View {
                             (switch)
                         }
                     }
-                },
+                }),
             )
         }
     }
