@@ -480,7 +480,7 @@ fn log_card(live: Live) -> View {
         if items.is_empty() {
             view! { p(class="note") { "No connection events yet." } }
         } else {
-            view! { ol(class="log", aria-label="Connection events, newest first") { (items) } }
+            view! { ol(class="log", aria-label="Connection events, newest first", tabindex="0") { (items) } }
         }
     };
     view! {
