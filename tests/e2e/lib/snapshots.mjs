@@ -75,9 +75,20 @@ export function snapshot({ state = 'connected', toasts = [], toastMs = 5_000, ev
 /** The chrome.storage.session key of the cached snapshot (the core's SNAPSHOT_KEY). */
 export const SNAPSHOT_KEY = 'quizpulse.snapshot';
 
-/** Stores `snap` as the popup's cached snapshot, as JSON text like the worker does. */
+/**
+ * Stores `snap` as the popup's cached snapshot, as JSON text like the worker does. The
+ * live worker writes its own state there too (throttled, so a write may land late):
+ * the value is written again until it stays put for a moment.
+ */
 export async function storeSnapshot(page, snap) {
-  await page.evaluate(([key, value]) => chrome.storage.session.set({ [key]: value }), [SNAPSHOT_KEY, JSON.stringify(snap)]);
+  const text = JSON.stringify(snap);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    await page.evaluate(([key, value]) => chrome.storage.session.set({ [key]: value }), [SNAPSHOT_KEY, text]);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const kept = await page.evaluate((key) => chrome.storage.session.get(key).then((items) => items[key]), SNAPSHOT_KEY);
+    if (kept === text) return;
+  }
+  throw new Error('the worker kept replacing the cached snapshot');
 }
 
 /**
