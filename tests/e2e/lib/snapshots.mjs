@@ -63,10 +63,10 @@ export function snapshot({ state = 'connected', toasts = [], toastMs = 5_000, ev
   }
   if (failedTest) {
     snap.test = [
-      { name: 'Server URL', status: 'passed', detail: 'REST at https://quiz.example.org, socket at wss://quiz.example.org/ws/leaderboard/' },
-      { name: 'Host access', status: 'failed', detail: 'QuizPulse may not reach https://quiz.example.org: sign in from the popup to grant access.' },
-      { name: 'Sign-in token', status: 'skipped', detail: '' },
-      { name: 'Live socket', status: 'skipped', detail: '' },
+      { check: 'server_url', name: 'Server URL', status: 'passed', detail: 'REST at https://quiz.example.org, socket at wss://quiz.example.org/ws/leaderboard/' },
+      { check: 'host_access', name: 'Host access', status: 'failed', detail: 'QuizPulse may not reach https://quiz.example.org: sign in from the popup to grant access.' },
+      { check: 'token', name: 'Sign-in token', status: 'skipped', detail: '' },
+      { check: 'socket', name: 'Live socket', status: 'skipped', detail: '' },
     ];
   }
   return snap;
