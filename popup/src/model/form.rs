@@ -75,8 +75,14 @@ pub struct SettingsForm {
     pub notify_enabled: bool,
     /// New sessions on followed quizzes.
     pub notify_new_sessions: bool,
+    /// Leaderboard changes on followed quizzes.
+    pub notify_leaderboard_changes: bool,
     /// Rank changes.
     pub notify_rank_changes: bool,
+    /// Subscription confirmations (a toast).
+    pub notify_subscriptions: bool,
+    /// Connection lost for a while, and back.
+    pub notify_connection: bool,
     /// Sign-in problems.
     pub notify_account: bool,
     /// Keep notifications on screen until dismissed.
@@ -117,7 +123,10 @@ impl SettingsForm {
             follow_new_quizzes: settings.follow_new_quizzes,
             notify_enabled: n.enabled,
             notify_new_sessions: n.new_sessions,
+            notify_leaderboard_changes: n.leaderboard_changes,
             notify_rank_changes: n.rank_changes,
+            notify_subscriptions: n.subscription_confirmations,
+            notify_connection: n.connection,
             notify_account: n.account,
             keep_on_screen: n.keep_on_screen,
             quiet: n.quiet_hours.is_some(),
@@ -165,7 +174,10 @@ impl SettingsForm {
         let n = &mut settings.notifications;
         n.enabled = self.notify_enabled;
         n.new_sessions = self.notify_new_sessions;
+        n.leaderboard_changes = self.notify_leaderboard_changes;
         n.rank_changes = self.notify_rank_changes;
+        n.subscription_confirmations = self.notify_subscriptions;
+        n.connection = self.notify_connection;
         n.account = self.notify_account;
         n.keep_on_screen = self.keep_on_screen;
         n.quiet_hours = quiet_hours;
@@ -188,6 +200,9 @@ mod tests {
         };
         settings.notifications.keep_on_screen = true;
         settings.notifications.rank_changes = false;
+        settings.notifications.connection = false;
+        settings.notifications.subscription_confirmations = false;
+        settings.notifications.leaderboard_changes = false;
         settings.notifications.quiet_hours = Some(QuietHours {
             start_minute: 22 * 60 + 30,
             end_minute: 7 * 60,

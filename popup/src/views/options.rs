@@ -44,7 +44,10 @@ struct FormSignals {
     follow_new_quizzes: Signal<bool>,
     notify_enabled: Signal<bool>,
     notify_new_sessions: Signal<bool>,
+    notify_leaderboard_changes: Signal<bool>,
     notify_rank_changes: Signal<bool>,
+    notify_subscriptions: Signal<bool>,
+    notify_connection: Signal<bool>,
     notify_account: Signal<bool>,
     keep_on_screen: Signal<bool>,
     quiet: Signal<bool>,
@@ -62,7 +65,10 @@ impl FormSignals {
             follow_new_quizzes: create_signal(form.follow_new_quizzes),
             notify_enabled: create_signal(form.notify_enabled),
             notify_new_sessions: create_signal(form.notify_new_sessions),
+            notify_leaderboard_changes: create_signal(form.notify_leaderboard_changes),
             notify_rank_changes: create_signal(form.notify_rank_changes),
+            notify_subscriptions: create_signal(form.notify_subscriptions),
+            notify_connection: create_signal(form.notify_connection),
             notify_account: create_signal(form.notify_account),
             keep_on_screen: create_signal(form.keep_on_screen),
             quiet: create_signal(form.quiet),
@@ -79,7 +85,11 @@ impl FormSignals {
         self.follow_new_quizzes.set(form.follow_new_quizzes);
         self.notify_enabled.set(form.notify_enabled);
         self.notify_new_sessions.set(form.notify_new_sessions);
+        self.notify_leaderboard_changes
+            .set(form.notify_leaderboard_changes);
         self.notify_rank_changes.set(form.notify_rank_changes);
+        self.notify_subscriptions.set(form.notify_subscriptions);
+        self.notify_connection.set(form.notify_connection);
         self.notify_account.set(form.notify_account);
         self.keep_on_screen.set(form.keep_on_screen);
         self.quiet.set(form.quiet);
@@ -96,7 +106,10 @@ impl FormSignals {
             follow_new_quizzes: self.follow_new_quizzes.get(),
             notify_enabled: self.notify_enabled.get(),
             notify_new_sessions: self.notify_new_sessions.get(),
+            notify_leaderboard_changes: self.notify_leaderboard_changes.get(),
             notify_rank_changes: self.notify_rank_changes.get(),
+            notify_subscriptions: self.notify_subscriptions.get(),
+            notify_connection: self.notify_connection.get(),
             notify_account: self.notify_account.get(),
             keep_on_screen: self.keep_on_screen.get(),
             quiet: self.quiet.get(),
@@ -298,7 +311,10 @@ pub fn Options() -> View {
         (check("follow-new", "Follow new quizzes", form.follow_new_quizzes, "Quizzes that appear after the first list are followed at once."))
         (check("notify-enabled", "Browser notifications", form.notify_enabled, "Off: only the badge and the popup's toasts."))
         (check("notify-sessions", "New sessions on followed quizzes", form.notify_new_sessions, "Bursts arrive as one notification."))
+        (check("notify-boards", "Leaderboard changes on followed quizzes", form.notify_leaderboard_changes, "Who moved in a followed quiz's top 10."))
         (check("notify-ranks", "My rank changes", form.notify_rank_changes, "When you move up or down in a subject."))
+        (check("notify-subscriptions", "Subscription confirmations", form.notify_subscriptions, "When the server confirms a quiz you follow."))
+        (check("notify-connection", "Connection lost and back", form.notify_connection, "When the live connection is down for a while, and when it returns."))
         (check("notify-account", "Sign-in problems", form.notify_account, "A sign-in about to run out, or refused."))
         (check("keep-on-screen", "Keep on screen until dismissed", form.keep_on_screen, "Notifications stay until you close them."))
         (check("quiet", "Quiet hours", form.quiet, "No notifications between these local times; the badge still counts."))
