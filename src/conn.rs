@@ -112,4 +112,64 @@ impl ConnState {
     pub fn is_connected(&self) -> bool {
         matches!(self, ConnState::Connected { .. })
     }
+
+    /// The state in one or two words, for the popup's connection indicator
+    /// ("Connection: retrying"): `connected`, `connecting`, `retrying`, `offline`,
+    /// `signed out` or `auth failed`. Spent quick retries count as `offline` (the
+    /// server is unreachable; a slow retry is still due).
+    pub fn word(&self) -> &'static str {
+        match self {
+            ConnState::SignedOut => "signed out",
+            ConnState::Connecting => "connecting",
+            ConnState::Connected { .. } => "connected",
+            ConnState::Retrying { .. } => "retrying",
+            ConnState::Suspended { .. } | ConnState::Offline => "offline",
+            ConnState::AuthFailed { .. } => "auth failed",
+        }
+    }
+
+    /// Whether "Retry now" can do something: the socket is down and will be retried.
+    pub fn can_retry_now(&self) -> bool {
+        matches!(
+            self,
+            ConnState::Retrying { .. } | ConnState::Suspended { .. } | ConnState::Offline
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_has_its_word_and_only_down_states_offer_retry_now() {
+        let at = Timestamp::from_secs(10);
+        let cases = [
+            (ConnState::SignedOut, "signed out", false),
+            (ConnState::Connecting, "connecting", false),
+            (ConnState::Connected { since: at }, "connected", false),
+            (
+                ConnState::Retrying {
+                    attempt: 2,
+                    of: 5,
+                    next_at: at,
+                },
+                "retrying",
+                true,
+            ),
+            (ConnState::Suspended { next_at: at }, "offline", true),
+            (
+                ConnState::AuthFailed {
+                    reason: "refused".into(),
+                },
+                "auth failed",
+                false,
+            ),
+            (ConnState::Offline, "offline", true),
+        ];
+        for (state, word, retry) in cases {
+            assert_eq!(state.word(), word, "{state:?}");
+            assert_eq!(state.can_retry_now(), retry, "{state:?}");
+        }
+    }
 }

@@ -57,7 +57,40 @@ chrome.runtime.onConnect.addListener((port) => {
 chrome.runtime.onInstalled.addListener(forwardEvent('installed'));
 chrome.runtime.onStartup.addListener(forwardEvent('startup'));
 chrome.alarms.onAlarm.addListener(forwardEvent('alarm'));
-chrome.notifications.onClicked.addListener(forwardEvent('notification_clicked'));
+// The notification listeners are also reachable as `self.quizpulseListeners`, so an
+// event can be replayed from DevTools (headless browsers cannot click a notification).
+const notificationClicked = forwardEvent('notification_clicked');
+const notificationClosed = forwardEvent('notification_closed');
+self.quizpulseListeners = Object.freeze({ notificationClicked, notificationClosed });
+chrome.notifications.onClicked.addListener(notificationClicked);
+chrome.notifications.onClosed.addListener(notificationClosed);
+chrome.idle.onStateChanged.addListener(forwardEvent('idle'));
+chrome.tabs.onActivated.addListener(forwardEvent('tab_activated'));
+chrome.tabs.onUpdated.addListener((tabId, changeInfo, tab) => {
+  // Only page loads that finished; `tab.url` is there only for the quiz site (host access).
+  if (changeInfo.status === 'complete' && tab?.url) {
+    whenReady(() => handleEvent('tab_updated', { tabId, url: tab.url }));
+  }
+});
+chrome.tabs.onRemoved.addListener(forwardEvent('tab_removed'));
+chrome.windows.onFocusChanged.addListener((windowId) => {
+  if (windowId === chrome.windows.WINDOW_ID_NONE) {
+    whenReady(() => handleEvent('tab_activated', null));
+  } else {
+    chrome.tabs.query({ active: true, windowId }).then(
+      ([tab]) => tab && whenReady(() => handleEvent('tab_activated', { tabId: tab.id })),
+      () => {},
+    );
+  }
+});
+chrome.permissions.onAdded.addListener(forwardEvent('permissions_added'));
+chrome.permissions.onRemoved.addListener(forwardEvent('permissions_removed'));
+chrome.storage.onChanged.addListener((changes, area) => {
+  // Settings live in the local area; the session area changes with every snapshot.
+  if (area === 'local') whenReady(() => handleEvent('storage_changed', { changes, area }));
+});
+self.addEventListener('online', () => whenReady(() => handleEvent('online', null)));
+self.addEventListener('offline', () => whenReady(() => handleEvent('offline', null)));
 
 init({ module_or_path: new URL('./wasm/quizpulse_background_bg.wasm', import.meta.url) }).then(
   () => {

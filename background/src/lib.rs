@@ -2,15 +2,31 @@
 //!
 //! A thin adapter. `js/service_worker.js` registers every `chrome.*` listener
 //! synchronously at top level (Chrome requires it), queues events until this module is
-//! ready, then hands them to the exports below. Decisions belong to the core crate;
-//! this crate turns browser events into core inputs and core actions into browser calls.
-//! There is no `window` in a service worker: the global scope is a
-//! `ServiceWorkerGlobalScope`, reached through `js_sys::global()`.
+//! ready, then hands them to the exports below. Each becomes one [`driver::Input`];
+//! the [`driver`] runs the core's `Client` on them one at a time and carries out its
+//! actions through one small module per area ([`socket`], [`fetch`], [`storage`],
+//! [`notifications`], [`badge`], [`alarms`], [`tabs`], [`ports`], [`quiz_pages`]).
+//! Decisions belong to the core crate. There is no `window` in a service worker: the
+//! global scope is a `ServiceWorkerGlobalScope`, reached through `js_sys::global()`.
 
+pub mod alarms;
+pub mod badge;
+pub mod chrome;
+pub mod driver;
+pub mod fetch;
 pub mod messages;
+pub mod notifications;
+pub mod ports;
+pub mod quiz_pages;
+pub mod socket;
+pub mod storage;
+pub mod tabs;
 
+use driver::{Input, push};
+use messages::Incoming;
+use ports::{Kind, Port};
 use quizpulse::messages::WorkerMessage;
-use serde::Serialize;
+use quizpulse::wire::QuizId;
 use wasm_bindgen::prelude::*;
 
 /// Runs once when the wasm module is instantiated.
@@ -27,6 +43,8 @@ pub fn start() {
         )
         .into(),
     );
+    // Every worker start is a moment to (re)connect, whatever event woke it.
+    push(Input::Wake);
 }
 
 /// The service worker's global scope, if this runs in one.
@@ -34,51 +52,137 @@ fn worker_scope() -> Option<web_sys::ServiceWorkerGlobalScope> {
     js_sys::global().dyn_into().ok()
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// A `chrome.runtime.Port` (a long-lived connection from a page or content script).
-    pub type Port;
-
-    #[wasm_bindgen(method, catch, js_name = postMessage)]
-    fn post_message(this: &Port, message: &JsValue) -> Result<(), JsValue>;
-}
-
-/// Reads JSON data from a JS value and answers it, or says why it is not JSON data.
-fn answer(message: JsValue) -> WorkerMessage {
-    match serde_wasm_bindgen::from_value::<serde_json::Value>(message) {
-        Ok(raw) => messages::respond(raw),
-        Err(err) => WorkerMessage::Error {
-            message: format!("a message must be JSON data: {err}"),
-        },
+/// Reads a message from a page: JSON data, or an error that says why not.
+fn incoming(message: &JsValue) -> Incoming {
+    match chrome::stringify(message).map(|text| serde_json::from_str(&text)) {
+        Some(Ok(raw)) => messages::classify(raw),
+        _ => Incoming::Answer(WorkerMessage::Error {
+            message: "a message must be JSON data".into(),
+        }),
     }
 }
 
-/// Answers a `chrome.runtime.onMessage` message; the loader passes the resolved
-/// value to `sendResponse`.
+fn to_js(message: &WorkerMessage) -> JsValue {
+    chrome::json_text(&message.to_json())
+}
+
+/// Answers a `chrome.runtime.onMessage` message; the loader passes the resolved value
+/// to `sendResponse`. A command is answered with the state after it was carried out.
 #[wasm_bindgen(js_name = handleMessage)]
 pub async fn handle_message(message: JsValue, _sender: JsValue) -> Result<JsValue, JsValue> {
-    to_js(&answer(message))
+    match incoming(&message) {
+        Incoming::Answer(answer) => Ok(to_js(&answer)),
+        Incoming::Carry(command) => {
+            let mut resolve = None;
+            let done = js_sys::Promise::new(&mut |res, _rej| resolve = Some(res));
+            push(Input::Command(command, resolve));
+            wasm_bindgen_futures::JsFuture::from(done).await
+        }
+    }
 }
 
 /// Receives a message posted on a port (`runtime.onConnect`), in order after that
-/// port's `connect` event; the answer is posted back on the same port.
+/// port's `connect` event. A popup's command goes to the client (its answer is the
+/// next snapshot); a ping or a bad message is answered on the same port.
 #[wasm_bindgen(js_name = handlePortMessage)]
-pub fn handle_port_message(port: Port, message: JsValue) -> Result<(), JsValue> {
-    port.post_message(&to_js(&answer(message))?)
+pub fn handle_port_message(port: Port, message: JsValue) {
+    if !matches!(port.kind(), Kind::Popup) {
+        return;
+    }
+    match incoming(&message) {
+        Incoming::Answer(answer) => port.post(&to_js(&answer)),
+        Incoming::Carry(command) => push(Input::Command(command, None)),
+    }
 }
 
-/// Receives every other browser event: `kind` is one of `installed`, `startup`,
-/// `connect`, `disconnect` (a port), `alarm`, `notification_clicked`, with the
-/// listener's argument as `payload`.
+/// A field of an event's payload.
+fn field(payload: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(payload, &name.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A tab id (small integers in Chrome).
+fn tab_id(value: &JsValue) -> Option<i64> {
+    value.as_f64().map(|id| id as i64)
+}
+
+/// Receives every other browser event, named by `kind`, with the listener's
+/// argument(s) as `payload`:
+///
+/// | kind | payload |
+/// |---|---|
+/// | `installed`, `startup`, `permissions_added`, `permissions_removed` | ignored |
+/// | `connect`, `disconnect` | the port |
+/// | `alarm` | the alarm |
+/// | `notification_clicked`, `notification_closed` | the notification id |
+/// | `idle` | the new state (`active`, `idle`, `locked`) |
+/// | `tab_activated` | `{tabId}`, or `null` when no window has focus |
+/// | `tab_updated` | `{tabId, url}` of a finished load on a site the extension may access |
+/// | `tab_removed` | the tab id |
+/// | `storage_changed` | `{changes, area}` |
+/// | `online`, `offline` | ignored |
 #[wasm_bindgen(js_name = handleEvent)]
 pub fn handle_event(kind: &str, payload: JsValue) {
-    // Nothing acts on these yet: the core's connection and notification issues will.
-    // Logging them keeps the wiring visible in the worker's console.
-    web_sys::console::debug_2(&format!("QuizPulse background: {kind}").into(), &payload);
-}
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|err| JsValue::from_str(&err.to_string()))
+    let input = match kind {
+        "installed" | "startup" => Input::Wake,
+        "permissions_added" | "permissions_removed" => {
+            quiz_pages::permissions_changed();
+            Input::Wake
+        }
+        "connect" | "disconnect" => {
+            let port: Port = payload.unchecked_into();
+            let connect = kind == "connect";
+            match (port.kind(), connect) {
+                (Kind::Popup, true) => Input::PopupOpened(port),
+                (Kind::Popup, false) => Input::PopupClosed(port),
+                (Kind::QuizPage { quiz, tab }, true) => Input::TabQuiz {
+                    tab,
+                    quiz: QuizId::from(quiz),
+                    port,
+                },
+                (Kind::QuizPage { tab, .. }, false) => Input::TabQuizGone { tab, port },
+                (Kind::Other, _) => return,
+            }
+        }
+        "alarm" => Input::Alarm,
+        "notification_clicked" => match payload.as_string() {
+            Some(id) => Input::NotificationClicked(id),
+            None => return,
+        },
+        "notification_closed" => match payload.as_string() {
+            Some(id) => Input::NotificationClosed(id),
+            None => return,
+        },
+        "idle" => match payload.as_string().as_deref() {
+            Some("active") => Input::IdleActive,
+            _ => return,
+        },
+        "tab_activated" => Input::TabActivated(tab_id(&field(&payload, "tabId"))),
+        "tab_updated" => {
+            if let (Some(tab), Some(url)) = (
+                field(&payload, "tabId").as_f64(),
+                field(&payload, "url").as_string(),
+            ) {
+                wasm_bindgen_futures::spawn_local(quiz_pages::loaded(tab, url));
+            }
+            return;
+        }
+        "tab_removed" => match tab_id(&payload) {
+            Some(tab) => Input::TabClosed(tab),
+            None => return,
+        },
+        "storage_changed" => {
+            let area = field(&payload, "area").as_string().unwrap_or_default();
+            match storage::settings_written_elsewhere(&field(&payload, "changes"), &area) {
+                Some(json) => Input::SettingsWritten(json),
+                None => return,
+            }
+        }
+        "online" => Input::Online(true),
+        "offline" => Input::Online(false),
+        _ => {
+            driver::log_error(&format!("unknown event kind {kind:?} from the loader"));
+            return;
+        }
+    };
+    push(input);
 }

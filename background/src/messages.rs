@@ -1,5 +1,5 @@
-//! Answers to messages from extension pages (popup, options, tabs): each message is
-//! decoded as the core's [`Command`] and answered with the core's [`WorkerMessage`].
+//! Messages from extension pages (popup, options, tabs): each is decoded as the core's
+//! [`Command`]. A ping is answered here; every other command goes to the client.
 
 use quizpulse::messages::{Command, WorkerMessage};
 use serde_json::Value;
@@ -7,34 +7,39 @@ use serde_json::Value;
 /// This build's version, reported in [`WorkerMessage::Pong`].
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Answers one message: a [`WorkerMessage`] for every input, never a panic.
-///
-/// The worker does not run the core's client yet, so a command other than
-/// [`Command::Ping`] is answered with an error that says it was not carried out.
-pub fn respond(raw: Value) -> WorkerMessage {
+/// What to do with one message.
+#[derive(Debug, PartialEq)]
+pub enum Incoming {
+    /// Answer at once (a ping, or a message that is not a command).
+    Answer(WorkerMessage),
+    /// Hand it to the client; the answer is the state after it.
+    Carry(Command),
+}
+
+/// Decodes one message: never a panic, a bad one gets an error that says why.
+pub fn classify(raw: Value) -> Incoming {
     match Command::from_value(raw) {
-        Ok(Command::Ping) => WorkerMessage::Pong {
+        Ok(Command::Ping) => Incoming::Answer(WorkerMessage::Pong {
             version: VERSION.to_owned(),
-        },
-        Ok(command) => WorkerMessage::Error {
-            message: format!(
-                "the service worker does not run the live client yet: {:?} was not carried out",
-                command.kind()
-            ),
-        },
-        Err(err) => WorkerMessage::Error {
+        }),
+        Ok(command) => Incoming::Carry(command),
+        Err(err) => Incoming::Answer(WorkerMessage::Error {
             message: err.to_string(),
-        },
+        }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use quizpulse::wire::QuizId;
     use serde_json::json;
 
     fn answer(raw: Value) -> Value {
-        serde_json::to_value(respond(raw)).unwrap()
+        match classify(raw) {
+            Incoming::Answer(message) => serde_json::to_value(message).unwrap(),
+            Incoming::Carry(command) => panic!("{command:?} is carried, not answered"),
+        }
     }
 
     #[test]
@@ -50,13 +55,16 @@ mod tests {
     }
 
     #[test]
-    fn other_commands_are_refused_by_name() {
+    fn commands_go_to_the_client() {
         assert_eq!(
-            answer(json!({"type": "follow", "quiz_id": 7})),
-            json!({
-                "type": "error",
-                "message": "the service worker does not run the live client yet: \"follow\" was not carried out"
+            classify(json!({"type": "follow", "quiz_id": 7})),
+            Incoming::Carry(Command::Follow {
+                quiz_id: QuizId::from("7")
             })
+        );
+        assert_eq!(
+            classify(json!({"type": "sign_out"})),
+            Incoming::Carry(Command::SignOut)
         );
     }
 

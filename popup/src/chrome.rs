@@ -2,6 +2,8 @@
 
 use js_sys::{Object, Promise, Reflect};
 use quizpulse::messages::{Command, WorkerMessage};
+
+use crate::model::Stored;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -12,9 +14,6 @@ extern "C" {
 
     #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "local"], js_name = get)]
     fn local_get(key: &str) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "local"], js_name = set)]
-    fn local_set(items: &Object) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = openOptionsPage)]
     fn open_options_page_raw() -> Result<Promise, JsValue>;
@@ -27,6 +26,33 @@ extern "C" {
 
     #[wasm_bindgen(catch, js_namespace = ["chrome", "permissions"], js_name = contains)]
     fn permissions_contains_raw(permissions: &Object) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "permissions"], js_name = request)]
+    fn permissions_request_raw(permissions: &Object) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = connect)]
+    fn runtime_connect(info: &Object) -> Result<Port, JsValue>;
+
+    #[wasm_bindgen(catch, js_namespace = ["navigator", "clipboard"], js_name = writeText)]
+    fn clipboard_write_text(text: &str) -> Result<Promise, JsValue>;
+
+    /// A `chrome.runtime.Port` to the service worker.
+    #[derive(Clone)]
+    pub type Port;
+
+    #[wasm_bindgen(method, catch, js_name = postMessage)]
+    fn post_message(this: &Port, message: &JsValue) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(method, getter, js_name = onMessage)]
+    fn on_message(this: &Port) -> PortEvent;
+
+    #[wasm_bindgen(method, getter, js_name = onDisconnect)]
+    fn on_disconnect(this: &Port) -> PortEvent;
+
+    type PortEvent;
+
+    #[wasm_bindgen(method, js_name = addListener)]
+    fn add_listener(this: &PortEvent, listener: &js_sys::Function);
 }
 
 /// A failed extension API call.
@@ -69,48 +95,63 @@ async fn call(
         .await
         .map_err(api_err)
 }
+fn stored(api: &'static str, value: &JsValue) -> Result<Option<Stored>, ChromeError> {
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    if let Some(text) = value.as_string() {
+        return Ok(Some(Stored::Text(text)));
+    }
+    let text = js_sys::JSON::stringify(value).map_err(|e| ChromeError::Data {
+        api,
+        message: describe(&e),
+    })?;
+    Ok(Some(Stored::Data(String::from(text))))
+}
 
-fn from_js<T: serde::de::DeserializeOwned>(
-    api: &'static str,
-    value: JsValue,
-) -> Result<T, ChromeError> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| ChromeError::Data {
+fn json_text(api: &'static str, value: &JsValue) -> Result<String, ChromeError> {
+    Ok(stored(api, value)?.map_or_else(|| "null".to_owned(), |s| s.json().to_owned()))
+}
+
+fn to_js<T: serde::Serialize>(api: &'static str, value: &T) -> Result<JsValue, ChromeError> {
+    let text = serde_json::to_string(value).map_err(|e| ChromeError::Data {
         api,
         message: e.to_string(),
+    })?;
+    js_sys::JSON::parse(&text).map_err(|e| ChromeError::Data {
+        api,
+        message: describe(&e),
     })
 }
 
-/// Reads one key of `chrome.storage.session` as JSON; `None` when it is not set.
-pub async fn session_value(key: &str) -> Result<Option<serde_json::Value>, ChromeError> {
-    let items = call("chrome.storage.session.get", session_get(key)).await?;
-    let mut map: serde_json::Map<String, serde_json::Value> =
-        from_js("chrome.storage.session.get", items)?;
-    Ok(map.remove(key))
+fn not_bool(api: &'static str) -> ChromeError {
+    ChromeError::Data {
+        api,
+        message: "not a boolean".into(),
+    }
 }
 
-/// Reads one key of `chrome.storage.local` as JSON; `None` when it is not set.
-pub async fn local_value(key: &str) -> Result<Option<serde_json::Value>, ChromeError> {
-    let items = call("chrome.storage.local.get", local_get(key)).await?;
-    let mut map: serde_json::Map<String, serde_json::Value> =
-        from_js("chrome.storage.local.get", items)?;
-    Ok(map.remove(key))
-}
-
-/// Writes one key of `chrome.storage.local`.
-pub async fn set_local_value<T: serde::Serialize>(key: &str, value: &T) -> Result<(), ChromeError> {
-    const API: &str = "chrome.storage.local.set";
-    let value = value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| ChromeError::Data {
-            api: API,
-            message: e.to_string(),
-        })?;
-    let items = Object::new();
-    Reflect::set(&items, &JsValue::from_str(key), &value).map_err(|e| ChromeError::Api {
-        api: API,
+async fn area_value(
+    api: &'static str,
+    promise: Result<Promise, JsValue>,
+    key: &str,
+) -> Result<Option<Stored>, ChromeError> {
+    let items = call(api, promise).await?;
+    let value = Reflect::get(&items, &JsValue::from_str(key)).map_err(|e| ChromeError::Data {
+        api,
         message: describe(&e),
     })?;
-    call(API, local_set(&items)).await.map(|_| ())
+    stored(api, &value)
+}
+
+/// Reads one key of `chrome.storage.session`; `None` when it is not set.
+pub async fn session_value(key: &str) -> Result<Option<Stored>, ChromeError> {
+    area_value("chrome.storage.session.get", session_get(key), key).await
+}
+
+/// Reads one key of `chrome.storage.local`; `None` when it is not set.
+pub async fn local_value(key: &str) -> Result<Option<Stored>, ChromeError> {
+    area_value("chrome.storage.local.get", local_get(key), key).await
 }
 
 /// Opens the extension's options page (focusing it if it is already open).
@@ -123,29 +164,100 @@ pub async fn open_options_page() -> Result<(), ChromeError> {
 /// Sends a command to the service worker as a one-shot message and returns its answer.
 pub async fn send_message(command: &Command) -> Result<WorkerMessage, ChromeError> {
     const API: &str = "chrome.runtime.sendMessage";
-    let message = command
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| ChromeError::Data {
-            api: API,
-            message: e.to_string(),
-        })?;
+    let message = to_js(API, command)?;
     let answer = call(API, send_message_raw(&message)).await?;
-    from_js(API, answer)
+    crate::model::read_worker_message(&json_text(API, &answer)?)
+        .map_err(|message| ChromeError::Data { api: API, message })
+}
+
+/// The origins object `chrome.permissions` takes: `{origins: [pattern]}`.
+fn origins(api: &'static str, pattern: &str) -> Result<Object, ChromeError> {
+    let request = Object::new();
+    let list = js_sys::Array::of1(&JsValue::from_str(pattern));
+    Reflect::set(&request, &JsValue::from_str("origins"), &list).map_err(|e| ChromeError::Api {
+        api,
+        message: describe(&e),
+    })?;
+    Ok(request)
 }
 
 /// Whether the extension holds host access for a match pattern (`https://host/*`).
 pub async fn has_host_access(pattern: &str) -> Result<bool, ChromeError> {
     const API: &str = "chrome.permissions.contains";
-    let origins = js_sys::Array::of1(&JsValue::from_str(pattern));
-    let request = Object::new();
-    Reflect::set(&request, &JsValue::from_str("origins"), &origins).map_err(|e| {
+    let request = origins(API, pattern)?;
+    let granted = call(API, permissions_contains_raw(&request)).await?;
+    granted.as_bool().ok_or_else(|| not_bool(API))
+}
+
+/// Asks the user for host access to `pattern`. Must be called from a click (a user
+/// gesture) before any `await`: the request is made synchronously, the answer awaited.
+pub fn request_host_access(
+    pattern: &str,
+) -> impl Future<Output = Result<bool, ChromeError>> + use<> {
+    const API: &str = "chrome.permissions.request";
+    let promise = origins(API, pattern).map(|request| permissions_request_raw(&request));
+    async move {
+        let granted = call(API, promise?).await?;
+        granted.as_bool().ok_or_else(|| not_bool(API))
+    }
+}
+
+/// Copies text to the clipboard.
+pub async fn copy_text(text: &str) -> Result<(), ChromeError> {
+    call("navigator.clipboard.writeText", clipboard_write_text(text))
+        .await
+        .map(|_| ())
+}
+
+/// Connects a port to the service worker. `on_message` gets every message posted to
+/// it; `on_disconnect` runs once when the worker goes away.
+pub fn connect(
+    name: &str,
+    on_message: impl FnMut(JsValue) + 'static,
+    on_disconnect: impl FnMut() + 'static,
+) -> Result<Port, ChromeError> {
+    const API: &str = "chrome.runtime.connect";
+    let info = Object::new();
+    Reflect::set(&info, &JsValue::from_str("name"), &JsValue::from_str(name)).map_err(|e| {
         ChromeError::Api {
             api: API,
             message: describe(&e),
         }
     })?;
-    let granted = call(API, permissions_contains_raw(&request)).await?;
-    from_js(API, granted)
+    let port = runtime_connect(&info).map_err(|e| ChromeError::Api {
+        api: API,
+        message: describe(&e),
+    })?;
+    let message = Closure::<dyn FnMut(JsValue)>::new(on_message);
+    port.on_message()
+        .add_listener(message.as_ref().unchecked_ref());
+    let disconnect = Closure::<dyn FnMut()>::new(on_disconnect);
+    port.on_disconnect()
+        .add_listener(disconnect.as_ref().unchecked_ref());
+    // The listeners live as long as the page.
+    message.forget();
+    disconnect.forget();
+    Ok(port)
+}
+
+/// Posts a command on a port.
+pub fn post(port: &Port, command: &Command) -> Result<(), ChromeError> {
+    const API: &str = "Port.postMessage";
+    let message = to_js(API, command)?;
+    port.post_message(&message).map_err(|e| ChromeError::Api {
+        api: API,
+        message: describe(&e),
+    })
+}
+
+/// A port message as JSON text.
+pub fn message_text(value: &JsValue) -> Result<String, ChromeError> {
+    json_text("Port.onMessage", value)
+}
+
+/// The page's `localStorage`, for the popup's own UI state only.
+pub fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
 }
 
 /// The extension's manifest, as JSON.
@@ -155,7 +267,8 @@ pub fn manifest() -> Result<serde_json::Value, ChromeError> {
         api: API,
         message: describe(&e),
     })?;
-    from_js(API, value)
+    serde_json::from_str(&json_text(API, &value)?).map_err(|e| ChromeError::Data {
+        api: API,
+        message: e.to_string(),
+    })
 }
-
-use serde::Serialize as _;

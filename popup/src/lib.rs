@@ -1,12 +1,13 @@
 //! QuizPulse popup and options page (wasm, Sycamore 0.9).
 //!
 //! Views only: they render the last snapshot from `chrome.storage.session` at once,
-//! and (in later issues) live snapshots from the service worker's `popup` port. They
-//! never open a socket. Each page's HTML loads an external module script
+//! then the live snapshots the service worker posts on the `popup` port, and send the
+//! core's `Command`s back on it. They never open a socket and never see a token. Each page's HTML loads an external module script
 //! (`static/popup.js`, `static/options.js`; the CSP forbids inline scripts) that
 //! initialises this module and calls [`popup_main`] or [`options_main`].
 
 pub mod chrome;
+mod live;
 pub mod model;
 mod views;
 

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod error;
 pub mod hub;
 pub mod metrics;
+pub mod pages;
 pub mod ws;
 
 use std::future::Future;
@@ -207,6 +208,8 @@ pub fn app(state: AppState) -> Router {
         .route("/ws/leaderboard/", get(ws::handler))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
+        .route("/quizzes/{quiz_id}/", get(pages::quiz_page))
+        .route("/quizzes/{quiz_id}", get(pages::quiz_page_redirect))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(cors())

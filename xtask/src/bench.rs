@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::budget;
 use crate::dist;
+use crate::popup_bench;
 use crate::setup::{self, Scope, Tools};
 use crate::util::{cargo, display, kib, locked_version, output_of, root, step, today_utc};
 
@@ -21,8 +22,10 @@ type Section = (&'static str, fn(&Tools) -> Result<String>);
 /// Every benchmark, in the order they appear in the file.
 const SECTIONS: &[Section] = &[
     ("size", extension_size),
+    ("popup", popup_bench::popup_open),
     ("core", core_throughput),
     ("server", server_fanout),
+    ("worker", crate::bench_worker::measure),
 ];
 
 const HEADER: &str = "# Benchmarks\n\n\
@@ -42,7 +45,8 @@ pub fn run(only: &[String]) -> Result<()> {
             names.join(", ")
         );
     }
-    let tools = setup::run(Scope::Build)?;
+    // The popup's open time needs the browser and the end-to-end packages too.
+    let tools = setup::run(Scope::All)?;
     let path = root().join("BENCHMARKS.md");
     let mut text = std::fs::read_to_string(&path).unwrap_or_else(|_| HEADER.to_string());
     for (name, measure) in SECTIONS {

@@ -163,13 +163,14 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
         serde_json::to_string_pretty(&serde_json::json!({ "version": version, "server": server }))?
             + "\n",
     )?;
-    std::fs::copy(
-        root()
-            .join("background")
-            .join("js")
-            .join("service_worker.js"),
-        out.join("service_worker.js"),
-    )?;
+    // The worker's loader and the quiz page script it registers.
+    for script in ["service_worker.js", "quiz_page.js"] {
+        std::fs::copy(
+            root().join("background").join("js").join(script),
+            out.join(script),
+        )
+        .with_context(|| format!("copying background/js/{script}"))?;
+    }
     util::copy_dir(&root().join("popup").join("static"), &out)?;
     std::fs::create_dir_all(out.join("icons"))?;
     for size in [16, 32, 48, 128] {

@@ -3,9 +3,11 @@
 //! Commands: `setup`, `dist [--server URL]`, `demo [--browser]`, `test`, `bench`.
 
 mod bench;
+mod bench_worker;
 mod budget;
 mod demo;
 mod dist;
+mod popup_bench;
 mod setup;
 mod test;
 mod util;

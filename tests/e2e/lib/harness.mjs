@@ -38,11 +38,14 @@ export async function distManifest(dist = DIST) {
 }
 
 /**
- * Launches headless Chromium with the extension in `dist` loaded, in a fresh profile.
- * Returns { context, extensionId, worker, workerErrors, url(pathname), close() }.
+ * Launches headless Chromium with the extension in `dist` loaded, in a fresh profile
+ * (or in `profile`, a directory the caller made and removes: a browser restart with
+ * the same profile). Returns { context, extensionId, worker, workerErrors,
+ * url(pathname), close() }.
  */
-export async function launchExtension({ dist = DIST, timeoutMs = 30_000 } = {}) {
-  const userDataDir = await mkdtemp(path.join(tmpdir(), 'quizpulse-e2e-'));
+export async function launchExtension({ dist = DIST, timeoutMs = 30_000, profile = null } = {}) {
+  const userDataDir = profile ?? (await mkdtemp(path.join(tmpdir(), 'quizpulse-e2e-')));
+  const removeProfile = () => (profile ? Promise.resolve() : rm(userDataDir, { recursive: true, force: true }));
   const context = await withTimeout(
     chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
@@ -83,12 +86,12 @@ export async function launchExtension({ dist = DIST, timeoutMs = 30_000 } = {}) 
       url: (pathname) => `chrome-extension://${extensionId}/${pathname.replace(/^\//, '')}`,
       async close() {
         await withTimeout(context.close(), 15_000, 'closing Chromium').catch(() => {});
-        await rm(userDataDir, { recursive: true, force: true });
+        await removeProfile();
       },
     };
   } catch (error) {
     await withTimeout(context.close(), 15_000, 'closing Chromium').catch(() => {});
-    await rm(userDataDir, { recursive: true, force: true });
+    await removeProfile();
     throw error;
   }
 }
@@ -165,14 +168,24 @@ async function waitForPort(port, child, timeoutMs) {
 
 /**
  * Starts the reference server (a built binary, `bin`) on a free loopback port with a
- * fresh SQLite database and, by default, the demo data. Returns { url, wsUrl, port,
- * output(), stop() }.
+ * fresh SQLite database and, by default, the demo data. `args` adds `serve` flags
+ * (e.g. ['--access-ttl', '10s']); `port` and `dir` (a database directory from an
+ * earlier start, kept by the caller) restart a server where it was. Returns { url,
+ * wsUrl, port, dir, db, output(), stop(), kill() }.
  */
-export async function startServer({ bin = SERVER_BIN, demo = true, timeoutMs = 30_000 } = {}) {
+export async function startServer({
+  bin = SERVER_BIN,
+  demo = true,
+  timeoutMs = 30_000,
+  args: extraArgs = [],
+  port: fixedPort = null,
+  dir: fixedDir = null,
+} = {}) {
   if (!bin) throw new Error('no server binary: set QUIZPULSE_SERVER_BIN (cargo xtask test does)');
-  const port = await freePort();
-  const dir = await mkdtemp(path.join(tmpdir(), 'quizpulse-server-'));
-  const args = ['serve', '--bind', `127.0.0.1:${port}`, '--db', `sqlite://${path.join(dir, 'db.sqlite')}`];
+  const port = fixedPort ?? (await freePort());
+  const dir = fixedDir ?? (await mkdtemp(path.join(tmpdir(), 'quizpulse-server-')));
+  const db = `sqlite://${path.join(dir, 'db.sqlite')}`;
+  const args = ['serve', '--bind', `127.0.0.1:${port}`, '--db', db, ...extraArgs];
   if (demo) args.push('--demo');
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -180,12 +193,21 @@ export async function startServer({ bin = SERVER_BIN, demo = true, timeoutMs = 3
   child.stderr.on('data', (chunk) => (log += chunk));
   const stop = async () => {
     if (child.exitCode === null) {
+      child.kill('SIGCONT');
       child.kill('SIGTERM');
       await withTimeout(new Promise((r) => child.once('exit', r)), 5_000, 'stopping the server').catch(() =>
         child.kill('SIGKILL'),
       );
     }
-    await rm(dir, { recursive: true, force: true });
+    // A database handed in (a restart) belongs to whoever made it.
+    if (!fixedDir) await rm(dir, { recursive: true, force: true });
+  };
+  /** Kills the process at once (SIGKILL), keeping its database for a restart. */
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await withTimeout(new Promise((r) => child.once('exit', r)), 5_000, 'killing the server').catch(() => {});
+    }
   };
   try {
     await waitForPort(port, child, timeoutMs);
@@ -197,7 +219,14 @@ export async function startServer({ bin = SERVER_BIN, demo = true, timeoutMs = 3
     port,
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}/ws/leaderboard/`,
+    dir,
+    db,
     output: () => log,
     stop,
+    kill,
+    /** Holds the server's answers back (SIGSTOP): connections stay open, nothing replies. */
+    pause: () => child.kill('SIGSTOP'),
+    /** Lets a paused server answer again (SIGCONT). */
+    resume: () => child.kill('SIGCONT'),
   };
 }

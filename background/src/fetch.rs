@@ -1,0 +1,81 @@
+//! `Fetch`: one HTTP request with gloo-net (it calls the global `fetch`, so it runs in
+//! the worker's scope, where there is no `window`), with the bearer token and JSON
+//! body the core gives, aborted after [`TIME_LIMIT_MS`]. Any answer is a
+//! [`FetchResult::Response`], whatever its status; no answer is a
+//! [`FetchResult::NetworkError`].
+
+use gloo_net::http::{Request, RequestBuilder};
+use quizpulse::cache::FetchResult;
+use quizpulse::client::{FetchRequest, Method};
+use wasm_bindgen::prelude::*;
+use web_sys::AbortController;
+
+use crate::chrome;
+
+/// A request with no answer after this long is aborted.
+pub const TIME_LIMIT_MS: f64 = 15_000.0;
+
+/// Performs `request`; never fails, the outcome is the result.
+pub async fn perform(request: &FetchRequest) -> FetchResult {
+    let controller = match AbortController::new() {
+        Ok(c) => c,
+        Err(err) => {
+            return network_error(&format!(
+                "cannot start a request: {}",
+                chrome::describe(&err)
+            ));
+        }
+    };
+    let abort = {
+        let controller = controller.clone();
+        Closure::once(move || controller.abort())
+    };
+    let timer = chrome::set_timeout(abort.as_ref().unchecked_ref(), TIME_LIMIT_MS);
+    let result = send(request, &controller).await;
+    chrome::clear_timeout(timer);
+    let timed_out = controller.signal().aborted();
+    drop(abort);
+    match result {
+        Ok(result) => result,
+        Err(_) if timed_out => network_error(&format!(
+            "no answer from {} within {} s",
+            request.url,
+            TIME_LIMIT_MS / 1000.0
+        )),
+        Err(message) => network_error(&message),
+    }
+}
+
+fn network_error(message: &str) -> FetchResult {
+    FetchResult::NetworkError {
+        message: message.to_owned(),
+    }
+}
+
+async fn send(request: &FetchRequest, controller: &AbortController) -> Result<FetchResult, String> {
+    let mut builder: RequestBuilder = match request.method {
+        Method::Get => Request::get(&request.url),
+        Method::Post => Request::post(&request.url),
+    };
+    builder = builder
+        .header("Accept", "application/json")
+        .abort_signal(Some(&controller.signal()));
+    if let Some(token) = &request.bearer {
+        builder = builder.header("Authorization", &format!("Bearer {token}"));
+    }
+    let sent = match &request.body {
+        Some(body) => {
+            builder
+                .header("Content-Type", "application/json")
+                .body(body.as_str())
+                .map_err(|e| e.to_string())?
+                .send()
+                .await
+        }
+        None => builder.send().await,
+    };
+    let response = sent.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    Ok(FetchResult::Response { status, body })
+}

@@ -1,0 +1,33 @@
+//! `Notify` and `ClearNotification`: browser notifications, created or updated in
+//! place as the core says.
+
+use quizpulse::notify::Notification;
+
+use crate::chrome::{self, ChromeError};
+
+/// The icon every notification shows.
+const ICON: &str = "icons/icon-128.png";
+
+/// Shows `notification`: `chrome.notifications.update` when it replaces one issued
+/// before (so it does not pop up again), else `create`. An update of one the user
+/// already closed creates it afresh.
+pub async fn show(notification: &Notification) -> Result<(), ChromeError> {
+    let options = chrome::js(&serde_json::json!({
+        "type": "basic",
+        "iconUrl": ICON,
+        "title": notification.title,
+        "message": notification.message,
+        "requireInteraction": notification.require_interaction,
+        "silent": notification.update,
+    }));
+    if notification.update && chrome::notify(&notification.id, &options, true).await? {
+        return Ok(());
+    }
+    chrome::notify(&notification.id, &options, false).await?;
+    Ok(())
+}
+
+/// Removes notification `id`.
+pub async fn clear(id: &str) -> Result<(), ChromeError> {
+    chrome::notification_clear(id).await
+}

@@ -1,0 +1,182 @@
+//! Ports and `Publish`: the popup's ports (snapshots out) and the quiz pages' ports
+//! (one per tab showing a quiz), and the cached snapshot in `chrome.storage.session`.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use quizpulse::messages::Snapshot;
+use quizpulse::subscriptions::TabId;
+use wasm_bindgen::prelude::*;
+
+use crate::chrome::{self, ChromeError};
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `chrome.runtime.Port` (a long-lived connection from a page or content script).
+    #[derive(Clone)]
+    pub type Port;
+
+    #[wasm_bindgen(method, catch, js_name = postMessage)]
+    fn post_message(this: &Port, message: &JsValue) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(method, getter)]
+    fn name(this: &Port) -> String;
+
+    #[wasm_bindgen(method, getter)]
+    fn sender(this: &Port) -> JsValue;
+}
+
+/// The `chrome.storage.session` key of the cached snapshot the popup paints first: the
+/// core's.
+pub use quizpulse::client::SNAPSHOT_KEY;
+
+/// The port name the popup connects with.
+pub const POPUP_PORT: &str = "popup";
+
+/// The port name prefix of a quiz page: `quiz:<quiz id>`.
+pub const QUIZ_PORT_PREFIX: &str = "quiz:";
+
+#[derive(Default)]
+struct Ports {
+    popups: Vec<Port>,
+    quiz_pages: BTreeMap<TabId, Port>,
+    /// The last snapshot as a `WorkerMessage` (JSON text), for late joiners.
+    last: Option<String>,
+}
+
+thread_local! {
+    static PORTS: RefCell<Ports> = RefCell::new(Ports::default());
+}
+
+/// What a connecting port is.
+pub enum Kind {
+    /// The popup (or another extension page that wants snapshots).
+    Popup,
+    /// A content script on a quiz page: the quiz and its tab.
+    QuizPage {
+        /// The quiz id from the port's name.
+        quiz: String,
+        /// The sender's tab.
+        tab: TabId,
+    },
+    /// Anything else (ignored).
+    Other,
+}
+
+impl Port {
+    /// Reads the port's name and sender.
+    pub fn kind(&self) -> Kind {
+        let name = self.name();
+        if name == POPUP_PORT {
+            return Kind::Popup;
+        }
+        let tab = js_sys::Reflect::get(&self.sender(), &"tab".into())
+            .and_then(|t| js_sys::Reflect::get(&t, &"id".into()))
+            .ok()
+            .and_then(|id| id.as_f64());
+        match (name.strip_prefix(QUIZ_PORT_PREFIX), tab) {
+            (Some(quiz), Some(tab)) if !quiz.is_empty() => Kind::QuizPage {
+                quiz: quiz.to_owned(),
+                // Tab ids are small integers.
+                tab: tab as TabId,
+            },
+            _ => Kind::Other,
+        }
+    }
+
+    /// Posts `message`. A port that closed meanwhile (its disconnect event is still on
+    /// its way) is expected: noted at debug level, not fatal.
+    pub fn post(&self, message: &JsValue) {
+        if let Err(err) = self.post_message(message) {
+            let text = format!(
+                "QuizPulse: a port closed before a message: {}",
+                chrome::describe(&err)
+            );
+            web_sys::console::debug_1(&text.into());
+        }
+    }
+}
+
+/// A popup connected: it gets the last snapshot at once, then every new one.
+pub fn popup_opened(port: Port) {
+    let last = PORTS.with(|p| {
+        let mut p = p.borrow_mut();
+        p.popups.push(port.clone());
+        p.last.clone()
+    });
+    if let Some(text) = last {
+        port.post(&chrome::json_text(&text));
+    }
+}
+
+/// A popup disconnected; `true` when it was the last one.
+pub fn popup_closed(port: &Port) -> bool {
+    PORTS.with(|p| {
+        let mut p = p.borrow_mut();
+        p.popups
+            .retain(|open| JsValue::from(open) != JsValue::from(port));
+        p.popups.is_empty()
+    })
+}
+
+/// A quiz page's port connected in `tab` (replacing that tab's earlier one).
+pub fn quiz_page_opened(tab: TabId, port: Port) {
+    PORTS.with(|p| p.borrow_mut().quiz_pages.insert(tab, port));
+}
+
+/// A quiz page's port disconnected; `true` when it was the tab's current one (a late
+/// disconnect from the page before does not undo the page after it).
+pub fn quiz_page_closed(tab: TabId, port: &Port) -> bool {
+    PORTS.with(|p| {
+        let mut p = p.borrow_mut();
+        let current = p
+            .quiz_pages
+            .get(&tab)
+            .is_some_and(|open| JsValue::from(open) == JsValue::from(port));
+        if current {
+            p.quiz_pages.remove(&tab);
+        }
+        current
+    })
+}
+
+/// The tab closed: forget its port.
+pub fn tab_closed(tab: TabId) {
+    PORTS.with(|p| p.borrow_mut().quiz_pages.remove(&tab));
+}
+
+/// Hands the snapshot to every open popup and to `chrome.storage.session`.
+pub async fn publish(snapshot: &Snapshot) -> Result<(), ChromeError> {
+    let json = serde_json::to_string(snapshot).map_err(|e| ChromeError {
+        api: "snapshot",
+        message: e.to_string(),
+    })?;
+    let message = format!(r#"{{"type":"snapshot","snapshot":{json}}}"#);
+    let popups = PORTS.with(|p| {
+        let mut p = p.borrow_mut();
+        p.last = Some(message.clone());
+        p.popups.clone()
+    });
+    if !popups.is_empty() {
+        let value = chrome::json_text(&message);
+        for port in &popups {
+            port.post(&value);
+        }
+    }
+    let items = js_sys::Object::new();
+    // Setting a property on a fresh object cannot fail.
+    let _ = js_sys::Reflect::set(&items, &SNAPSHOT_KEY.into(), &chrome::json_text(&json));
+    chrome::storage_set(true, &items).await
+}
+
+/// The last published state as a `WorkerMessage` (a snapshot), for a command's answer.
+pub fn current_state() -> JsValue {
+    PORTS
+        .with(|p| p.borrow().last.as_deref().map(chrome::json_text))
+        .unwrap_or_else(|| {
+            chrome::js(&serde_json::json!({
+                "type": "error",
+                "message": "the service worker has no state yet",
+            }))
+        })
+}

@@ -1,0 +1,87 @@
+//! `Persist` and the start-up read: each [`PersistKey`] as JSON text in its own
+//! `chrome.storage` area.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use quizpulse::client::{PersistKey, StorageArea, StoredState};
+use wasm_bindgen::prelude::*;
+
+use crate::chrome::{self, ChromeError};
+use crate::driver::log_error;
+
+thread_local! {
+    /// The text last written per key, so that the echo of our own write in
+    /// `storage.onChanged` is not taken for someone else's.
+    static WRITTEN: RefCell<BTreeMap<PersistKey, String>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// Reads every key the client persists. A value stored as JSON data instead of
+/// text is turned into its text; an unreadable area is logged and read as empty
+/// (the client then starts from defaults, as for a fresh install).
+pub async fn load() -> StoredState {
+    let mut stored = StoredState::default();
+    for session in [false, true] {
+        let area = if session {
+            StorageArea::Session
+        } else {
+            StorageArea::Local
+        };
+        let keys: Vec<PersistKey> = PersistKey::ALL
+            .into_iter()
+            .filter(|k| k.area() == area)
+            .collect();
+        let names: Vec<&str> = keys.iter().map(|k| k.storage_key()).collect();
+        let items = match chrome::storage_get(session, &names).await {
+            Ok(items) => items,
+            Err(err) => {
+                log_error(&err.to_string());
+                continue;
+            }
+        };
+        for key in keys {
+            let value = js_sys::Reflect::get(&items, &JsValue::from_str(key.storage_key()))
+                .unwrap_or(JsValue::UNDEFINED);
+            if value.is_undefined() || value.is_null() {
+                continue;
+            }
+            let text = value.as_string().or_else(|| chrome::stringify(&value));
+            if let Some(text) = text {
+                WRITTEN.with(|w| w.borrow_mut().insert(key, text.clone()));
+                stored = stored.with(key, text);
+            }
+        }
+    }
+    stored
+}
+
+/// Writes `json` (text) under `key` in its area.
+pub async fn persist(key: PersistKey, json: &str) -> Result<(), ChromeError> {
+    WRITTEN.with(|w| w.borrow_mut().insert(key, json.to_owned()));
+    let items = js_sys::Object::new();
+    // Setting a property on a fresh object cannot fail.
+    let _ = js_sys::Reflect::set(
+        &items,
+        &JsValue::from_str(key.storage_key()),
+        &JsValue::from_str(json),
+    );
+    chrome::storage_set(key.area() == StorageArea::Session, &items).await
+}
+
+/// The settings text someone else wrote, from a `storage.onChanged` event
+/// (`changes`, `area`): `None` when the settings did not change or the change is our
+/// own write.
+pub fn settings_written_elsewhere(changes: &JsValue, area: &str) -> Option<String> {
+    let key = PersistKey::Settings;
+    if area != "local" {
+        return None;
+    }
+    let change = js_sys::Reflect::get(changes, &JsValue::from_str(key.storage_key())).ok()?;
+    let value = js_sys::Reflect::get(&change, &"newValue".into()).ok()?;
+    if value.is_undefined() || value.is_null() {
+        return None;
+    }
+    let text = value.as_string().or_else(|| chrome::stringify(&value))?;
+    let ours = WRITTEN.with(|w| w.borrow().get(&key) == Some(&text));
+    (!ours).then_some(text)
+}

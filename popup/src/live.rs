@@ -1,0 +1,158 @@
+//! The pages' view of the service worker: the cached snapshot at once, then live
+//! snapshots from the `popup` port; commands go back on the same port. A clock signal
+//! makes "updated 4 s ago" tick.
+
+use quizpulse::Timestamp;
+use quizpulse::messages::{Command, Snapshot, WorkerMessage};
+use sycamore::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+
+use crate::chrome::{self, Port};
+use crate::model::{SNAPSHOT_KEY, read_snapshot, read_worker_message};
+
+/// The port's name the worker publishes snapshots on.
+const PORT_NAME: &str = "popup";
+/// How long to wait before reconnecting a port whose worker went away.
+const RECONNECT_MS: i32 = 500;
+
+/// Now, from the browser's clock (the worker stamps snapshots with the same clock).
+pub fn now() -> Timestamp {
+    Timestamp::from_millis(js_sys::Date::now().max(0.0) as u64)
+}
+
+/// What the page knows of the worker's state.
+#[derive(Clone, Copy)]
+pub struct Live {
+    /// The latest snapshot: cached until the first live one arrives.
+    pub snapshot: Signal<Option<Snapshot>>,
+    /// The snapshot shown is the cached one (no live one yet).
+    pub cached: Signal<bool>,
+    /// The cache was read (or found empty): the page can decide what to show.
+    pub ready: Signal<bool>,
+    /// The last thing that went wrong talking to the worker.
+    pub problem: Signal<Option<String>>,
+    /// The clock, once a second.
+    pub now: Signal<Timestamp>,
+    port: Signal<Option<Port>>,
+    hello: bool,
+}
+
+impl Live {
+    /// Reads the cache, connects the port and starts the clock. `hello`: say
+    /// [`Command::Hello`] on every (re)connect (the popup; it also clears unread).
+    pub fn start(hello: bool) -> Live {
+        let live = Live {
+            snapshot: create_signal(None),
+            cached: create_signal(false),
+            ready: create_signal(false),
+            problem: create_signal(None),
+            now: create_signal(now()),
+            port: create_signal(None),
+            hello,
+        };
+        spawn_local(async move {
+            match chrome::session_value(SNAPSHOT_KEY).await {
+                Ok(Some(stored)) => match read_snapshot(stored.json()) {
+                    // A live snapshot may have come first: it wins.
+                    Ok(snapshot) if live.snapshot.with(Option::is_none) => {
+                        live.snapshot.set(Some(snapshot));
+                        live.cached.set(true);
+                    }
+                    Ok(_) => {}
+                    Err(err) => warn(&format!("the cached snapshot cannot be read: {err}")),
+                },
+                Ok(None) => {}
+                Err(err) => warn(&err.to_string()),
+            }
+            set_if_changed(live.ready, true);
+        });
+        live.connect();
+        live.tick();
+        live
+    }
+
+    fn connect(self) {
+        let on_message = move |value: JsValue| self.receive(value);
+        let on_disconnect = move || {
+            self.port.set(None);
+            // The worker stopped or restarted: connect again shortly.
+            let again = Closure::once_into_js(move || self.connect());
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    again.unchecked_ref(),
+                    RECONNECT_MS,
+                );
+            }
+        };
+        match chrome::connect(PORT_NAME, on_message, on_disconnect) {
+            Ok(port) => {
+                self.port.set(Some(port));
+                if self.hello {
+                    self.send(Command::Hello);
+                }
+            }
+            Err(err) => self.problem.set(Some(err.to_string())),
+        }
+    }
+
+    fn receive(self, value: JsValue) {
+        let message = chrome::message_text(&value)
+            .map_err(|e| e.to_string())
+            .and_then(|text| read_worker_message(&text));
+        match message {
+            Ok(WorkerMessage::Snapshot { snapshot }) => {
+                self.snapshot.set(Some(*snapshot));
+                // A `set` wakes every reader even with the same value: a page re-built on
+                // each snapshot would lose what the user is typing.
+                set_if_changed(self.cached, false);
+                set_if_changed(self.ready, true);
+                if self.problem.with_untracked(Option::is_some) {
+                    self.problem.set(None);
+                }
+            }
+            Ok(WorkerMessage::Pong { .. }) => {}
+            Ok(WorkerMessage::Error { message }) => self.problem.set(Some(message)),
+            Err(err) => self
+                .problem
+                .set(Some(format!("the worker sent something unreadable: {err}"))),
+        }
+    }
+
+    fn tick(self) {
+        let tick = Closure::<dyn FnMut()>::new(move || self.now.set(now()));
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
+                tick.as_ref().unchecked_ref(),
+                1000,
+            );
+        }
+        tick.forget();
+    }
+
+    /// Sends a command to the worker; a failure shows as [`Live::problem`].
+    pub fn send(self, command: Command) {
+        let sent = self.port.with(|port| match port {
+            Some(port) => chrome::post(port, &command).map_err(|e| e.to_string()),
+            None => Err("the background worker is not connected; try again in a moment".into()),
+        });
+        if let Err(err) = sent {
+            self.problem.set(Some(err));
+        }
+    }
+
+    /// Reads the snapshot (or `None`) without cloning it.
+    pub fn with<R>(self, f: impl FnOnce(Option<&Snapshot>) -> R) -> R {
+        self.snapshot.with(|s| f(s.as_ref()))
+    }
+}
+
+fn set_if_changed(signal: Signal<bool>, value: bool) {
+    if signal.get_untracked() != value {
+        signal.set(value);
+    }
+}
+
+fn warn(text: &str) {
+    web_sys::console::warn_1(&format!("QuizPulse: {text}").into());
+}

@@ -1,0 +1,74 @@
+//! The popup and options page, in Sycamore. Usernames and titles are always text
+//! nodes, never HTML.
+
+mod board;
+mod me;
+mod options;
+mod popup;
+mod quizzes;
+mod sign_in;
+mod strip;
+mod toasts;
+
+pub use options::Options;
+pub use popup::Popup;
+
+use quizpulse::messages::Command;
+use sycamore::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+
+use crate::chrome;
+use crate::live::Live;
+use crate::model::WorkerStatus;
+
+/// The extension's version, shown in footers.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The header both pages share: mark and name.
+fn header(subtitle: &'static str) -> View {
+    view! {
+        header(class="bar") {
+            img(class="bar__logo", src="icons/icon-48.png", alt="", width="28", height="28")
+            div(class="bar__title") {
+                h1 { "QuizPulse" }
+                p(class="bar__subtitle") { (subtitle) }
+            }
+        }
+    }
+}
+
+/// Asks the worker for its version and puts the answer in `worker`.
+fn ping_worker(worker: Signal<WorkerStatus>) {
+    spawn_local(async move {
+        let status = match chrome::send_message(&Command::Ping).await {
+            Ok(answer) => WorkerStatus::from_answer(answer),
+            Err(err) => WorkerStatus::Unavailable(err.to_string()),
+        };
+        worker.set(status);
+    });
+}
+
+/// The footer: version, the worker's answer to a ping, and what went wrong talking
+/// to it.
+fn footer(live: Live) -> View {
+    let worker = create_signal(WorkerStatus::Asking);
+    ping_worker(worker);
+    view! {
+        footer(class="foot") {
+            span { "v" (VERSION) }
+            span(class="foot__sep", aria-hidden="true") { "·" }
+            span(class="foot__worker", data-testid="worker-status") {
+                (move || match worker.get_clone() {
+                    WorkerStatus::Asking => "checking background worker…".to_string(),
+                    WorkerStatus::Ready(version) => format!("background worker {version} ready"),
+                    WorkerStatus::Unavailable(why) => format!("background worker not responding: {why}"),
+                })
+            }
+        }
+        (move || live.problem.get_clone().map(|problem| view! {
+            p(class="problem", role="alert", data-testid="worker-problem") {
+                "The background worker said: " (problem)
+            }
+        }))
+    }
+}

@@ -1,0 +1,69 @@
+//! Toasts: arriving events, announced politely, gone after 5 s unless the pointer or
+//! focus is on them.
+
+use quizpulse::messages::Command;
+use quizpulse::notify::ToastLevel;
+use sycamore::prelude::*;
+
+use crate::live::{Live, now};
+use crate::model::toasts::Shelf;
+
+/// The toast region (always in the page, so screen readers announce what joins it).
+pub(super) fn toasts(live: Live) -> View {
+    let shelf = create_signal(Shelf::default());
+    create_effect(move || {
+        let at = now();
+        // Signals must not change inside a read (`with`): take the toasts out first.
+        if let Some(toasts) = live.with(|s| s.map(|s| s.toasts.clone())) {
+            shelf.update(|shelf| shelf.take(&toasts, at));
+        }
+    });
+    create_effect(move || {
+        let at = live.now.get();
+        let expired = shelf.update_silent(|shelf| shelf.expire(at));
+        if !expired.is_empty() {
+            shelf.update(|_| ());
+            // The cached snapshot's toasts are not the live worker's to dismiss.
+            if !live.cached.get_untracked() {
+                for id in expired {
+                    live.send(Command::DismissToast { id });
+                }
+            }
+        }
+    });
+    let list = create_memo(move || shelf.with(Shelf::visible));
+    view! {
+        div(class="toasts", aria-live="polite", aria-relevant="additions text", data-testid="toasts") {
+            Keyed(
+                list=list,
+                key=|toast| toast.id,
+                view=move |toast| {
+                    let id = toast.id;
+                    let class = match toast.level {
+                        ToastLevel::Info => "toast",
+                        ToastLevel::Success => "toast toast--success",
+                        ToastLevel::Warning => "toast toast--warning",
+                        ToastLevel::Error => "toast toast--error",
+                    };
+                    let dismiss = move |_| {
+                        shelf.update(|s| s.dismiss(id));
+                        live.send(Command::DismissToast { id });
+                    };
+                    view! {
+                        div(
+                            class=class,
+                            data-testid="toast",
+                            on:mouseenter=move |_| shelf.update(|s| s.pause(id, now())),
+                            on:mouseleave=move |_| shelf.update(|s| s.resume(id, now())),
+                            on:focusin=move |_| shelf.update(|s| s.pause(id, now())),
+                            on:focusout=move |_| shelf.update(|s| s.resume(id, now())),
+                        ) {
+                            p(class="toast__text") { (toast.text) }
+                            button(class="toast__close", r#type="button", aria-label="Dismiss notification", on:click=dismiss) { "×" }
+                        }
+                    }
+                },
+            )
+        }
+    }
+}

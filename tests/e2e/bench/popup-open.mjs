@@ -1,0 +1,104 @@
+// Benchmark: the popup's time from navigation start to its first board row drawn from
+// the cached snapshot, against a blank extension page's open time, in one run.
+// Run by `cargo xtask bench` (prints a Markdown table with --markdown); by hand:
+//   node tests/e2e/bench/popup-open.mjs [--opens 20] [--markdown]
+// A copy of dist/ gets a blank.html beside popup.html, so both pages are opened from the
+// same extension, origin and profile. Both pages get the same init scripts; the popup's
+// port to the worker is kept silent, so what is timed is the paint from the cache.
+
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DIST, launchExtension, withTimeout } from '../lib/harness.mjs';
+import { silenceWorkerPort, snapshot, storeSnapshot } from '../lib/snapshots.mjs';
+
+const args = process.argv.slice(2);
+const opens = Number(args[args.indexOf('--opens') + 1]) || 20;
+const markdown = args.includes('--markdown');
+
+// Records, from the start of the document, when the first board row appears.
+const FIRST_ROW = `(() => {
+  const seen = () => {
+    if (document.querySelector('.board tbody tr')) {
+      window.__firstRow = performance.now();
+      return true;
+    }
+    return false;
+  };
+  new MutationObserver((_, observer) => { if (seen()) observer.disconnect(); })
+    .observe(document, { childList: true, subtree: true });
+})();`;
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+async function timeOpen(ext, pathname, measure) {
+  const page = await ext.context.newPage();
+  try {
+    await page.setViewportSize({ width: 380, height: 600 });
+    await page.addInitScript(FIRST_ROW);
+    // From the cache: the worker's live (signed-out) state must not answer first.
+    await silenceWorkerPort(page);
+    await page.goto(ext.url(pathname), { timeout: 15_000 });
+    return await withTimeout(measure(page), 15_000, `measuring ${pathname}`);
+  } finally {
+    await page.close();
+  }
+}
+
+const dir = await mkdtemp(path.join(tmpdir(), 'quizpulse-bench-'));
+const dist = path.join(dir, 'dist');
+let ext;
+try {
+  await cp(DIST, dist, { recursive: true });
+  await writeFile(path.join(dist, 'blank.html'), '<!doctype html><meta charset="utf-8"><title>blank</title><p>blank</p>\n');
+  ext = await launchExtension({ dist });
+  const setter = await ext.context.newPage();
+  await setter.goto(ext.url('blank.html'));
+  await storeSnapshot(setter, snapshot());
+  await setter.evaluate(() => localStorage.clear());
+
+  const popup = [];
+  const blank = [];
+  // One warm-up of each (first compile of the wasm), not counted.
+  for (let i = -1; i < opens; i++) {
+    await storeSnapshot(setter, snapshot());
+    const p = await timeOpen(ext, 'popup.html', async (page) => {
+      await page.waitForFunction(() => window.__firstRow !== undefined, null, { timeout: 10_000 });
+      return page.evaluate(() => window.__firstRow);
+    });
+    const b = await timeOpen(ext, 'blank.html', async (page) => {
+      await page.waitForFunction(() => performance.getEntriesByType('navigation')[0]?.loadEventEnd > 0, null, {
+        timeout: 10_000,
+      });
+      return page.evaluate(() => performance.getEntriesByType('navigation')[0].loadEventEnd);
+    });
+    if (i >= 0) {
+      popup.push(p);
+      blank.push(b);
+    }
+  }
+  const result = {
+    opens,
+    popup_first_row_ms: median(popup),
+    blank_loaded_ms: median(blank),
+    popup_min_ms: Math.min(...popup),
+    popup_max_ms: Math.max(...popup),
+  };
+  if (markdown) {
+    const f = (ms) => `${ms.toFixed(1)} ms`;
+    console.log(`| measure (median of ${opens} opens, headless Chromium) | result |`);
+    console.log('|---|---:|');
+    console.log(`| popup: navigation start → first board row, from the cached snapshot | ${f(result.popup_first_row_ms)} (min ${f(result.popup_min_ms)}, max ${f(result.popup_max_ms)}) |`);
+    console.log(`| blank extension page: navigation start → load event end | ${f(result.blank_loaded_ms)} |`);
+    console.log(`| popup − blank | ${f(result.popup_first_row_ms - result.blank_loaded_ms)} |`);
+  } else {
+    console.log(JSON.stringify(result));
+  }
+} finally {
+  await ext?.close();
+  await rm(dir, { recursive: true, force: true });
+}

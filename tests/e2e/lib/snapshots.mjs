@@ -1,0 +1,113 @@
+// Snapshots for the popup's cache (chrome.storage.session "snapshot"), built from
+// fixtures/snapshot.json: the core's Snapshot type as the worker publishes it (the
+// popup crate's unit tests check that this file still deserialises into that type).
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const FIXTURE = JSON.parse(readFileSync(path.join(here, '..', 'fixtures', 'snapshot.json'), 'utf8'));
+
+/** The XSS probe used as a username and in toasts. */
+export const EVIL = '<img src=x onerror=alert(1)>';
+
+/**
+ * A snapshot with its times moved to now. `state`: 'connected' | 'retrying' |
+ * 'signed_out' | 'suspended'. `toasts`: texts of live toasts. `evil`: a player named
+ * EVIL tops the Mathematics board.
+ */
+export function snapshot({ state = 'connected', toasts = [], toastMs = 5_000, evil = false, failedTest = false, now = Date.now() } = {}) {
+  const snap = structuredClone(FIXTURE);
+  const shift = now - snap.generated_at;
+  const move = (t) => (t == null ? t : t + shift);
+  snap.generated_at = now;
+  snap.last_message_at = move(snap.last_message_at);
+  snap.last_update = move(snap.last_update);
+  snap.account.expires_at = move(snap.account.expires_at);
+  for (const q of [snap.subject_boards, snap.quiz_list, snap.my_standing, ...Object.values(snap.quiz_boards)]) {
+    q.updated_at = move(q.updated_at);
+  }
+  for (const e of snap.events) e.at = move(e.at);
+  const moveIso = (text) => (text == null ? text : new Date(Date.parse(text) + shift).toISOString());
+  for (const b of snap.subject_boards.data) b.updated_at = moveIso(b.updated_at);
+  for (const q of Object.values(snap.quiz_boards)) q.data.updated_at = moveIso(q.data.updated_at);
+  for (const r of snap.my_standing.data.recent_sessions) r.completed_at = moveIso(r.completed_at);
+  snap.events_text = snap.events.map((e) => `${new Date(e.at).toISOString()}  ${e.text}\n`).join('');
+  switch (state) {
+    case 'connected':
+      snap.connection = { state: 'connected', since: now - 60_000 };
+      snap.connection_text = 'Live';
+      break;
+    case 'retrying':
+      snap.connection = { state: 'retrying', attempt: 2, of: 5, next_at: now + 3_000 };
+      snap.connection_text = 'Connection lost: retry 2 of 5 in 3 s';
+      break;
+    case 'suspended':
+      snap.connection = { state: 'suspended', next_at: now + 120_000 };
+      snap.connection_text = 'Server unreachable: next try in 2 min';
+      break;
+    case 'signed_out':
+      snap.connection = { state: 'signed_out' };
+      snap.connection_text = 'Signed out: sign in to see live leaderboards';
+      snap.account = null;
+      break;
+    default:
+      throw new Error(`unknown state ${state}`);
+  }
+  snap.toasts = toasts.map((text, i) => ({ id: 100 + i, text, level: 'info', expires_at: now + toastMs }));
+  if (evil) {
+    const top = snap.subject_boards.data[0].entries[0];
+    top.username = EVIL;
+    top.user_id = '99';
+  }
+  if (failedTest) {
+    snap.test = [
+      { check: 'server_url', name: 'Server URL', status: 'passed', detail: 'REST at https://quiz.example.org, socket at wss://quiz.example.org/ws/leaderboard/' },
+      { check: 'host_access', name: 'Host access', status: 'failed', detail: 'QuizPulse may not reach https://quiz.example.org: sign in from the popup to grant access.' },
+      { check: 'token', name: 'Sign-in token', status: 'skipped', detail: '' },
+      { check: 'socket', name: 'Live socket', status: 'skipped', detail: '' },
+    ];
+  }
+  return snap;
+}
+
+/** The chrome.storage.session key of the cached snapshot (the core's SNAPSHOT_KEY). */
+export const SNAPSHOT_KEY = 'quizpulse.snapshot';
+
+/**
+ * Stores `snap` as the popup's cached snapshot, as JSON text like the worker does. The
+ * live worker writes its own state there too (throttled, so a write may land late):
+ * the value is written again until it stays put for a moment.
+ */
+export async function storeSnapshot(page, snap) {
+  const text = JSON.stringify(snap);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    await page.evaluate(([key, value]) => chrome.storage.session.set({ [key]: value }), [SNAPSHOT_KEY, text]);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const kept = await page.evaluate((key) => chrome.storage.session.get(key).then((items) => items[key]), SNAPSHOT_KEY);
+    if (kept === text) return;
+  }
+  throw new Error('the worker kept replacing the cached snapshot');
+}
+
+/**
+ * Keeps the page's "popup" port and its messages to the worker silent from its next
+ * load on: the page sees the moment before the worker answers, when only the cached
+ * snapshot is there, and nothing it sends makes the worker publish over that cache.
+ * (The live worker replaces a cached snapshot within milliseconds; the live behaviour
+ * is tested in popup-live.test.mjs.) Must be called before the page (re)loads.
+ */
+export async function silenceWorkerPort(page) {
+  await page.addInitScript(() => {
+    const event = () => ({ addListener() {}, removeListener() {}, hasListener: () => false });
+    chrome.runtime.connect = (info) => ({
+      name: info?.name ?? '',
+      postMessage() {},
+      disconnect() {},
+      onMessage: event(),
+      onDisconnect: event(),
+    });
+    chrome.runtime.sendMessage = () => new Promise(() => {});
+  });
+}

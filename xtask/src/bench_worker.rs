@@ -1,0 +1,57 @@
+//! `cargo xtask bench`, section `worker`: the live service worker in headless Chromium
+//! against the reference server (`tests/e2e/bench/worker.mjs`): upload → notification
+//! latency and the worker's JS heap under socket traffic.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::dist;
+use crate::setup::Tools;
+use crate::util::{cargo, display, root, run, step, target_dir, today_utc, which};
+
+/// Builds the release server, runs the node driver on the built `dist/` (the size
+/// section builds it first) and returns its Markdown.
+pub fn measure(tools: &Tools) -> Result<String> {
+    let e2e = root().join("tests").join("e2e");
+    if !e2e.join("node_modules").join("playwright-core").is_dir() {
+        bail!("tests/e2e has no node_modules: run `cargo xtask setup` first");
+    }
+    let chromium = tools
+        .chromium
+        .clone()
+        .or_else(|| which("chromium"))
+        .context("no Chromium: run `cargo xtask setup` first")?;
+    if !dist::dist_dir().join("manifest.json").is_file() {
+        bail!("no dist/: run `cargo xtask dist` first");
+    }
+    step("bench: cargo build --release -p quizpulse-server");
+    run(cargo().args(["build", "--release", "--package", "quizpulse-server"]))?;
+    let server = target_dir().join("release").join("quizpulse-server");
+
+    let mut cmd = Command::new(&tools.node);
+    cmd.current_dir(&e2e)
+        .arg(e2e.join("bench").join("worker.mjs"))
+        .env("QUIZPULSE_DIST", dist::dist_dir())
+        .env("QUIZPULSE_SERVER_BIN", &server)
+        .env("QUIZPULSE_CHROMIUM", &chromium);
+    step(format!("bench: {}", display(&cmd)));
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start `{}`", display(&cmd)))?;
+    if !out.status.success() {
+        bail!(
+            "`{}` failed ({}): {}",
+            display(&cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8(out.stdout).context("benchmark output is not UTF-8")?;
+    println!("{text}");
+    Ok(format!(
+        "{}\n\nMeasured {}.\n",
+        text.trim_end(),
+        today_utc()
+    ))
+}

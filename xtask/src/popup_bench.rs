@@ -1,0 +1,73 @@
+//! The popup's open time, for `cargo xtask bench`: navigation start to the first board
+//! row drawn from the cached snapshot (median of 20 opens), beside a blank extension
+//! page's open time in the same run and browser, and the popup's wasm size.
+//!
+//! The browser part is `tests/e2e/bench/popup-open.mjs` (Playwright, like the
+//! end-to-end suite); this module runs it on the `dist/` the size benchmark just built.
+
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::dist;
+use crate::setup::Tools;
+use crate::util::{display, gzip_len, kib, root, run_streaming, step, today_utc};
+
+/// How many opens the median is taken over.
+const OPENS: &str = "20";
+/// The whole run's time limit.
+const LIMIT: Duration = Duration::from_secs(300);
+
+/// Measures and renders the section.
+pub fn popup_open(tools: &Tools) -> Result<String> {
+    let chromium = tools
+        .chromium
+        .as_ref()
+        .context("the popup benchmark needs Chromium (cargo xtask setup installs it)")?;
+    let dir = root().join("tests").join("e2e");
+    let mut cmd = Command::new(&tools.node);
+    cmd.current_dir(&dir)
+        .args(["bench/popup-open.mjs", "--opens", OPENS, "--markdown"])
+        .env("QUIZPULSE_DIST", dist::dist_dir())
+        .env("QUIZPULSE_CHROMIUM", chromium)
+        .env("NO_COLOR", "1");
+    step(format!("bench: {}", display(&cmd)));
+    let run = run_streaming(&mut cmd, LIMIT)?;
+    if !run.success {
+        bail!(
+            "`{}` failed{}",
+            display(&cmd),
+            if run.timed_out { " (timed out)" } else { "" }
+        );
+    }
+    let table: Vec<&str> = run
+        .lines
+        .iter()
+        .map(String::as_str)
+        .filter(|l| l.starts_with('|'))
+        .collect();
+    if table.is_empty() {
+        bail!("`{}` printed no table", display(&cmd));
+    }
+    let wasm = dist::dist_dir()
+        .join("wasm")
+        .join("quizpulse_popup_bg.wasm");
+    let bytes = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    let gz = gzip_len(&bytes)?;
+    let mut md = String::from("## Popup open time\n\n");
+    md.push_str(&format!(
+        "`cargo xtask bench` (`node tests/e2e/bench/popup-open.mjs --opens {OPENS} --markdown` on the \
+         `dist/` above, headless Chromium, a fresh profile; the cached snapshot is \
+         `tests/e2e/fixtures/snapshot.json`), {}. Target: the popup within 50 ms of the blank page.\n\n",
+        today_utc()
+    ));
+    md.push_str(&table.join("\n"));
+    md.push('\n');
+    md.push_str(&format!(
+        "| popup wasm (`quizpulse_popup_bg.wasm`, after `wasm-opt -Oz`) | {} raw, {} gzip |\n",
+        kib(bytes.len()),
+        kib(gz)
+    ));
+    Ok(md)
+}
