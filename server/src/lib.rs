@@ -39,7 +39,7 @@ use crate::auth::{PasswordHashing, Tokens};
 use crate::config::Config;
 use crate::db::{DbError, SessionInput, UserRow};
 use crate::error::AppError;
-use crate::hub::{Hub, SharedFrame};
+use crate::hub::{Delivery, Hub, SharedFrame};
 use crate::metrics::Metrics;
 
 /// Entries carried by `leaderboard_updated` / `quiz_leaderboard_updated`.
@@ -169,7 +169,11 @@ impl AppState {
             &sent_at,
             stored_at,
         );
-        self.hub.broadcast(&everyone, &quiz.id, &followers);
+        self.hub.deliver(&Delivery {
+            everyone: everyone.to_vec(),
+            quiz: quiz.id.clone(),
+            followers,
+        });
         tracing::info!(
             session = %event.session_id,
             quiz = %event.quiz_id,

@@ -209,7 +209,8 @@ where
                 break End::Close(CLOSE_GOING_AWAY, "server shutting down");
             }
             () = reg.kicked.notified() => {
-                break End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING);
+                let (code, reason) = reg.kick_code();
+                break End::Close(code, reason);
             }
             frame = reg.rx.recv() => {
                 let Some(frame) = frame else {
