@@ -417,7 +417,9 @@ mod tests {
         let back = SharedFrame::from_encoded(text.to_owned(), seq_at, Instant::now()).unwrap();
         assert_eq!(back.numbered(3), shared.numbered(3));
         assert!(SharedFrame::from_encoded(text.to_owned(), seq_at + 1, Instant::now()).is_none());
-        assert!(SharedFrame::from_encoded(text.to_owned(), text.len() + 5, Instant::now()).is_none());
+        assert!(
+            SharedFrame::from_encoded(text.to_owned(), text.len() + 5, Instant::now()).is_none()
+        );
     }
 
     #[test]
@@ -495,12 +497,7 @@ mod tests {
             while fast.rx.try_recv().is_ok() {}
         }
         assert_eq!(hub.len(), 1);
-        assert_eq!(
-            metrics
-                .lagged_closed
-                .load(std::sync::atomic::Ordering::Relaxed),
-            1
-        );
+        assert_eq!(metrics.lagged_closed.get(), 1);
         drop(slow);
     }
 }
