@@ -282,7 +282,7 @@ pub async fn upsert_quiz(
     subject_id: &str,
 ) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO quizzes (id, title, subject_id) VALUES (?, ?, ?) \
+        "INSERT INTO quizzes (id, title, subject_id) VALUES ($1, $2, $3) \
          ON CONFLICT (id) DO UPDATE SET title = excluded.title",
     )
     .bind(id)
