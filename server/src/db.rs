@@ -81,7 +81,7 @@ impl Backend {
 
     /// The engine of an open pool.
     pub fn of(pool: &Pool) -> Self {
-        Self::of_url(&pool.connect_options().database_url.to_string()).unwrap_or(Self::Sqlite)
+        Self::of_url(pool.connect_options().database_url.as_ref()).unwrap_or(Self::Sqlite)
     }
 }
 
