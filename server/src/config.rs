@@ -11,8 +11,12 @@ use std::time::Duration;
 pub struct Config {
     /// Address to listen on (port 0 picks a free port).
     pub bind: SocketAddr,
-    /// SQLite URL, e.g. `sqlite://quizpulse.db` (created if missing).
+    /// Database URL: `sqlite://quizpulse.db` (created if missing) or
+    /// `postgres://user:password@host/db` (must exist).
     pub db_url: String,
+    /// Redis URL (`redis://host:port`) of the broker shared by instances;
+    /// `None` broadcasts to this process's sockets only.
+    pub broker_url: Option<String>,
     /// HS256 signing key for access and refresh tokens.
     pub jwt_secret: Secret,
     /// Access-token lifetime (SimpleJWT default: 5 minutes).
@@ -36,6 +40,7 @@ impl Config {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
             db_url: db_url.into(),
+            broker_url: None,
             jwt_secret,
             access_ttl: Duration::from_secs(5 * 60),
             refresh_ttl: Duration::from_secs(24 * 60 * 60),

@@ -1,5 +1,11 @@
-//! Storage: SQLite through sqlx, with runtime-bound queries (no build-time
-//! database) and embedded migrations.
+//! Storage: SQLite or PostgreSQL through sqlx's `Any` driver, with
+//! runtime-bound queries (no build-time database) and embedded migrations.
+//!
+//! One set of queries serves both engines: they use `$N` placeholders (which
+//! SQLite accepts too), `RETURNING id` instead of `last_insert_rowid`, and
+//! cast sums and booleans to `BIGINT` / integers so both decode alike. The
+//! schema exists once per dialect (`migrations/sqlite`, `migrations/postgres`)
+//! with the same tables, indexes and triggers.
 //!
 //! Leaderboards never scan sessions. Triggers keep, in the same statement as
 //! each session insert (see `migrations/`), `quiz_user_stats` (one row per
@@ -21,11 +27,17 @@ use quizpulse::wire::{
     Entry, Performance, Quiz, QuizBoard, QuizId, QuizRef, RecentSession, SessionEvent, Subject,
     SubjectBoard, SubjectId, SubjectStanding, UserId, UserRef,
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{AnyConnection, ConnectOptions, Connection, Executor, Row};
 
-/// Embedded migrations (`server/migrations`).
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The pool every query runs on (SQLite or PostgreSQL).
+pub type Pool = sqlx::AnyPool;
+
+/// SQLite's migrations (`server/migrations/sqlite`).
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// PostgreSQL's migrations (`server/migrations/postgres`): the same schema.
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// How many recent sessions `GET /api/users/me/performance/` lists.
 pub const RECENT_SESSIONS: u32 = 10;
@@ -42,27 +54,92 @@ pub enum DbError {
     /// A user with this name exists already.
     #[error("user {0:?} exists already")]
     UserExists(String),
+    /// The URL names neither SQLite nor PostgreSQL.
+    #[error("unsupported database URL {0:?}: use sqlite://FILE or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
 }
 
-/// Opens (creating if missing) the database: WAL journal, `synchronous =
-/// NORMAL`, foreign keys on, a 5 s busy timeout.
-pub async fn connect(url: &str) -> Result<SqlitePool, DbError> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+/// The database engine behind a [`Pool`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one server process (no cross-instance locks).
+    Sqlite,
+    /// Shared by any number of server processes.
+    Postgres,
+}
+
+impl Backend {
+    /// The engine a URL names (`sqlite:` or `postgres:`/`postgresql:`).
+    pub fn of_url(url: &str) -> Result<Self, DbError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            _ => Err(DbError::UnsupportedUrl(redact(url))),
+        }
+    }
+
+    /// The engine of an open pool.
+    pub fn of(pool: &Pool) -> Self {
+        Self::of_url(pool.connect_options().database_url.as_ref()).unwrap_or(Self::Sqlite)
+    }
+}
+
+/// `url` without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((userinfo, host)) = rest.rsplit_once('@')
+        && let Some((user, _)) = userinfo.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_owned()
+}
+
+/// Opens the database. SQLite: created if missing, WAL journal (set once on
+/// the file), `synchronous = NORMAL`, foreign keys on, a 5 s busy timeout.
+/// PostgreSQL: the database must exist.
+pub async fn connect(url: &str) -> Result<Pool, DbError> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of_url(url)?;
+    let mut any_url = url.to_owned();
+    if backend == Backend::Sqlite {
+        // WAL is a property of the file: set it once, creating the file.
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        options.connect().await?.close().await?;
+        if !url.contains("mode=") && !url.contains(":memory:") {
+            any_url.push(if url.contains('?') { '&' } else { '?' });
+            any_url.push_str("mode=rwc");
+        }
+    }
+    let options = AnyConnectOptions::from_str(&any_url)?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        })
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                }
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await?;
     Ok(pool)
 }
 
-/// Applies pending migrations.
-pub async fn migrate(pool: &SqlitePool) -> Result<(), DbError> {
-    MIGRATOR.run(pool).await?;
+/// Applies pending migrations (the pool's dialect).
+pub async fn migrate(pool: &Pool) -> Result<(), DbError> {
+    match Backend::of(pool) {
+        Backend::Sqlite => SQLITE_MIGRATOR.run(pool).await?,
+        Backend::Postgres => POSTGRES_MIGRATOR.run(pool).await?,
+    }
     Ok(())
 }
 
@@ -127,31 +204,28 @@ pub struct UserRow {
     pub is_active: bool,
 }
 
-fn user_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRow, sqlx::Error> {
+fn user_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
     Ok(UserRow {
         id: row.try_get(0)?,
         username: row.try_get(1)?,
         password_hash: row.try_get(2)?,
-        is_active: row.try_get(3)?,
+        is_active: row.try_get::<i64, _>(3)? != 0,
     })
 }
 
 /// Creates a user with an already-hashed password; returns its id.
-pub async fn create_user(
-    pool: &SqlitePool,
-    username: &str,
-    password_hash: &str,
-) -> Result<i64, DbError> {
-    let result = sqlx::query(
-        "INSERT INTO users (username, password_hash, is_active, created_at) VALUES (?, ?, 1, ?)",
+pub async fn create_user(pool: &Pool, username: &str, password_hash: &str) -> Result<i64, DbError> {
+    let result: Result<i64, _> = sqlx::query_scalar(
+        "INSERT INTO users (username, password_hash, is_active, created_at) \
+         VALUES ($1, $2, TRUE, $3) RETURNING id",
     )
     .bind(username)
     .bind(password_hash)
     .bind(now_micros())
-    .execute(pool)
+    .fetch_one(pool)
     .await;
     match result {
-        Ok(done) => Ok(done.last_insert_rowid()),
+        Ok(id) => Ok(id),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             Err(DbError::UserExists(username.to_owned()))
         }
@@ -160,9 +234,9 @@ pub async fn create_user(
 }
 
 /// Looks a user up by name.
-pub async fn user_by_name(pool: &SqlitePool, username: &str) -> Result<Option<UserRow>, DbError> {
+pub async fn user_by_name(pool: &Pool, username: &str) -> Result<Option<UserRow>, DbError> {
     let row =
-        sqlx::query("SELECT id, username, password_hash, is_active FROM users WHERE username = ?")
+        sqlx::query("SELECT id, username, password_hash, CAST(is_active AS INTEGER) FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(pool)
             .await?;
@@ -170,21 +244,19 @@ pub async fn user_by_name(pool: &SqlitePool, username: &str) -> Result<Option<Us
 }
 
 /// Looks a user up by id.
-pub async fn user_by_id(pool: &SqlitePool, id: i64) -> Result<Option<UserRow>, DbError> {
-    let row = sqlx::query("SELECT id, username, password_hash, is_active FROM users WHERE id = ?")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+pub async fn user_by_id(pool: &Pool, id: i64) -> Result<Option<UserRow>, DbError> {
+    let row = sqlx::query(
+        "SELECT id, username, password_hash, CAST(is_active AS INTEGER) FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     Ok(row.as_ref().map(user_row).transpose()?)
 }
 
 /// Enables or disables an account; false if there is no such user.
-pub async fn set_user_active(
-    pool: &SqlitePool,
-    username: &str,
-    active: bool,
-) -> Result<bool, DbError> {
-    let done = sqlx::query("UPDATE users SET is_active = ? WHERE username = ?")
+pub async fn set_user_active(pool: &Pool, username: &str, active: bool) -> Result<bool, DbError> {
+    let done = sqlx::query("UPDATE users SET is_active = $1 WHERE username = $2")
         .bind(active)
         .bind(username)
         .execute(pool)
@@ -193,8 +265,8 @@ pub async fn set_user_active(
 }
 
 /// Creates or renames a subject.
-pub async fn upsert_subject(pool: &SqlitePool, id: &str, name: &str) -> Result<(), DbError> {
-    sqlx::query("INSERT INTO subjects (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name")
+pub async fn upsert_subject(pool: &Pool, id: &str, name: &str) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO subjects (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = excluded.name")
         .bind(id)
         .bind(name)
         .execute(pool)
@@ -204,13 +276,13 @@ pub async fn upsert_subject(pool: &SqlitePool, id: &str, name: &str) -> Result<(
 
 /// Creates or renames a quiz (its subject must exist).
 pub async fn upsert_quiz(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: &str,
     title: &str,
     subject_id: &str,
 ) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO quizzes (id, title, subject_id) VALUES (?, ?, ?) \
+        "INSERT INTO quizzes (id, title, subject_id) VALUES ($1, $2, $3) \
          ON CONFLICT (id) DO UPDATE SET title = excluded.title",
     )
     .bind(id)
@@ -222,7 +294,7 @@ pub async fn upsert_quiz(
 }
 
 /// Every subject, by id.
-pub async fn subjects(pool: &SqlitePool) -> Result<Vec<Subject>, DbError> {
+pub async fn subjects(pool: &Pool) -> Result<Vec<Subject>, DbError> {
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, name FROM subjects ORDER BY id")
         .fetch_all(pool)
         .await?;
@@ -236,10 +308,10 @@ pub async fn subjects(pool: &SqlitePool) -> Result<Vec<Subject>, DbError> {
 }
 
 /// Every quiz with its session count, by subject then id.
-pub async fn quizzes(pool: &SqlitePool) -> Result<Vec<Quiz>, DbError> {
+pub async fn quizzes(pool: &Pool) -> Result<Vec<Quiz>, DbError> {
     let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
         "SELECT q.id, q.title, q.subject_id, \
-                COALESCE((SELECT SUM(s.sessions) FROM quiz_user_stats s WHERE s.quiz_id = q.id), 0) \
+                CAST(COALESCE((SELECT SUM(s.sessions) FROM quiz_user_stats s WHERE s.quiz_id = q.id), 0) AS BIGINT) \
          FROM quizzes q ORDER BY q.subject_id, q.id",
     )
     .fetch_all(pool)
@@ -256,9 +328,9 @@ pub async fn quizzes(pool: &SqlitePool) -> Result<Vec<Quiz>, DbError> {
 }
 
 /// One quiz, if it exists.
-pub async fn quiz(pool: &SqlitePool, id: &str) -> Result<Option<QuizRef>, DbError> {
+pub async fn quiz(pool: &Pool, id: &str) -> Result<Option<QuizRef>, DbError> {
     let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT id, title, subject_id FROM quizzes WHERE id = ?")
+        sqlx::query_as("SELECT id, title, subject_id FROM quizzes WHERE id = $1")
             .bind(id)
             .fetch_optional(pool)
             .await?;
@@ -289,21 +361,22 @@ pub struct SessionInput<'a> {
 /// Stores a session (and, through the trigger, its stats) and returns the
 /// event the contract sends for it.
 pub async fn insert_session(
-    pool: &SqlitePool,
+    conn: &mut AnyConnection,
     input: &SessionInput<'_>,
 ) -> Result<SessionEvent, DbError> {
-    let done = sqlx::query(
-        "INSERT INTO sessions (quiz_id, user_id, score, duration_s, completed_at) VALUES (?, ?, ?, ?, ?)",
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO sessions (quiz_id, user_id, score, duration_s, completed_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(input.quiz.id.as_str())
     .bind(input.user_id)
     .bind(input.score)
     .bind(input.duration_s)
     .bind(input.completed_at)
-    .execute(pool)
+    .fetch_one(conn)
     .await?;
     Ok(SessionEvent {
-        session_id: done.last_insert_rowid().to_string().into(),
+        session_id: id.to_string().into(),
         quiz_id: input.quiz.id.clone(),
         subject_id: input.quiz.subject_id.clone(),
         user_id: input.user_id.to_string().into(),
@@ -330,11 +403,24 @@ pub struct BulkSession {
 
 /// Stores many sessions in one transaction, 500 rows per statement (for
 /// seeding benchmarks and tests; no broadcast).
-pub async fn insert_sessions_bulk(pool: &SqlitePool, rows: &[BulkSession]) -> Result<(), DbError> {
+pub async fn insert_sessions_bulk(pool: &Pool, rows: &[BulkSession]) -> Result<(), DbError> {
     const CHUNK: usize = 500;
     let mut tx = pool.begin().await?;
     for chunk in rows.chunks(CHUNK) {
-        let placeholders = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let placeholders = (0..chunk.len())
+            .map(|i| {
+                let n = i * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         // Only placeholders are formatted into the text; every value is bound.
         let sql = format!(
             "INSERT INTO sessions (quiz_id, user_id, score, duration_s, completed_at) VALUES {placeholders}"
@@ -356,16 +442,25 @@ pub async fn insert_sessions_bulk(pool: &SqlitePool, rows: &[BulkSession]) -> Re
 
 /// Top `limit` entries of a quiz and the time of its newest session.
 pub async fn quiz_entries(
-    pool: &SqlitePool,
+    pool: &Pool,
+    quiz_id: &str,
+    limit: u32,
+) -> Result<(Vec<Entry>, Option<String>), DbError> {
+    quiz_entries_on(&mut *pool.acquire().await?, quiz_id, limit).await
+}
+
+/// [`quiz_entries`] on one connection (an upload's, in its subject turn).
+pub async fn quiz_entries_on(
+    conn: &mut AnyConnection,
     quiz_id: &str,
     limit: u32,
 ) -> Result<(Vec<Entry>, Option<String>), DbError> {
     board_entries(
-        pool,
+        conn,
         "SELECT s.user_id, u.username, s.best, s.sessions \
          FROM quiz_user_stats s JOIN users u ON u.id = s.user_id \
-         WHERE s.quiz_id = ? ORDER BY s.best DESC, u.username ASC LIMIT ?",
-        "SELECT MAX(last_at) FROM quiz_user_stats WHERE quiz_id = ?",
+         WHERE s.quiz_id = $1 ORDER BY s.best DESC, u.username ASC LIMIT $2",
+        "SELECT MAX(last_at) FROM quiz_user_stats WHERE quiz_id = $1",
         quiz_id,
         limit,
     )
@@ -375,7 +470,7 @@ pub async fn quiz_entries(
 /// One board's ranked rows (`rows_sql` binds the id and the limit) and the time of
 /// its newest session (`updated_sql` binds the id).
 async fn board_entries(
-    pool: &SqlitePool,
+    conn: &mut AnyConnection,
     rows_sql: &'static str,
     updated_sql: &'static str,
     id: &str,
@@ -383,22 +478,18 @@ async fn board_entries(
 ) -> Result<(Vec<Entry>, Option<String>), DbError> {
     let rows: Vec<BoardRow> = sqlx::query_as(rows_sql)
         .bind(id)
-        .bind(limit)
-        .fetch_all(pool)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
         .await?;
     let updated: Option<i64> = sqlx::query_scalar(updated_sql)
         .bind(id)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?;
     Ok((ranked(rows), updated.map(rfc3339)))
 }
 
 /// A quiz's board (top `limit`).
-pub async fn quiz_board(
-    pool: &SqlitePool,
-    quiz: QuizRef,
-    limit: u32,
-) -> Result<QuizBoard, DbError> {
+pub async fn quiz_board(pool: &Pool, quiz: QuizRef, limit: u32) -> Result<QuizBoard, DbError> {
     let (entries, updated_at) = quiz_entries(pool, quiz.id.as_str(), limit).await?;
     Ok(QuizBoard {
         quiz,
@@ -409,16 +500,25 @@ pub async fn quiz_board(
 
 /// Top `limit` entries of a subject and the time of its newest session.
 pub async fn subject_entries(
-    pool: &SqlitePool,
+    pool: &Pool,
+    subject_id: &str,
+    limit: u32,
+) -> Result<(Vec<Entry>, Option<String>), DbError> {
+    subject_entries_on(&mut *pool.acquire().await?, subject_id, limit).await
+}
+
+/// [`subject_entries`] on one connection (an upload's, in its subject turn).
+pub async fn subject_entries_on(
+    conn: &mut AnyConnection,
     subject_id: &str,
     limit: u32,
 ) -> Result<(Vec<Entry>, Option<String>), DbError> {
     board_entries(
-        pool,
+        conn,
         "SELECT s.user_id, u.username, s.score, s.sessions \
          FROM subject_user_stats s JOIN users u ON u.id = s.user_id \
-         WHERE s.subject_id = ? ORDER BY s.score DESC, u.username ASC LIMIT ?",
-        "SELECT MAX(last_at) FROM subject_user_stats WHERE subject_id = ?",
+         WHERE s.subject_id = $1 ORDER BY s.score DESC, u.username ASC LIMIT $2",
+        "SELECT MAX(last_at) FROM subject_user_stats WHERE subject_id = $1",
         subject_id,
         limit,
     )
@@ -426,7 +526,7 @@ pub async fn subject_entries(
 }
 
 /// Every subject's board (top `limit` each), subjects by id.
-pub async fn subject_boards(pool: &SqlitePool, limit: u32) -> Result<Vec<SubjectBoard>, DbError> {
+pub async fn subject_boards(pool: &Pool, limit: u32) -> Result<Vec<SubjectBoard>, DbError> {
     let mut boards = Vec::new();
     for subject in subjects(pool).await? {
         let (entries, updated_at) = subject_entries(pool, subject.id.as_str(), limit).await?;
@@ -441,12 +541,12 @@ pub async fn subject_boards(pool: &SqlitePool, limit: u32) -> Result<Vec<Subject
 
 /// A user's standing in every subject they have played, and their newest
 /// sessions.
-pub async fn performance(pool: &SqlitePool, user: &UserRow) -> Result<Performance, DbError> {
+pub async fn performance(pool: &Pool, user: &UserRow) -> Result<Performance, DbError> {
     let standings: Vec<(String, f64, i64, i64)> = sqlx::query_as(
         "SELECT s.subject_id, s.score, s.sessions, \
                 (SELECT COUNT(*) FROM subject_user_stats o \
                  WHERE o.subject_id = s.subject_id AND o.score > s.score) + 1 \
-         FROM subject_user_stats s WHERE s.user_id = ? ORDER BY s.subject_id",
+         FROM subject_user_stats s WHERE s.user_id = $1 ORDER BY s.subject_id",
     )
     .bind(user.id)
     .fetch_all(pool)
@@ -462,10 +562,10 @@ pub async fn performance(pool: &SqlitePool, user: &UserRow) -> Result<Performanc
         .collect();
     let recent: Vec<(i64, String, f64, i64)> = sqlx::query_as(
         "SELECT id, quiz_id, score, completed_at FROM sessions \
-         WHERE user_id = ? ORDER BY completed_at DESC, id DESC LIMIT ?",
+         WHERE user_id = $1 ORDER BY completed_at DESC, id DESC LIMIT $2",
     )
     .bind(user.id)
-    .bind(RECENT_SESSIONS)
+    .bind(i64::from(RECENT_SESSIONS))
     .fetch_all(pool)
     .await?;
     Ok(Performance {
@@ -487,7 +587,7 @@ pub async fn performance(pool: &SqlitePool, user: &UserRow) -> Result<Performanc
 }
 
 /// Number of stored sessions.
-pub async fn session_count(pool: &SqlitePool) -> Result<i64, DbError> {
+pub async fn session_count(pool: &Pool) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
         .fetch_one(pool)
         .await?)
@@ -508,6 +608,19 @@ mod tests {
             competition_ranks(&[10.0, 8.5, 8.5, 8.5, 2.0, 2.0, 0.0]),
             vec![1, 2, 2, 2, 5, 5, 7]
         );
+    }
+
+    #[test]
+    fn urls_name_their_engine_and_lose_their_password() {
+        assert_eq!(Backend::of_url("sqlite://x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of_url("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::of_url("postgres://u:p@127.0.0.1:5/db").unwrap(),
+            Backend::Postgres
+        );
+        let refused = Backend::of_url("mysql://u:hunter2@h/db").unwrap_err();
+        assert!(!refused.to_string().contains("hunter2"), "{refused}");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 
     #[test]

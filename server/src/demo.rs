@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use crate::db::Pool;
 use quizpulse::wire::{NewSession, QuizId};
-use sqlx::SqlitePool;
 
 use crate::AppState;
 use crate::auth::PasswordHashing;
@@ -54,7 +54,7 @@ fn score_for(user_index: usize, rng: &mut fastrand::Rng) -> f64 {
 
 /// Creates whatever demo data is missing: users (if absent), subjects and
 /// quizzes (upserted), and past sessions if there are none yet.
-pub async fn seed(pool: &SqlitePool, hashing: &PasswordHashing) -> Result<(), DbError> {
+pub async fn seed(pool: &Pool, hashing: &PasswordHashing) -> Result<(), DbError> {
     for (id, name) in SUBJECTS {
         db::upsert_subject(pool, id, name).await?;
     }
@@ -99,7 +99,7 @@ pub async fn seed(pool: &SqlitePool, hashing: &PasswordHashing) -> Result<(), Db
         };
         let Some(user) = users.get(u) else { break };
         sqlx::query(
-            "INSERT INTO sessions (quiz_id, user_id, score, duration_s, completed_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (quiz_id, user_id, score, duration_s, completed_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(quiz.id.as_str())
         .bind(user.id)

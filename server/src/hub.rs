@@ -18,8 +18,16 @@
 //! hold, so every socket sees `quiz_session_uploaded`, `leaderboard_updated`,
 //! then (if it follows the quiz) `quiz_leaderboard_updated`, with no other
 //! upload's messages in between.
+//!
+//! Entry point. Every upload reaches the sockets through [`Hub::deliver`] with
+//! one [`Delivery`]: straight from `record_session` on a lone instance, or from
+//! the broker's subscription (`crate::broker`) when instances share Redis. A
+//! [`Delivery`] travels between processes as its frames' encoded text
+//! ([`SharedFrame::encoded`] and [`SharedFrame::from_encoded`]), never
+//! re-serialised.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -77,6 +85,28 @@ impl SharedFrame {
         out
     }
 
+    /// The shared text and the byte offset where `seq` goes: what a broker
+    /// carries to other instances ([`SharedFrame::from_encoded`] takes it back).
+    pub fn encoded(&self) -> (&str, usize) {
+        (&self.0.text, self.0.seq_at)
+    }
+
+    /// A frame from [`SharedFrame::encoded`]'s parts, as received from a
+    /// broker; `stored_at` is the local instant matching the session's
+    /// storage time. `None` unless `seq_at` is a character boundary of
+    /// `text` just before `, "sent_at": `.
+    pub fn from_encoded(text: String, seq_at: usize, stored_at: Instant) -> Option<Self> {
+        let tail = text.get(seq_at..)?;
+        if !tail.starts_with(", \"sent_at\": ") || !text.starts_with('{') {
+            return None;
+        }
+        Some(Self(Arc::new(SharedInner {
+            text,
+            seq_at,
+            stored_at,
+        })))
+    }
+
     /// Time since the session behind this frame was stored.
     pub fn age(&self) -> Duration {
         self.0.stored_at.elapsed()
@@ -93,6 +123,18 @@ impl SharedFrame {
     }
 }
 
+/// One upload's broadcast as the hub takes it: `everyone` (in order) for
+/// every socket, then `followers` for the sockets following `quiz`.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// `quiz_session_uploaded` then `leaderboard_updated`.
+    pub everyone: Vec<SharedFrame>,
+    /// The quiz whose followers get `followers`.
+    pub quiz: QuizId,
+    /// `quiz_leaderboard_updated`.
+    pub followers: SharedFrame,
+}
+
 /// What a socket's task gets when it joins the hub.
 #[derive(Debug)]
 pub struct Registration {
@@ -100,9 +142,31 @@ pub struct Registration {
     pub id: ConnId,
     /// Its broadcast queue.
     pub rx: mpsc::Receiver<SharedFrame>,
-    /// Signalled when the hub dropped it for lagging: close with 1013.
+    /// Signalled when the hub dropped it: close with [`Registration::kick_code`].
     pub kicked: Arc<Notify>,
+    /// Why it was dropped: 1013 (lagging) unless [`Hub::restart_all`] set 1012.
+    kick_code: Arc<AtomicU16>,
 }
+
+impl Registration {
+    /// The close code and reason for a kick: 1013 for a full queue, 1012
+    /// when the hub restarted every socket (broadcasts may have been lost).
+    pub fn kick_code(&self) -> (u16, &'static str) {
+        match self.kick_code.load(Ordering::Relaxed) {
+            CLOSE_SERVICE_RESTART => (CLOSE_SERVICE_RESTART, RESTARTED),
+            _ => (CLOSE_TRY_AGAIN_LATER, LAGGING),
+        }
+    }
+}
+
+/// Close code 1012 (service restart).
+pub const CLOSE_SERVICE_RESTART: u16 = 1012;
+/// Close code 1013 (try again later).
+const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
+/// Close reason for 1013.
+const LAGGING: &str = "too far behind: reconnect and refetch";
+/// Close reason for 1012.
+const RESTARTED: &str = "broadcasts were interrupted: reconnect and refetch";
 
 /// Why a subscription was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,6 +182,7 @@ pub enum SubscribeError {
 struct Conn {
     tx: mpsc::Sender<SharedFrame>,
     kicked: Arc<Notify>,
+    kick_code: Arc<AtomicU16>,
     quizzes: HashSet<QuizId>,
 }
 
@@ -172,6 +237,7 @@ impl Hub {
     pub fn register(&self) -> Registration {
         let (tx, rx) = mpsc::channel(self.queue_capacity);
         let kicked = Arc::new(Notify::new());
+        let kick_code = Arc::new(AtomicU16::new(CLOSE_TRY_AGAIN_LATER));
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
@@ -180,10 +246,16 @@ impl Hub {
             Conn {
                 tx,
                 kicked: Arc::clone(&kicked),
+                kick_code: Arc::clone(&kick_code),
                 quizzes: HashSet::new(),
             },
         );
-        Registration { id, rx, kicked }
+        Registration {
+            id,
+            rx,
+            kicked,
+            kick_code,
+        }
     }
 
     /// Removes a socket and its subscriptions.
@@ -222,6 +294,28 @@ impl Hub {
             }
         }
         true
+    }
+
+    /// Queues one upload's broadcast for the local sockets: the one way
+    /// broadcasts enter the hub (see [`Delivery`]).
+    pub fn deliver(&self, delivery: &Delivery) {
+        self.broadcast(&delivery.everyone, &delivery.quiz, &delivery.followers);
+    }
+
+    /// Drops every socket and tells each to close with 1012 (service
+    /// restart), so clients reconnect and refetch: used when broadcasts may
+    /// have been lost (the broker connection dropped). Returns how many.
+    pub fn restart_all(&self) -> usize {
+        let mut inner = self.lock();
+        let conns: Vec<Conn> = inner.conns.drain().map(|(_, conn)| conn).collect();
+        inner.groups.clear();
+        drop(inner);
+        for conn in &conns {
+            conn.kick_code
+                .store(CLOSE_SERVICE_RESTART, Ordering::Relaxed);
+            conn.kicked.notify_one();
+        }
+        conns.len()
     }
 
     /// Queues `everyone` (in order) for every socket, then `followers` for
@@ -317,6 +411,30 @@ mod tests {
     }
 
     #[test]
+    fn encoded_frames_round_trip_and_bad_offsets_are_refused() {
+        let shared = frame(updated("maths"));
+        let (text, seq_at) = shared.encoded();
+        let back = SharedFrame::from_encoded(text.to_owned(), seq_at, Instant::now()).unwrap();
+        assert_eq!(back.numbered(3), shared.numbered(3));
+        assert!(SharedFrame::from_encoded(text.to_owned(), seq_at + 1, Instant::now()).is_none());
+        assert!(
+            SharedFrame::from_encoded(text.to_owned(), text.len() + 5, Instant::now()).is_none()
+        );
+    }
+
+    #[test]
+    fn restart_all_kicks_every_socket_with_1012() {
+        let hub = Hub::new(Arc::new(Metrics::default()), 8, 2);
+        let a = hub.register();
+        hub.subscribe(a.id, &"qa".into()).unwrap();
+        assert_eq!(a.kick_code().0, 1013);
+        assert_eq!(hub.restart_all(), 1);
+        assert!(hub.is_empty());
+        assert_eq!(hub.followers(&"qa".into()), 0);
+        assert_eq!(a.kick_code().0, CLOSE_SERVICE_RESTART);
+    }
+
+    #[test]
     fn groups_receive_only_their_quiz() {
         let hub = Hub::new(Arc::new(Metrics::default()), 8, 2);
         let mut a = hub.register();
@@ -328,7 +446,11 @@ mod tests {
             quiz_id: "qa".into(),
             entries: None,
         });
-        hub.broadcast(&everyone, &"qa".into(), &follow);
+        hub.deliver(&Delivery {
+            everyone: everyone.to_vec(),
+            quiz: "qa".into(),
+            followers: follow,
+        });
         assert!(a.rx.try_recv().is_ok());
         assert!(
             a.rx.try_recv()
@@ -375,12 +497,7 @@ mod tests {
             while fast.rx.try_recv().is_ok() {}
         }
         assert_eq!(hub.len(), 1);
-        assert_eq!(
-            metrics
-                .lagged_closed
-                .load(std::sync::atomic::Ordering::Relaxed),
-            1
-        );
+        assert_eq!(metrics.lagged_closed.get(), 1);
         drop(slow);
     }
 }

@@ -1,7 +1,9 @@
 //! QuizPulse reference server: the platform contract (`spec/protocol.md`)
 //! implemented for real on one machine, including its optional parts.
 //!
-//! - [`config`]: flags and defaults; [`db`]: SQLite storage and leaderboards;
+//! - [`config`]: flags and defaults; [`db`]: SQLite or PostgreSQL storage and
+//!   leaderboards; [`order`]: one upload at a time per subject; [`broker`]:
+//!   broadcasts shared between instances through Redis;
 //!   [`auth`]: SimpleJWT-compatible tokens and argon2 passwords;
 //! - [`api`]: the REST endpoints; [`ws`]: the socket; [`hub`]: the broadcast
 //!   hub with per-quiz groups; [`demo`]: demo data and the upload simulator;
@@ -12,12 +14,14 @@
 
 pub mod api;
 pub mod auth;
+pub mod broker;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod hub;
 pub mod metrics;
+pub mod order;
 pub mod pages;
 pub mod ws;
 
@@ -29,19 +33,21 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::http::{Method, Request, header};
 use axum::routing::{get, post};
-use quizpulse::wire::{NewSession, ServerMessage, SessionEvent};
-use sqlx::SqlitePool;
+use quizpulse::wire::{NewSession, QuizRef, ServerMessage, SessionEvent};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{PasswordHashing, Tokens};
+use crate::broker::{Broker, BrokerError};
 use crate::config::Config;
-use crate::db::{DbError, SessionInput, UserRow};
+use crate::db::{DbError, Pool, SessionInput, UserRow};
 use crate::error::AppError;
-use crate::hub::{Hub, SharedFrame};
+use crate::hub::{Delivery, Hub, SharedFrame};
 use crate::metrics::Metrics;
+use crate::order::{SubjectLocks, SubjectTurn};
 
 /// Entries carried by `leaderboard_updated` / `quiz_leaderboard_updated`.
 pub const BROADCAST_ENTRIES: u32 = 10;
@@ -49,8 +55,8 @@ pub const BROADCAST_ENTRIES: u32 = 10;
 /// Everything a handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    /// The database pool.
-    pub db: SqlitePool,
+    /// The database pool (SQLite or PostgreSQL).
+    pub db: Pool,
     /// Token signing and checking.
     pub tokens: Arc<Tokens>,
     /// The socket hub.
@@ -61,15 +67,16 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Becomes `true` when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
-    /// Serialises store-then-broadcast, so that every socket sees uploads in
-    /// the order they were stored and each message's `entries` are never
-    /// older than an earlier message's.
-    uploads: Arc<tokio::sync::Mutex<()>>,
+    /// One upload at a time per subject (store, boards, broadcast), across
+    /// instances on PostgreSQL: see [`order`].
+    subjects: Arc<SubjectLocks>,
+    /// The Redis broker, when broadcasts are shared between instances.
+    broker: Option<Broker>,
 }
 
 impl AppState {
-    /// State over an open (migrated) database.
-    pub fn new(config: Config, db: SqlitePool, shutdown: watch::Receiver<bool>) -> Self {
+    /// State over an open (migrated) database, broadcasting to the local hub.
+    pub fn new(config: Config, db: Pool, shutdown: watch::Receiver<bool>) -> Self {
         let metrics = Arc::new(Metrics::default());
         let hub = Arc::new(Hub::new(
             Arc::clone(&metrics),
@@ -88,12 +95,39 @@ impl AppState {
             metrics,
             config: Arc::new(config),
             shutdown,
-            uploads: Arc::new(tokio::sync::Mutex::new(())),
+            subjects: Arc::new(SubjectLocks::default()),
+            broker: None,
         }
+    }
+
+    /// The per-subject upload turns (see [`order`]).
+    pub fn subject_locks(&self) -> &SubjectLocks {
+        &self.subjects
+    }
+
+    /// Connects the broker (`config.broker_url`), if any: broadcasts then go
+    /// through Redis and arrive from it. Returns the subscriber task.
+    pub async fn start_broker(&mut self) -> Result<Option<JoinHandle<()>>, BrokerError> {
+        let Some(url) = self.config.broker_url.clone() else {
+            return Ok(None);
+        };
+        let (broker, task) = Broker::start(
+            &url,
+            Arc::clone(&self.hub),
+            Arc::clone(&self.metrics),
+            self.shutdown.clone(),
+        )
+        .await?;
+        self.broker = Some(broker);
+        Ok(Some(task))
     }
 
     /// Validates and stores a session as `user`, then broadcasts it: the one
     /// path for `POST /api/quiz-sessions/` and the demo simulator.
+    ///
+    /// Storing and broadcasting run in a task of their own, so a client that
+    /// hangs up mid-request cannot cut them short: a stored session is always
+    /// broadcast, and its subject's turn always released.
     pub async fn record_session(
         &self,
         user: &UserRow,
@@ -113,64 +147,98 @@ impl AppState {
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?
             .ok_or_else(|| AppError::NotFound(format!("No quiz with id {:?}.", new.quiz_id.0)))?;
+        let state = self.clone();
+        let user = user.clone();
+        let (score, duration_s) = (new.score, new.duration_s);
+        tokio::spawn(async move {
+            let mut turn = state
+                .subjects
+                .lock(&state.db, &quiz.subject_id)
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let stored = state
+                .store_and_broadcast(&mut turn, &quiz, &user, score, duration_s)
+                .await;
+            turn.release().await;
+            stored
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("upload task: {e}")))?
+    }
 
-        let _order = self.uploads.lock().await;
+    /// Stores the session and broadcasts it, in the subject's turn.
+    async fn store_and_broadcast(
+        &self,
+        turn: &mut SubjectTurn,
+        quiz: &QuizRef,
+        user: &UserRow,
+        score: f64,
+        duration_s: f64,
+    ) -> Result<SessionEvent, AppError> {
         let completed_at = db::now_micros();
+        let conn = turn.conn().map_err(|e| AppError::Internal(e.to_string()))?;
         let event = db::insert_session(
-            &self.db,
+            &mut *conn,
             &SessionInput {
-                quiz: &quiz,
+                quiz,
                 user_id: user.id,
                 username: &user.username,
-                score: new.score,
-                duration_s: new.duration_s,
+                score,
+                duration_s,
                 completed_at,
             },
         )
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
         let stored_at = Instant::now();
+        let stored_at_us = db::now_micros();
         Metrics::inc(&self.metrics.sessions_stored);
 
         // The session is stored: from here on nothing fails the request.
         let subject_entries =
-            db::subject_entries(&self.db, quiz.subject_id.as_str(), BROADCAST_ENTRIES)
+            db::subject_entries_on(&mut *conn, quiz.subject_id.as_str(), BROADCAST_ENTRIES)
                 .await
                 .map(|(entries, _)| entries)
                 .map_err(|e| tracing::error!(error = %e, "subject board for broadcast"))
                 .ok();
-        let quiz_entries = db::quiz_entries(&self.db, quiz.id.as_str(), BROADCAST_ENTRIES)
+        let quiz_entries = db::quiz_entries_on(&mut *conn, quiz.id.as_str(), BROADCAST_ENTRIES)
             .await
             .map(|(entries, _)| entries)
             .map_err(|e| tracing::error!(error = %e, "quiz board for broadcast"))
             .ok();
         let sent_at = db::rfc3339(db::now_micros());
-        let everyone = [
-            SharedFrame::new(
-                ServerMessage::QuizSessionUploaded {
-                    session: Some(event.clone()),
+        let delivery = Delivery {
+            everyone: vec![
+                SharedFrame::new(
+                    ServerMessage::QuizSessionUploaded {
+                        session: Some(event.clone()),
+                    },
+                    &sent_at,
+                    stored_at,
+                ),
+                SharedFrame::new(
+                    ServerMessage::LeaderboardUpdated {
+                        subject_id: Some(quiz.subject_id.clone()),
+                        entries: subject_entries,
+                    },
+                    &sent_at,
+                    stored_at,
+                ),
+            ],
+            quiz: quiz.id.clone(),
+            followers: SharedFrame::new(
+                ServerMessage::QuizLeaderboardUpdated {
+                    quiz_id: quiz.id.clone(),
+                    entries: quiz_entries,
                 },
                 &sent_at,
                 stored_at,
             ),
-            SharedFrame::new(
-                ServerMessage::LeaderboardUpdated {
-                    subject_id: Some(quiz.subject_id.clone()),
-                    entries: subject_entries,
-                },
-                &sent_at,
-                stored_at,
-            ),
-        ];
-        let followers = SharedFrame::new(
-            ServerMessage::QuizLeaderboardUpdated {
-                quiz_id: quiz.id.clone(),
-                entries: quiz_entries,
-            },
-            &sent_at,
-            stored_at,
-        );
-        self.hub.broadcast(&everyone, &quiz.id, &followers);
+        };
+        match &self.broker {
+            Some(broker) => broker.publish(&delivery, stored_at_us).await,
+            None => self.hub.deliver(&delivery),
+        }
         tracing::info!(
             session = %event.session_id,
             quiz = %event.quiz_id,
@@ -238,6 +306,9 @@ pub enum ServerError {
     /// Seeding demo data failed.
     #[error("demo data: {0}")]
     Demo(String),
+    /// The broker (Redis) could not be reached.
+    #[error("broker: {0}")]
+    Broker(#[from] BrokerError),
 }
 
 /// A bound server, not yet serving: tests read [`Server::local_addr`] and
@@ -246,6 +317,7 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     stop: watch::Sender<bool>,
+    subscriber: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -263,11 +335,13 @@ impl Server {
         }
         let listener = TcpListener::bind(config.bind).await?;
         let (stop, shutdown) = watch::channel(false);
-        let state = AppState::new(config, pool, shutdown);
+        let mut state = AppState::new(config, pool, shutdown);
+        let subscriber = state.start_broker().await?;
         Ok(Self {
             listener,
             state,
             stop,
+            subscriber,
         })
     }
 
@@ -291,6 +365,7 @@ impl Server {
             listener,
             state,
             stop,
+            subscriber,
         } = self;
         let simulator = state
             .config
@@ -308,17 +383,15 @@ impl Server {
             .await;
         let _ = stop.send(true);
         let deadline = Instant::now() + state.config.shutdown_grace;
-        let open = || {
-            state
-                .metrics
-                .open_sockets
-                .load(std::sync::atomic::Ordering::Relaxed)
-        };
+        let open = || state.metrics.open_sockets.get();
         while open() > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         if let Some(simulator) = simulator {
             simulator.abort();
+        }
+        if let Some(subscriber) = subscriber {
+            subscriber.abort();
         }
         state.db.close().await;
         served?;

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! quizpulse-server serve --bind 127.0.0.1:8000 --db sqlite://quizpulse.db [--demo]
+//! quizpulse-server serve --db postgres://USER@HOST/DB --broker redis://HOST:6379   # one of many
 //! quizpulse-server user add NAME        # password from QUIZPULSE_PASSWORD or stdin
 //! quizpulse-server user disable NAME    # its sockets get 4003, its REST calls 401
 //! quizpulse-server migrate
@@ -46,7 +47,8 @@ enum Command {
 
 #[derive(Args)]
 struct DbArg {
-    /// SQLite database URL (created if missing).
+    /// Database URL: sqlite://FILE (created if missing; one instance only) or
+    /// postgres://USER:PASSWORD@HOST/DB (shared by any number of instances).
     #[arg(long, env = "QUIZPULSE_DB", default_value = "sqlite://quizpulse.db")]
     db: String,
 }
@@ -83,6 +85,9 @@ struct ServeArgs {
     bind: SocketAddr,
     #[command(flatten)]
     db: DbArg,
+    /// Redis URL (redis://HOST:PORT) through which instances share broadcasts.
+    #[arg(long, env = "QUIZPULSE_BROKER")]
+    broker: Option<String>,
     /// Seed demo users, subjects, quizzes and sessions, and simulate uploads.
     #[arg(long, env = "QUIZPULSE_DEMO")]
     demo: bool,
@@ -206,7 +211,7 @@ async fn user(command: UserCommand) -> Result<(), String> {
     Ok(())
 }
 
-async fn set_active(pool: &sqlx::SqlitePool, name: &str, active: bool) -> Result<(), String> {
+async fn set_active(pool: &db::Pool, name: &str, active: bool) -> Result<(), String> {
     if db::set_user_active(pool, name, active)
         .await
         .map_err(|e| e.to_string())?
@@ -239,7 +244,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             );
         }
     };
+    if args.broker.is_some()
+        && db::Backend::of_url(&args.db.db).map_err(|e| e.to_string())? == db::Backend::Sqlite
+    {
+        return Err(
+            "--broker needs a shared database: use --db postgres://… (SQLite serves one instance)"
+                .to_owned(),
+        );
+    }
     let mut config = Config::new(args.db.db, secret);
+    config.broker_url = args.broker.filter(|url| !url.is_empty());
     config.bind = args.bind;
     config.access_ttl = args.access_ttl;
     config.refresh_ttl = args.refresh_ttl;

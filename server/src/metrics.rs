@@ -1,171 +1,196 @@
-//! Prometheus counters, gauges and histograms, kept in atomics and rendered
-//! as the text exposition format by `GET /metrics`.
+//! The server's metrics, kept in the official `prometheus-client` crate's
+//! types and rendered by its encoder for `GET /metrics` (OpenMetrics text,
+//! which Prometheus scrapes as it does its own text format).
+//!
+//! Names are fixed: counters are registered without `_total` and the
+//! encoder adds it, so `quizpulse_sockets_total`, `quizpulse_open_sockets`,
+//! `quizpulse_broadcast_latency_seconds_count` etc. read as they always did.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// The `Content-Type` of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Bucket upper bounds, in seconds, of the latency histograms.
 const BUCKETS: [f64; 14] = [
     0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-/// A fixed-bucket latency histogram.
-#[derive(Debug, Default)]
-pub struct Histogram {
-    counts: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
+/// A latency histogram with the server's fixed buckets.
+#[derive(Clone, Debug)]
+pub struct Histogram(prometheus_client::metrics::histogram::Histogram);
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Self(prometheus_client::metrics::histogram::Histogram::new(
+            BUCKETS,
+        ))
+    }
 }
 
 impl Histogram {
     /// Records one observation.
     pub fn observe(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        for (bound, slot) in BUCKETS.iter().zip(&self.counts) {
-            if secs <= *bound {
-                slot.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
-    }
-
-    fn render(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} histogram");
-        for (bound, slot) in BUCKETS.iter().zip(&self.counts) {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{le=\"{bound}\"}} {}",
-                slot.load(Ordering::Relaxed)
-            );
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum {sum}");
-        let _ = writeln!(out, "{name}_count {count}");
+        self.0.observe(d.as_secs_f64());
     }
 }
 
 /// Every metric the server exports.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     /// Sockets open now (gauge).
-    pub open_sockets: AtomicU64,
+    pub open_sockets: Gauge,
     /// Sockets accepted since start.
-    pub sockets_total: AtomicU64,
+    pub sockets_total: Counter,
     /// Messages written to sockets (broadcasts and direct replies).
-    pub messages_sent: AtomicU64,
+    pub messages_sent: Counter,
     /// Client messages received.
-    pub client_messages: AtomicU64,
+    pub client_messages: Counter,
     /// Client messages answered with `error` (malformed, unknown, over a limit).
-    pub client_errors: AtomicU64,
+    pub client_errors: Counter,
     /// Client messages dropped by the rate limit.
-    pub rate_limited: AtomicU64,
+    pub rate_limited: Counter,
     /// Sockets closed with 1013 because their queue was full.
-    pub lagged_closed: AtomicU64,
+    pub lagged_closed: Counter,
     /// Sockets closed with 4001/4003 at connect.
-    pub auth_rejected: AtomicU64,
+    pub auth_rejected: Counter,
     /// Sessions stored (uploads and simulator).
-    pub sessions_stored: AtomicU64,
-    /// Broadcasts fanned out (one per stored session).
-    pub broadcasts: AtomicU64,
+    pub sessions_stored: Counter,
+    /// Broadcasts fanned out (one per upload, on every instance).
+    pub broadcasts: Counter,
+    /// Uploads stored but not broadcast because the broker refused them.
+    pub broker_publish_failed: Counter,
     /// Time to fan one upload's three messages out to every queue.
     pub broadcast_fanout: Histogram,
     /// Time from a session being stored to a broadcast frame being written
     /// to one socket (one observation per frame and recipient).
     pub broadcast_delivery: Histogram,
+    registry: Registry,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let open_sockets = Gauge::default();
+        let counters: [Counter; 10] = Default::default();
+        let [
+            sockets_total,
+            messages_sent,
+            client_messages,
+            client_errors,
+            rate_limited,
+            lagged_closed,
+            auth_rejected,
+            sessions_stored,
+            broadcasts,
+            broker_publish_failed,
+        ] = counters;
+        let broadcast_fanout = Histogram::default();
+        let broadcast_delivery = Histogram::default();
+        let mut registry = Registry::default();
+        registry.register(
+            "quizpulse_open_sockets",
+            "WebSocket connections open now",
+            open_sockets.clone(),
+        );
+        for (name, help, counter) in [
+            (
+                "quizpulse_sockets",
+                "WebSocket connections accepted",
+                &sockets_total,
+            ),
+            (
+                "quizpulse_messages_sent",
+                "Messages written to sockets",
+                &messages_sent,
+            ),
+            (
+                "quizpulse_client_messages",
+                "Messages received from sockets",
+                &client_messages,
+            ),
+            (
+                "quizpulse_client_errors",
+                "Client messages answered with an error message",
+                &client_errors,
+            ),
+            (
+                "quizpulse_rate_limited",
+                "Client messages dropped by the per-socket rate limit",
+                &rate_limited,
+            ),
+            (
+                "quizpulse_lagged_closed",
+                "Sockets closed with 1013 because they fell too far behind",
+                &lagged_closed,
+            ),
+            (
+                "quizpulse_auth_rejected",
+                "Sockets closed with 4001 or 4003 at connect",
+                &auth_rejected,
+            ),
+            (
+                "quizpulse_sessions_stored",
+                "Quiz sessions stored",
+                &sessions_stored,
+            ),
+            (
+                "quizpulse_broadcasts",
+                "Upload broadcasts fanned out",
+                &broadcasts,
+            ),
+            (
+                "quizpulse_broker_publish_failed",
+                "Uploads stored but not broadcast because the broker refused them",
+                &broker_publish_failed,
+            ),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
+        registry.register(
+            "quizpulse_broadcast_fanout_seconds",
+            "Time to queue one upload's messages for every socket",
+            broadcast_fanout.0.clone(),
+        );
+        registry.register(
+            "quizpulse_broadcast_latency_seconds",
+            "Time from a session being stored to its broadcast being written to a socket",
+            broadcast_delivery.0.clone(),
+        );
+        Self {
+            open_sockets,
+            sockets_total,
+            messages_sent,
+            client_messages,
+            client_errors,
+            rate_limited,
+            lagged_closed,
+            auth_rejected,
+            sessions_stored,
+            broadcasts,
+            broker_publish_failed,
+            broadcast_fanout,
+            broadcast_delivery,
+            registry,
+        }
+    }
 }
 
 impl Metrics {
     /// Adds one to a counter.
-    pub fn inc(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
+    pub fn inc(counter: &Counter) {
+        counter.inc();
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// Every metric in the OpenMetrics text format ([`CONTENT_TYPE`]).
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let counters: [(&str, &str, &str, &AtomicU64); 10] = [
-            (
-                "quizpulse_open_sockets",
-                "gauge",
-                "WebSocket connections open now.",
-                &self.open_sockets,
-            ),
-            (
-                "quizpulse_sockets_total",
-                "counter",
-                "WebSocket connections accepted.",
-                &self.sockets_total,
-            ),
-            (
-                "quizpulse_messages_sent_total",
-                "counter",
-                "Messages written to sockets.",
-                &self.messages_sent,
-            ),
-            (
-                "quizpulse_client_messages_total",
-                "counter",
-                "Messages received from sockets.",
-                &self.client_messages,
-            ),
-            (
-                "quizpulse_client_errors_total",
-                "counter",
-                "Client messages answered with an error message.",
-                &self.client_errors,
-            ),
-            (
-                "quizpulse_rate_limited_total",
-                "counter",
-                "Client messages dropped by the per-socket rate limit.",
-                &self.rate_limited,
-            ),
-            (
-                "quizpulse_lagged_closed_total",
-                "counter",
-                "Sockets closed with 1013 because they fell too far behind.",
-                &self.lagged_closed,
-            ),
-            (
-                "quizpulse_auth_rejected_total",
-                "counter",
-                "Sockets closed with 4001 or 4003 at connect.",
-                &self.auth_rejected,
-            ),
-            (
-                "quizpulse_sessions_stored_total",
-                "counter",
-                "Quiz sessions stored.",
-                &self.sessions_stored,
-            ),
-            (
-                "quizpulse_broadcasts_total",
-                "counter",
-                "Upload broadcasts fanned out.",
-                &self.broadcasts,
-            ),
-        ];
-        for (name, kind, help, value) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
-        }
-        self.broadcast_fanout.render(
-            &mut out,
-            "quizpulse_broadcast_fanout_seconds",
-            "Time to queue one upload's messages for every socket.",
-        );
-        self.broadcast_delivery.render(
-            &mut out,
-            "quizpulse_broadcast_latency_seconds",
-            "Time from a session being stored to its broadcast being written to a socket.",
-        );
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
         out
     }
 }
@@ -175,14 +200,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn histogram_buckets_are_cumulative() {
+    fn names_and_cumulative_buckets() {
         let m = Metrics::default();
         m.broadcast_fanout.observe(Duration::from_micros(50));
         m.broadcast_fanout.observe(Duration::from_millis(3));
+        Metrics::inc(&m.sockets_total);
+        m.open_sockets.inc();
         let text = m.render();
-        assert!(text.contains("quizpulse_broadcast_fanout_seconds_bucket{le=\"0.0001\"} 1"));
-        assert!(text.contains("quizpulse_broadcast_fanout_seconds_bucket{le=\"0.005\"} 2"));
-        assert!(text.contains("quizpulse_broadcast_fanout_seconds_count 2"));
-        assert!(text.contains("# TYPE quizpulse_open_sockets gauge"));
+        assert!(
+            text.contains("quizpulse_broadcast_fanout_seconds_bucket{le=\"0.0001\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("quizpulse_broadcast_fanout_seconds_bucket{le=\"0.005\"} 2\n"));
+        assert!(text.contains("quizpulse_broadcast_fanout_seconds_count 2\n"));
+        assert!(text.contains("# TYPE quizpulse_open_sockets gauge\n"));
+        assert!(text.contains("\nquizpulse_open_sockets 1\n"));
+        assert!(text.contains("\nquizpulse_sockets_total 1\n"));
+        assert!(text.contains("\nquizpulse_messages_sent_total 0\n"));
+        assert!(text.ends_with("# EOF\n"));
     }
 }

@@ -187,9 +187,7 @@ where
 
     let mut reg = state.hub.register();
     Metrics::inc(&metrics.sockets_total);
-    metrics
-        .open_sockets
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    metrics.open_sockets.inc();
     let span = tracing::info_span!("socket", conn = reg.id, user = %user.username);
     async move {
     tracing::info!("socket open");
@@ -209,7 +207,8 @@ where
                 break End::Close(CLOSE_GOING_AWAY, "server shutting down");
             }
             () = reg.kicked.notified() => {
-                break End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING);
+                let (code, reason) = reg.kick_code();
+                break End::Close(code, reason);
             }
             frame = reg.rx.recv() => {
                 let Some(frame) = frame else {
@@ -284,7 +283,7 @@ where
     // Counted down only now, so shutdown can wait for every close handshake.
     metrics
         .open_sockets
-        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        .dec();
     }
     .instrument(span)
     .await;
@@ -464,7 +463,8 @@ mod tests {
 
     /// A state whose database is never touched by these tests.
     fn state() -> (AppState, watch::Sender<bool>) {
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
             .connect_lazy("sqlite::memory:")
             .unwrap();
         let (stop, shutdown) = watch::channel(false);
@@ -532,12 +532,7 @@ mod tests {
         assert_eq!(close_code(out.next().await), Some(1001));
         drop(input);
         task.await.unwrap();
-        assert_eq!(
-            metrics
-                .open_sockets
-                .load(std::sync::atomic::Ordering::Relaxed),
-            0
-        );
+        assert_eq!(metrics.open_sockets.get(), 0);
     }
 
     #[test]

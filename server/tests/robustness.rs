@@ -142,14 +142,14 @@ async fn more_than_1000_followed_quizzes_is_refused_with_an_error() {
     )
     .await;
     subscribe(&mut socket, "bulk-1000").await;
-    assert_eq!(server.state.hub.followers(&"bulk-1000".into()), 1);
+    assert_eq!(server.ws_state.hub.followers(&"bulk-1000".into()), 1);
 }
 
 /// A client whose kernel receive buffer is tiny and which never reads.
 async fn laggard(server: &common::TestServer, token: &str) -> Socket {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(server.addr).await.unwrap();
+    let stream = socket.connect(server.ws_addr).await.unwrap();
     let (socket, _) = tokio_tungstenite::client_async(
         server.ws_url(token),
         tokio_tungstenite::MaybeTlsStream::Plain(stream),

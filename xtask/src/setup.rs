@@ -125,6 +125,12 @@ pub fn run(scope: Scope) -> Result<Tools> {
     if scope == Scope::All {
         attempt(
             &mut failures,
+            "postgresql and redis-server (server tests)",
+            "`apt-get install -y postgresql redis-server`",
+            || ensure_db_servers(&mut ctx),
+        );
+        attempt(
+            &mut failures,
             "end-to-end npm packages",
             "`cd tests/e2e && npm ci`",
             ensure_e2e_packages,
@@ -508,6 +514,47 @@ fn ensure_e2e_packages() -> Result<()> {
         "installing the end-to-end suite's packages (playwright-core {wanted})"
     ));
     npm_ci(&dir)
+}
+
+// ---------------------------------------------------------------- postgresql, redis
+
+/// PostgreSQL's `initdb` (Debian keeps it in `/usr/lib/postgresql/N/bin`).
+fn find_initdb() -> Option<PathBuf> {
+    if let Some(dir) = output_of(Command::new("pg_config").arg("--bindir")) {
+        let initdb = PathBuf::from(dir.trim()).join("initdb");
+        if initdb.exists() {
+            return Some(initdb);
+        }
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("bin").join("initdb"))
+        .filter(|p| p.exists())
+        .collect();
+    dirs.sort();
+    dirs.pop().or_else(|| find_tool("initdb"))
+}
+
+/// The server tests start their own PostgreSQL and Redis (never the
+/// packages' system services): only the programs are needed.
+fn ensure_db_servers(ctx: &mut Ctx) -> Result<()> {
+    let versions = || {
+        let initdb = find_initdb()?;
+        let pg = output_of(Command::new(initdb).arg("--version"))?;
+        let redis = output_of(Command::new("redis-server").arg("--version"))?;
+        Some((pg, redis))
+    };
+    if versions().is_none() {
+        note("installing Debian's postgresql and redis-server");
+        apt_install(ctx, &["postgresql", "redis-server"])?;
+    }
+    let (pg, redis) = versions().context("initdb or redis-server missing after install")?;
+    note(format!(
+        "{pg}; {}",
+        redis.split(" sha=").next().unwrap_or(&redis)
+    ));
+    Ok(())
 }
 
 // ---------------------------------------------------------------- chromium

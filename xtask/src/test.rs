@@ -17,6 +17,8 @@ use crate::util::{self, Streamed, root, run_streaming, secs, step, target_dir};
 const FMT_LIMIT: Duration = Duration::from_secs(5 * 60);
 const CLIPPY_LIMIT: Duration = Duration::from_secs(30 * 60);
 const CARGO_TEST_LIMIT: Duration = Duration::from_secs(30 * 60);
+/// Each extra run of the server suites (postgres, redis): built already, so short.
+const SERVER_SUITE_LIMIT: Duration = Duration::from_secs(10 * 60);
 const E2E_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// One row of the summary table.
@@ -62,6 +64,9 @@ pub fn run() -> Result<bool> {
         CLIPPY_LIMIT,
     ));
     suites.push(cargo_test());
+    for backend in ["postgres", "redis"] {
+        suites.push(server_suites_on(backend));
+    }
 
     let t = Instant::now();
     step("test: wasm build (cargo xtask dist)");
@@ -151,14 +156,45 @@ fn stream(cmd: &mut Command, limit: Duration) -> Streamed {
     })
 }
 
-/// `cargo test --workspace`, counting every `test result:` line.
+/// `cargo test --workspace` (the server suites on SQLite), counting every
+/// `test result:` line.
 fn cargo_test() -> Suite {
-    let started = Instant::now();
     step("test: cargo test --workspace");
-    let run = stream(
+    cargo_test_suite(
+        "cargo test",
         util::cargo().args(["test", "--workspace"]),
         CARGO_TEST_LIMIT,
-    );
+    )
+}
+
+/// The server's contract and robustness suites again on `backend`
+/// (`postgres`: PostgreSQL; `redis`: two instances on PostgreSQL behind Redis).
+fn server_suites_on(backend: &'static str) -> Suite {
+    step(format!("test: server contract and robustness on {backend}"));
+    cargo_test_suite(
+        if backend == "redis" {
+            "server tests, two instances behind redis"
+        } else {
+            "server tests on postgres"
+        },
+        util::cargo()
+            .args([
+                "test",
+                "--package",
+                "quizpulse-server",
+                "--test",
+                "contract",
+                "--test",
+                "robustness",
+            ])
+            .env("QUIZPULSE_TEST_BACKEND", backend),
+        SERVER_SUITE_LIMIT,
+    )
+}
+
+fn cargo_test_suite(name: &'static str, cmd: &mut Command, limit: Duration) -> Suite {
+    let started = Instant::now();
+    let run = stream(cmd, limit);
     let ok = run.success;
     let (mut passed, mut failed) = (0, 0);
     for line in &run.lines {
@@ -171,7 +207,7 @@ fn cargo_test() -> Suite {
         failed += 1; // it did not compile, a harness crashed, or it ran out of time
     }
     Suite {
-        name: "cargo test",
+        name,
         kind: "tests",
         passed,
         failed,

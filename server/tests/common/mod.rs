@@ -1,6 +1,16 @@
-//! Test harness: the real server on 127.0.0.1:0 over a temporary SQLite
-//! file, a reqwest client, and a tokio-tungstenite socket client.
+//! Test harness: the real server on 127.0.0.1:0, a reqwest client, and a
+//! tokio-tungstenite socket client.
+//!
+//! `QUIZPULSE_TEST_BACKEND` picks what the server runs on (`cargo xtask test`
+//! runs the contract and robustness suites with each):
+//! - `sqlite` (the default): one instance over a temporary SQLite file;
+//! - `postgres`: one instance over a fresh database of a real PostgreSQL;
+//! - `redis`: two instances over one PostgreSQL database sharing broadcasts
+//!   through a real Redis; REST calls go to the first, sockets to the second,
+//!   so every broadcast a test sees crossed from one instance to the other.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, missing_docs)]
+
+pub mod services;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -24,12 +34,54 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 pub const SECRET: &str = "test-secret-for-integration-tests";
 
+/// What the test server runs on (`QUIZPULSE_TEST_BACKEND`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// One instance, SQLite.
+    Sqlite,
+    /// One instance, PostgreSQL.
+    Postgres,
+    /// Two instances, PostgreSQL, broadcasts through Redis.
+    Redis,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("QUIZPULSE_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("redis") => Backend::Redis,
+        Ok("sqlite" | "") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("QUIZPULSE_TEST_BACKEND={other:?}: use sqlite, postgres or redis"),
+    }
+}
+
+/// A database URL for one test on `backend`; the directory keeps a SQLite
+/// file alive.
+pub async fn database(backend: Backend, dir: &tempfile::TempDir) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+        Backend::Postgres | Backend::Redis => services::Postgres::shared().fresh_database().await,
+    }
+}
+
+/// The second instance in `redis` mode.
+struct Peer {
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<Result<(), ServerError>>>,
+}
+
 pub struct TestServer {
+    /// Where REST calls go.
     pub addr: SocketAddr,
+    /// Where sockets connect (the second instance in `redis` mode).
+    pub ws_addr: SocketAddr,
     pub state: AppState,
+    /// The state of the instance the sockets are on.
+    pub ws_state: AppState,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     pub handle: Option<JoinHandle<Result<(), ServerError>>>,
+    peer: Option<Peer>,
+    pub redis: Option<services::Redis>,
     _dir: tempfile::TempDir,
 }
 
@@ -41,13 +93,21 @@ pub async fn start() -> TestServer {
 }
 
 pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    start_on(backend(), tweak).await
+}
+
+/// A test server on `backend`, whatever `QUIZPULSE_TEST_BACKEND` says.
+pub async fn start_on(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let url = database(backend, &dir).await;
+    let redis = (backend == Backend::Redis).then(services::Redis::start);
     let mut config = Config::new(url, Secret::new(SECRET));
     config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
     config.ws.close_grace = Duration::from_secs(5);
     config.shutdown_grace = Duration::from_secs(5);
+    config.broker_url = redis.as_ref().map(services::Redis::url);
     tweak(&mut config);
+    let second = redis.is_some().then(|| config.clone());
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addr().unwrap();
     let state = server.state().clone();
@@ -56,12 +116,36 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let handle = tokio::spawn(server.run(async move {
         let _ = stopped.await;
     }));
+    let (ws_addr, ws_state, peer) = match second {
+        Some(config) => {
+            let server = Server::bind(config).await.unwrap();
+            let addr = server.local_addr().unwrap();
+            let ws_state = server.state().clone();
+            let (stop, stopped) = oneshot::channel::<()>();
+            let handle = tokio::spawn(server.run(async move {
+                let _ = stopped.await;
+            }));
+            (
+                addr,
+                ws_state,
+                Some(Peer {
+                    stop: Some(stop),
+                    handle: Some(handle),
+                }),
+            )
+        }
+        None => (addr, state.clone(), None),
+    };
     TestServer {
         addr,
+        ws_addr,
         state,
+        ws_state,
         http: reqwest::Client::new(),
         stop: Some(stop),
         handle: Some(handle),
+        peer,
+        redis,
         _dir: dir,
     }
 }
@@ -93,14 +177,27 @@ impl TestServer {
         format!("http://{}{path}", self.addr)
     }
 
-    pub fn ws_url(&self, token: &str) -> String {
-        format!("ws://{}/ws/leaderboard/?token={token}", self.addr)
+    /// A URL on the socket instance (the second one in `redis` mode).
+    pub fn ws_instance_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.ws_addr)
     }
 
-    /// Signals shutdown and waits for the server task.
+    pub fn ws_url(&self, token: &str) -> String {
+        format!("ws://{}/ws/leaderboard/?token={token}", self.ws_addr)
+    }
+
+    /// Signals shutdown and waits for the server task(s).
     pub async fn stop(&mut self) -> Result<(), ServerError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(peer) = self.peer.as_mut() {
+            if let Some(stop) = peer.stop.take() {
+                let _ = stop.send(());
+            }
+            if let Some(handle) = peer.handle.take() {
+                tokio::time::timeout(WAIT, handle).await.unwrap().unwrap()?;
+            }
         }
         match self.handle.take() {
             Some(handle) => tokio::time::timeout(WAIT, handle).await.unwrap().unwrap(),
@@ -160,7 +257,22 @@ impl TestServer {
             )
             .await;
         assert_eq!(status, 201, "{body}");
+        self.settle().await;
         body
+    }
+
+    /// Waits until the socket instance has fanned out every session stored
+    /// so far (at once on one instance; in `redis` mode broadcasts reach the
+    /// second instance a moment after the upload is answered).
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.ws_state.metrics.broadcasts.get() < self.state.metrics.sessions_stored.get() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "broadcasts did not reach the socket instance"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     pub async fn connect(&self, token: &str) -> Socket {
@@ -172,10 +284,11 @@ impl TestServer {
         socket
     }
 
+    /// A metric of the instance the sockets are on.
     pub async fn metric(&self, name: &str) -> u64 {
         let text = self
             .http
-            .get(self.url("/metrics"))
+            .get(format!("http://{}/metrics", self.ws_addr))
             .send()
             .await
             .unwrap()
