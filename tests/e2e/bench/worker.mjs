@@ -74,7 +74,8 @@ async function messagesReceived(page) {
 }
 
 async function main() {
-  const server = await startServer({ args: LIVE_ARGS });
+  // Tokens outlive the run (the latency part alone takes six minutes).
+  const server = await startServer({ args: [...LIVE_ARGS, '--access-ttl', '1h'] });
   const ext = await launchExtension();
   try {
     const { page } = await openPage(ext, 'options.html', { width: 900, height: 700 });
@@ -154,7 +155,7 @@ async function main() {
     lines.push('');
     lines.push(
       '`cargo xtask bench` (`node tests/e2e/bench/worker.mjs`): the built extension in headless Chromium, ' +
-        'signed in to the reference server on loopback (SQLite, `--simulate-every 0`), three followed quizzes.',
+        'signed in to the reference server (debug build, as in the e2e suite) on loopback (SQLite, `--simulate-every 0`), three followed quizzes.',
     );
     lines.push('');
     lines.push(
