@@ -157,7 +157,9 @@ describe('the extension', () => {
     assert.equal(await fieldError.textContent(), '');
     assert.equal(await input.getAttribute('aria-invalid'), 'false');
     const stored = await page.evaluate(() => chrome.storage.local.get(null));
-    assert.deepEqual(Object.keys(stored), [KEY]);
+    // The worker applied the change and keeps its own keys beside the settings.
+    assert.ok(Object.keys(stored).every((k) => k.startsWith('quizpulse.')), Object.keys(stored).join());
+    assert.ok(KEY in stored);
     assert.deepEqual(JSON.parse(stored[KEY]), {
       server_url: 'https://quiz.example.org',
       socket_url: null,
@@ -168,6 +170,9 @@ describe('the extension', () => {
         enabled: true,
         new_sessions: true,
         rank_changes: true,
+        leaderboard_changes: true,
+        subscription_confirmations: true,
+        connection: true,
         account: true,
         keep_on_screen: false,
         quiet_hours: null,
