@@ -142,7 +142,13 @@ async fn run() {
         let reply = apply(input);
         carry_out().await;
         if let Some(resolve) = reply {
-            let state = ports::current_state();
+            let state = DRIVER.with(|d| {
+                d.borrow()
+                    .client
+                    .as_ref()
+                    .map(|c| ports::state_message(&c.snapshot(now())))
+            });
+            let state = state.unwrap_or(JsValue::NULL);
             if let Err(err) = resolve.call1(&JsValue::NULL, &state) {
                 log_error(&format!(
                     "answering a command failed: {}",
@@ -246,12 +252,7 @@ fn apply(input: Input) -> Option<Function> {
         Input::IdleActive => c.handle_idle_active(now),
         Input::NotificationClicked(id) => c.handle_notification_clicked(&id, now),
         Input::NotificationClosed(id) => c.handle_notification_closed(&id, now),
-        Input::SettingsWritten(json) => match serde_json::from_str(&json) {
-            Ok(settings) => c.handle_command(Command::SaveSettings { settings }, now),
-            Err(err) => log_error(&format!(
-                "settings written to storage are not QuizPulse settings, ignored: {err}"
-            )),
-        },
+        Input::SettingsWritten(json) => c.handle_settings_changed(&json, now),
     });
     reply
 }
@@ -304,7 +305,11 @@ async fn execute(action: Action) {
             push(Input::HostAccess(granted));
             Ok(())
         }
-        Action::Publish { snapshot, .. } => ports::publish(&snapshot).await,
+        Action::Publish {
+            snapshot,
+            to_popup,
+            to_storage,
+        } => ports::publish(&snapshot, to_popup, to_storage).await,
     };
     if let Err(err) = done {
         log_error(&err.to_string());

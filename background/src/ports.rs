@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use quizpulse::client::SNAPSHOT_KEY;
 use quizpulse::messages::Snapshot;
 use quizpulse::subscriptions::TabId;
 use wasm_bindgen::prelude::*;
@@ -26,10 +27,6 @@ extern "C" {
     fn sender(this: &Port) -> JsValue;
 }
 
-/// The `chrome.storage.session` key of the cached snapshot the popup paints first: the
-/// core's.
-pub use quizpulse::client::SNAPSHOT_KEY;
-
 /// The port name the popup connects with.
 pub const POPUP_PORT: &str = "popup";
 
@@ -40,8 +37,6 @@ pub const QUIZ_PORT_PREFIX: &str = "quiz:";
 struct Ports {
     popups: Vec<Port>,
     quiz_pages: BTreeMap<TabId, Port>,
-    /// The last snapshot as a `WorkerMessage` (JSON text), for late joiners.
-    last: Option<String>,
 }
 
 thread_local! {
@@ -97,16 +92,10 @@ impl Port {
     }
 }
 
-/// A popup connected: it gets the last snapshot at once, then every new one.
+/// A popup connected: it gets every snapshot from now on (the core publishes one at
+/// once for the popup's Hello).
 pub fn popup_opened(port: Port) {
-    let last = PORTS.with(|p| {
-        let mut p = p.borrow_mut();
-        p.popups.push(port.clone());
-        p.last.clone()
-    });
-    if let Some(text) = last {
-        port.post(&chrome::json_text(&text));
-    }
+    PORTS.with(|p| p.borrow_mut().popups.push(port));
 }
 
 /// A popup disconnected; `true` when it was the last one.
@@ -145,38 +134,42 @@ pub fn tab_closed(tab: TabId) {
     PORTS.with(|p| p.borrow_mut().quiz_pages.remove(&tab));
 }
 
-/// Hands the snapshot to every open popup and to `chrome.storage.session`.
-pub async fn publish(snapshot: &Snapshot) -> Result<(), ChromeError> {
+/// Hands the snapshot to every open popup (`to_popup`) and to
+/// `chrome.storage.session` under the core's [`SNAPSHOT_KEY`] as JSON text
+/// (`to_storage`).
+pub async fn publish(
+    snapshot: &Snapshot,
+    to_popup: bool,
+    to_storage: bool,
+) -> Result<(), ChromeError> {
     let json = serde_json::to_string(snapshot).map_err(|e| ChromeError {
         api: "snapshot",
         message: e.to_string(),
     })?;
-    let message = format!(r#"{{"type":"snapshot","snapshot":{json}}}"#);
-    let popups = PORTS.with(|p| {
-        let mut p = p.borrow_mut();
-        p.last = Some(message.clone());
-        p.popups.clone()
-    });
+    let popups = if to_popup {
+        PORTS.with(|p| p.borrow().popups.clone())
+    } else {
+        Vec::new()
+    };
     if !popups.is_empty() {
-        let value = chrome::json_text(&message);
+        let value = chrome::json_text(&format!(r#"{{"type":"snapshot","snapshot":{json}}}"#));
         for port in &popups {
             port.post(&value);
         }
     }
+    if !to_storage {
+        return Ok(());
+    }
     let items = js_sys::Object::new();
     // Setting a property on a fresh object cannot fail.
-    let _ = js_sys::Reflect::set(&items, &SNAPSHOT_KEY.into(), &chrome::json_text(&json));
+    let _ = js_sys::Reflect::set(&items, &SNAPSHOT_KEY.into(), &JsValue::from_str(&json));
     chrome::storage_set(true, &items).await
 }
 
-/// The last published state as a `WorkerMessage` (a snapshot), for a command's answer.
-pub fn current_state() -> JsValue {
-    PORTS
-        .with(|p| p.borrow().last.as_deref().map(chrome::json_text))
-        .unwrap_or_else(|| {
-            chrome::js(&serde_json::json!({
-                "type": "error",
-                "message": "the service worker has no state yet",
-            }))
-        })
+/// A snapshot as the `WorkerMessage` a command is answered with.
+pub fn state_message(snapshot: &Snapshot) -> JsValue {
+    match serde_json::to_string(snapshot) {
+        Ok(json) => chrome::json_text(&format!(r#"{{"type":"snapshot","snapshot":{json}}}"#)),
+        Err(err) => chrome::js(&serde_json::json!({ "type": "error", "message": err.to_string() })),
+    }
 }

@@ -112,15 +112,18 @@ describe('the live worker', () => {
     const other = await ext.context.newPage();
     await other.goto(`${server.url}/quizzes/circuits/`);
     await ext.worker.evaluate((nid) => self.quizpulseListeners.notificationClicked(nid), id);
+    let all = null;
     const tabs = await waitFor(
       async () => {
-        const all = await page.evaluate(() => chrome.tabs.query({}));
+        all = await page.evaluate(() => chrome.tabs.query({}));
         const onA = all.filter((t) => t.url?.includes(`/quizzes/${A}`));
         return onA.length === 1 && onA[0].active ? all : null;
       },
       10_000,
       "A's tab active",
-    );
+    ).catch((error) => {
+      throw new Error(`${error.message}; clicked ${id} of ${ids}; tabs ${JSON.stringify(all?.map((t) => [t.url, t.active]))}`);
+    });
     assert.equal(tabs.filter((t) => t.url?.includes(`/quizzes/${A}`)).length, 1);
     await other.close();
   });
@@ -172,6 +175,7 @@ describe('the live worker', () => {
     })();
     let uploads = 0;
     for (let round = 0; round < 3; round += 1) {
+      const since = (await cachedSnapshot(page))?.connection?.since;
       await server.kill();
       const restarted = await startServer({ args: LIVE_ARGS, port: server.port, dir: server.dir });
       const old = server;
@@ -183,8 +187,12 @@ describe('the live worker', () => {
         }
       )(restarted.stop);
       const token = await accessToken(server, 'bob');
+      // Connected again: a new connection, not the cached state from before the kill.
       await waitFor(
-        async () => (await cachedSnapshot(page))?.connection?.state === 'connected',
+        async () => {
+          const connection = (await cachedSnapshot(page))?.connection;
+          return connection?.state === 'connected' && connection.since !== since;
+        },
         40_000,
         `reconnected after restart ${round + 1}`,
         200,
@@ -216,6 +224,8 @@ describe('the live worker', () => {
     const limit = snap.settings.board_limit;
     const want = (await rest(server, `/api/leaderboard/subjects/?limit=${limit}`, { token })).body;
     const quizzes = (await rest(server, '/api/quizzes/', { token })).body;
+    const { updated_at: _a, ...boardA } = (await rest(server, `/api/quizzes/${A}/leaderboard/?limit=${limit}`, { token }))
+      .body;
     // A board's `updated_at` is left out: when the core applies the `entries` a
     // broadcast carries, it stamps the time it received them, not the server's.
     const boardsOnly = (boards) => boards?.map(({ updated_at: _, ...board }) => board);
@@ -224,13 +234,14 @@ describe('the live worker', () => {
     await waitFor(
       async () => {
         const s = await cachedSnapshot(page);
-        seen = { boards: boardsOnly(s?.subject_boards?.data), rows: s?.quizzes?.map((r) => r.quiz) };
-        return JSON.stringify(seen.boards) === JSON.stringify(want) && JSON.stringify(seen.rows) === JSON.stringify(quizzes);
+        const { updated_at: _b, ...followed } = s?.quiz_boards?.[A]?.data ?? {};
+        seen = { boards: boardsOnly(s?.subject_boards?.data), rows: s?.quizzes?.map((r) => r.quiz), followed };
+        return JSON.stringify(seen) === JSON.stringify({ boards: want, rows: quizzes, followed: boardA });
       },
       15_000,
       `boards equal to the server's after ${uploads} uploads`,
     ).catch((error) => {
-      assert.deepEqual(seen, { boards: want, rows: quizzes }, error.message);
+      assert.deepEqual(seen, { boards: want, rows: quizzes, followed: boardA }, error.message);
     });
   });
 
@@ -288,9 +299,29 @@ describe('the live worker', () => {
   });
 
   test('no token ever appeared in a snapshot, a page message or the console', async () => {
-    const snap = await cachedSnapshot(page);
-    assert.doesNotMatch(JSON.stringify(snap), JWT);
-    assert.ok(consoleLines.length > 0 || true);
+    // Signed in again, a popup port's messages and the cached snapshot carry no token.
+    await signIn(page, server, 'alice');
+    const messages = await withTimeout(
+      page.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const got = [];
+            const port = chrome.runtime.connect({ name: 'popup' });
+            port.onMessage.addListener((m) => got.push(JSON.stringify(m)));
+            port.postMessage({ type: 'ping' });
+            setTimeout(() => {
+              port.disconnect();
+              resolve(got);
+            }, 2_000);
+          }),
+      ),
+      10_000,
+      'popup port messages',
+    );
+    assert.ok(messages.some((m) => m.includes('"snapshot"')), 'the popup port got a snapshot');
+    for (const m of messages) assert.doesNotMatch(m, JWT);
+    assert.doesNotMatch(JSON.stringify(await cachedSnapshot(page)), JWT);
+    assert.ok(consoleLines.length > 0, 'the worker and the page logged something');
     for (const line of consoleLines) assert.doesNotMatch(line, JWT);
   });
 });

@@ -10,7 +10,7 @@ use crate::dist;
 use crate::setup::Tools;
 use crate::util::{cargo, display, root, run, step, target_dir, today_utc, which};
 
-/// Builds the release server, runs the node driver on the built `dist/` (the size
+/// Builds the server (debug, as for the end-to-end suite), runs the node driver on the built `dist/` (the size
 /// section builds it first) and returns its Markdown.
 pub fn measure(tools: &Tools) -> Result<String> {
     let e2e = root().join("tests").join("e2e");
@@ -25,9 +25,10 @@ pub fn measure(tools: &Tools) -> Result<String> {
     if !dist::dist_dir().join("manifest.json").is_file() {
         bail!("no dist/: run `cargo xtask dist` first");
     }
-    step("bench: cargo build --release -p quizpulse-server");
-    run(cargo().args(["build", "--release", "--package", "quizpulse-server"]))?;
-    let server = target_dir().join("release").join("quizpulse-server");
+    // The same server build as the end-to-end suite's: what is measured is the worker.
+    step("bench: cargo build -p quizpulse-server");
+    run(cargo().args(["build", "--package", "quizpulse-server"]))?;
+    let server = target_dir().join("debug").join("quizpulse-server");
 
     let mut cmd = Command::new(&tools.node);
     cmd.current_dir(&e2e)

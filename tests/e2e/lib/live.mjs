@@ -97,14 +97,21 @@ export function command(page, message, ms = 15_000) {
   );
 }
 
-/** The snapshot the worker cached in chrome.storage.session (null before the first). */
+/** The core's chrome.storage.session key of the cached snapshot (JSON text). */
+export const SNAPSHOT_KEY = 'quizpulse.snapshot';
+
+/**
+ * The snapshot the worker cached in chrome.storage.session (null before the first).
+ * The core writes it at most once a second.
+ */
 export async function cachedSnapshot(page) {
   const items = await withTimeout(
-    page.evaluate(() => chrome.storage.session.get('snapshot')),
+    page.evaluate((key) => chrome.storage.session.get(key), SNAPSHOT_KEY),
     5_000,
     'reading the cached snapshot',
   );
-  return items.snapshot ?? null;
+  const text = items[SNAPSHOT_KEY];
+  return typeof text === 'string' ? JSON.parse(text) : null;
 }
 
 /** Signs in as `user` on `server` and waits until the snapshot says connected. */
