@@ -101,30 +101,38 @@ pub fn run() -> Result<bool> {
     Ok(summary(&suites, started))
 }
 
-/// Every wasm and JS file in `dist/`, gzip -9, summed, within the budget.
+/// Every wasm and JS file in `dist/`, gzip -9, summed: fails over the ceiling, and says
+/// how far over the budget it is.
 fn size_budget() -> Suite {
     let t = Instant::now();
     step(format!(
-        "test: size budget (all wasm + JS in dist/, gzip -9, at most {} bytes)",
-        budget::BUDGET
+        "test: size (all wasm + JS in dist/, gzip -9; budget {} bytes, fails over {})",
+        budget::BUDGET,
+        budget::CEILING
     ));
     let ok = match budget::measure(&dist::dist_dir()) {
         Ok(sizes) => {
             print!("{}", budget::table(&sizes));
             if !sizes.fits() {
                 println!(
-                    "size budget exceeded by {} bytes: see BENCHMARKS.md and `twiggy top` on target/wasm-bindgen/*/ *_bg.wasm",
+                    "OVER the size budget by {} bytes (see BENCHMARKS.md; `twiggy top` on target/wasm-bindgen/*/*_bg.wasm)",
                     sizes.total_gzip() - budget::BUDGET
                 );
             }
-            sizes.fits()
+            if !sizes.under_ceiling() {
+                println!(
+                    "the extension grew past its ceiling by {} bytes",
+                    sizes.total_gzip() - budget::CEILING
+                );
+            }
+            sizes.under_ceiling()
         }
         Err(err) => {
-            println!("size budget: {err:#}");
+            println!("size: {err:#}");
             false
         }
     };
-    check("size budget", ok, t)
+    check("size (ceiling; budget reported)", ok, t)
 }
 
 fn check(name: &'static str, ok: bool, started: Instant) -> Suite {
