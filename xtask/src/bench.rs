@@ -21,19 +21,28 @@ type Section = (&'static str, fn(&Tools) -> Result<String>);
 const SECTIONS: &[Section] = &[
     ("size", extension_size),
     ("core", core_throughput),
-    ("server", server_fanout),
+    ("server", server_boards),
+    ("fanout", server_fanout),
 ];
 
 const HEADER: &str = "# Benchmarks\n\n\
 Written by `cargo xtask bench`; each section is rewritten by its own benchmark and says \
 the command, date and toolchain that produced it.\n";
 
-/// Runs every benchmark and updates `BENCHMARKS.md`.
-pub fn run() -> Result<()> {
+/// Runs the benchmarks named in `only` (every one if empty) and updates
+/// their sections of `BENCHMARKS.md`.
+pub fn run(only: &[String]) -> Result<()> {
+    if let Some(unknown) = only.iter().find(|o| !SECTIONS.iter().any(|(n, _)| n == o)) {
+        let names: Vec<&str> = SECTIONS.iter().map(|(n, _)| *n).collect();
+        bail!("no benchmark {unknown:?}; there are: {}", names.join(", "));
+    }
     let tools = setup::run(Scope::Build)?;
     let path = root().join("BENCHMARKS.md");
     let mut text = std::fs::read_to_string(&path).unwrap_or_else(|_| HEADER.to_string());
     for (name, measure) in SECTIONS {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            continue;
+        }
         let body = measure(&tools)?;
         text = replace_section(&text, name, &body);
     }
@@ -99,9 +108,15 @@ fn core_throughput(_: &Tools) -> Result<String> {
     markdown_example("quizpulse", "core_throughput", &[])
 }
 
-/// The reference server's broadcast fan-out and leaderboard queries.
+/// The reference server's leaderboard queries over 100 000 sessions.
+fn server_boards(_: &Tools) -> Result<String> {
+    markdown_example("quizpulse-server", "boards", &[])
+}
+
+/// Fan-out, memory, sustained rate, two instances, reconnect storm: ours and
+/// the Django Channels peer under one load generator (`bench_server`).
 fn server_fanout(_: &Tools) -> Result<String> {
-    markdown_example("quizpulse-server", "fanout", &[])
+    crate::bench_server::run()
 }
 
 /// The extension's size: each wasm file raw and gzip, and the store zip.

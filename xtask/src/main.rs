@@ -3,6 +3,8 @@
 //! Commands: `setup`, `dist [--server URL]`, `demo [--browser]`, `test`, `bench`.
 
 mod bench;
+mod bench_chart;
+mod bench_server;
 mod demo;
 mod dist;
 mod setup;
@@ -28,7 +30,8 @@ commands:
                         127.0.0.1:8000; --browser opens Chromium with the extension loaded
   test                  setup, fmt, clippy, native tests, wasm build, end-to-end suite;
                         ends with one line `N passed, N failed`
-  bench                 measure (extension size, ...) and record it in BENCHMARKS.md";
+  bench [SECTION...]    measure and record it in BENCHMARKS.md: size, core, server (boards),
+                        fanout (ours vs the Django Channels peer); all of them by default";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -84,9 +87,7 @@ fn dispatch(args: &[String]) -> Result<bool> {
             no_args(rest)?;
             test::run()
         }
-        "bench" => {
-            no_args(rest)?;
-            bench::run().map(|()| true)
+        "bench" => bench::run(rest).map(|()| true),
         }
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
