@@ -28,12 +28,22 @@ use serde_json::Value;
 use crate::bench_chart::{self, Series};
 use crate::util::{cargo, display, note, output_of, root, step, target_dir, today_utc, which};
 
-/// Sockets of the headline figures.
-const SOCKETS: usize = 10_000;
+/// Sockets of the headline figures (`QUIZPULSE_BENCH_SOCKETS` overrides it,
+/// e.g. for a quick run; the chart uses a tenth, a quarter and half of it).
+fn sockets() -> usize {
+    std::env::var("QUIZPULSE_BENCH_SOCKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n >= 10)
+        .unwrap_or(10_000)
+}
 /// Uploads timed for the headline fan-out.
 const UPLOADS: usize = 50;
 /// Socket counts of the chart (the headline run gives the last point).
-const CHART_SOCKETS: [usize; 3] = [1_000, 2_500, 5_000];
+fn chart_sockets() -> [usize; 3] {
+    let n = sockets();
+    [n / 10, n / 4, n / 2]
+}
 /// Upload rates (per second) tried in turn for the sustained figure.
 const RATES: &str = "2,4,6,8,10,12,15,20,25,30,40,50";
 /// Longest any one generator run may take.
@@ -291,12 +301,12 @@ fn measure_ours(dir: &Path) -> Result<Measured> {
     let port = free_port()?;
     let server = start_ours(port, &dir.join("ours.db"), None)?;
     let url = vec![format!("http://127.0.0.1:{port}")];
-    let headline = loadgen(&run_args(&url, OURS_USER, SOCKETS, UPLOADS, RATES, &[server.pid()]))?;
+    let headline = loadgen(&run_args(&url, OURS_USER, sockets(), UPLOADS, RATES, &[server.pid()]))?;
     let mut chart = Vec::new();
-    for n in CHART_SOCKETS {
+    for n in chart_sockets() {
         chart.push((n, loadgen(&run_args(&url, OURS_USER, n, 10, "", &[]))?));
     }
-    chart.push((SOCKETS, headline.clone()));
+    chart.push((sockets(), headline.clone()));
     drop(server);
     Ok(Measured { headline, chart })
 }
@@ -308,12 +318,12 @@ fn measure_django(python: &Path, dir: &Path) -> Result<Measured> {
     let port = free_port()?;
     let server = start_django(python, port, &db, None)?;
     let url = vec![format!("http://127.0.0.1:{port}")];
-    let headline = loadgen(&run_args(&url, DJANGO_USER, SOCKETS, 10, RATES, &[server.pid()]))?;
+    let headline = loadgen(&run_args(&url, DJANGO_USER, sockets(), 10, RATES, &[server.pid()]))?;
     let mut chart = Vec::new();
-    for n in CHART_SOCKETS {
+    for n in chart_sockets() {
         chart.push((n, loadgen(&run_args(&url, DJANGO_USER, n, 5, "", &[]))?));
     }
-    chart.push((SOCKETS, headline.clone()));
+    chart.push((sockets(), headline.clone()));
     drop(server);
     Ok(Measured { headline, chart })
 }
@@ -337,7 +347,7 @@ fn measure_two(python: &Path, dir: &Path) -> Result<Vec<(String, Value)>> {
         let one = start_ours(a, &db, Some(&redis_url))?;
         let two = start_ours(b, &db, Some(&redis_url))?;
         let urls = vec![format!("http://127.0.0.1:{a}"), format!("http://127.0.0.1:{b}")];
-        let result = loadgen(&run_args(&urls, OURS_USER, SOCKETS, UPLOADS, RATES, &[one.pid(), two.pid()]))?;
+        let result = loadgen(&run_args(&urls, OURS_USER, sockets(), UPLOADS, RATES, &[one.pid(), two.pid()]))?;
         out.push(("ours, `--broker` Redis".to_owned(), result));
     } else {
         note("our server has no --broker in this build: figure 3 covers the Django peer only");
@@ -349,7 +359,7 @@ fn measure_two(python: &Path, dir: &Path) -> Result<Vec<(String, Value)>> {
     let one = start_django(python, a, &db, Some(&redis_url))?;
     let two = start_django(python, b, &db, Some(&redis_url))?;
     let urls = vec![format!("http://127.0.0.1:{a}"), format!("http://127.0.0.1:{b}")];
-    let result = loadgen(&run_args(&urls, DJANGO_USER, SOCKETS, 10, "", &[one.pid(), two.pid()]))?;
+    let result = loadgen(&run_args(&urls, DJANGO_USER, sockets(), 10, "", &[one.pid(), two.pid()]))?;
     out.push(("Django Channels, channels_redis".to_owned(), result));
     drop((one, two, redis));
     Ok(out)
@@ -364,7 +374,7 @@ fn measure_storm(dir: &Path, jitter: bool) -> Result<Value> {
     let mut server = start_ours(port, &db, None)?;
     let mut cmd = Command::new(release_bin("loadgen"));
     cmd.args(["storm", "--url", &format!("http://127.0.0.1:{port}"), "--user", OURS_USER])
-        .args(["--sockets", &SOCKETS.to_string()])
+        .args(["--sockets", &sockets().to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
     if !jitter {
@@ -472,7 +482,8 @@ pub fn run() -> Result<String> {
         _ => "–".into(),
     };
     let best = |v: &Value| v["sustained"]["best_deliveries_per_s"].clone();
-    md.push_str(&format!("**1. Fan-out to {SOCKETS} sockets**\n\n"));
+    let n = sockets();
+    md.push_str(&format!("**1. Fan-out to {n} sockets**\n\n"));
     md.push_str("| measure | ours | Django Channels | ours / Django |\n|---|---:|---:|---:|\n");
     md.push_str(&format!(
         "| uploads timed | {} | {} | |\n",
@@ -499,12 +510,23 @@ pub fn run() -> Result<String> {
         ratio(&best(o), &best(d))
     ));
     md.push_str(&format!(
+        "| server CPU per upload (ms; independent of the machine's other load) | {} | {} | {} |\n",
+        f(&o["fanout"]["server_cpu_ms_per_upload"]),
+        f(&d["fanout"]["server_cpu_ms_per_upload"]),
+        ratio(&d["fanout"]["server_cpu_ms_per_upload"], &o["fanout"]["server_cpu_ms_per_upload"])
+    ));
+    md.push_str(&format!(
+        "| load generator CPU per upload (ms) | {} | {} | |\n",
+        f(&o["fanout"]["loadgen_cpu_ms_per_upload"]),
+        f(&d["fanout"]["loadgen_cpu_ms_per_upload"])
+    ));
+    md.push_str(&format!(
         "| server memory per idle socket (KiB, RSS delta / sockets) | {} | {} | |\n",
         f(&o["kib_per_socket"]),
         f(&d["kib_per_socket"])
     ));
     md.push_str(&format!(
-        "| connect + subscribe {SOCKETS} sockets (s) | {} | {} | |\n",
+        "| connect + subscribe {n} sockets (s) | {} | {} | |\n",
         f(&o["connect_s"]),
         f(&d["connect_s"])
     ));
@@ -536,7 +558,7 @@ pub fn run() -> Result<String> {
     }
     md.push_str("\n![fan-out latency against sockets](bench/fanout.svg)\n\n");
 
-    md.push_str(&format!("**3. Two processes behind one Redis** ({SOCKETS} sockets alternating between them, uploads through the first)\n\n"));
+    md.push_str(&format!("**3. Two processes behind one Redis** ({n} sockets alternating between them, uploads through the first)\n\n"));
     md.push_str("| setup | uploads | p50 (ms) | p99 (ms) | missed | memory per socket (KiB, both) | sustained deliveries/s |\n|---|---:|---:|---:|---:|---:|---:|\n");
     for (name, v) in &two {
         md.push_str(&format!(
@@ -549,7 +571,7 @@ pub fn run() -> Result<String> {
 
     md.push_str(&format!(
         "**4. Reconnect storm**: our server restarted (SIGTERM: 1001 to every socket, then a new process on the same port) \
-         under {SOCKETS} sockets that come back on `quizpulse::backoff` (1001: the 1–5 s \"soon\" delay; a refused attempt: \
+         under {n} sockets that come back on `quizpulse::backoff` (1001: the 1–5 s \"soon\" delay; a refused attempt: \
          quick retry with full jitter); without jitter every delay is its ceiling.\n\n"
     ));
     md.push_str("| policy | peak attempts/s | attempts | refused | all back after (ms) |\n|---|---:|---:|---:|---:|\n");

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::Error;
 use crate::fleet::{Fleet, Tally};
 use crate::stats::{ms, percentile};
-use crate::sys::rss_kib;
+use crate::sys::{cpu_seconds, rss_kib};
 use crate::target::Target;
 
 /// Messages each following socket gets per upload (the contract's three).
@@ -51,6 +51,10 @@ async fn settle(tally: &Tally, session: u64, sockets: u32, deadline: tokio::time
 
 fn rss_total(pids: &[u32]) -> Option<u64> {
     pids.iter().map(|&pid| rss_kib(pid)).sum()
+}
+
+fn cpu_total(pids: &[u32]) -> Option<f64> {
+    pids.iter().map(|&pid| cpu_seconds(pid)).sum()
 }
 
 /// Connects (sockets spread over `targets`), measures memory and fan-out,
@@ -105,6 +109,8 @@ async fn fanout(target: &Target, tokens: &[String], fleet: &Fleet, plan: &Plan) 
     let mut latencies = Vec::with_capacity(plan.uploads);
     let mut missed = 0u64;
     let mut delivered = 0u64;
+    let server_cpu = cpu_total(&plan.pids);
+    let own_cpu = cpu_seconds(std::process::id());
     for u in 0..plan.uploads {
         let started = tally.now_ns();
         let id = target.upload(&tokens[0], &plan.quiz, (u % 100) as f64).await?;
@@ -115,11 +121,19 @@ async fn fanout(target: &Target, tokens: &[String], fleet: &Fleet, plan: &Plan) 
         // Let the sockets' other frames of this upload drain before the next.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    // CPU time per upload does not depend on what else the machine runs.
+    let per_upload = |before: Option<f64>, after: Option<f64>| match (before, after) {
+        (Some(b), Some(a)) if plan.uploads > 0 => Some((a - b) * 1000.0 / plan.uploads as f64),
+        _ => None,
+    };
+    let server_cpu_ms = per_upload(server_cpu, cpu_total(&plan.pids));
+    let loadgen_cpu_ms = per_upload(own_cpu, cpu_seconds(std::process::id()));
     let busy: Duration = latencies.iter().sum();
     let p50 = percentile(&latencies, 0.5);
     let p99 = percentile(&latencies, 0.99);
     eprintln!(
-        "loadgen: fan-out to {} sockets over {} uploads: p50 {p50:.2?}, p99 {p99:.2?}, missed {missed}",
+        "loadgen: fan-out to {} sockets over {} uploads: p50 {p50:.2?}, p99 {p99:.2?}, missed {missed}; \
+         CPU per upload: server {server_cpu_ms:.1?} ms, loadgen {loadgen_cpu_ms:.1?} ms",
         plan.sockets, plan.uploads
     );
     Ok(json!({
@@ -128,6 +142,8 @@ async fn fanout(target: &Target, tokens: &[String], fleet: &Fleet, plan: &Plan) 
         "p99_ms": ms(p99),
         "max_ms": ms(percentile(&latencies, 1.0)),
         "missed": missed,
+        "server_cpu_ms_per_upload": server_cpu_ms,
+        "loadgen_cpu_ms_per_upload": loadgen_cpu_ms,
         // Frames delivered per second of fan-out (uploads one at a time).
         "deliveries_per_s": if busy.is_zero() { 0.0 } else {
             (delivered * FRAMES_PER_UPLOAD) as f64 / busy.as_secs_f64()
