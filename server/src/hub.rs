@@ -344,11 +344,19 @@ mod tests {
         hub.broadcast(&everyone, &"qa".into(), &follow);
         let to_a = a.rx.try_recv().unwrap();
         assert_eq!(to_a.frames().len(), 2);
-        assert!(to_a.frames()[1].numbered(2).contains("quiz_leaderboard_updated"));
+        assert!(
+            to_a.frames()[1]
+                .numbered(2)
+                .contains("quiz_leaderboard_updated")
+        );
         assert!(a.rx.try_recv().is_err());
         let to_b = b.rx.try_recv().unwrap();
         assert_eq!(to_b.frames().len(), 1);
-        assert!(to_b.frames()[0].numbered(1).contains("\"leaderboard_updated\""));
+        assert!(
+            to_b.frames()[0]
+                .numbered(1)
+                .contains("\"leaderboard_updated\"")
+        );
         assert!(b.rx.try_recv().is_err());
     }
 

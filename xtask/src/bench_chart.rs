@@ -28,14 +28,21 @@ pub fn draw(path: &Path, series: &[Series]) -> Result<()> {
     let all = series.iter().flat_map(|s| s.points.iter());
     let x_max = all.clone().map(|p| p.0).fold(1.0, f64::max);
     let y_max = all.clone().map(|p| p.1).fold(1.0, f64::max) * 2.0;
-    let y_min = all.map(|p| p.1).fold(f64::INFINITY, f64::min).clamp(0.01, 1.0) / 2.0;
+    let y_min = all
+        .map(|p| p.1)
+        .fold(f64::INFINITY, f64::min)
+        .clamp(0.01, 1.0)
+        / 2.0;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let root = SVGBackend::new(path, (760, 440)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("Fan-out: upload to last socket (ms, log scale)", ("sans-serif", 20))
+        .caption(
+            "Fan-out: upload to last socket (ms, log scale)",
+            ("sans-serif", 20),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -49,12 +56,18 @@ pub fn draw(path: &Path, series: &[Series]) -> Result<()> {
         .map_err(|e| err(&e))?;
     for (i, s) in series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
-        let style = if i % 2 == 0 { colour.stroke_width(2) } else { colour.stroke_width(1) };
+        let style = if i % 2 == 0 {
+            colour.stroke_width(2)
+        } else {
+            colour.stroke_width(1)
+        };
         chart
             .draw_series(LineSeries::new(s.points.iter().copied(), style))
             .map_err(|e| err(&e))?
             .label(s.name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
         chart
             .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
             .map_err(|e| err(&e))?;

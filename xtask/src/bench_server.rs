@@ -75,7 +75,10 @@ impl Proc {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        note(format!("{} did not stop in {grace:?}: killing it", self.name));
+        note(format!(
+            "{} did not stop in {grace:?}: killing it",
+            self.name
+        ));
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -125,7 +128,9 @@ fn start_ours(port: u16, db: &Path, broker: Option<&str>) -> Result<Proc> {
         cmd.args(["--broker", broker]);
     }
     let mut proc = Proc {
-        child: cmd.spawn().with_context(|| format!("starting {}", display(&cmd)))?,
+        child: cmd
+            .spawn()
+            .with_context(|| format!("starting {}", display(&cmd)))?,
         name: "quizpulse-server",
     };
     wait_listening(port, &mut proc, Duration::from_secs(60))?;
@@ -201,14 +206,19 @@ fn start_django(python: &Path, port: u16, db: &Path, redis: Option<&str>) -> Res
         .arg("peer.asgi:application")
         .current_dir(peer_dir())
         .env("PEER_DB", db)
-        .env("PEER_LAYER", if redis.is_some() { "redis" } else { "memory" })
+        .env(
+            "PEER_LAYER",
+            if redis.is_some() { "redis" } else { "memory" },
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     if let Some(url) = redis {
         cmd.env("PEER_REDIS", url);
     }
     let mut proc = Proc {
-        child: cmd.spawn().with_context(|| format!("starting {}", display(&cmd)))?,
+        child: cmd
+            .spawn()
+            .with_context(|| format!("starting {}", display(&cmd)))?,
         name: "daphne",
     };
     wait_listening(port, &mut proc, Duration::from_secs(60))?;
@@ -216,12 +226,20 @@ fn start_django(python: &Path, port: u16, db: &Path, redis: Option<&str>) -> Res
 }
 
 fn start_redis(port: u16) -> Result<Proc> {
-    let server = which("redis-server").context("redis-server is needed (apt-get install redis-server)")?;
+    let server =
+        which("redis-server").context("redis-server is needed (apt-get install redis-server)")?;
     let mut cmd = Command::new(server);
-    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-        .args(["--appendonly", "no", "--maxclients", "20000"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+    ])
+    .args(["--appendonly", "no", "--maxclients", "20000"])
+    .stdin(Stdio::null())
+    .stdout(Stdio::null());
     let mut proc = Proc {
         child: cmd.spawn()?,
         name: "redis-server",
@@ -272,7 +290,14 @@ fn read_lines(child: &mut Child) -> mpsc::Receiver<String> {
     rx
 }
 
-fn run_args(urls: &[String], user: &str, sockets: usize, uploads: usize, rates: &str, pids: &[u32]) -> Vec<String> {
+fn run_args(
+    urls: &[String],
+    user: &str,
+    sockets: usize,
+    uploads: usize,
+    rates: &str,
+    pids: &[u32],
+) -> Vec<String> {
     let mut args = vec!["run".to_owned()];
     for url in urls {
         args.extend(["--url".to_owned(), url.clone()]);
@@ -301,7 +326,14 @@ fn measure_ours(dir: &Path) -> Result<Measured> {
     let port = free_port()?;
     let server = start_ours(port, &dir.join("ours.db"), None)?;
     let url = vec![format!("http://127.0.0.1:{port}")];
-    let headline = loadgen(&run_args(&url, OURS_USER, sockets(), UPLOADS, RATES, &[server.pid()]))?;
+    let headline = loadgen(&run_args(
+        &url,
+        OURS_USER,
+        sockets(),
+        UPLOADS,
+        RATES,
+        &[server.pid()],
+    ))?;
     let mut chart = Vec::new();
     for n in chart_sockets() {
         chart.push((n, loadgen(&run_args(&url, OURS_USER, n, 10, "", &[]))?));
@@ -318,7 +350,14 @@ fn measure_django(python: &Path, dir: &Path) -> Result<Measured> {
     let port = free_port()?;
     let server = start_django(python, port, &db, None)?;
     let url = vec![format!("http://127.0.0.1:{port}")];
-    let headline = loadgen(&run_args(&url, DJANGO_USER, sockets(), 10, RATES, &[server.pid()]))?;
+    let headline = loadgen(&run_args(
+        &url,
+        DJANGO_USER,
+        sockets(),
+        10,
+        RATES,
+        &[server.pid()],
+    ))?;
     let mut chart = Vec::new();
     for n in chart_sockets() {
         chart.push((n, loadgen(&run_args(&url, DJANGO_USER, n, 5, "", &[]))?));
@@ -346,8 +385,18 @@ fn measure_two(python: &Path, dir: &Path) -> Result<Vec<(String, Value)>> {
         let (a, b) = (free_port()?, free_port()?);
         let one = start_ours(a, &db, Some(&redis_url))?;
         let two = start_ours(b, &db, Some(&redis_url))?;
-        let urls = vec![format!("http://127.0.0.1:{a}"), format!("http://127.0.0.1:{b}")];
-        let result = loadgen(&run_args(&urls, OURS_USER, sockets(), UPLOADS, RATES, &[one.pid(), two.pid()]))?;
+        let urls = vec![
+            format!("http://127.0.0.1:{a}"),
+            format!("http://127.0.0.1:{b}"),
+        ];
+        let result = loadgen(&run_args(
+            &urls,
+            OURS_USER,
+            sockets(),
+            UPLOADS,
+            RATES,
+            &[one.pid(), two.pid()],
+        ))?;
         out.push(("ours, `--broker` Redis".to_owned(), result));
     } else {
         note("our server has no --broker in this build: figure 3 covers the Django peer only");
@@ -358,8 +407,18 @@ fn measure_two(python: &Path, dir: &Path) -> Result<Vec<(String, Value)>> {
     let (a, b) = (free_port()?, free_port()?);
     let one = start_django(python, a, &db, Some(&redis_url))?;
     let two = start_django(python, b, &db, Some(&redis_url))?;
-    let urls = vec![format!("http://127.0.0.1:{a}"), format!("http://127.0.0.1:{b}")];
-    let result = loadgen(&run_args(&urls, DJANGO_USER, sockets(), 10, "", &[one.pid(), two.pid()]))?;
+    let urls = vec![
+        format!("http://127.0.0.1:{a}"),
+        format!("http://127.0.0.1:{b}"),
+    ];
+    let result = loadgen(&run_args(
+        &urls,
+        DJANGO_USER,
+        sockets(),
+        10,
+        "",
+        &[one.pid(), two.pid()],
+    ))?;
     out.push(("Django Channels, channels_redis".to_owned(), result));
     drop((one, two, redis));
     Ok(out)
@@ -368,15 +427,24 @@ fn measure_two(python: &Path, dir: &Path) -> Result<Vec<(String, Value)>> {
 /// Figure 4: restart our server under the sockets; one storm with the core's
 /// jitter, one without.
 fn measure_storm(dir: &Path, jitter: bool) -> Result<Value> {
-    step(format!("bench: reconnect storm ({})", if jitter { "jitter" } else { "no jitter" }));
+    step(format!(
+        "bench: reconnect storm ({})",
+        if jitter { "jitter" } else { "no jitter" }
+    ));
     let db = dir.join(if jitter { "storm-j.db" } else { "storm-n.db" });
     let port = free_port()?;
     let mut server = start_ours(port, &db, None)?;
     let mut cmd = Command::new(release_bin("loadgen"));
-    cmd.args(["storm", "--url", &format!("http://127.0.0.1:{port}"), "--user", OURS_USER])
-        .args(["--sockets", &sockets().to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped());
+    cmd.args([
+        "storm",
+        "--url",
+        &format!("http://127.0.0.1:{port}"),
+        "--user",
+        OURS_USER,
+    ])
+    .args(["--sockets", &sockets().to_string()])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped());
     if !jitter {
         cmd.arg("--no-jitter");
     }
@@ -408,14 +476,24 @@ fn measure_storm(dir: &Path, jitter: bool) -> Result<Value> {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name")).map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned()))
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
         .and_then(|kb| kb.parse::<u64>().ok())
-        .map_or("?".into(), |kb| format!("{:.0} GiB", kb as f64 / 1_048_576.0));
+        .map_or("?".into(), |kb| {
+            format!("{:.0} GiB", kb as f64 / 1_048_576.0)
+        });
     let kernel = output_of(Command::new("uname").arg("-r")).unwrap_or_default();
     format!("{cores} cores ({cpu}), {mem} RAM, Linux {kernel}")
 }
@@ -431,7 +509,14 @@ fn f(v: &Value) -> String {
 /// Runs every figure and returns the section's Markdown (and writes the chart).
 pub fn run() -> Result<String> {
     step("bench: building the server and the load generator (release)");
-    crate::util::run(cargo().args(["build", "--release", "-p", "quizpulse-server", "-p", "quizpulse-loadgen"]))?;
+    crate::util::run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "quizpulse-server",
+        "-p",
+        "quizpulse-loadgen",
+    ]))?;
     let python = ensure_venv()?;
     let versions = peer_versions(&python);
     let dir = target_dir().join("bench-run");
@@ -450,7 +535,11 @@ pub fn run() -> Result<String> {
         points: m
             .chart
             .iter()
-            .filter_map(|(n, v)| v["fanout"][format!("{key}_ms")].as_f64().map(|ms| (*n as f64, ms)))
+            .filter_map(|(n, v)| {
+                v["fanout"][format!("{key}_ms")]
+                    .as_f64()
+                    .map(|ms| (*n as f64, ms))
+            })
             .collect(),
     };
     bench_chart::draw(
@@ -501,7 +590,10 @@ pub fn run() -> Result<String> {
         "| fan-out deliveries/s (uploads one at a time, delivered only) | {} | {} | {} |\n",
         f(&o["fanout"]["deliveries_per_s"]),
         f(&d["fanout"]["deliveries_per_s"]),
-        ratio(&o["fanout"]["deliveries_per_s"], &d["fanout"]["deliveries_per_s"])
+        ratio(
+            &o["fanout"]["deliveries_per_s"],
+            &d["fanout"]["deliveries_per_s"]
+        )
     ));
     md.push_str(&format!(
         "| sustained deliveries/s, no drops, p99 ≤ 100 ms (best rate) | {} | {} | {} |\n",
@@ -513,7 +605,10 @@ pub fn run() -> Result<String> {
         "| server CPU per upload (ms; independent of the machine's other load) | {} | {} | {} |\n",
         f(&o["fanout"]["server_cpu_ms_per_upload"]),
         f(&d["fanout"]["server_cpu_ms_per_upload"]),
-        ratio(&d["fanout"]["server_cpu_ms_per_upload"], &o["fanout"]["server_cpu_ms_per_upload"])
+        ratio(
+            &d["fanout"]["server_cpu_ms_per_upload"],
+            &o["fanout"]["server_cpu_ms_per_upload"]
+        )
     ));
     md.push_str(&format!(
         "| load generator CPU per upload (ms) | {} | {} | |\n",
@@ -541,7 +636,12 @@ pub fn run() -> Result<String> {
         for s in v["sustained"]["steps"].as_array().into_iter().flatten() {
             md.push_str(&format!(
                 "| {name} | {} | {} | {} | {} | {} | {} |\n",
-                s["rate"], f(&s["p50_ms"]), f(&s["p99_ms"]), f(&s["deliveries_per_s"]), s["missed"], s["closed"]
+                s["rate"],
+                f(&s["p50_ms"]),
+                f(&s["p99_ms"]),
+                f(&s["deliveries_per_s"]),
+                s["missed"],
+                s["closed"]
             ));
         }
     }
@@ -552,8 +652,11 @@ pub fn run() -> Result<String> {
     for ((n, ov), (_, dv)) in ours.chart.iter().zip(&django.chart) {
         md.push_str(&format!(
             "| {n} | {} / {} | {} / {} | {} |\n",
-            f(&ov["fanout"]["p50_ms"]), f(&ov["fanout"]["p99_ms"]),
-            f(&dv["fanout"]["p50_ms"]), f(&dv["fanout"]["p99_ms"]), dv["fanout"]["missed"]
+            f(&ov["fanout"]["p50_ms"]),
+            f(&ov["fanout"]["p99_ms"]),
+            f(&dv["fanout"]["p50_ms"]),
+            f(&dv["fanout"]["p99_ms"]),
+            dv["fanout"]["missed"]
         ));
     }
     md.push_str("\n![fan-out latency against sockets](bench/fanout.svg)\n\n");
@@ -563,8 +666,12 @@ pub fn run() -> Result<String> {
     for (name, v) in &two {
         md.push_str(&format!(
             "| {name} | {} | {} | {} | {} | {} | {} |\n",
-            v["fanout"]["uploads"], f(&v["fanout"]["p50_ms"]), f(&v["fanout"]["p99_ms"]),
-            v["fanout"]["missed"], f(&v["kib_per_socket"]), f(&best(v))
+            v["fanout"]["uploads"],
+            f(&v["fanout"]["p50_ms"]),
+            f(&v["fanout"]["p99_ms"]),
+            v["fanout"]["missed"],
+            f(&v["kib_per_socket"]),
+            f(&best(v))
         ));
     }
     md.push('\n');
@@ -578,9 +685,17 @@ pub fn run() -> Result<String> {
     for s in &storms {
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
-            if s["jitter"] == true { "core backoff, full jitter" } else { "no jitter" },
-            s["peak_attempts_per_s"], s["attempts"], s["refused"],
-            s["all_back_ms"].as_u64().map_or("not all".into(), |v| v.to_string())
+            if s["jitter"] == true {
+                "core backoff, full jitter"
+            } else {
+                "no jitter"
+            },
+            s["peak_attempts_per_s"],
+            s["attempts"],
+            s["refused"],
+            s["all_back_ms"]
+                .as_u64()
+                .map_or("not all".into(), |v| v.to_string())
         ));
     }
     md.push('\n');

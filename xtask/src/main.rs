@@ -88,7 +88,6 @@ fn dispatch(args: &[String]) -> Result<bool> {
             test::run()
         }
         "bench" => bench::run(rest).map(|()| true),
-        }
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(true)

@@ -121,7 +121,12 @@ impl Fleet {
 
     /// Connects `n` sockets (servers and tokens used in turn), each
     /// subscribed to `quiz` and confirmed before this returns.
-    pub async fn connect(targets: &[Target], tokens: &[String], n: usize, quiz: &str) -> Result<Self, Error> {
+    pub async fn connect(
+        targets: &[Target],
+        tokens: &[String],
+        n: usize,
+        quiz: &str,
+    ) -> Result<Self, Error> {
         if tokens.is_empty() || targets.is_empty() {
             return Err(Error::Usage("no server or no access tokens".to_owned()));
         }
@@ -147,7 +152,9 @@ impl Fleet {
                         return;
                     }
                     Err(_) => {
-                        let _ = ready.send(Err(Error::Socket("connect timed out".to_owned()))).await;
+                        let _ = ready
+                            .send(Err(Error::Socket("connect timed out".to_owned())))
+                            .await;
                         return;
                     }
                 };
@@ -174,7 +181,8 @@ impl Fleet {
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Small buffers: 10 000 sockets live in this process too.
 pub fn socket_config() -> WebSocketConfig {
@@ -185,21 +193,30 @@ pub fn socket_config() -> WebSocketConfig {
 
 /// Opens a socket, subscribes and waits for the confirmation.
 async fn open(url: &str, subscribe: &str) -> Result<Socket, Error> {
-    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), false)
-        .await
-        .map_err(|e| Error::Socket(format!("connect: {e} (is the open-file limit high enough?)")))?;
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), false)
+            .await
+            .map_err(|e| {
+                Error::Socket(format!(
+                    "connect: {e} (is the open-file limit high enough?)"
+                ))
+            })?;
     socket
         .send(Message::text(subscribe))
         .await
         .map_err(|e| Error::Socket(format!("subscribe: {e}")))?;
     while let Some(message) = socket.next().await {
         match message {
-            Ok(Message::Text(text)) if text.contains("\"subscription_confirmed\"") => return Ok(socket),
+            Ok(Message::Text(text)) if text.contains("\"subscription_confirmed\"") => {
+                return Ok(socket);
+            }
             Ok(Message::Text(text)) if text.contains("\"error\"") => {
                 return Err(Error::Socket(format!("subscribe refused: {text}")));
             }
             Ok(Message::Close(frame)) => {
-                return Err(Error::Socket(format!("closed while subscribing: {frame:?}")));
+                return Err(Error::Socket(format!(
+                    "closed while subscribing: {frame:?}"
+                )));
             }
             Ok(_) => {}
             Err(e) => return Err(Error::Socket(format!("while subscribing: {e}"))),

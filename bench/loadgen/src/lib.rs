@@ -36,9 +36,14 @@ pub enum Error {
 }
 
 /// Signs in every credential; the access tokens, in order.
-pub async fn sign_in_all(target: &target::Target, credentials: &[target::Credential]) -> Result<Vec<String>, Error> {
+pub async fn sign_in_all(
+    target: &target::Target,
+    credentials: &[target::Credential],
+) -> Result<Vec<String>, Error> {
     if credentials.is_empty() {
-        return Err(Error::Usage("give at least one --user USER:PASSWORD".to_owned()));
+        return Err(Error::Usage(
+            "give at least one --user USER:PASSWORD".to_owned(),
+        ));
     }
     let mut tokens = Vec::with_capacity(credentials.len());
     for credential in credentials {

@@ -20,7 +20,10 @@ use quizpulse_loadgen::target::{Credential, Target};
 use quizpulse_loadgen::{Error, sign_in_all, sys};
 
 #[derive(Parser)]
-#[command(name = "loadgen", about = "Load generator for QuizPulse contract servers (loopback only)")]
+#[command(
+    name = "loadgen",
+    about = "Load generator for QuizPulse contract servers (loopback only)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -97,14 +100,19 @@ fn main() -> ExitCode {
     };
     match sys::raise_nofile() {
         Ok(limit) if (limit as usize) < common.sockets + 64 => {
-            eprintln!("loadgen: open-file limit {limit} is too low for {} sockets", common.sockets);
+            eprintln!(
+                "loadgen: open-file limit {limit} is too low for {} sockets",
+                common.sockets
+            );
             return ExitCode::FAILURE;
         }
         Ok(_) => {}
         Err(e) => eprintln!("loadgen: could not raise the open-file limit: {e}"),
     }
     let runtime = if common.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(common.threads)

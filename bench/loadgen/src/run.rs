@@ -103,7 +103,12 @@ pub async fn run(targets: &[Target], tokens: &[String], plan: &Plan) -> Result<V
 
 /// Sequential uploads: each timed from its POST until the last socket has
 /// its `quiz_leaderboard_updated`.
-async fn fanout(target: &Target, tokens: &[String], fleet: &Fleet, plan: &Plan) -> Result<Value, Error> {
+async fn fanout(
+    target: &Target,
+    tokens: &[String],
+    fleet: &Fleet,
+    plan: &Plan,
+) -> Result<Value, Error> {
     let tally = &fleet.tally;
     let sockets = plan.sockets as u32;
     let mut latencies = Vec::with_capacity(plan.uploads);
@@ -113,11 +118,21 @@ async fn fanout(target: &Target, tokens: &[String], fleet: &Fleet, plan: &Plan) 
     let own_cpu = cpu_seconds(std::process::id());
     for u in 0..plan.uploads {
         let started = tally.now_ns();
-        let id = target.upload(&tokens[0], &plan.quiz, (u % 100) as f64).await?;
-        let reached = settle(tally, id, sockets, tokio::time::Instant::now() + DELIVERY_DEADLINE).await;
+        let id = target
+            .upload(&tokens[0], &plan.quiz, (u % 100) as f64)
+            .await?;
+        let reached = settle(
+            tally,
+            id,
+            sockets,
+            tokio::time::Instant::now() + DELIVERY_DEADLINE,
+        )
+        .await;
         missed += u64::from(sockets - reached.min(sockets));
         delivered += u64::from(reached);
-        latencies.push(Duration::from_nanos(tally.last_ns(id).saturating_sub(started)));
+        latencies.push(Duration::from_nanos(
+            tally.last_ns(id).saturating_sub(started),
+        ));
         // Let the sockets' other frames of this upload drain before the next.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -153,7 +168,12 @@ async fn fanout(target: &Target, tokens: &[String], fleet: &Fleet, plan: &Plan) 
 
 /// Rising upload rates, each held for `plan.step`, until p99 passes the
 /// limit or a socket misses a message.
-async fn sustain(target: &Target, tokens: &[String], fleet: &Fleet, plan: &Plan) -> Result<Value, Error> {
+async fn sustain(
+    target: &Target,
+    tokens: &[String],
+    fleet: &Fleet,
+    plan: &Plan,
+) -> Result<Value, Error> {
     let tally = &fleet.tally;
     let sockets = plan.sockets as u32;
     let mut steps = Vec::new();
@@ -175,12 +195,17 @@ async fn sustain(target: &Target, tokens: &[String], fleet: &Fleet, plan: &Plan)
             let quiz = plan.quiz.clone();
             let started = tally.now_ns();
             uploads.push(tokio::spawn(async move {
-                target.upload(&token, &quiz, (i % 100) as f64).await.map(|id| (id, started))
+                target
+                    .upload(&token, &quiz, (i % 100) as f64)
+                    .await
+                    .map(|id| (id, started))
             }));
         }
         let mut sent = Vec::with_capacity(count);
         for upload in uploads {
-            let result = upload.await.map_err(|e| Error::Http(format!("upload task: {e}")))?;
+            let result = upload
+                .await
+                .map_err(|e| Error::Http(format!("upload task: {e}")))?;
             sent.push(result?);
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -197,7 +222,9 @@ async fn sustain(target: &Target, tokens: &[String], fleet: &Fleet, plan: &Plan)
             latencies.push(Duration::from_nanos(last.saturating_sub(started)));
         }
         let window = Duration::from_nanos(last_ns.saturating_sub(first_ns));
-        let per_s = if window.is_zero() { 0.0 } else {
+        let per_s = if window.is_zero() {
+            0.0
+        } else {
             (delivered * FRAMES_PER_UPLOAD) as f64 / window.as_secs_f64()
         };
         let p99 = percentile(&latencies, 0.99);

@@ -101,7 +101,12 @@ pub fn peak_per_second(buckets: &[u32]) -> u32 {
 
 /// Connects every socket, calls `ready` (the caller restarts the server),
 /// and measures the storm until every socket is back or the time is up.
-pub async fn storm(target: &Target, tokens: &[String], plan: &StormPlan, ready: impl FnOnce()) -> Result<Value, Error> {
+pub async fn storm(
+    target: &Target,
+    tokens: &[String],
+    plan: &StormPlan,
+    ready: impl FnOnce(),
+) -> Result<Value, Error> {
     if tokens.is_empty() {
         return Err(Error::Usage("no access tokens".to_owned()));
     }
@@ -123,7 +128,9 @@ pub async fn storm(target: &Target, tokens: &[String], plan: &StormPlan, ready: 
         let gate = Arc::clone(&gate);
         let jitter = plan.jitter;
         let seed = plan.seed.wrapping_add(i as u64);
-        tasks.push(tokio::spawn(async move { client(url, shared, gate, jitter, seed).await }));
+        tasks.push(tokio::spawn(async move {
+            client(url, shared, gate, jitter, seed).await
+        }));
     }
     let cleanup = |tasks: &[tokio::task::JoinHandle<()>]| tasks.iter().for_each(|t| t.abort());
 
@@ -131,7 +138,9 @@ pub async fn storm(target: &Target, tokens: &[String], plan: &StormPlan, ready: 
     while shared.connected.load(Ordering::Acquire) < plan.sockets {
         if Instant::now() > deadline {
             cleanup(&tasks);
-            return Err(Error::Socket("the sockets did not all connect in time".to_owned()));
+            return Err(Error::Socket(
+                "the sockets did not all connect in time".to_owned(),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -140,7 +149,9 @@ pub async fn storm(target: &Target, tokens: &[String], plan: &StormPlan, ready: 
     while shared.storm_started().is_none() {
         if Instant::now() > deadline {
             cleanup(&tasks);
-            return Err(Error::Socket("no socket was closed: was the server restarted?".to_owned()));
+            return Err(Error::Socket(
+                "no socket was closed: was the server restarted?".to_owned(),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -153,7 +164,11 @@ pub async fn storm(target: &Target, tokens: &[String], plan: &StormPlan, ready: 
     let elapsed_ms = shared.now_ms().saturating_sub(start);
     shared.done.store(true, Ordering::Release);
     cleanup(&tasks);
-    let counts: Vec<u32> = shared.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect();
+    let counts: Vec<u32> = shared
+        .buckets
+        .iter()
+        .map(|b| b.load(Ordering::Relaxed))
+        .collect();
     let used = (elapsed_ms / BUCKET.as_millis() as u64) as usize + 1;
     let attempts: u64 = counts.iter().map(|&c| u64::from(c)).sum();
     let peak = peak_per_second(&counts);
@@ -175,18 +190,32 @@ pub async fn storm(target: &Target, tokens: &[String], plan: &StormPlan, ready: 
 }
 
 /// One socket's life: connect, read until closed, wait as the policy says, again.
-async fn client(url: String, shared: Arc<Shared>, gate: Arc<tokio::sync::Semaphore>, jitter: bool, seed: u64) {
+async fn client(
+    url: String,
+    shared: Arc<Shared>,
+    gate: Arc<tokio::sync::Semaphore>,
+    jitter: bool,
+    seed: u64,
+) {
     let policy = Backoff::default();
     let mut rng = Rng::new(seed);
     let mut attempt = 0u32;
     let mut first = true;
     while !shared.done.load(Ordering::Acquire) {
         // Only the first connect is paced, so the start-up is not a storm itself.
-        let permit = if first { gate.acquire().await.ok() } else { None };
+        let permit = if first {
+            gate.acquire().await.ok()
+        } else {
+            None
+        };
         shared.count_attempt();
         let opened = tokio::time::timeout(
             Duration::from_secs(10),
-            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(socket_config()), false),
+            tokio_tungstenite::connect_async_with_config(
+                url.as_str(),
+                Some(socket_config()),
+                false,
+            ),
         )
         .await;
         drop(permit);
@@ -205,9 +234,10 @@ async fn client(url: String, shared: Arc<Shared>, gate: Arc<tokio::sync::Semapho
                 }
                 shared.connected.fetch_sub(1, Ordering::AcqRel);
                 let now = shared.now_ms();
-                let _ = shared
-                    .storm_ms
-                    .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire);
+                let _ =
+                    shared
+                        .storm_ms
+                        .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire);
                 soon(&policy, jitter, &mut rng)
             }
             Ok(Err(_)) | Err(_) => {

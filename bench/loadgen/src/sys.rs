@@ -11,7 +11,8 @@ pub fn raise_nofile() -> std::io::Result<u64> {
 
 /// Resident memory of process `pid` in KiB (`VmRSS` of `/proc/PID/status`).
 pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("status")).ok()?;
+    let status =
+        std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("status")).ok()?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -21,7 +22,8 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 /// CPU time (user + system) process `pid` has used, in seconds: fields 14
 /// and 15 of `/proc/PID/stat`, in clock ticks of 1/100 s (Linux's `USER_HZ`).
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat")).ok()?;
+    let stat =
+        std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat")).ok()?;
     // The command name (field 2) may hold spaces; count fields after its ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace().skip(11);

@@ -51,12 +51,13 @@ impl Target {
     /// Checks that `base` is `http://` on a loopback address.
     pub fn new(base: &str) -> Result<Self, Error> {
         let base = base.trim_end_matches('/');
-        let rest = base
-            .strip_prefix("http://")
-            .ok_or_else(|| Error::Usage(format!("{base:?}: the base URL must start with http://")))?;
+        let rest = base.strip_prefix("http://").ok_or_else(|| {
+            Error::Usage(format!("{base:?}: the base URL must start with http://"))
+        })?;
         let host = rest.rsplit_once(':').map_or(rest, |(host, _)| host);
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let loopback =
+            host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
         if !loopback || rest.contains('/') {
             return Err(Error::Usage(format!(
                 "{base:?}: only a loopback base URL such as http://127.0.0.1:8000 is allowed"
@@ -85,17 +86,21 @@ impl Target {
     pub async fn sign_in(&self, credential: &Credential) -> Result<String, Error> {
         let body = json!({"username": credential.username, "password": credential.password});
         let reply = self.post("/api/token/", None, &body).await?;
-        reply["access"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| Error::Http(format!("sign-in of {:?} returned no access token", credential.username)))
+        reply["access"].as_str().map(str::to_owned).ok_or_else(|| {
+            Error::Http(format!(
+                "sign-in of {:?} returned no access token",
+                credential.username
+            ))
+        })
     }
 
     /// `POST /api/quiz-sessions/`: the stored session's id (an integer on
     /// both our server and Django's).
     pub async fn upload(&self, access: &str, quiz: &str, score: f64) -> Result<u64, Error> {
         let body = json!({"quiz_id": quiz, "score": score, "duration_s": 60.0});
-        let reply = self.post("/api/quiz-sessions/", Some(access), &body).await?;
+        let reply = self
+            .post("/api/quiz-sessions/", Some(access), &body)
+            .await?;
         let id = &reply["session_id"];
         id.as_str()
             .and_then(|s| s.parse().ok())
@@ -138,7 +143,10 @@ mod tests {
         assert!(Target::new("https://127.0.0.1:8000").is_err());
         assert!(Target::new("http://127.0.0.1:8000/api").is_err());
         let t = Target::new("http://127.0.0.1:8000").unwrap();
-        assert_eq!(t.socket_url("T"), "ws://127.0.0.1:8000/ws/leaderboard/?token=T");
+        assert_eq!(
+            t.socket_url("T"),
+            "ws://127.0.0.1:8000/ws/leaderboard/?token=T"
+        );
     }
 
     #[test]

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use quizpulse_loadgen::run::{Plan, run};
+use quizpulse_loadgen::sign_in_all;
 use quizpulse_loadgen::storm::{StormPlan, storm};
 use quizpulse_loadgen::target::{Credential, Target};
-use quizpulse_loadgen::sign_in_all;
 use quizpulse_server::Server;
 use quizpulse_server::auth::PasswordHashing;
 use quizpulse_server::config::{Config, Secret};
@@ -23,9 +23,14 @@ fn config(db: &std::path::Path, bind: SocketAddr) -> Config {
 }
 
 /// Binds, seeds the demo data and serves until `stop` fires.
-async fn start(db: &std::path::Path, bind: SocketAddr) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+async fn start(
+    db: &std::path::Path,
+    bind: SocketAddr,
+) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let server = Server::bind(config(db, bind)).await.unwrap();
-    demo::seed(&server.state().db, &PasswordHashing::insecure_fast()).await.unwrap();
+    demo::seed(&server.state().db, &PasswordHashing::insecure_fast())
+        .await
+        .unwrap();
     let addr = server.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -40,13 +45,21 @@ async fn start(db: &std::path::Path, bind: SocketAddr) -> (SocketAddr, oneshot::
 }
 
 fn alice() -> Vec<Credential> {
-    vec![format!("alice:{}", demo::password("alice")).parse().unwrap()]
+    vec![
+        format!("alice:{}", demo::password("alice"))
+            .parse()
+            .unwrap(),
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_run_delivers_every_upload_to_every_socket() {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, stop, task) = start(&dir.path().join("run.db"), SocketAddr::from(([127, 0, 0, 1], 0))).await;
+    let (addr, stop, task) = start(
+        &dir.path().join("run.db"),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await;
     let target = Target::new(&format!("http://{addr}")).unwrap();
     let tokens = sign_in_all(&target, &alice()).await.unwrap();
     let plan = Plan {
