@@ -602,7 +602,7 @@ pub fn run() -> Result<String> {
         ratio(&best(o), &best(d))
     ));
     md.push_str(&format!(
-        "| server CPU per upload (ms; independent of the machine's other load) | {} | {} | {} |\n",
+        "| server CPU per upload (ms; independent of the machine's other load) | {} | {} | {} less |\n",
         f(&o["fanout"]["server_cpu_ms_per_upload"]),
         f(&d["fanout"]["server_cpu_ms_per_upload"]),
         ratio(
