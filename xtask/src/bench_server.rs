@@ -555,11 +555,16 @@ pub fn run() -> Result<String> {
     let mut md = String::new();
     md.push_str("## Server fan-out, ours and Django Channels\n\n");
     md.push_str(&format!(
-        "`cargo xtask bench`, {}: `target/release/loadgen` (`bench/loadgen`) against `target/release/quizpulse-server` \
+        "`{}cargo xtask bench fanout`, {}: `target/release/loadgen` (`bench/loadgen`) against `target/release/quizpulse-server` \
          (`serve --demo --simulate-every 0`, SQLite, `RUST_LOG=warn`) and against the Django Channels peer \
          (`bench/peers/django`: daphne, DRF + SimpleJWT, InMemoryChannelLayer; {versions}), one after the other, \
          in one run of {:.0} s. Server and generator share the machine: {}. Every socket follows the uploaded quiz, \
          so each upload is 3 messages per socket.\n\n",
+        if sockets() == 10_000 {
+            String::new()
+        } else {
+            format!("QUIZPULSE_BENCH_SOCKETS={} ", sockets())
+        },
         today_utc(),
         started.elapsed().as_secs_f64(),
         machine()
@@ -647,7 +652,7 @@ pub fn run() -> Result<String> {
     }
     md.push('\n');
 
-    md.push_str("**2. Fan-out latency against sockets** ([chart](bench/fanout.svg); ours: 10 uploads per point, Django: 5, the 10 000 point from figure 1)\n\n");
+    md.push_str("**2. Fan-out latency against sockets** ([chart](bench/fanout.svg); ours: 10 uploads per point, Django: 5, the last point from figure 1)\n\n");
     md.push_str("| sockets | ours p50 / p99 (ms) | Django p50 / p99 (ms) | Django missed |\n|---:|---:|---:|---:|\n");
     for ((n, ov), (_, dv)) in ours.chart.iter().zip(&django.chart) {
         md.push_str(&format!(
