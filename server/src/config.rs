@@ -66,12 +66,15 @@ pub struct WsLimits {
     /// Client messages per second per socket (50); the excess is dropped and
     /// the client is told once per one-second window.
     pub rate_per_sec: u32,
-    /// Server messages that may wait for one socket (256). A socket whose queue
-    /// is full when a broadcast arrives is closed with 1013.
+    /// Broadcasts (one upload's two or three messages each) that may wait for
+    /// one socket (256). A socket whose queue is full when a broadcast arrives
+    /// is closed with 1013.
     pub queue_capacity: usize,
     /// How long a closing socket (1013, 1001, 4001) may take to take its close frame.
     pub close_grace: Duration,
-    /// tungstenite read buffer per socket (4 KiB; its default is 128 KiB).
+    /// tungstenite read buffer per socket (1 KiB; its default is 128 KiB). It
+    /// is allocated up front for every socket, and clients send only small
+    /// messages; a larger one still arrives whole (the buffer grows for it).
     pub read_buffer_bytes: usize,
     /// tungstenite write buffer target per socket (4 KiB; default 128 KiB).
     pub write_buffer_bytes: usize,
@@ -86,7 +89,7 @@ impl Default for WsLimits {
             rate_per_sec: 50,
             queue_capacity: 256,
             close_grace: Duration::from_secs(10),
-            read_buffer_bytes: 4 * 1024,
+            read_buffer_bytes: 1024,
             write_buffer_bytes: 4 * 1024,
         }
     }

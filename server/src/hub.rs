@@ -1,23 +1,25 @@
 //! The broadcast hub: every open socket's queue, and the per-quiz groups.
 //!
-//! Fan-out cost. A broadcast is serialised once into a [`SharedFrame`] (the
-//! contract's text with `sent_at`, without `seq`) behind an `Arc`; the hub
-//! hands each recipient a clone of that `Arc`, so the fan-out loop is one
-//! reference-count bump and one `try_send` per socket, under one lock. Each
-//! socket's own task then splices its `seq` in ([`SharedFrame::numbered`]):
-//! one copy of the shared bytes plus a few digits, done in parallel on the
-//! recipients' tasks, never a second serialisation.
+//! Fan-out cost. A broadcast is serialised once into [`SharedFrame`]s (the
+//! contract's text with `sent_at`, without `seq`) behind an `Arc`. One upload
+//! becomes two [`Batch`]es, its frames in order: one for the sockets that follow
+//! the quiz, one for the others. The fan-out loop queues one `Batch` (a
+//! reference-count bump) per socket under one lock, so each socket's task is
+//! woken once per upload and writes the upload's messages with one flush. Each
+//! task splices its own `seq` in ([`SharedFrame::numbered`]): one copy of the
+//! shared bytes plus a few digits, done in parallel on the recipients' tasks,
+//! never a second serialisation.
 //!
-//! Slow readers. Each socket has a bounded queue. When a broadcast finds a
-//! queue full, that socket is dropped from the hub at once (it receives
-//! nothing more) and its task is told to close with 1013; everyone else is
-//! unaffected. The client reconnects and refetches, as the contract's
+//! Slow readers. Each socket has a bounded queue of batches. When a broadcast
+//! finds a queue full, that socket is dropped from the hub at once (it
+//! receives nothing more) and its task is told to close with 1013; everyone
+//! else is unaffected. The client reconnects and refetches, as the contract's
 //! at-most-once delivery requires of it anyway.
 //!
-//! Ordering. One upload's messages are queued for every socket under one lock
-//! hold, so every socket sees `quiz_session_uploaded`, `leaderboard_updated`,
-//! then (if it follows the quiz) `quiz_leaderboard_updated`, with no other
-//! upload's messages in between.
+//! Ordering. One upload's messages travel as one batch, queued for every
+//! socket under one lock hold, so every socket sees `quiz_session_uploaded`,
+//! `leaderboard_updated`, then (if it follows the quiz)
+//! `quiz_leaderboard_updated`, with no other upload's messages in between.
 //!
 //! Entry point. Every upload reaches the sockets through [`Hub::deliver`] with
 //! one [`Delivery`]: straight from `record_session` on a lone instance, or from
@@ -123,6 +125,18 @@ impl SharedFrame {
     }
 }
 
+/// One broadcast's frames for one socket, in the contract's order; every
+/// socket that gets the same frames shares one `Batch`.
+#[derive(Clone, Debug)]
+pub struct Batch(Arc<[SharedFrame]>);
+
+impl Batch {
+    /// The frames, in the order they must be sent.
+    pub fn frames(&self) -> &[SharedFrame] {
+        &self.0
+    }
+}
+
 /// One upload's broadcast as the hub takes it: `everyone` (in order) for
 /// every socket, then `followers` for the sockets following `quiz`.
 #[derive(Clone, Debug)]
@@ -140,8 +154,8 @@ pub struct Delivery {
 pub struct Registration {
     /// Its id.
     pub id: ConnId,
-    /// Its broadcast queue.
-    pub rx: mpsc::Receiver<SharedFrame>,
+    /// Its broadcast queue (one batch per broadcast).
+    pub rx: mpsc::Receiver<Batch>,
     /// Signalled when the hub dropped it: close with [`Registration::kick_code`].
     pub kicked: Arc<Notify>,
     /// Why it was dropped: 1013 (lagging) unless [`Hub::restart_all`] set 1012.
@@ -180,7 +194,7 @@ pub enum SubscribeError {
 }
 
 struct Conn {
-    tx: mpsc::Sender<SharedFrame>,
+    tx: mpsc::Sender<Batch>,
     kicked: Arc<Notify>,
     kick_code: Arc<AtomicU16>,
     quizzes: HashSet<QuizId>,
@@ -217,7 +231,7 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// A hub whose sockets get queues of `queue_capacity` messages and may
+    /// A hub whose sockets get queues of `queue_capacity` broadcasts and may
     /// follow `max_subscriptions` quizzes each.
     pub fn new(metrics: Arc<Metrics>, queue_capacity: usize, max_subscriptions: usize) -> Self {
         Self {
@@ -318,26 +332,30 @@ impl Hub {
         conns.len()
     }
 
-    /// Queues `everyone` (in order) for every socket, then `followers` for
-    /// the sockets in `quiz`'s group. Sockets whose queue is full are dropped
-    /// and told to close with 1013.
+    /// Queues `everyone` (in order) for every socket, followed by `followers`
+    /// for the sockets in `quiz`'s group, as one batch per socket. Sockets
+    /// whose queue is full are dropped and told to close with 1013.
     pub fn broadcast(&self, everyone: &[SharedFrame], quiz: &QuizId, followers: &SharedFrame) {
         let started = Instant::now();
+        let plain = Batch(everyone.into());
+        let following = Batch(
+            everyone
+                .iter()
+                .chain(std::iter::once(followers))
+                .cloned()
+                .collect(),
+        );
         let mut inner = self.lock();
         let mut dropped: Vec<ConnId> = Vec::new();
+        let group = inner.groups.get(quiz);
         for (id, conn) in &inner.conns {
-            if !everyone.iter().all(|frame| offer(conn, frame)) {
+            let batch = if group.is_some_and(|g| g.contains(id)) {
+                &following
+            } else {
+                &plain
+            };
+            if conn.tx.try_send(batch.clone()).is_err() {
                 dropped.push(*id);
-            }
-        }
-        if let Some(group) = inner.groups.get(quiz) {
-            for id in group {
-                if let Some(conn) = inner.conns.get(id)
-                    && !dropped.contains(id)
-                    && !offer(conn, followers)
-                {
-                    dropped.push(*id);
-                }
             }
         }
         for id in dropped {
@@ -366,11 +384,6 @@ impl Hub {
     pub fn followers(&self, quiz: &QuizId) -> usize {
         self.lock().groups.get(quiz).map_or(0, HashSet::len)
     }
-}
-
-/// Queues one frame; false when the queue is full or its socket is gone.
-fn offer(conn: &Conn, frame: &SharedFrame) -> bool {
-    conn.tx.try_send(frame.clone()).is_ok()
 }
 
 #[cfg(test)]
@@ -451,14 +464,21 @@ mod tests {
             quiz: "qa".into(),
             followers: follow,
         });
-        assert!(a.rx.try_recv().is_ok());
+        let to_a = a.rx.try_recv().unwrap();
+        assert_eq!(to_a.frames().len(), 2);
         assert!(
-            a.rx.try_recv()
-                .unwrap()
-                .numbered(1)
+            to_a.frames()[1]
+                .numbered(2)
                 .contains("quiz_leaderboard_updated")
         );
-        assert!(b.rx.try_recv().is_ok());
+        assert!(a.rx.try_recv().is_err());
+        let to_b = b.rx.try_recv().unwrap();
+        assert_eq!(to_b.frames().len(), 1);
+        assert!(
+            to_b.frames()[0]
+                .numbered(1)
+                .contains("\"leaderboard_updated\"")
+        );
         assert!(b.rx.try_recv().is_err());
     }
 

@@ -106,7 +106,7 @@ struct ServeArgs {
     /// With --demo: time between simulated uploads (0 disables).
     #[arg(long, env = "QUIZPULSE_SIMULATE_EVERY", default_value = "4s", value_parser = parse_duration)]
     simulate_every: Duration,
-    /// Messages that may wait for one socket before it is closed with 1013.
+    /// Broadcasts (one upload's messages each) that may wait for one socket before it is closed with 1013.
     #[arg(long, env = "QUIZPULSE_WS_QUEUE", default_value_t = 256)]
     ws_queue: usize,
     /// Client messages per second per socket.

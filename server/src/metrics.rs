@@ -67,8 +67,9 @@ pub struct Metrics {
     pub broker_publish_failed: Counter,
     /// Time to fan one upload's three messages out to every queue.
     pub broadcast_fanout: Histogram,
-    /// Time from a session being stored to a broadcast frame being written
-    /// to one socket (one observation per frame and recipient).
+    /// Time from a session being stored to its broadcast being written to
+    /// one socket (one observation per write: an upload's messages to one
+    /// recipient are written together).
     pub broadcast_delivery: Histogram,
     registry: Registry,
 }

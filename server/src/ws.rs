@@ -200,42 +200,49 @@ where
         warned: false,
     };
 
+    // Built once and polled in place: a socket woken for a broadcast does not
+    // re-register with the shared shutdown channel or its kick every time.
+    let stop = shutdown_signalled(&mut shutdown);
+    let kick = reg.kicked.notified();
+    tokio::pin!(stop, kick);
+    let mut texts = Vec::new();
+
     let end = loop {
         tokio::select! {
             biased;
-            () = shutdown_signalled(&mut shutdown) => {
+            () = &mut stop => {
                 break End::Close(CLOSE_GOING_AWAY, "server shutting down");
             }
-            () = reg.kicked.notified() => {
+            () = &mut kick => {
                 let (code, reason) = reg.kick_code();
                 break End::Close(code, reason);
             }
-            frame = reg.rx.recv() => {
-                let Some(frame) = frame else {
+            batch = reg.rx.recv() => {
+                let Some(batch) = batch else {
                     break End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING);
                 };
-                // Take whatever else is queued (one upload queues two or
-                // three frames), write them all, flush once: one syscall.
-                let mut frames = vec![frame];
-                while frames.len() < MAX_BATCH {
-                    match reg.rx.try_recv() {
-                        Ok(frame) => frames.push(frame),
-                        Err(_) => break,
-                    }
+                // One upload is one batch; take whatever else is queued too,
+                // write it all, flush once: one syscall.
+                let mut last = batch.frames().last().cloned();
+                texts.extend(batch.frames().iter().map(|f| f.numbered(session.next_seq())));
+                while texts.len() < MAX_BATCH {
+                    let Ok(batch) = reg.rx.try_recv() else { break };
+                    last = batch.frames().last().cloned().or(last);
+                    texts.extend(batch.frames().iter().map(|f| f.numbered(session.next_seq())));
                 }
-                let texts = frames.iter().map(|f| f.numbered(session.next_seq())).collect();
-                if let Err(end) = send_guarded(&mut sink, texts, &reg.kicked, &mut shutdown).await {
+                let sent = texts.len() as u64;
+                if let Err(end) = send_guarded(&mut sink, texts.drain(..), &mut kick, &mut stop).await {
                     break end;
                 }
-                for frame in &frames {
-                    Metrics::inc(&metrics.messages_sent);
+                metrics.messages_sent.inc_by(sent);
+                if let Some(frame) = last {
                     metrics.broadcast_delivery.observe(frame.age());
                 }
             }
             incoming = stream.next() => {
                 let reply = match incoming {
                     Some(Ok(Message::Text(text))) => {
-                        handle_text(&state, reg.id, &mut session, text.as_str()).await
+                        Box::pin(handle_text(&state, reg.id, &mut session, text.as_str())).await
                     }
                     Some(Ok(Message::Binary(bytes))) => {
                         handle_binary(&state, &mut session, bytes.len())
@@ -258,8 +265,8 @@ where
                         seq: Some(session.next_seq()),
                         sent_at: Some(db::rfc3339(db::now_micros())),
                     };
-                    let text = vec![frame.encode()];
-                    if let Err(end) = send_guarded(&mut sink, text, &reg.kicked, &mut shutdown).await {
+                    let text = std::iter::once(frame.encode());
+                    if let Err(end) = send_guarded(&mut sink, text, &mut kick, &mut stop).await {
                         break end;
                     }
                     Metrics::inc(&metrics.messages_sent);
@@ -281,9 +288,7 @@ where
         }
     }
     // Counted down only now, so shutdown can wait for every close handshake.
-    metrics
-        .open_sockets
-        .dec();
+    metrics.open_sockets.dec();
     }
     .instrument(span)
     .await;
@@ -302,14 +307,16 @@ const MAX_BATCH: usize = 32;
 
 /// Writes `texts` and flushes once, unless shutdown or a kick from the hub
 /// comes first or the write stalls; the `Err` says how the connection must end.
-async fn send_guarded<W>(
+async fn send_guarded<W, K, S>(
     sink: &mut W,
-    texts: Vec<String>,
-    kicked: &tokio::sync::Notify,
-    shutdown: &mut watch::Receiver<bool>,
+    texts: impl Iterator<Item = String>,
+    kick: &mut std::pin::Pin<&mut K>,
+    stop: &mut std::pin::Pin<&mut S>,
 ) -> Result<(), End>
 where
     W: Sink<Message> + Unpin,
+    K: Future<Output = ()>,
+    S: Future<Output = ()>,
 {
     let write = async {
         for text in texts {
@@ -319,8 +326,8 @@ where
     };
     tokio::select! {
         biased;
-        () = shutdown_signalled(shutdown) => Err(End::Close(CLOSE_GOING_AWAY, "server shutting down")),
-        () = kicked.notified() => Err(End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING)),
+        () = stop.as_mut() => Err(End::Close(CLOSE_GOING_AWAY, "server shutting down")),
+        () = kick.as_mut() => Err(End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING)),
         sent = tokio::time::timeout(WRITE_STALL, write) => match sent {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::Gone),

@@ -24,7 +24,8 @@ const SECTIONS: &[Section] = &[
     ("size", extension_size),
     ("popup", popup_bench::popup_open),
     ("core", core_throughput),
-    ("server", server_fanout),
+    ("server", server_boards),
+    ("fanout", server_fanout),
     ("worker", crate::bench_worker::measure),
 ];
 
@@ -120,9 +121,15 @@ fn core_throughput(_: &Tools) -> Result<String> {
     markdown_example("quizpulse", "core_throughput", &[])
 }
 
-/// The reference server's broadcast fan-out and leaderboard queries.
+/// The reference server's leaderboard queries over 100 000 sessions.
+fn server_boards(_: &Tools) -> Result<String> {
+    markdown_example("quizpulse-server", "boards", &[])
+}
+
+/// Fan-out, memory, sustained rate, two instances, reconnect storm: ours and
+/// the Django Channels peer under one load generator (`bench_server`).
 fn server_fanout(_: &Tools) -> Result<String> {
-    markdown_example("quizpulse-server", "fanout", &[])
+    crate::bench_server::run()
 }
 
 /// The extension's size: each wasm file raw and gzip, and the store zip.

@@ -3,6 +3,8 @@
 //! Commands: `setup`, `dist [--server URL]`, `demo [--browser]`, `test`, `bench`.
 
 mod bench;
+mod bench_chart;
+mod bench_server;
 mod bench_worker;
 mod budget;
 mod demo;
@@ -31,8 +33,9 @@ commands:
                         127.0.0.1:8000; --browser opens Chromium with the extension loaded
   test                  setup, fmt, clippy, native tests, wasm build, end-to-end suite;
                         ends with one line `N passed, N failed`
-  bench [SECTION...]    measure (extension size, ...) and record it in BENCHMARKS.md;
-                        with section names (size, core, server, ...), only those";
+  bench [SECTION...]    measure and record it in BENCHMARKS.md: size, popup, core, server
+                        (boards), fanout (ours vs the Django Channels peer), worker; all of
+                        them by default";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,0 +1,265 @@
+//! N sockets reading a server's broadcasts, tallied per upload.
+//!
+//! Each socket has one task that reads frames and, for the last message of an
+//! upload (`quiz_leaderboard_updated`), bumps that upload's slot: a count and
+//! the latest arrival time, both atomics, so the tasks never wait for each
+//! other. An upload's slot is found by its `session_id` (from the
+//! `quiz_session_uploaded` just before it on the same socket).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::Error;
+use crate::frame::{self, Kind};
+use crate::target::Target;
+
+/// Uploads tracked at once (slots are indexed by `session_id` modulo this).
+const SLOTS: usize = 1 << 16;
+
+/// Sockets connecting at the same time.
+const CONNECTING: usize = 64;
+
+/// How long one socket may take to connect and be confirmed.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+struct Slot {
+    count: AtomicU32,
+    last_ns: AtomicU64,
+}
+
+/// What every socket saw, shared by all of their tasks.
+pub struct Tally {
+    epoch: Instant,
+    slots: Box<[Slot]>,
+    /// Frames received (all kinds).
+    pub frames: AtomicU64,
+    /// Bytes of text received.
+    pub bytes: AtomicU64,
+    /// Gaps in a socket's `seq` (a message it never got).
+    pub seq_gaps: AtomicU64,
+    /// Sockets that ended (closed by the server or failed).
+    pub closed: AtomicU64,
+    /// Of those, closed with 1013 (the server dropped a slow reader).
+    pub lagged: AtomicU64,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+            slots: (0..SLOTS).map(|_| Slot::default()).collect(),
+            frames: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            seq_gaps: AtomicU64::new(0),
+            closed: AtomicU64::new(0),
+            lagged: AtomicU64::new(0),
+        }
+    }
+
+    /// Nanoseconds since this tally began (the bench's clock).
+    pub fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    fn slot(&self, session: u64) -> &Slot {
+        &self.slots[(session % SLOTS as u64) as usize]
+    }
+
+    fn record(&self, session: u64, at_ns: u64) {
+        let slot = self.slot(session);
+        slot.last_ns.fetch_max(at_ns, Ordering::Relaxed);
+        slot.count.fetch_add(1, Ordering::Release);
+    }
+
+    /// Sockets that have received upload `session`'s last message.
+    pub fn delivered(&self, session: u64) -> u32 {
+        self.slot(session).count.load(Ordering::Acquire)
+    }
+
+    /// When the last of them received it (bench clock, ns).
+    pub fn last_ns(&self, session: u64) -> u64 {
+        self.slot(session).last_ns.load(Ordering::Relaxed)
+    }
+}
+
+/// The connected sockets; dropping it aborts their tasks (closing the sockets).
+pub struct Fleet {
+    /// What they saw.
+    pub tally: Arc<Tally>,
+    tasks: Vec<JoinHandle<()>>,
+    /// Time to connect (and subscribe) them all.
+    pub connect_time: Duration,
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Fleet {
+    /// Sockets in the fleet.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// True for a fleet of no sockets.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// Connects `n` sockets (servers and tokens used in turn), each
+    /// subscribed to `quiz` and confirmed before this returns.
+    pub async fn connect(
+        targets: &[Target],
+        tokens: &[String],
+        n: usize,
+        quiz: &str,
+    ) -> Result<Self, Error> {
+        if tokens.is_empty() || targets.is_empty() {
+            return Err(Error::Usage("no server or no access tokens".to_owned()));
+        }
+        let tally = Arc::new(Tally::new());
+        let gate = Arc::new(Semaphore::new(CONNECTING));
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<Result<(), Error>>(n.max(1));
+        let started = Instant::now();
+        let mut tasks = Vec::with_capacity(n);
+        for i in 0..n {
+            let url = targets[i % targets.len()].socket_url(&tokens[i % tokens.len()]);
+            let subscribe = format!(r#"{{"type": "subscribe_quiz", "quiz_id": "{quiz}"}}"#);
+            let tally = Arc::clone(&tally);
+            let gate = Arc::clone(&gate);
+            let ready = ready_tx.clone();
+            tasks.push(tokio::spawn(async move {
+                let permit = gate.acquire_owned().await;
+                let socket = tokio::time::timeout(CONNECT_TIMEOUT, open(&url, &subscribe)).await;
+                drop(permit);
+                let socket = match socket {
+                    Ok(Ok(socket)) => socket,
+                    Ok(Err(e)) => {
+                        let _ = ready.send(Err(e)).await;
+                        return;
+                    }
+                    Err(_) => {
+                        let _ = ready
+                            .send(Err(Error::Socket("connect timed out".to_owned())))
+                            .await;
+                        return;
+                    }
+                };
+                let _ = ready.send(Ok(())).await;
+                drop(ready);
+                read(socket, &tally).await;
+            }));
+        }
+        drop(ready_tx);
+        let mut fleet = Self {
+            tally,
+            tasks,
+            connect_time: Duration::ZERO,
+        };
+        for _ in 0..n {
+            match ready_rx.recv().await {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Err(Error::Socket("a socket task ended early".to_owned())),
+            }
+        }
+        fleet.connect_time = started.elapsed();
+        Ok(fleet)
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Small buffers: 10 000 sockets live in this process too.
+pub fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0)
+}
+
+/// Opens a socket, subscribes and waits for the confirmation.
+async fn open(url: &str, subscribe: &str) -> Result<Socket, Error> {
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), false)
+            .await
+            .map_err(|e| {
+                Error::Socket(format!(
+                    "connect: {e} (is the open-file limit high enough?)"
+                ))
+            })?;
+    socket
+        .send(Message::text(subscribe))
+        .await
+        .map_err(|e| Error::Socket(format!("subscribe: {e}")))?;
+    while let Some(message) = socket.next().await {
+        match message {
+            Ok(Message::Text(text)) if text.contains("\"subscription_confirmed\"") => {
+                return Ok(socket);
+            }
+            Ok(Message::Text(text)) if text.contains("\"error\"") => {
+                return Err(Error::Socket(format!("subscribe refused: {text}")));
+            }
+            Ok(Message::Close(frame)) => {
+                return Err(Error::Socket(format!(
+                    "closed while subscribing: {frame:?}"
+                )));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(Error::Socket(format!("while subscribing: {e}"))),
+        }
+    }
+    Err(Error::Socket("closed while subscribing".to_owned()))
+}
+
+/// Reads until the socket ends, tallying every frame.
+async fn read(mut socket: Socket, tally: &Tally) {
+    let mut session = None;
+    let mut last_seq = None;
+    while let Some(message) = socket.next().await {
+        let text = match message {
+            Ok(Message::Text(text)) => text,
+            Ok(Message::Close(frame)) => {
+                if frame.is_some_and(|f| f.code == CloseCode::Again) {
+                    tally.lagged.fetch_add(1, Ordering::Relaxed);
+                }
+                break;
+            }
+            Ok(_) => continue,
+            Err(_) => break,
+        };
+        let at = tally.now_ns();
+        tally.frames.fetch_add(1, Ordering::Relaxed);
+        tally.bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
+        let text = text.as_str();
+        if let Some(seq) = frame::integer_field(text, frame::SEQ) {
+            if last_seq.is_some_and(|last: u64| seq != last + 1) {
+                tally.seq_gaps.fetch_add(1, Ordering::Relaxed);
+            }
+            last_seq = Some(seq);
+        }
+        match frame::kind(text) {
+            Kind::SessionUploaded => session = frame::integer_field(text, frame::SESSION_ID),
+            Kind::QuizLeaderboardUpdated => {
+                if let Some(id) = session.take() {
+                    tally.record(id, at);
+                }
+            }
+            Kind::LeaderboardUpdated | Kind::Other => {}
+        }
+    }
+    tally.closed.fetch_add(1, Ordering::Relaxed);
+}

@@ -1,0 +1,708 @@
+//! `cargo xtask bench`, the server figures (issue 9): our server and a Django
+//! Channels peer (`bench/peers/django`) under the same load generator
+//! (`bench/loadgen`) in the same run, everything on 127.0.0.1.
+//!
+//! 1. Fan-out: 10 000 sockets following one quiz; p50/p99 from an upload to the
+//!    last socket's `quiz_leaderboard_updated` over 50 uploads; server memory per
+//!    idle socket; sustained deliveries/s at a rising upload rate until p99 passes
+//!    100 ms or a socket misses a message. The same on Django (InMemoryChannelLayer).
+//! 2. Fan-out latency against the socket count, both servers: `bench/fanout.svg`.
+//! 3. Two processes behind Redis (Django: channels_redis; ours: `--broker`, when
+//!    the server has it), sockets split over both, uploads through the first.
+//! 4. Reconnect storm: the server restarts under 10 000 sockets that come back on
+//!    the core's backoff, with jitter and without.
+//!
+//! Every server and the generator run as child processes with a time limit; the
+//! Python packages are installed into `target/bench-venv` on first use.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::bench_chart::{self, Series};
+use crate::util::{cargo, display, note, output_of, root, step, target_dir, today_utc, which};
+
+/// Sockets of the headline figures (`QUIZPULSE_BENCH_SOCKETS` overrides it,
+/// e.g. for a quick run; the chart uses a tenth, a quarter and half of it).
+fn sockets() -> usize {
+    std::env::var("QUIZPULSE_BENCH_SOCKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n >= 10)
+        .unwrap_or(10_000)
+}
+/// Uploads timed for the headline fan-out.
+const UPLOADS: usize = 50;
+/// Socket counts of the chart (the headline run gives the last point).
+fn chart_sockets() -> [usize; 3] {
+    let n = sockets();
+    [n / 10, n / 4, n / 2]
+}
+/// Upload rates (per second) tried in turn for the sustained figure.
+const RATES: &str = "2,4,6,8,10,12,15,20,25,30,40,50";
+/// Longest any one generator run may take.
+const RUN_LIMIT: Duration = Duration::from_secs(240);
+
+/// A child process stopped (TERM, then KILL) when dropped.
+struct Proc {
+    child: Child,
+    name: &'static str,
+}
+
+impl Proc {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then waits up to `grace` before SIGKILL.
+    fn stop(&mut self, grace: Duration) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        note(format!(
+            "{} did not stop in {grace:?}: killing it",
+            self.name
+        ));
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop(Duration::from_secs(10));
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until something accepts on `port`.
+fn wait_listening(port: u16, proc: &mut Proc, limit: Duration) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = proc.child.try_wait() {
+            bail!("{} exited early ({status})", proc.name);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("{} did not listen on {port} within {limit:?}", proc.name)
+}
+
+fn release_bin(name: &str) -> PathBuf {
+    target_dir().join("release").join(name)
+}
+
+/// Our server on `port` over `db`, demo data, no simulator, long-lived tokens.
+fn start_ours(port: u16, db: &Path, broker: Option<&str>) -> Result<Proc> {
+    let mut cmd = Command::new(release_bin("quizpulse-server"));
+    cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .arg("--db")
+        .arg(format!("sqlite://{}", db.display()))
+        .args(["--demo", "--simulate-every", "0", "--access-ttl", "2h"])
+        .args(["--jwt-secret", "bench-secret"])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    if let Some(broker) = broker {
+        cmd.args(["--broker", broker]);
+    }
+    let mut proc = Proc {
+        child: cmd
+            .spawn()
+            .with_context(|| format!("starting {}", display(&cmd)))?,
+        name: "quizpulse-server",
+    };
+    wait_listening(port, &mut proc, Duration::from_secs(60))?;
+    Ok(proc)
+}
+
+fn venv() -> PathBuf {
+    target_dir().join("bench-venv")
+}
+
+fn peer_dir() -> PathBuf {
+    root().join("bench").join("peers").join("django")
+}
+
+/// The peer's virtualenv, (re)installed when its requirements changed.
+fn ensure_venv() -> Result<PathBuf> {
+    let venv = venv();
+    let python = venv.join("bin").join("python");
+    let requirements = peer_dir().join("requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements)?;
+    let stamp = venv.join("requirements.stamp");
+    if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(python);
+    }
+    let system = which("python3").context("python3 is needed for the Django peer")?;
+    step("bench: installing the Django Channels peer's packages into target/bench-venv (PyPI)");
+    crate::util::run(Command::new(system).arg("-m").arg("venv").arg(&venv))?;
+    crate::util::run(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "-r"])
+            .arg(&requirements),
+    )?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(python)
+}
+
+/// The peer's package versions, for the report.
+fn peer_versions(python: &Path) -> String {
+    output_of(Command::new(python).args([
+        "-c",
+        "import django, channels, daphne, channels_redis, sys; \
+         print(f'Python {sys.version.split()[0]}, Django {django.__version__}, \
+         Channels {channels.__version__}, Daphne {daphne.__version__}, \
+         channels_redis {channels_redis.__version__}')",
+    ]))
+    .unwrap_or_else(|| "versions unknown".into())
+}
+
+/// Migrates and seeds the peer's database.
+fn prepare_django(python: &Path, db: &Path) -> Result<()> {
+    for args in [
+        &["manage.py", "migrate", "--run-syncdb", "-v", "0"][..],
+        &["manage.py", "seed_bench", "--users", "1"][..],
+    ] {
+        crate::util::run(
+            Command::new(python)
+                .args(args)
+                .current_dir(peer_dir())
+                .env("PEER_DB", db)
+                .stdout(Stdio::null()),
+        )?;
+    }
+    Ok(())
+}
+
+/// One daphne process of the peer on `port`.
+fn start_django(python: &Path, port: u16, db: &Path, redis: Option<&str>) -> Result<Proc> {
+    let daphne = python.with_file_name("daphne");
+    let mut cmd = Command::new(daphne);
+    // A slow machine must not turn a late handshake into a refusal (403).
+    cmd.args(["-v", "0", "--websocket_connect_timeout", "120"])
+        .args(["-b", "127.0.0.1", "-p", &port.to_string()])
+        .arg("peer.asgi:application")
+        .current_dir(peer_dir())
+        .env("PEER_DB", db)
+        .env(
+            "PEER_LAYER",
+            if redis.is_some() { "redis" } else { "memory" },
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    if let Some(url) = redis {
+        cmd.env("PEER_REDIS", url);
+    }
+    let mut proc = Proc {
+        child: cmd
+            .spawn()
+            .with_context(|| format!("starting {}", display(&cmd)))?,
+        name: "daphne",
+    };
+    wait_listening(port, &mut proc, Duration::from_secs(60))?;
+    Ok(proc)
+}
+
+fn start_redis(port: u16) -> Result<Proc> {
+    let server =
+        which("redis-server").context("redis-server is needed (apt-get install redis-server)")?;
+    let mut cmd = Command::new(server);
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+    ])
+    .args(["--appendonly", "no", "--maxclients", "20000"])
+    .stdin(Stdio::null())
+    .stdout(Stdio::null());
+    let mut proc = Proc {
+        child: cmd.spawn()?,
+        name: "redis-server",
+    };
+    wait_listening(port, &mut proc, Duration::from_secs(20))?;
+    Ok(proc)
+}
+
+/// Runs the generator to its end and returns its JSON result.
+fn loadgen(args: &[String]) -> Result<Value> {
+    let mut cmd = Command::new(release_bin("loadgen"));
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped());
+    note(format!("$ {}", display(&cmd)));
+    let mut child = cmd.spawn().context("starting loadgen")?;
+    let lines = read_lines(&mut child);
+    let deadline = Instant::now() + RUN_LIMIT;
+    loop {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) if line.starts_with('{') => {
+                let _ = child.wait();
+                return serde_json::from_str(&line).context("loadgen printed bad JSON");
+            }
+            Ok(_) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("loadgen ran past {RUN_LIMIT:?}");
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = child.wait()?;
+                bail!("loadgen failed ({status})");
+            }
+        }
+    }
+}
+
+fn read_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    if let Some(out) = child.stdout.take() {
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    rx
+}
+
+fn run_args(
+    urls: &[String],
+    user: &str,
+    sockets: usize,
+    uploads: usize,
+    rates: &str,
+    pids: &[u32],
+) -> Vec<String> {
+    let mut args = vec!["run".to_owned()];
+    for url in urls {
+        args.extend(["--url".to_owned(), url.clone()]);
+    }
+    args.extend(["--user".to_owned(), user.to_owned()]);
+    args.extend(["--sockets".to_owned(), sockets.to_string()]);
+    args.extend(["--uploads".to_owned(), uploads.to_string()]);
+    args.extend(["--rates".to_owned(), rates.to_owned()]);
+    for pid in pids {
+        args.extend(["--pid".to_owned(), pid.to_string()]);
+    }
+    args
+}
+
+const OURS_USER: &str = "alice:alice-pass";
+const DJANGO_USER: &str = "bench0:bench0";
+
+/// Everything measured on one server kind.
+struct Measured {
+    headline: Value,
+    chart: Vec<(usize, Value)>,
+}
+
+fn measure_ours(dir: &Path) -> Result<Measured> {
+    step("bench: our server");
+    let port = free_port()?;
+    let server = start_ours(port, &dir.join("ours.db"), None)?;
+    let url = vec![format!("http://127.0.0.1:{port}")];
+    let headline = loadgen(&run_args(
+        &url,
+        OURS_USER,
+        sockets(),
+        UPLOADS,
+        RATES,
+        &[server.pid()],
+    ))?;
+    let mut chart = Vec::new();
+    for n in chart_sockets() {
+        chart.push((n, loadgen(&run_args(&url, OURS_USER, n, 10, "", &[]))?));
+    }
+    chart.push((sockets(), headline.clone()));
+    drop(server);
+    Ok(Measured { headline, chart })
+}
+
+fn measure_django(python: &Path, dir: &Path) -> Result<Measured> {
+    step("bench: the Django Channels peer (daphne, InMemoryChannelLayer)");
+    let db = dir.join("django.sqlite3");
+    prepare_django(python, &db)?;
+    let port = free_port()?;
+    let server = start_django(python, port, &db, None)?;
+    let url = vec![format!("http://127.0.0.1:{port}")];
+    let headline = loadgen(&run_args(
+        &url,
+        DJANGO_USER,
+        sockets(),
+        10,
+        RATES,
+        &[server.pid()],
+    ))?;
+    let mut chart = Vec::new();
+    for n in chart_sockets() {
+        chart.push((n, loadgen(&run_args(&url, DJANGO_USER, n, 5, "", &[]))?));
+    }
+    chart.push((sockets(), headline.clone()));
+    drop(server);
+    Ok(Measured { headline, chart })
+}
+
+/// Whether this build of our server has `--broker` (Redis fan-out between processes).
+fn ours_has_broker() -> bool {
+    output_of(Command::new(release_bin("quizpulse-server")).args(["serve", "--help"]))
+        .is_some_and(|help| help.contains("--broker"))
+}
+
+/// Figure 3: two processes behind one Redis, sockets split over both.
+fn measure_two(python: &Path, dir: &Path) -> Result<Vec<(String, Value)>> {
+    let redis_port = free_port()?;
+    let redis = start_redis(redis_port)?;
+    let redis_url = format!("redis://127.0.0.1:{redis_port}/0");
+    let mut out = Vec::new();
+    if ours_has_broker() {
+        step("bench: two of our servers behind Redis");
+        let db = dir.join("ours-two.db");
+        let (a, b) = (free_port()?, free_port()?);
+        let one = start_ours(a, &db, Some(&redis_url))?;
+        let two = start_ours(b, &db, Some(&redis_url))?;
+        let urls = vec![
+            format!("http://127.0.0.1:{a}"),
+            format!("http://127.0.0.1:{b}"),
+        ];
+        let result = loadgen(&run_args(
+            &urls,
+            OURS_USER,
+            sockets(),
+            UPLOADS,
+            RATES,
+            &[one.pid(), two.pid()],
+        ))?;
+        out.push(("ours, `--broker` Redis".to_owned(), result));
+    } else {
+        note("our server has no --broker in this build: figure 3 covers the Django peer only");
+    }
+    step("bench: two Django Channels processes behind channels_redis");
+    let db = dir.join("django-two.sqlite3");
+    prepare_django(python, &db)?;
+    let (a, b) = (free_port()?, free_port()?);
+    let one = start_django(python, a, &db, Some(&redis_url))?;
+    let two = start_django(python, b, &db, Some(&redis_url))?;
+    let urls = vec![
+        format!("http://127.0.0.1:{a}"),
+        format!("http://127.0.0.1:{b}"),
+    ];
+    let result = loadgen(&run_args(
+        &urls,
+        DJANGO_USER,
+        sockets(),
+        10,
+        "",
+        &[one.pid(), two.pid()],
+    ))?;
+    out.push(("Django Channels, channels_redis".to_owned(), result));
+    drop((one, two, redis));
+    Ok(out)
+}
+
+/// Figure 4: restart our server under the sockets; one storm with the core's
+/// jitter, one without.
+fn measure_storm(dir: &Path, jitter: bool) -> Result<Value> {
+    step(format!(
+        "bench: reconnect storm ({})",
+        if jitter { "jitter" } else { "no jitter" }
+    ));
+    let db = dir.join(if jitter { "storm-j.db" } else { "storm-n.db" });
+    let port = free_port()?;
+    let mut server = start_ours(port, &db, None)?;
+    let mut cmd = Command::new(release_bin("loadgen"));
+    cmd.args([
+        "storm",
+        "--url",
+        &format!("http://127.0.0.1:{port}"),
+        "--user",
+        OURS_USER,
+    ])
+    .args(["--sockets", &sockets().to_string()])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped());
+    if !jitter {
+        cmd.arg("--no-jitter");
+    }
+    note(format!("$ {}", display(&cmd)));
+    let mut child = cmd.spawn().context("starting loadgen storm")?;
+    let lines = read_lines(&mut child);
+    let deadline = Instant::now() + RUN_LIMIT;
+    let mut restarted = None;
+    let result = loop {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) if line == "READY" => {
+                server.stop(Duration::from_secs(20));
+                restarted = Some(start_ours(port, &db, None)?);
+            }
+            Ok(line) if line.starts_with('{') => break serde_json::from_str(&line)?,
+            Ok(_) => {}
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("loadgen storm ended without a result");
+            }
+        }
+    };
+    let _ = child.wait();
+    drop(restarted);
+    Ok(result)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or("?".into(), |kb| {
+            format!("{:.0} GiB", kb as f64 / 1_048_576.0)
+        });
+    let kernel = output_of(Command::new("uname").arg("-r")).unwrap_or_default();
+    format!("{cores} cores ({cpu}), {mem} RAM, Linux {kernel}")
+}
+
+fn f(v: &Value) -> String {
+    match v.as_f64() {
+        Some(x) if x >= 1000.0 => format!("{x:.0}"),
+        Some(x) => format!("{x:.2}"),
+        None => "–".into(),
+    }
+}
+
+/// Runs every figure and returns the section's Markdown (and writes the chart).
+pub fn run() -> Result<String> {
+    step("bench: building the server and the load generator (release)");
+    crate::util::run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "quizpulse-server",
+        "-p",
+        "quizpulse-loadgen",
+    ]))?;
+    let python = ensure_venv()?;
+    let versions = peer_versions(&python);
+    let dir = target_dir().join("bench-run");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let started = Instant::now();
+
+    let ours = measure_ours(&dir)?;
+    let django = measure_django(&python, &dir)?;
+    let two = measure_two(&python, &dir)?;
+    let storms = [measure_storm(&dir, true)?, measure_storm(&dir, false)?];
+
+    let chart_path = root().join("bench").join("fanout.svg");
+    let series = |name: &str, m: &Measured, key: &str| Series {
+        name: format!("{name} {key}"),
+        points: m
+            .chart
+            .iter()
+            .filter_map(|(n, v)| {
+                v["fanout"][format!("{key}_ms")]
+                    .as_f64()
+                    .map(|ms| (*n as f64, ms))
+            })
+            .collect(),
+    };
+    bench_chart::draw(
+        &chart_path,
+        &[
+            series("ours", &ours, "p50"),
+            series("ours", &ours, "p99"),
+            series("Django Channels", &django, "p50"),
+            series("Django Channels", &django, "p99"),
+        ],
+    )?;
+
+    let mut md = String::new();
+    md.push_str("## Server fan-out, ours and Django Channels\n\n");
+    md.push_str(&format!(
+        "`{}cargo xtask bench fanout`, {}: `target/release/loadgen` (`bench/loadgen`) against `target/release/quizpulse-server` \
+         (`serve --demo --simulate-every 0`, SQLite, `RUST_LOG=warn`) and against the Django Channels peer \
+         (`bench/peers/django`: daphne, DRF + SimpleJWT, InMemoryChannelLayer; {versions}), one after the other, \
+         in one run of {:.0} s. Server and generator share the machine: {}. Every socket follows the uploaded quiz, \
+         so each upload is 3 messages per socket.\n\n",
+        if sockets() == 10_000 {
+            String::new()
+        } else {
+            format!("QUIZPULSE_BENCH_SOCKETS={} ", sockets())
+        },
+        today_utc(),
+        started.elapsed().as_secs_f64(),
+        machine()
+    ));
+
+    let (o, d) = (&ours.headline, &django.headline);
+    let ratio = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.0}×", a / b),
+        _ => "–".into(),
+    };
+    let best = |v: &Value| v["sustained"]["best_deliveries_per_s"].clone();
+    let n = sockets();
+    md.push_str(&format!("**1. Fan-out to {n} sockets**\n\n"));
+    md.push_str("| measure | ours | Django Channels | ours / Django |\n|---|---:|---:|---:|\n");
+    md.push_str(&format!(
+        "| uploads timed | {} | {} | |\n",
+        o["fanout"]["uploads"], d["fanout"]["uploads"]
+    ));
+    md.push_str(&format!(
+        "| upload → last socket, p50 (ms) | {} | {} | |\n| upload → last socket, p99 (ms) | {} | {} | |\n",
+        f(&o["fanout"]["p50_ms"]), f(&d["fanout"]["p50_ms"]), f(&o["fanout"]["p99_ms"]), f(&d["fanout"]["p99_ms"])
+    ));
+    md.push_str(&format!(
+        "| messages missed during fan-out | {} | {} | |\n",
+        o["fanout"]["missed"], d["fanout"]["missed"]
+    ));
+    md.push_str(&format!(
+        "| fan-out deliveries/s (uploads one at a time, delivered only) | {} | {} | {} |\n",
+        f(&o["fanout"]["deliveries_per_s"]),
+        f(&d["fanout"]["deliveries_per_s"]),
+        ratio(
+            &o["fanout"]["deliveries_per_s"],
+            &d["fanout"]["deliveries_per_s"]
+        )
+    ));
+    md.push_str(&format!(
+        "| sustained deliveries/s, no drops, p99 ≤ 100 ms (best rate) | {} | {} | {} |\n",
+        f(&best(o)),
+        f(&best(d)),
+        ratio(&best(o), &best(d))
+    ));
+    md.push_str(&format!(
+        "| server CPU per upload (ms; independent of the machine's other load) | {} | {} | {} less |\n",
+        f(&o["fanout"]["server_cpu_ms_per_upload"]),
+        f(&d["fanout"]["server_cpu_ms_per_upload"]),
+        ratio(
+            &d["fanout"]["server_cpu_ms_per_upload"],
+            &o["fanout"]["server_cpu_ms_per_upload"]
+        )
+    ));
+    md.push_str(&format!(
+        "| load generator CPU per upload (ms) | {} | {} | |\n",
+        f(&o["fanout"]["loadgen_cpu_ms_per_upload"]),
+        f(&d["fanout"]["loadgen_cpu_ms_per_upload"])
+    ));
+    md.push_str(&format!(
+        "| server memory per idle socket (KiB, RSS delta / sockets) | {} | {} | |\n",
+        f(&o["kib_per_socket"]),
+        f(&d["kib_per_socket"])
+    ));
+    md.push_str(&format!(
+        "| connect + subscribe {n} sockets (s) | {} | {} | |\n",
+        f(&o["connect_s"]),
+        f(&d["connect_s"])
+    ));
+    md.push_str(&format!(
+        "| sockets closed by the server / seq gaps | {} / {} | {} / – | |\n\n",
+        o["closed"], o["seq_gaps"], d["closed"]
+    ));
+
+    md.push_str("**Sustained rate** (each rate held 2 s; stops at the first rate whose p99 passes 100 ms or where a socket misses a message)\n\n");
+    md.push_str("| server | uploads/s | p50 (ms) | p99 (ms) | deliveries/s | missed | closed |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    for (name, v) in [("ours", o), ("Django Channels", d)] {
+        for s in v["sustained"]["steps"].as_array().into_iter().flatten() {
+            md.push_str(&format!(
+                "| {name} | {} | {} | {} | {} | {} | {} |\n",
+                s["rate"],
+                f(&s["p50_ms"]),
+                f(&s["p99_ms"]),
+                f(&s["deliveries_per_s"]),
+                s["missed"],
+                s["closed"]
+            ));
+        }
+    }
+    md.push('\n');
+
+    md.push_str("**2. Fan-out latency against sockets** ([chart](bench/fanout.svg); ours: 10 uploads per point, Django: 5, the last point from figure 1)\n\n");
+    md.push_str("| sockets | ours p50 / p99 (ms) | Django p50 / p99 (ms) | Django missed |\n|---:|---:|---:|---:|\n");
+    for ((n, ov), (_, dv)) in ours.chart.iter().zip(&django.chart) {
+        md.push_str(&format!(
+            "| {n} | {} / {} | {} / {} | {} |\n",
+            f(&ov["fanout"]["p50_ms"]),
+            f(&ov["fanout"]["p99_ms"]),
+            f(&dv["fanout"]["p50_ms"]),
+            f(&dv["fanout"]["p99_ms"]),
+            dv["fanout"]["missed"]
+        ));
+    }
+    md.push_str("\n![fan-out latency against sockets](bench/fanout.svg)\n\n");
+
+    md.push_str(&format!("**3. Two processes behind one Redis** ({n} sockets alternating between them, uploads through the first)\n\n"));
+    md.push_str("| setup | uploads | p50 (ms) | p99 (ms) | missed | memory per socket (KiB, both) | sustained deliveries/s |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    for (name, v) in &two {
+        md.push_str(&format!(
+            "| {name} | {} | {} | {} | {} | {} | {} |\n",
+            v["fanout"]["uploads"],
+            f(&v["fanout"]["p50_ms"]),
+            f(&v["fanout"]["p99_ms"]),
+            v["fanout"]["missed"],
+            f(&v["kib_per_socket"]),
+            f(&best(v))
+        ));
+    }
+    md.push('\n');
+
+    md.push_str(&format!(
+        "**4. Reconnect storm**: our server restarted (SIGTERM: 1001 to every socket, then a new process on the same port) \
+         under {n} sockets that come back on `quizpulse::backoff` (1001: the 1–5 s \"soon\" delay; a refused attempt: \
+         quick retry with full jitter); without jitter every delay is its ceiling.\n\n"
+    ));
+    md.push_str("| policy | peak attempts/s | attempts | refused | all back after (ms) |\n|---|---:|---:|---:|---:|\n");
+    for s in &storms {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            if s["jitter"] == true {
+                "core backoff, full jitter"
+            } else {
+                "no jitter"
+            },
+            s["peak_attempts_per_s"],
+            s["attempts"],
+            s["refused"],
+            s["all_back_ms"]
+                .as_u64()
+                .map_or("not all".into(), |v| v.to_string())
+        ));
+    }
+    md.push('\n');
+    Ok(md)
+}
