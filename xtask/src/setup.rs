@@ -505,13 +505,31 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
 
 fn ensure_e2e_packages() -> Result<()> {
     let dir = root().join("tests").join("e2e");
-    let wanted = pinned_npm_version(&dir.join("package-lock.json"), "playwright-core")?;
-    if installed_npm_version(&dir, "playwright-core").as_deref() == Some(wanted.as_str()) {
-        note(format!("playwright-core {wanted}"));
+    let lock = dir.join("package-lock.json");
+    // Every direct dependency at the lock file's version, or `npm ci` again (a new
+    // package in the lock must not go unnoticed on a machine that ran setup before).
+    let lock_json = read_json(&lock)?;
+    let root_package = &lock_json["packages"][""];
+    let mut direct: Vec<&str> = ["dependencies", "devDependencies"]
+        .iter()
+        .filter_map(|field| root_package[*field].as_object())
+        .flat_map(|deps| deps.keys().map(String::as_str))
+        .collect();
+    direct.sort_unstable();
+    let mut missing = Vec::new();
+    for package in &direct {
+        let wanted = pinned_npm_version(&lock, package)?;
+        if installed_npm_version(&dir, package).as_deref() != Some(wanted.as_str()) {
+            missing.push(format!("{package} {wanted}"));
+        }
+    }
+    if missing.is_empty() {
+        note(direct.join(", "));
         return Ok(());
     }
     note(format!(
-        "installing the end-to-end suite's packages (playwright-core {wanted})"
+        "installing the end-to-end suite's packages ({})",
+        missing.join(", ")
     ));
     npm_ci(&dir)
 }
