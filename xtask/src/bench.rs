@@ -93,14 +93,20 @@ fn markdown_example(package: &str, example: &str, args: &[&str]) -> Result<Strin
     ])
     .args(args)
     .arg("--markdown");
-    step(format!("bench: {}", display(&cmd)));
+    markdown_of(&mut cmd)
+}
+
+/// Runs a benchmark command that prints its section body as Markdown; fails with its
+/// stderr, and returns the body with the date it was measured.
+pub(crate) fn markdown_of(cmd: &mut Command) -> Result<String> {
+    step(format!("bench: {}", display(cmd)));
     let out = cmd
         .output()
-        .with_context(|| format!("could not start `{}`", display(&cmd)))?;
+        .with_context(|| format!("could not start `{}`", display(cmd)))?;
     if !out.status.success() {
         bail!(
             "`{}` failed ({}): {}",
-            display(&cmd),
+            display(cmd),
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         );
@@ -108,9 +114,7 @@ fn markdown_example(package: &str, example: &str, args: &[&str]) -> Result<Strin
     let text = String::from_utf8(out.stdout).context("benchmark output is not UTF-8")?;
     println!("{text}");
     Ok(format!(
-        "{}
-Measured {}.
-",
+        "{}\n\nMeasured {}.\n",
         text.trim_end(),
         today_utc()
     ))

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::dist;
 use crate::setup::Tools;
-use crate::util::{cargo, display, root, run, step, target_dir, today_utc, which};
+use crate::util::{cargo, root, run, step, target_dir, which};
 
 /// Builds the server (debug, as for the end-to-end suite), runs the node driver on the built `dist/` (the size
 /// section builds it first) and returns its Markdown.
@@ -36,23 +36,5 @@ pub fn measure(tools: &Tools) -> Result<String> {
         .env("QUIZPULSE_DIST", dist::dist_dir())
         .env("QUIZPULSE_SERVER_BIN", &server)
         .env("QUIZPULSE_CHROMIUM", &chromium);
-    step(format!("bench: {}", display(&cmd)));
-    let out = cmd
-        .output()
-        .with_context(|| format!("could not start `{}`", display(&cmd)))?;
-    if !out.status.success() {
-        bail!(
-            "`{}` failed ({}): {}",
-            display(&cmd),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let text = String::from_utf8(out.stdout).context("benchmark output is not UTF-8")?;
-    println!("{text}");
-    Ok(format!(
-        "{}\n\nMeasured {}.\n",
-        text.trim_end(),
-        today_utc()
-    ))
+    crate::bench::markdown_of(&mut cmd)
 }
