@@ -437,11 +437,14 @@ impl Cache {
     }
 
     /// Replaces one subject's entries from a `leaderboard_updated` message. Returns
-    /// whether the subject was in the cached boards.
+    /// whether the subject was in the cached boards. The board's `updated_at` becomes
+    /// `server_time` (the upload's `completed_at`, what the server's own board says)
+    /// or, when that is not known, the receive time.
     pub fn apply_subject_entries(
         &mut self,
         subject: &SubjectId,
         entries: Vec<Entry>,
+        server_time: Option<String>,
         now: Timestamp,
     ) -> bool {
         let Some(q) = self.queries.get_mut(&QueryKey::SubjectBoards) else {
@@ -454,7 +457,7 @@ impl Cache {
             return false;
         };
         board.entries = entries;
-        board.updated_at = Some(now.to_rfc3339());
+        board.updated_at = Some(server_time.unwrap_or_else(|| now.to_rfc3339()));
         q.updated_at = Some(now);
         if q.in_flight.is_some() {
             q.refetch_after = Some(merge(q.refetch_after, FetchReason::Live));
@@ -470,11 +473,13 @@ impl Cache {
     /// entries may not be the whole board: fewer than `limit` entries where the cached
     /// board had more. A fetch in flight may return a board older than these entries:
     /// it is refetched once after, and neither result raises alerts (the entries did).
+    /// `server_time` as for [`Cache::apply_subject_entries`].
     pub fn apply_quiz_entries(
         &mut self,
         quiz: &QuizId,
         mut entries: Vec<Entry>,
         limit: u32,
+        server_time: Option<String>,
         now: Timestamp,
     ) -> Option<Applied> {
         let q = self.queries.get_mut(&QueryKey::QuizBoard(quiz.clone()))?;
@@ -494,7 +499,7 @@ impl Cache {
             || resync(q.due.map(|(_, r)| r))
             || resync(q.refetch_after));
         let previous = std::mem::replace(&mut board.entries, entries);
-        board.updated_at = Some(now.to_rfc3339());
+        board.updated_at = Some(server_time.unwrap_or_else(|| now.to_rfc3339()));
         q.updated_at = Some(now);
         if let Some((id, _)) = q.in_flight {
             q.in_flight = Some((id, FetchReason::Resync));
@@ -777,7 +782,13 @@ mod tests {
             "the upload before scheduled a refetch"
         );
         let applied = c
-            .apply_quiz_entries(&"7".into(), vec![entry], 10, t0 + Duration::from_secs(1))
+            .apply_quiz_entries(
+                &"7".into(),
+                vec![entry],
+                10,
+                None,
+                t0 + Duration::from_secs(1),
+            )
             .unwrap();
         assert!(applied.current && applied.previous.is_empty());
         assert_eq!(c.next_due(), None, "the entries cancel it");

@@ -81,6 +81,8 @@ pub struct Sim {
     pub alarm: Option<Timestamp>,
     /// The badge.
     pub badge: Option<Badge>,
+    /// How many `SetBadge` actions were carried out.
+    pub badge_sets: usize,
     /// The last snapshot published to the popup.
     pub snapshot: Option<Snapshot>,
     /// The last snapshot written to `chrome.storage.session`.
@@ -104,6 +106,7 @@ impl Sim {
             storage: BTreeMap::new(),
             alarm: None,
             badge: None,
+            badge_sets: 0,
             snapshot: None,
             stored_snapshot: None,
             outstanding: BTreeMap::new(),
@@ -169,7 +172,10 @@ impl Sim {
                     self.storage.insert(*key, json.clone());
                 }
                 Action::ScheduleAlarm { at } => self.alarm = *at,
-                Action::SetBadge(b) => self.badge = Some(b.clone()),
+                Action::SetBadge(b) => {
+                    self.badge = Some(b.clone());
+                    self.badge_sets += 1;
+                }
                 Action::Publish {
                     snapshot,
                     to_popup,

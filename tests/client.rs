@@ -940,6 +940,17 @@ fn entries_in_leaderboard_updated_are_applied_without_a_fetch() {
     assert!(sim.requests("/api/leaderboard/").is_empty());
     let boards = sim.snapshot.clone().unwrap().subject_boards.data.unwrap();
     assert_eq!(boards[0].entries[0].username, "bob");
+    assert_eq!(boards[0].updated_at, Some((T0 + secs(2)).to_rfc3339()));
+
+    // After an upload of that subject, the upload's time, as the server's board has it.
+    let completed = sim.now - secs(1);
+    sim.server_says(&session_json("q1", "bob", completed));
+    sim.server_says(
+        r#"{"type": "leaderboard_updated", "data": {"subject_id": "s1", "entries": [{"rank": 1, "user_id": "bob", "username": "bob", "score": 187, "sessions": 3}]}}"#,
+    );
+    sim.advance(secs(1));
+    let boards = sim.snapshot.clone().unwrap().subject_boards.data.unwrap();
+    assert_eq!(boards[0].updated_at, Some(completed.to_string()));
 }
 
 #[test]
@@ -1040,7 +1051,7 @@ fn new_session_on_a_followed_quiz_notifies_with_a_link_to_the_quiz_page() {
     );
     assert!(!n.require_interaction);
     assert!(sim.storage[&PersistKey::NotificationTargets].contains("quizzes/q1"));
-    assert_eq!(sim.badge.as_ref().unwrap().text, "1");
+    assert_eq!(settled_badge(&mut sim).text, "1");
 }
 
 #[test]
@@ -1230,9 +1241,9 @@ fn popup_toasts_expire_after_five_seconds() {
 fn popup_open_marks_everything_read_and_the_badge_shows_a_real_zero() {
     let mut sim = connected(&["q1"]);
     sim.server_says(&session_json("q1", "bob", sim.now));
-    assert_eq!(sim.badge.as_ref().unwrap().text, "1");
+    assert_eq!(settled_badge(&mut sim).text, "1");
     sim.command(Command::Hello);
-    let b = sim.badge.clone().unwrap();
+    let b = settled_badge(&mut sim);
     assert_eq!((b.text.as_str(), b.color.as_str()), ("0", badge::COLOR_OK));
 }
 
@@ -1351,20 +1362,43 @@ fn event_log_records_attempts_close_codes_and_errors_with_times() {
     assert!(!text.contains("token="), "no token in the log");
 }
 
+/// The badge once its throttle window has passed.
+fn settled_badge(sim: &mut Sim) -> quizpulse::badge::Badge {
+    sim.advance(quizpulse::client::BADGE_EVERY);
+    sim.badge.clone().unwrap()
+}
+
+#[test]
+fn a_burst_of_alerts_repaints_the_badge_once_per_window_and_ends_on_the_last_count() {
+    let mut sim = connected(&["q1", "q2", "q3"]);
+    sim.advance(secs(1));
+    let before = sim.badge_sets;
+    for (i, quiz) in ["q1", "q2", "q3"].iter().enumerate() {
+        sim.server_says(&session_json(quiz, &format!("u{i}"), sim.now));
+    }
+    // The first change goes out at once, the rest of the burst waits for the window.
+    assert_eq!(sim.badge_sets - before, 1);
+    assert_eq!(sim.badge.as_ref().unwrap().text, "1");
+    assert_eq!(settled_badge(&mut sim).text, "3");
+    assert_eq!(sim.badge_sets - before, 2);
+    sim.advance(secs(5));
+    assert_eq!(sim.badge_sets - before, 2, "nothing more once it settled");
+}
+
 #[test]
 fn badge_tells_signed_out_auth_offline_reconnecting_and_connected_apart() {
     let mut sim = Sim::new(ClientConfig::default());
     sim.start(StoredState::default());
-    let signed_out = sim.badge.clone().unwrap();
+    let signed_out = settled_badge(&mut sim);
     let mut sim = connected(&[]);
-    let zero = sim.badge.clone().unwrap();
+    let zero = settled_badge(&mut sim);
     sim.server_closes(1000, true);
-    let retrying = sim.badge.clone().unwrap();
+    let retrying = settled_badge(&mut sim);
     sim.input(|c, now| c.handle_online(false, now));
-    let offline = sim.badge.clone().unwrap();
+    let offline = settled_badge(&mut sim);
     let mut sim = connected(&[]);
     sim.server_closes(4003, true);
-    let auth = sim.badge.clone().unwrap();
+    let auth = settled_badge(&mut sim);
     let all = [signed_out, zero, retrying, offline, auth];
     for (i, a) in all.iter().enumerate() {
         for b in &all[i + 1..] {
@@ -1690,6 +1724,26 @@ fn entries_in_a_broadcast_are_applied_and_cancel_the_refetch_the_upload_schedule
     let board = sim.snapshot.clone().unwrap().quiz_boards["q1"].clone();
     assert_eq!(board.data.unwrap().entries[0].username, "bob");
     assert!(!board.stale);
+}
+
+#[test]
+fn a_board_updated_from_a_broadcast_keeps_the_servers_time() {
+    let mut sim = with_board(&["ann"]);
+    let completed = sim.now - secs(3);
+    sim.server_says(&session_json("q1", "bob", completed));
+    sim.server_says(&entries_msg("q1", &["bob", "ann"]));
+    sim.advance(secs(2));
+    let board = sim.snapshot.clone().unwrap().quiz_boards["q1"].clone();
+    // What the server's REST board says after the upload: its newest session's time.
+    assert_eq!(board.data.unwrap().updated_at, Some(completed.to_string()));
+
+    // Entries with no upload of that quiz before them: the receive time.
+    sim.server_says(&session_json("q2", "cy", completed));
+    let received = sim.now;
+    sim.server_says(&entries_msg("q1", &["ann", "bob"]));
+    sim.advance(secs(2));
+    let board = sim.snapshot.clone().unwrap().quiz_boards["q1"].clone();
+    assert_eq!(board.data.unwrap().updated_at, Some(received.to_rfc3339()));
 }
 
 // ---------------------------------------------------------------- notification kinds

@@ -275,6 +275,9 @@ pub const SNAPSHOT_KEY: &str = "quizpulse.snapshot";
 /// The popup gets at most one snapshot this often (the last one of a burst follows).
 pub const PUBLISH_POPUP_EVERY: Duration = Duration::from_millis(100);
 
+/// The toolbar badge is set at most this often (the last state of a burst follows).
+pub const BADGE_EVERY: Duration = Duration::from_millis(250);
+
 /// `chrome.storage.session` gets at most one snapshot this often.
 pub const PUBLISH_STORAGE_EVERY: Duration = Duration::from_secs(1);
 

@@ -199,7 +199,7 @@ impl Client {
             Timer::TokenRefresh => self.start_refresh(RefreshWhy::Scheduled, now),
             Timer::ExpiryWarning => self.warn_expiry(now),
             // `finish` publishes what the throttle held back.
-            Timer::Publish => {}
+            Timer::Publish | Timer::Badge => {}
         }
     }
 

@@ -162,6 +162,11 @@ impl Client {
                     FetchReason::Live,
                     now,
                 );
+                self.live.last_upload = Some((
+                    s.quiz_id.clone(),
+                    s.subject_id.clone(),
+                    s.completed_at.clone(),
+                ));
                 let new =
                     self.subs
                         .saw_quizzes([&s.quiz_id], false, self.settings.follow_new_quizzes);
@@ -191,7 +196,10 @@ impl Client {
                 entries,
             } => {
                 let applied = match (subject_id, entries) {
-                    (Some(s), Some(e)) => self.cache.apply_subject_entries(&s, e, now),
+                    (Some(s), Some(e)) => {
+                        let stamp = self.upload_time(|(_, subject, _)| subject == &s);
+                        self.cache.apply_subject_entries(&s, e, stamp, now)
+                    }
                     _ => false,
                 };
                 if !applied {
@@ -203,8 +211,11 @@ impl Client {
             }
             ServerMessage::QuizLeaderboardUpdated { quiz_id, entries } => {
                 let limit = self.settings.board_limit;
-                let applied =
-                    entries.and_then(|e| self.cache.apply_quiz_entries(&quiz_id, e, limit, now));
+                let stamp = self.upload_time(|(quiz, _, _)| quiz == &quiz_id);
+                let applied = entries.and_then(|e| {
+                    self.cache
+                        .apply_quiz_entries(&quiz_id, e, limit, stamp, now)
+                });
                 match applied {
                     Some(applied) => {
                         if applied.current {
@@ -254,6 +265,19 @@ impl Client {
             }
             ServerMessage::Unknown { .. } => {}
         }
+    }
+
+    /// The `completed_at` of the upload just before a board update, when that upload
+    /// is the one `matches` names: the server's own `updated_at` for the board.
+    fn upload_time(
+        &self,
+        matches: impl Fn(&(QuizId, SubjectId, String)) -> bool,
+    ) -> Option<String> {
+        self.live
+            .last_upload
+            .as_ref()
+            .filter(|upload| matches(upload))
+            .map(|(_, _, at)| at.clone())
     }
 
     /// Whether an event is live news: not older than the connection (minus a grace for

@@ -39,7 +39,7 @@ use crate::subscriptions::{FollowState, SubChange, Subscriptions, TabId};
 use crate::time::{Timestamp, human_duration};
 use crate::wire::{
     ApiError, ClientMessage, Entry, Performance, QuizId, RefreshRequest, RefreshResponse,
-    ServerFrame, ServerMessage, TokenPair, TokenRequest, UserId,
+    ServerFrame, ServerMessage, SubjectId, TokenPair, TokenRequest, UserId,
 };
 
 mod action;
@@ -52,9 +52,9 @@ mod timers;
 mod view;
 
 pub use action::{
-    Action, AuthRecord, FetchRequest, Method, Outage, PUBLISH_POPUP_EVERY, PUBLISH_STORAGE_EVERY,
-    PersistKey, RequestId, RequestPurpose, SNAPSHOT_KEY, SocketId, StartInfo, StorageArea,
-    StoredState,
+    Action, AuthRecord, BADGE_EVERY, FetchRequest, Method, Outage, PUBLISH_POPUP_EVERY,
+    PUBLISH_STORAGE_EVERY, PersistKey, RequestId, RequestPurpose, SNAPSHOT_KEY, SocketId,
+    StartInfo, StorageArea, StoredState,
 };
 use diagnose::TestRun;
 use timers::{TIMERS, Timer, TimerTable};
@@ -191,6 +191,9 @@ struct Live {
     /// Server clock minus ours, from `sent_at` (ms).
     skew_ms: i64,
     got_message: bool,
+    /// The last `quiz_session_uploaded` on this socket: its quiz, subject and
+    /// `completed_at`, the server's time for the board updates that follow it.
+    last_upload: Option<(QuizId, SubjectId, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,6 +247,8 @@ pub struct Client {
     test: Option<TestRun>,
     actions: VecDeque<Action>,
     last_badge: Option<Badge>,
+    /// When `last_badge` was set (the badge is throttled like the popup's snapshot).
+    badge_at: Option<Timestamp>,
     last_alarm: Option<Option<Timestamp>>,
     published: view::Published,
     persisted_follows: Option<FollowState>,
@@ -298,6 +303,7 @@ impl Client {
             test: None,
             actions: VecDeque::new(),
             last_badge: None,
+            badge_at: None,
             last_alarm: None,
             published: view::Published::default(),
             persisted_follows: None,

@@ -172,7 +172,7 @@ impl Client {
     }
 
     /// A subject's name from the cached boards or subjects, or a fallback.
-    pub(super) fn subject_name(&self, id: &crate::wire::SubjectId) -> String {
+    pub(super) fn subject_name(&self, id: &SubjectId) -> String {
         if let Some(QueryData::SubjectBoards(boards)) = self.cache.data(&QueryKey::SubjectBoards)
             && let Some(b) = boards.iter().find(|b| &b.subject.id == id)
         {

@@ -13,9 +13,11 @@ pub(super) enum Timer {
     ExpiryWarning = 6,
     /// The trailing publish of a throttled snapshot.
     Publish = 7,
+    /// The trailing badge of a throttled burst.
+    Badge = 8,
 }
 
-pub(super) const TIMERS: [Timer; 8] = [
+pub(super) const TIMERS: [Timer; 9] = [
     Timer::Reconnect,
     Timer::ConnectTimeout,
     Timer::Keepalive,
@@ -24,6 +26,7 @@ pub(super) const TIMERS: [Timer; 8] = [
     Timer::TokenRefresh,
     Timer::ExpiryWarning,
     Timer::Publish,
+    Timer::Badge,
 ];
 
 #[derive(Debug, Clone, Default)]

@@ -99,9 +99,24 @@ impl Client {
             muted_until: self.notifier.muted_until(now),
             now,
         });
-        if self.last_badge.as_ref() != Some(&b) {
-            self.last_badge = Some(b.clone());
-            self.actions.push_back(Action::SetBadge(b));
+        // At most one badge per BADGE_EVERY: a burst of alerts repaints it once, and
+        // its last state always follows (by timer).
+        if self.last_badge.as_ref() == Some(&b) {
+            self.timers.stop(Timer::Badge);
+        } else {
+            match self
+                .badge_at
+                .map(|at| at + BADGE_EVERY)
+                .filter(|next| *next > now)
+            {
+                Some(next) => self.timers.set(Timer::Badge, next),
+                None => {
+                    self.last_badge = Some(b.clone());
+                    self.badge_at = Some(now);
+                    self.timers.stop(Timer::Badge);
+                    self.actions.push_back(Action::SetBadge(b));
+                }
+            }
         }
         // The alarm wakes a sleeping worker for the slow retry; an open socket keeps
         // the worker alive, and quick retries are shorter than its idle timeout.
