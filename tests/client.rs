@@ -1363,9 +1363,12 @@ fn event_log_records_attempts_close_codes_and_errors_with_times() {
 }
 
 /// The badge once its throttle window has passed.
-fn settled_badge(sim: &mut Sim) -> quizpulse::badge::Badge {
+fn settled_badge(sim: &mut Sim) -> badge::Badge {
     sim.advance(quizpulse::client::BADGE_EVERY);
-    sim.badge.clone().unwrap()
+    let Some(badge) = sim.badge.clone() else {
+        panic!("no badge was set");
+    };
+    badge
 }
 
 #[test]
