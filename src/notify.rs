@@ -545,10 +545,17 @@ impl Notifier {
         self.targets.get(id).map(String::as_str)
     }
 
-    /// The notification was dismissed: its group starts afresh, its target is forgotten.
-    pub fn closed(&mut self, id: &str) {
-        self.groups.remove(id);
-        self.targets_changed |= self.targets.remove(id).is_some();
+    /// The notification left the screen. Dismissed by the user (`by_user`): its group
+    /// starts afresh and its target is forgotten. Closed by the system (a timeout, as
+    /// headless and some desktops do after a few seconds): the group goes on, so the next
+    /// alert of that group is still a coalesced update (re-created, since it is gone) and
+    /// not a new notification under the rate limit; its target stays for a click from a
+    /// notification centre.
+    pub fn closed(&mut self, id: &str, by_user: bool) {
+        if by_user {
+            self.groups.remove(id);
+            self.targets_changed |= self.targets.remove(id).is_some();
+        }
     }
 
     /// Every remembered target, for persistence.

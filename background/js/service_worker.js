@@ -60,7 +60,9 @@ chrome.alarms.onAlarm.addListener(forwardEvent('alarm'));
 // The notification listeners are also reachable as `self.quizpulseListeners`, so an
 // event can be replayed from DevTools (headless browsers cannot click a notification).
 const notificationClicked = forwardEvent('notification_clicked');
-const notificationClosed = forwardEvent('notification_closed');
+// Whether the user closed it matters: a notification the system timed out keeps its group.
+const notificationClosed = (id, byUser) =>
+  whenReady(() => handleEvent('notification_closed', { id, byUser: byUser === true }));
 self.quizpulseListeners = Object.freeze({ notificationClicked, notificationClosed });
 chrome.notifications.onClicked.addListener(notificationClicked);
 chrome.notifications.onClosed.addListener(notificationClosed);

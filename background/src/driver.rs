@@ -85,8 +85,8 @@ pub enum Input {
     IdleActive,
     /// A notification was clicked.
     NotificationClicked(String),
-    /// A notification was closed.
-    NotificationClosed(String),
+    /// A notification was closed: its id, and whether the user closed it.
+    NotificationClosed(String, bool),
     /// Settings JSON was written to storage by someone else.
     SettingsWritten(String),
 }
@@ -251,7 +251,7 @@ fn apply(input: Input) -> Option<Function> {
         Input::Online(online) => c.handle_online(online, now),
         Input::IdleActive => c.handle_idle_active(now),
         Input::NotificationClicked(id) => c.handle_notification_clicked(&id, now),
-        Input::NotificationClosed(id) => c.handle_notification_closed(&id, now),
+        Input::NotificationClosed(id, by_user) => c.handle_notification_closed(&id, by_user, now),
         Input::SettingsWritten(json) => c.handle_settings_changed(&json, now),
     });
     reply

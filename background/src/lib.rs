@@ -113,7 +113,8 @@ fn tab_id(value: &JsValue) -> Option<i64> {
 /// | `installed`, `startup`, `permissions_added`, `permissions_removed` | ignored |
 /// | `connect`, `disconnect` | the port |
 /// | `alarm` | the alarm |
-/// | `notification_clicked`, `notification_closed` | the notification id |
+/// | `notification_clicked` | the notification id |
+/// | `notification_closed` | `{id, byUser}` |
 /// | `idle` | the new state (`active`, `idle`, `locked`) |
 /// | `tab_activated` | `{tabId}`, or `null` when no window has focus |
 /// | `tab_updated` | `{tabId, url}` of a finished load on a site the extension may access |
@@ -148,8 +149,8 @@ pub fn handle_event(kind: &str, payload: JsValue) {
             Some(id) => Input::NotificationClicked(id),
             None => return,
         },
-        "notification_closed" => match payload.as_string() {
-            Some(id) => Input::NotificationClosed(id),
+        "notification_closed" => match field(&payload, "id").as_string() {
+            Some(id) => Input::NotificationClosed(id, field(&payload, "byUser") == JsValue::TRUE),
             None => return,
         },
         "idle" => match payload.as_string().as_deref() {

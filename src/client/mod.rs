@@ -843,7 +843,7 @@ impl Client {
     pub fn handle_notification_clicked(&mut self, id: &str, now: Timestamp) {
         let url = self.notifier.target_of(id).map(str::to_owned);
         self.notifier.mark_read();
-        self.notifier.closed(id);
+        self.notifier.closed(id, true);
         self.actions
             .push_back(Action::ClearNotification { id: id.to_owned() });
         if let Some(url) = url {
@@ -852,9 +852,9 @@ impl Client {
         self.finish(now);
     }
 
-    /// A notification was dismissed.
-    pub fn handle_notification_closed(&mut self, id: &str, now: Timestamp) {
-        self.notifier.closed(id);
+    /// A notification was closed: by the user (`by_user`), or by the system (a timeout).
+    pub fn handle_notification_closed(&mut self, id: &str, by_user: bool, now: Timestamp) {
+        self.notifier.closed(id, by_user);
         self.finish(now);
     }
 
