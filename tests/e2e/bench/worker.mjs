@@ -12,6 +12,8 @@
 // Prints a Markdown section on stdout. Needs QUIZPULSE_DIST (built extension),
 // QUIZPULSE_SERVER_BIN and QUIZPULSE_CHROMIUM, as the e2e suite.
 
+import os from 'node:os';
+
 import { launchExtension, openPage, startServer, withTimeout } from '../lib/harness.mjs';
 import { LIVE_ARGS, accessToken, openSockets, quizRow, cachedSnapshot, command, signIn, spyOnNotifications, notificationCalls, upload, waitFor } from '../lib/live.mjs';
 
@@ -99,6 +101,7 @@ async function main() {
     const bob = await accessToken(server, 'bob');
 
     // 1. upload -> notification
+    const loadBefore = os.loadavg()[0].toFixed(1);
     const latencies = [];
     let missed = 0;
     for (let i = 0; i < SAMPLES; i += 1) {
@@ -183,7 +186,11 @@ async function main() {
       `| ${percentile(latencies, 50)} ms | ${percentile(latencies, 99)} ms | ${latencies.at(-1)} ms |`,
     );
     lines.push('');
-    lines.push('A negative time means the worker had raised the notification before the uploader read its answer.');
+    lines.push(
+      'A negative time means the worker had raised the notification before the uploader read its answer. ' +
+        `The machine's load average (1 min) was ${loadBefore} before the run and ${os.loadavg()[0].toFixed(1)} after it: ` +
+        'other work on the machine shows in the tail.',
+    );
     lines.push('');
     lines.push('The worker\'s JS heap after a forced GC (`Runtime.getHeapUsage`):');
     lines.push('');
