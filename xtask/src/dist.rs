@@ -28,11 +28,14 @@ pub const DEFAULT_SERVER: &str = quizpulse::settings::LOOPBACK_SERVER_URL;
 const LOOPBACK_HOSTS: &[&str] = &["http://127.0.0.1/*", "http://localhost/*"];
 /// The Cargo profile for wasm (opt-level z, LTO; in the workspace Cargo.toml).
 const WASM_PROFILE: &str = "wasm-release";
-/// The wasm crates: (package, library file stem).
-const WASM_CRATES: &[(&str, &str)] = &[
-    ("quizpulse-background", "quizpulse_background"),
-    ("quizpulse-popup", "quizpulse_popup"),
-];
+/// The one wasm crate: it links the worker (`background/`) and the pages (`popup/`), so
+/// the core and its serde code are shipped once.
+const WASM_PACKAGE: &str = "quizpulse-extension";
+/// Its library file stem (what cargo writes).
+const WASM_STEM: &str = "quizpulse_extension";
+/// The name of the bound module in `dist/wasm/` (`quizpulse.js`, `quizpulse_bg.wasm`),
+/// which the loaders import.
+pub const WASM_OUT: &str = "quizpulse";
 /// WebAssembly features that rustc's wasm32 target emits by default; Chrome 116 has them all.
 const WASM_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
@@ -94,67 +97,66 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
     }
     std::fs::create_dir_all(out.join("wasm"))?;
 
-    let mut wasm = Vec::new();
-    for (package, stem) in WASM_CRATES {
-        let built = target_dir()
-            .join(WASM_TARGET)
-            .join(WASM_PROFILE)
-            .join(format!("{stem}.wasm"));
-        let bindgen_dir = target_dir().join("wasm-bindgen").join(package);
-        if bindgen_dir.exists() {
-            std::fs::remove_dir_all(&bindgen_dir)?;
-        }
-        if builder == Builder::Direct {
-            step(format!("dist: wasm-bindgen --target web {package}"));
-            util::run(
-                Command::new(&tools.wasm_bindgen)
-                    .args(["--target", "web", "--no-typescript", "--out-dir"])
-                    .arg(&bindgen_dir)
-                    .arg(&built),
-            )?;
-        } else {
-            step(format!("dist: wasm-pack build {package}"));
-            let crate_dir = package.trim_start_matches("quizpulse-");
-            let mut cmd = Command::new(&tools.wasm_pack);
-            cmd.current_dir(root())
-                .args([
-                    "build",
-                    crate_dir,
-                    "--mode",
-                    "no-install",
-                    "--profile",
-                    WASM_PROFILE,
-                ])
-                .args([
-                    "--target",
-                    "web",
-                    "--no-pack",
-                    "--no-opt",
-                    "--no-typescript",
-                    "--out-dir",
-                ])
-                .arg(&bindgen_dir);
-            if let Some(rustc) = &tools.wasm_rustc {
-                cmd.env("RUSTC", rustc);
-            }
-            util::run(cmd.env(SERVER_ENV, server))?;
-        }
-        let bg = format!("{stem}_bg.wasm");
-        step(format!("dist: wasm-opt -Oz {bg}"));
-        util::run(
-            Command::new(&tools.node)
-                .arg(&tools.wasm_opt)
-                .arg(bindgen_dir.join(&bg))
-                .arg("-Oz")
-                .args(WASM_FEATURES)
-                .arg("-o")
-                .arg(out.join("wasm").join(&bg)),
-        )?;
-        let js = format!("{stem}.js");
-        std::fs::copy(bindgen_dir.join(&js), out.join("wasm").join(&js))?;
-        let bytes = std::fs::read(out.join("wasm").join(&bg))?;
-        wasm.push((format!("wasm/{bg}"), bytes.len(), gzip_len(&bytes)?));
+    let built = target_dir()
+        .join(WASM_TARGET)
+        .join(WASM_PROFILE)
+        .join(format!("{WASM_STEM}.wasm"));
+    let bindgen_dir = target_dir().join("wasm-bindgen").join(WASM_PACKAGE);
+    if bindgen_dir.exists() {
+        std::fs::remove_dir_all(&bindgen_dir)?;
     }
+    if builder == Builder::Direct {
+        step(format!("dist: wasm-bindgen --target web {WASM_PACKAGE}"));
+        util::run(
+            Command::new(&tools.wasm_bindgen)
+                .args(["--target", "web", "--no-typescript"])
+                .args(["--out-name", WASM_OUT, "--out-dir"])
+                .arg(&bindgen_dir)
+                .arg(&built),
+        )?;
+    } else {
+        step(format!("dist: wasm-pack build {WASM_PACKAGE}"));
+        let mut cmd = Command::new(&tools.wasm_pack);
+        cmd.current_dir(root())
+            .args([
+                "build",
+                "extension",
+                "--mode",
+                "no-install",
+                "--profile",
+                WASM_PROFILE,
+            ])
+            .args([
+                "--target",
+                "web",
+                "--no-pack",
+                "--no-opt",
+                "--no-typescript",
+                "--out-name",
+                WASM_OUT,
+                "--out-dir",
+            ])
+            .arg(&bindgen_dir);
+        if let Some(rustc) = &tools.wasm_rustc {
+            cmd.env("RUSTC", rustc);
+        }
+        util::run(cmd.env(SERVER_ENV, server))?;
+    }
+    let bg = format!("{WASM_OUT}_bg.wasm");
+    step(format!("dist: wasm-opt -Oz {bg}"));
+    util::run(
+        Command::new(&tools.node)
+            .arg(&tools.wasm_opt)
+            .arg(bindgen_dir.join(&bg))
+            .arg("-Oz")
+            .args(WASM_FEATURES)
+            .arg("-o")
+            .arg(out.join("wasm").join(&bg)),
+    )?;
+    let js = format!("{WASM_OUT}.js");
+    std::fs::copy(bindgen_dir.join(&js), out.join("wasm").join(&js))?;
+    let bytes = std::fs::read(out.join("wasm").join(&bg))?;
+    let wasm = vec![(format!("wasm/{bg}"), bytes.len(), gzip_len(&bytes)?)];
 
     step("dist: manifest, loaders, pages, styles, icons");
     write_manifest(&out, &version, &hosts)?;
@@ -211,31 +213,26 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
 /// (`quizpulse::settings::DEFAULT_SERVER_URL`).
 const SERVER_ENV: &str = "QUIZPULSE_SERVER";
 
-/// Compiles the wasm crates with the wasm profile, for `server`.
+/// Compiles the wasm crate with the wasm profile, for `server`.
 fn build_wasm(tools: &Tools, server: &str) -> Result<()> {
-    // One crate per cargo call: each then gets only its own dependency features
-    // (building both together unifies them and makes the worker a few KiB larger).
-    for (package, _) in WASM_CRATES {
-        step(format!(
-            "dist: cargo build --profile {WASM_PROFILE} --target {WASM_TARGET} -p {package}"
-        ));
-        let mut cmd = util::cargo();
-        cmd.args([
-            "build",
-            "--profile",
-            WASM_PROFILE,
-            "--target",
-            WASM_TARGET,
-            "--lib",
-        ])
-        .args(["--package", package])
-        .env(SERVER_ENV, server);
-        if let Some(rustc) = &tools.wasm_rustc {
-            cmd.env("RUSTC", rustc);
-        }
-        util::run(&mut cmd)?;
+    step(format!(
+        "dist: cargo build --profile {WASM_PROFILE} --target {WASM_TARGET} -p {WASM_PACKAGE}"
+    ));
+    let mut cmd = util::cargo();
+    cmd.args([
+        "build",
+        "--profile",
+        WASM_PROFILE,
+        "--target",
+        WASM_TARGET,
+        "--lib",
+    ])
+    .args(["--package", WASM_PACKAGE])
+    .env(SERVER_ENV, server);
+    if let Some(rustc) = &tools.wasm_rustc {
+        cmd.env("RUSTC", rustc);
     }
-    Ok(())
+    util::run(&mut cmd)
 }
 
 /// `--server` checked by the extension's own rules (the core's settings) and
