@@ -39,9 +39,10 @@ function forwardEvent(kind) {
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   whenReady(
     () => {
-      handleMessage(message, sender).then(sendResponse, (error) =>
-        sendResponse({ type: 'error', message: String(error) }),
-      );
+      handleMessage(message, sender).then(sendResponse, (error) => {
+        console.error('QuizPulse: a message handler failed', error);
+        sendResponse({ type: 'error', message: String(error) });
+      });
     },
     (error) => sendResponse({ type: 'error', message: `the worker failed to start: ${error}` }),
   );

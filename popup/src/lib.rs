@@ -26,7 +26,6 @@ pub fn options_main(root: web_sys::Element) {
 }
 
 fn mount(root: &web_sys::Element, page: fn() -> sycamore::web::View) {
-    console_error_panic_hook::set_once();
     root.set_text_content(None);
     sycamore::render_to(page, root);
 }
