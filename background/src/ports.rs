@@ -1,8 +1,8 @@
 //! Ports and `Publish`: the popup's ports (snapshots out) and the quiz pages' ports
 //! (one per tab showing a quiz), and the cached snapshot in `chrome.storage.session`.
 
+use quizpulse::small::VecMap;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use quizpulse::client::SNAPSHOT_KEY;
 use quizpulse::messages::Snapshot;
@@ -36,7 +36,7 @@ pub const QUIZ_PORT_PREFIX: &str = "quiz:";
 #[derive(Default)]
 struct Ports {
     popups: Vec<Port>,
-    quiz_pages: BTreeMap<TabId, Port>,
+    quiz_pages: VecMap<TabId, Port>,
 }
 
 thread_local! {
