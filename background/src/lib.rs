@@ -29,10 +29,11 @@ use quizpulse::messages::WorkerMessage;
 use quizpulse::wire::QuizId;
 use wasm_bindgen::prelude::*;
 
-/// Runs once when the wasm module is instantiated.
-#[wasm_bindgen(start)]
-pub fn start() {
-    console_error_panic_hook::set_once();
+/// Starts the worker: the loader calls it once, right after the wasm module is
+/// instantiated and before any queued event. Not a `#[wasm_bindgen(start)]`: the pages
+/// load the same module and must not run the worker's start-up.
+#[wasm_bindgen(js_name = workerStart)]
+pub fn worker_start() {
     let location = worker_scope()
         .map(|scope| scope.location().href())
         .unwrap_or_else(|| "an unknown scope".into());

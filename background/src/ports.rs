@@ -1,8 +1,8 @@
 //! Ports and `Publish`: the pages' ports (popup and options page: snapshots out) and the quiz pages' ports
 //! (one per tab showing a quiz), and the cached snapshot in `chrome.storage.session`.
 
+use quizpulse::small::VecMap;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use quizpulse::client::SNAPSHOT_KEY;
 use quizpulse::messages::{Page, Snapshot};
@@ -34,7 +34,7 @@ pub const QUIZ_PORT_PREFIX: &str = "quiz:";
 struct Ports {
     /// Open pages' ports (popup, options page), each with its page.
     pages: Vec<(Page, Port)>,
-    quiz_pages: BTreeMap<TabId, Port>,
+    quiz_pages: VecMap<TabId, Port>,
 }
 
 thread_local! {

@@ -35,6 +35,5 @@ pub fn options_main(root: web_sys::Element) {
 }
 
 fn prepare(root: &web_sys::Element) {
-    console_error_panic_hook::set_once();
     root.set_text_content(None);
 }

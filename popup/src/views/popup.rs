@@ -1,6 +1,6 @@
 //! The toolbar popup: connection strip, sign-in or the tabs, toasts.
 
-use std::collections::BTreeMap;
+use quizpulse::small::VecMap;
 
 use quizpulse::ConnState;
 use quizpulse::messages::{Command, Page};
@@ -22,7 +22,7 @@ pub(super) struct Ui {
     pub tab: Signal<Tab>,
     /// The quiz whose board is open.
     pub open_quiz: Signal<Option<String>>,
-    seen: Signal<BTreeMap<String, Seen>>,
+    seen: Signal<VecMap<String, Seen>>,
 }
 
 impl Ui {
