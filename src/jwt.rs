@@ -40,17 +40,9 @@ fn secs(v: Option<f64>) -> Option<Timestamp> {
         .map(|s| Timestamp::from_millis((s * 1000.0) as u64))
 }
 
+/// A user id as the wire reads ids: a string, or an integer as its text.
 fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        S(String),
-        N(serde_json::Number),
-    }
-    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
-        Id::S(s) => s,
-        Id::N(n) => n.to_string(),
-    }))
+    Ok(Option::<crate::wire::UserId>::deserialize(d)?.map(|id| id.as_str().to_owned()))
 }
 
 /// Why a token's payload could not be read.
@@ -76,7 +68,9 @@ pub fn decode_claims(token: &str) -> Result<Claims, JwtError> {
         return Err(JwtError::Shape);
     };
     let bytes = base64url_decode(payload).ok_or(JwtError::Base64)?;
-    serde_json::from_slice(&bytes).map_err(|e| JwtError::Json(e.to_string()))
+    // Through `from_str`, the one JSON reader the wasm links (`from_slice` is a second).
+    let text = std::str::from_utf8(&bytes).map_err(|e| JwtError::Json(e.to_string()))?;
+    serde_json::from_str(text).map_err(|e| JwtError::Json(e.to_string()))
 }
 
 /// Decodes unpadded (or padded) base64url; `None` on any invalid character.

@@ -5,7 +5,7 @@
 // top level, before the wasm module has loaded. Events that arrive before it is
 // ready are queued and handed to Rust in arrival order. No decisions live here.
 
-import init, { handleEvent, handleMessage, handlePortMessage } from './wasm/quizpulse_background.js';
+import init, { handleEvent, handleMessage, handlePortMessage, workerStart } from './wasm/quizpulse.js';
 
 /** Jobs waiting for the wasm module: { run(), fail(error) }. */
 const pending = [];
@@ -39,9 +39,10 @@ function forwardEvent(kind) {
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   whenReady(
     () => {
-      handleMessage(message, sender).then(sendResponse, (error) =>
-        sendResponse({ type: 'error', message: String(error) }),
-      );
+      handleMessage(message, sender).then(sendResponse, (error) => {
+        console.error('QuizPulse: a message handler failed', error);
+        sendResponse({ type: 'error', message: String(error) });
+      });
     },
     (error) => sendResponse({ type: 'error', message: `the worker failed to start: ${error}` }),
   );
@@ -94,8 +95,10 @@ chrome.storage.onChanged.addListener((changes, area) => {
 self.addEventListener('online', () => whenReady(() => handleEvent('online', null)));
 self.addEventListener('offline', () => whenReady(() => handleEvent('offline', null)));
 
-init({ module_or_path: new URL('./wasm/quizpulse_background_bg.wasm', import.meta.url) }).then(
+// One wasm module serves the worker and the pages; the worker's start-up is its own export.
+init({ module_or_path: new URL('./wasm/quizpulse_bg.wasm', import.meta.url) }).then(
   () => {
+    safely(workerStart);
     state = 'ready';
     for (const job of pending.splice(0)) safely(job.run);
   },

@@ -4,8 +4,8 @@
 //! Binary frames are not part of the contract: they are dropped here (the core has no
 //! input for them), and the socket stays as it is.
 
+use quizpulse::small::VecMap;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use quizpulse::client::SocketId;
 use wasm_bindgen::prelude::*;
@@ -24,11 +24,11 @@ struct Open {
 }
 
 thread_local! {
-    static SOCKETS: RefCell<BTreeMap<SocketId, Open>> = const { RefCell::new(BTreeMap::new()) };
+    static SOCKETS: RefCell<VecMap<SocketId, Open>> = const { RefCell::new(VecMap::new()) };
     /// Sockets whose `open` fired (kept apart so the `open` listener needs no borrow of
     /// the map it lives in).
-    static OPENED: RefCell<std::collections::BTreeSet<SocketId>> =
-        const { RefCell::new(std::collections::BTreeSet::new()) };
+    static OPENED: RefCell<quizpulse::small::VecSet<SocketId>> =
+        const { RefCell::new(quizpulse::small::VecSet::new()) };
 }
 
 /// Opens socket `id` to `url`. A URL the browser refuses is reported as a close

@@ -1,8 +1,8 @@
 //! `Persist` and the start-up read: each [`PersistKey`] as JSON text in its own
 //! `chrome.storage` area.
 
+use quizpulse::small::VecMap;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use quizpulse::client::{PersistKey, StorageArea, StoredState};
 use wasm_bindgen::prelude::*;
@@ -13,7 +13,7 @@ use crate::driver::log_error;
 thread_local! {
     /// The text last written per key, so that the echo of our own write in
     /// `storage.onChanged` is not taken for someone else's.
-    static WRITTEN: RefCell<BTreeMap<PersistKey, String>> = const { RefCell::new(BTreeMap::new()) };
+    static WRITTEN: RefCell<VecMap<PersistKey, String>> = const { RefCell::new(VecMap::new()) };
 }
 
 /// Reads every key the client persists. A value stored as JSON data instead of

@@ -1,5 +1,6 @@
-// Loads the options page's wasm (the same module as the popup) and renders it.
-import init, { optionsMain } from './wasm/quizpulse_popup.js';
+// Loads the extension's wasm (one module for the worker and the pages) and renders the
+// options page.
+import init, { optionsMain } from './wasm/quizpulse.js';
 
-await init({ module_or_path: new URL('./wasm/quizpulse_popup_bg.wasm', import.meta.url) });
+await init({ module_or_path: new URL('./wasm/quizpulse_bg.wasm', import.meta.url) });
 optionsMain(document.getElementById('app'));

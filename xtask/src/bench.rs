@@ -154,8 +154,11 @@ fn extension_size(tools: &Tools) -> Result<String> {
     let mut md = String::new();
     md.push_str("## Extension size\n\n");
     md.push_str(&format!(
-        "`cargo xtask bench` (a default `cargo xtask dist`: profile `wasm-release`, wasm-bindgen \
-         {bindgen} `--target web`, `wasm-opt -Oz`), {}.\nToolchain: {rustc}; {wasm_opt}.\n\n",
+        "`cargo xtask bench` (a default `cargo xtask dist`: one wasm module for the worker and \
+         the pages (crate `quizpulse-extension`), profile `wasm-release` with std rebuilt for \
+         `panic=immediate-abort`, wasm-bindgen {bindgen} `--target web`, `wasm-opt {}`), {}.\n\
+         Toolchain: {rustc}; {wasm_opt}.\n\n",
+        dist::WASM_OPT_LEVEL,
         today_utc()
     ));
     let sizes = budget::measure(&dist::dist_dir())?;

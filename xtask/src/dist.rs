@@ -1,10 +1,13 @@
 //! `cargo xtask dist [--server URL] [--wasm-pack]`: the extension, built for release,
 //! in `dist/` (loadable unpacked) and `dist/quizpulse-<version>.zip` (the store upload).
 //!
-//! By default the wasm is built with cargo and the exact-version `wasm-bindgen`
-//! directly, then shrunk with `wasm-opt -Oz` from npm's binaryen. `--wasm-pack` runs
-//! `wasm-pack build --mode no-install --profile wasm-release --no-opt` instead (same
-//! profile, same wasm-bindgen, same wasm-opt step after it). wasm-pack is not the
+//! One wasm module serves the service worker and both pages: the crate
+//! `quizpulse-extension` links `background/` and `popup/`, so the core and its serde code
+//! are shipped once. By default it is built with cargo (std rebuilt with
+//! `panic=immediate-abort`) and the exact-version `wasm-bindgen` directly, then shrunk
+//! with `wasm-opt` from npm's binaryen. `--wasm-pack` runs `wasm-pack build --mode
+//! no-install --profile wasm-release --no-opt` instead (same profile, same std build and
+//! flags passed through, same wasm-bindgen, same wasm-opt step after it). wasm-pack is not the
 //! default because with a custom profile it reads its settings from a differently
 //! named metadata section and drops wasm-opt arguments, it would run a `wasm-opt`
 //! from PATH rather than the pinned npm one, and it checks its own version online;
@@ -28,11 +31,39 @@ pub const DEFAULT_SERVER: &str = quizpulse::settings::LOOPBACK_SERVER_URL;
 const LOOPBACK_HOSTS: &[&str] = &["http://127.0.0.1/*", "http://localhost/*"];
 /// The Cargo profile for wasm (opt-level z, LTO; in the workspace Cargo.toml).
 const WASM_PROFILE: &str = "wasm-release";
-/// The wasm crates: (package, library file stem).
-const WASM_CRATES: &[(&str, &str)] = &[
-    ("quizpulse-background", "quizpulse_background"),
-    ("quizpulse-popup", "quizpulse_popup"),
-];
+/// The one wasm crate: it links the worker (`background/`) and the pages (`popup/`), so
+/// the core and its serde code are shipped once.
+const WASM_PACKAGE: &str = "quizpulse-extension";
+/// Its library file stem (what cargo writes).
+const WASM_STEM: &str = "quizpulse_extension";
+/// The name of the bound module in `dist/wasm/` (`quizpulse.js`, `quizpulse_bg.wasm`),
+/// which the loaders import.
+pub const WASM_OUT: &str = "quizpulse";
+/// The std build for the wasm: rebuilt from source (`-Zbuild-std`, rust-src from rustup
+/// or Debian's rust-web-src; see `setup`) so that panics abort at once. With
+/// `panic=immediate-abort` no panic message is formatted and no panic machinery is
+/// linked: about 23 KB of gzip less. A panic is a wasm `unreachable` trap, which Chrome
+/// logs with its stack ("RuntimeError: unreachable"), and the loaders catch and log.
+const BUILD_STD: &str = "-Zbuild-std=std,panic_abort";
+/// The rustflags of the wasm build (`CARGO_ENCODED_RUSTFLAGS`: `\x1f`-separated; with
+/// `--target` they reach only the wasm crates, not build scripts or proc macros).
+const WASM_RUSTFLAGS: &str = "-Zunstable-options\x1f-Cpanic=immediate-abort";
+
+/// Sets what the wasm build needs on a cargo (or wasm-pack) command: `RUSTC_BOOTSTRAP`
+/// for the unstable std build, the rustflags, and the server baked into the core.
+fn wasm_build_env(cmd: &mut Command, tools: &Tools, server: &str) {
+    cmd.env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_ENCODED_RUSTFLAGS", WASM_RUSTFLAGS)
+        .env_remove("RUSTFLAGS")
+        .env(SERVER_ENV, server);
+    if let Some(rustc) = &tools.wasm_rustc {
+        cmd.env("RUSTC", rustc);
+    }
+}
+
+/// wasm-opt's level: `-Os` gave a smaller gzip than `-Oz` on this module (the raw file
+/// is larger, but it compresses better), measured with binaryen 132.
+pub const WASM_OPT_LEVEL: &str = "-Os";
 /// WebAssembly features that rustc's wasm32 target emits by default; Chrome 116 has them all.
 const WASM_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
@@ -94,67 +125,65 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
     }
     std::fs::create_dir_all(out.join("wasm"))?;
 
-    let mut wasm = Vec::new();
-    for (package, stem) in WASM_CRATES {
-        let built = target_dir()
-            .join(WASM_TARGET)
-            .join(WASM_PROFILE)
-            .join(format!("{stem}.wasm"));
-        let bindgen_dir = target_dir().join("wasm-bindgen").join(package);
-        if bindgen_dir.exists() {
-            std::fs::remove_dir_all(&bindgen_dir)?;
-        }
-        if builder == Builder::Direct {
-            step(format!("dist: wasm-bindgen --target web {package}"));
-            util::run(
-                Command::new(&tools.wasm_bindgen)
-                    .args(["--target", "web", "--no-typescript", "--out-dir"])
-                    .arg(&bindgen_dir)
-                    .arg(&built),
-            )?;
-        } else {
-            step(format!("dist: wasm-pack build {package}"));
-            let crate_dir = package.trim_start_matches("quizpulse-");
-            let mut cmd = Command::new(&tools.wasm_pack);
-            cmd.current_dir(root())
-                .args([
-                    "build",
-                    crate_dir,
-                    "--mode",
-                    "no-install",
-                    "--profile",
-                    WASM_PROFILE,
-                ])
-                .args([
-                    "--target",
-                    "web",
-                    "--no-pack",
-                    "--no-opt",
-                    "--no-typescript",
-                    "--out-dir",
-                ])
-                .arg(&bindgen_dir);
-            if let Some(rustc) = &tools.wasm_rustc {
-                cmd.env("RUSTC", rustc);
-            }
-            util::run(cmd.env(SERVER_ENV, server))?;
-        }
-        let bg = format!("{stem}_bg.wasm");
-        step(format!("dist: wasm-opt -Oz {bg}"));
-        util::run(
-            Command::new(&tools.node)
-                .arg(&tools.wasm_opt)
-                .arg(bindgen_dir.join(&bg))
-                .arg("-Oz")
-                .args(WASM_FEATURES)
-                .arg("-o")
-                .arg(out.join("wasm").join(&bg)),
-        )?;
-        let js = format!("{stem}.js");
-        std::fs::copy(bindgen_dir.join(&js), out.join("wasm").join(&js))?;
-        let bytes = std::fs::read(out.join("wasm").join(&bg))?;
-        wasm.push((format!("wasm/{bg}"), bytes.len(), gzip_len(&bytes)?));
+    let built = target_dir()
+        .join(WASM_TARGET)
+        .join(WASM_PROFILE)
+        .join(format!("{WASM_STEM}.wasm"));
+    let bindgen_dir = target_dir().join("wasm-bindgen").join(WASM_PACKAGE);
+    if bindgen_dir.exists() {
+        std::fs::remove_dir_all(&bindgen_dir)?;
     }
+    if builder == Builder::Direct {
+        step(format!("dist: wasm-bindgen --target web {WASM_PACKAGE}"));
+        util::run(
+            Command::new(&tools.wasm_bindgen)
+                .args(["--target", "web", "--no-typescript"])
+                .args(["--out-name", WASM_OUT, "--out-dir"])
+                .arg(&bindgen_dir)
+                .arg(&built),
+        )?;
+    } else {
+        step(format!("dist: wasm-pack build {WASM_PACKAGE}"));
+        let mut cmd = Command::new(&tools.wasm_pack);
+        cmd.current_dir(root())
+            .args([
+                "build",
+                "extension",
+                "--mode",
+                "no-install",
+                "--profile",
+                WASM_PROFILE,
+            ])
+            .args([
+                "--target",
+                "web",
+                "--no-pack",
+                "--no-opt",
+                "--no-typescript",
+                "--out-name",
+                WASM_OUT,
+                "--out-dir",
+            ])
+            .arg(&bindgen_dir)
+            .args(["--", BUILD_STD]);
+        wasm_build_env(&mut cmd, tools, server);
+        util::run(&mut cmd)?;
+    }
+    let bg = format!("{WASM_OUT}_bg.wasm");
+    step(format!("dist: wasm-opt {WASM_OPT_LEVEL} {bg}"));
+    util::run(
+        Command::new(&tools.node)
+            .arg(&tools.wasm_opt)
+            .arg(bindgen_dir.join(&bg))
+            .arg(WASM_OPT_LEVEL)
+            .args(WASM_FEATURES)
+            .arg("-o")
+            .arg(out.join("wasm").join(&bg)),
+    )?;
+    let js = format!("{WASM_OUT}.js");
+    std::fs::copy(bindgen_dir.join(&js), out.join("wasm").join(&js))?;
+    let bytes = std::fs::read(out.join("wasm").join(&bg))?;
+    let wasm = vec![(format!("wasm/{bg}"), bytes.len(), gzip_len(&bytes)?)];
 
     step("dist: manifest, loaders, pages, styles, icons");
     write_manifest(&out, &version, &hosts)?;
@@ -211,31 +240,24 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
 /// (`quizpulse::settings::DEFAULT_SERVER_URL`).
 const SERVER_ENV: &str = "QUIZPULSE_SERVER";
 
-/// Compiles the wasm crates with the wasm profile, for `server`.
+/// Compiles the wasm crate with the wasm profile, for `server`.
 fn build_wasm(tools: &Tools, server: &str) -> Result<()> {
-    // One crate per cargo call: each then gets only its own dependency features
-    // (building both together unifies them and makes the worker a few KiB larger).
-    for (package, _) in WASM_CRATES {
-        step(format!(
-            "dist: cargo build --profile {WASM_PROFILE} --target {WASM_TARGET} -p {package}"
-        ));
-        let mut cmd = util::cargo();
-        cmd.args([
-            "build",
-            "--profile",
-            WASM_PROFILE,
-            "--target",
-            WASM_TARGET,
-            "--lib",
-        ])
-        .args(["--package", package])
-        .env(SERVER_ENV, server);
-        if let Some(rustc) = &tools.wasm_rustc {
-            cmd.env("RUSTC", rustc);
-        }
-        util::run(&mut cmd)?;
-    }
-    Ok(())
+    step(format!(
+        "dist: cargo build --profile {WASM_PROFILE} --target {WASM_TARGET} -p {WASM_PACKAGE} \
+         {BUILD_STD} (panic=immediate-abort)"
+    ));
+    let mut cmd = util::cargo();
+    cmd.args([
+        "build",
+        "--profile",
+        WASM_PROFILE,
+        "--target",
+        WASM_TARGET,
+        "--lib",
+    ])
+    .args(["--package", WASM_PACKAGE, BUILD_STD]);
+    wasm_build_env(&mut cmd, tools, server);
+    util::run(&mut cmd)
 }
 
 /// `--server` checked by the extension's own rules (the core's settings) and

@@ -52,7 +52,7 @@ pub fn popup_open(tools: &Tools) -> Result<String> {
     }
     let wasm = dist::dist_dir()
         .join("wasm")
-        .join("quizpulse_popup_bg.wasm");
+        .join(format!("{}_bg.wasm", dist::WASM_OUT));
     let bytes = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
     let gz = gzip_len(&bytes)?;
     let mut md = String::from("## Popup open time\n\n");
@@ -65,7 +65,8 @@ pub fn popup_open(tools: &Tools) -> Result<String> {
     md.push_str(&table.join("\n"));
     md.push('\n');
     md.push_str(&format!(
-        "| popup wasm (`quizpulse_popup_bg.wasm`, after `wasm-opt -Oz`) | {} raw, {} gzip |\n",
+        "| the pages' wasm (`{}_bg.wasm`, one module shared with the worker, after `wasm-opt`) | {} raw, {} gzip |\n",
+        dist::WASM_OUT,
         kib(bytes.len()),
         kib(gz)
     ));

@@ -246,10 +246,21 @@ fn ensure_wasm_target(ctx: &mut Ctx) -> Result<Option<PathBuf>> {
         );
     } else if rustup_has_wasm_target() {
         note("rustup's toolchain has the wasm32 target");
-        return Ok(None);
+        if rustup_has_std_source() {
+            return Ok(None);
+        }
+        note("adding rustup's rust-src (dist rebuilds std; bounded like the target add)");
+        let status = run_with_timeout(
+            Command::new("rustup").args(["component", "add", "rust-src"]),
+            RUSTUP_LIMIT,
+        )?;
+        if status.is_some_and(|s| s.success()) && rustup_has_std_source() {
+            return Ok(None);
+        }
+        note("rustup could not add rust-src; using Debian's rustc-web (with rust-web-src) instead");
     }
     let rustc = Path::new(DEBIAN_RUSTC);
-    if debian_std_ready(rustc)? {
+    if debian_std_ready(rustc)? && std_source(rustc).is_some() {
         note(format!("{DEBIAN_RUSTC} has a wasm32 std in its sysroot"));
         return Ok(Some(rustc.to_path_buf()));
     }
@@ -257,18 +268,18 @@ fn ensure_wasm_target(ctx: &mut Ctx) -> Result<Option<PathBuf>> {
     if !force_debian && which("rustup").is_some() && !rustc.exists() {
         note("trying rustup first (bounded: it hangs where its download host is unreachable)");
         let status = run_with_timeout(
-            Command::new("rustup").args(["target", "add", WASM_TARGET]),
-            Duration::from_secs(30),
+            Command::new("rustup").args(["target", "add", WASM_TARGET, "--component", "rust-src"]),
+            RUSTUP_LIMIT,
         )?;
-        if status.is_some_and(|s| s.success()) && rustup_has_wasm_target() {
+        if status.is_some_and(|s| s.success())
+            && rustup_has_wasm_target()
+            && rustup_has_std_source()
+        {
             return Ok(None);
         }
         note("rustup could not add the target; using Debian's rustc-web instead");
     }
-    if !rustc.exists()
-        || !Path::new("/usr/lib/rustlib/src/rust/library").exists()
-        || which("rust-lld").is_none()
-    {
+    if !rustc.exists() || std_source(rustc).is_none() || which("rust-lld").is_none() {
         note("installing Debian's wasm-capable Rust (rustc-web 1.96 with its library source)");
         apt_install(ctx, DEBIAN_RUST_PACKAGES)?;
     }
@@ -279,6 +290,28 @@ fn ensure_wasm_target(ctx: &mut Ctx) -> Result<Option<PathBuf>> {
         bail!("built the wasm32 std, but {DEBIAN_RUSTC} still does not find it");
     }
     Ok(Some(rustc.to_path_buf()))
+}
+
+/// How long a `rustup` download may take before setup gives up on it (it hangs where
+/// its download host is unreachable).
+const RUSTUP_LIMIT: Duration = Duration::from_secs(60);
+
+/// The standard library's source under `rustc`'s sysroot, which `cargo xtask dist`
+/// needs: it rebuilds std with `panic=immediate-abort` (`-Zbuild-std`).
+pub fn std_source(rustc: &Path) -> Option<PathBuf> {
+    let sysroot = output_of(Command::new(rustc).args(["--print", "sysroot"]))?;
+    let library = Path::new(&sysroot)
+        .join("lib")
+        .join("rustlib")
+        .join("src")
+        .join("rust")
+        .join("library");
+    library.join("std").is_dir().then_some(library)
+}
+
+/// True when rustup's toolchain (the `rustc` on PATH) has `rust-src`.
+fn rustup_has_std_source() -> bool {
+    std_source(Path::new("rustc")).is_some()
 }
 
 fn rustc_id(rustc: &Path) -> Option<String> {

@@ -1,14 +1,14 @@
 //! Leaderboard rows as shown: which rows changed since the user last saw the board
 //! (they flash once) and which way each rank moved (an arrow).
 
-use std::collections::BTreeMap;
+use quizpulse::small::VecMap;
 
 use quizpulse::wire::Entry;
 use serde::{Deserialize, Serialize};
 
 /// What a board looked like when it was last shown: user id → (rank, score, sessions).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Seen(BTreeMap<String, (u32, f64, u32)>);
+pub struct Seen(VecMap<String, (u32, f64, u32)>);
 
 impl Seen {
     /// Remembers `entries` as shown.

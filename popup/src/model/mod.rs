@@ -205,7 +205,7 @@ pub struct UiState {
     /// The quiz whose board is open on the Quizzes tab.
     pub open_quiz: Option<String>,
     /// Each board as last shown (`subject:<id>`, `quiz:<id>`): rows that differ flash.
-    pub seen: std::collections::BTreeMap<String, board::Seen>,
+    pub seen: quizpulse::small::VecMap<String, board::Seen>,
 }
 
 impl UiState {

@@ -4,7 +4,7 @@
 //! The worker drops a toast from its snapshots when it expires; a toast the user is
 //! hovering must stay, so the popup keeps its own shelf and its own deadlines.
 
-use std::collections::BTreeSet;
+use quizpulse::small::VecSet;
 
 use quizpulse::Timestamp;
 use quizpulse::notify::Toast;
@@ -23,7 +23,7 @@ struct Item {
 pub struct Shelf {
     items: Vec<Item>,
     /// Ids already shown and gone: never shown again.
-    gone: BTreeSet<u64>,
+    gone: VecSet<u64>,
 }
 
 impl Shelf {
