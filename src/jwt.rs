@@ -161,6 +161,11 @@ mod tests {
             decode_claims(&format!("a.{}.c", base64url_encode(b"\"text\""))),
             Err(JwtError::Json(_))
         ));
+        // A payload that is not UTF-8 is not JSON text either.
+        assert!(matches!(
+            decode_claims(&format!("a.{}.c", base64url_encode(b"{\"exp\":\xff}"))),
+            Err(JwtError::Json(_))
+        ));
     }
 
     proptest! {

@@ -12,10 +12,12 @@ use anyhow::{Context, Result};
 /// 200 KB of gzip for all wasm and JS together: the goal.
 pub const BUDGET: usize = 204_800;
 
-/// What `cargo xtask test` fails over: the size the extension had when the live worker
-/// and the full popup landed (392 310 bytes gzip), plus 2 %. Nothing may grow past it
-/// while the budget is not met; lower it with every cut, down to [`BUDGET`].
-pub const CEILING: usize = 400_000;
+/// What `cargo xtask test` fails over: the size after the first cuts (one wasm module
+/// for the worker and the pages, std with immediate-abort panics, one JSON reader, no
+/// `BTree` types in the adapters: 249 989 bytes gzip, from 392 310), plus 2 %. Nothing
+/// may grow past it while the budget is not met; lower it with every cut, down to
+/// [`BUDGET`].
+pub const CEILING: usize = 255_000;
 
 /// One counted file.
 #[derive(Debug, Clone, PartialEq, Eq)]
