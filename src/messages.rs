@@ -39,6 +39,35 @@ pub(crate) fn need<T>(value: Option<T>, field: &str) -> Result<T, String> {
     value.ok_or_else(|| format!("missing field `{field}`"))
 }
 
+/// An extension page that connects a port to the worker for snapshots, told apart by
+/// the port's name. Only the popup being opened is the user seeing the news: it alone
+/// clears the unread count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The toolbar popup (port `popup`).
+    Popup,
+    /// The options page (port `options`).
+    Options,
+}
+
+impl Page {
+    /// Every page, for lookups.
+    pub const ALL: [Page; 2] = [Page::Popup, Page::Options];
+
+    /// The name of the page's port to the worker.
+    pub fn port_name(self) -> &'static str {
+        match self {
+            Page::Popup => "popup",
+            Page::Options => "options",
+        }
+    }
+
+    /// The page a port's name stands for (`None`: not a page's port).
+    pub fn from_port_name(name: &str) -> Option<Page> {
+        Page::ALL.into_iter().find(|page| page.port_name() == name)
+    }
+}
+
 /// What the popup (or options page) asks the service worker to do.
 ///
 /// JSON: `{"type": "follow", "quiz_id": "7"}`. Decoding reads a flat record

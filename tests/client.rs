@@ -9,7 +9,7 @@ use quizpulse::client::{
 };
 use quizpulse::conn::ConnState;
 use quizpulse::messages::{
-    Command, Secret, SignInStatus, StepStatus, SubscriptionStatus, TestCheck,
+    Command, Page, Secret, SignInStatus, StepStatus, SubscriptionStatus, TestCheck,
 };
 use quizpulse::settings::{QuietHours, Settings};
 use quizpulse::sim::{Sim, T0, signed_in_storage, token, token_pair_json};
@@ -1234,6 +1234,40 @@ fn popup_open_marks_everything_read_and_the_badge_shows_a_real_zero() {
     sim.command(Command::Hello);
     let b = sim.badge.clone().unwrap();
     assert_eq!((b.text.as_str(), b.color.as_str()), ("0", badge::COLOR_OK));
+}
+
+#[test]
+fn options_page_gets_a_snapshot_but_only_the_popup_clears_unread() {
+    let mut sim = connected(&["q1"]);
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    assert_eq!(sim.badge.as_ref().unwrap().text, "1");
+    sim.advance(secs(2));
+    sim.take();
+    let page = Page::from_port_name("options").unwrap();
+    assert_eq!(page, Page::Options);
+    sim.input(|c, now| c.handle_page_opened(page, now));
+    let published: Vec<u32> = sim
+        .take()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Publish {
+                snapshot, to_popup, ..
+            } if to_popup => Some(snapshot.unread),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        published,
+        [1],
+        "a snapshot at once, and the news still unread"
+    );
+    assert_eq!(sim.badge.as_ref().unwrap().text, "1");
+    let page = Page::from_port_name("popup").unwrap();
+    assert_eq!(page, Page::Popup);
+    sim.input(|c, now| c.handle_page_opened(page, now));
+    assert_eq!(sim.shown().unread, 0);
+    assert_eq!(sim.badge.as_ref().unwrap().text, "0");
+    assert_eq!(Page::from_port_name("quiz:7"), None);
 }
 
 // ---------------------------------------------------------------- settings, snapshot, log

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use js_sys::Function;
 use quizpulse::cache::FetchResult;
 use quizpulse::client::{RequestId, SocketId};
-use quizpulse::messages::Command;
+use quizpulse::messages::{Command, Page};
 use quizpulse::subscriptions::TabId;
 use quizpulse::wire::QuizId;
 use quizpulse::{Action, Client, ClientConfig, StartInfo, Timestamp};
@@ -30,10 +30,10 @@ pub enum Input {
     /// A command from an extension page; `reply` (a promise's `resolve`) gets the
     /// state once it is carried out.
     Command(Command, Option<Function>),
-    /// A popup port connected.
-    PopupOpened(ports::Port),
-    /// A popup port disconnected.
-    PopupClosed(ports::Port),
+    /// A page's port (popup, options page) connected.
+    PageOpened(Page, ports::Port),
+    /// A page's port disconnected.
+    PageClosed(Page, ports::Port),
     /// A tab's content script says it shows a quiz page (its port connected).
     TabQuiz {
         /// The tab.
@@ -212,12 +212,13 @@ fn apply(input: Input) -> Option<Function> {
             reply = resolve;
             c.handle_command(command, now);
         }
-        Input::PopupOpened(port) => {
-            ports::popup_opened(port);
-            c.handle_popup_opened(now);
+        Input::PageOpened(page, port) => {
+            ports::page_opened(page, port);
+            c.handle_page_opened(page, now);
         }
-        Input::PopupClosed(port) => {
-            if ports::popup_closed(&port) {
+        Input::PageClosed(page, port) => {
+            // The boards the popup kept fresh are let go when the last popup closes.
+            if ports::page_closed(page, &port) && page == Page::Popup {
                 c.handle_popup_closed(now);
             }
         }

@@ -87,7 +87,7 @@ pub async fn handle_message(message: JsValue, _sender: JsValue) -> Result<JsValu
 /// next snapshot); a ping or a bad message is answered on the same port.
 #[wasm_bindgen(js_name = handlePortMessage)]
 pub fn handle_port_message(port: Port, message: JsValue) {
-    if !matches!(port.kind(), Kind::Popup) {
+    if !matches!(port.kind(), Kind::Page(_)) {
         return;
     }
     match incoming(&message) {
@@ -133,8 +133,8 @@ pub fn handle_event(kind: &str, payload: JsValue) {
             let port: Port = payload.unchecked_into();
             let connect = kind == "connect";
             match (port.kind(), connect) {
-                (Kind::Popup, true) => Input::PopupOpened(port),
-                (Kind::Popup, false) => Input::PopupClosed(port),
+                (Kind::Page(page), true) => Input::PageOpened(page, port),
+                (Kind::Page(page), false) => Input::PageClosed(page, port),
                 (Kind::QuizPage { quiz, tab }, true) => Input::TabQuiz {
                     tab,
                     quiz: QuizId::from(quiz),

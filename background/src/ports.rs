@@ -1,11 +1,11 @@
-//! Ports and `Publish`: the popup's ports (snapshots out) and the quiz pages' ports
+//! Ports and `Publish`: the pages' ports (popup and options page: snapshots out) and the quiz pages' ports
 //! (one per tab showing a quiz), and the cached snapshot in `chrome.storage.session`.
 
 use quizpulse::small::VecMap;
 use std::cell::RefCell;
 
 use quizpulse::client::SNAPSHOT_KEY;
-use quizpulse::messages::Snapshot;
+use quizpulse::messages::{Page, Snapshot};
 use quizpulse::subscriptions::TabId;
 use wasm_bindgen::prelude::*;
 
@@ -27,15 +27,13 @@ extern "C" {
     fn sender(this: &Port) -> JsValue;
 }
 
-/// The port name the popup connects with.
-pub const POPUP_PORT: &str = "popup";
-
 /// The port name prefix of a quiz page: `quiz:<quiz id>`.
 pub const QUIZ_PORT_PREFIX: &str = "quiz:";
 
 #[derive(Default)]
 struct Ports {
-    popups: Vec<Port>,
+    /// Open pages' ports (popup, options page), each with its page.
+    pages: Vec<(Page, Port)>,
     quiz_pages: VecMap<TabId, Port>,
 }
 
@@ -45,8 +43,8 @@ thread_local! {
 
 /// What a connecting port is.
 pub enum Kind {
-    /// The popup (or another extension page that wants snapshots).
-    Popup,
+    /// An extension page that wants snapshots (the port's name says which).
+    Page(Page),
     /// A content script on a quiz page: the quiz and its tab.
     QuizPage {
         /// The quiz id from the port's name.
@@ -62,8 +60,8 @@ impl Port {
     /// Reads the port's name and sender.
     pub fn kind(&self) -> Kind {
         let name = self.name();
-        if name == POPUP_PORT {
-            return Kind::Popup;
+        if let Some(page) = Page::from_port_name(&name) {
+            return Kind::Page(page);
         }
         let tab = js_sys::Reflect::get(&self.sender(), &"tab".into())
             .and_then(|t| js_sys::Reflect::get(&t, &"id".into()))
@@ -92,19 +90,19 @@ impl Port {
     }
 }
 
-/// A popup connected: it gets every snapshot from now on (the core publishes one at
-/// once for the popup's Hello).
-pub fn popup_opened(port: Port) {
-    PORTS.with(|p| p.borrow_mut().popups.push(port));
+/// A page connected: it gets every snapshot from now on (the core publishes one at
+/// once when a page opens).
+pub fn page_opened(page: Page, port: Port) {
+    PORTS.with(|p| p.borrow_mut().pages.push((page, port)));
 }
 
-/// A popup disconnected; `true` when it was the last one.
-pub fn popup_closed(port: &Port) -> bool {
+/// A page disconnected; `true` when it was the last open one of its kind.
+pub fn page_closed(page: Page, port: &Port) -> bool {
     PORTS.with(|p| {
         let mut p = p.borrow_mut();
-        p.popups
-            .retain(|open| JsValue::from(open) != JsValue::from(port));
-        p.popups.is_empty()
+        p.pages
+            .retain(|(_, open)| JsValue::from(open) != JsValue::from(port));
+        !p.pages.iter().any(|(open, _)| *open == page)
     })
 }
 
@@ -134,7 +132,7 @@ pub fn tab_closed(tab: TabId) {
     PORTS.with(|p| p.borrow_mut().quiz_pages.remove(&tab));
 }
 
-/// Hands the snapshot to every open popup (`to_popup`) and to
+/// Hands the snapshot to every open page (`to_popup`) and to
 /// `chrome.storage.session` under the core's [`SNAPSHOT_KEY`] as JSON text
 /// (`to_storage`).
 pub async fn publish(
@@ -147,7 +145,13 @@ pub async fn publish(
         message: e.to_string(),
     })?;
     let popups = if to_popup {
-        PORTS.with(|p| p.borrow().popups.clone())
+        PORTS.with(|p| {
+            p.borrow()
+                .pages
+                .iter()
+                .map(|(_, port)| port.clone())
+                .collect()
+        })
     } else {
         Vec::new()
     };

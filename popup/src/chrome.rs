@@ -149,6 +149,33 @@ pub async fn session_value(key: &str) -> Result<Option<Stored>, ChromeError> {
     area_value("chrome.storage.session.get", session_get(key), key).await
 }
 
+/// What a page's loader read of `chrome.storage.session` before the wasm was ready:
+/// `chrome.storage.session.get(key)`'s answer (`{[key]: value}`), or `{error: message}`
+/// when the read failed. `None` when the loader read nothing (`undefined`).
+pub fn preread_session_value(
+    items: &JsValue,
+    key: &str,
+) -> Option<Result<Option<Stored>, ChromeError>> {
+    const API: &str = "chrome.storage.session.get";
+    if items.is_undefined() || items.is_null() {
+        return None;
+    }
+    let field = |name: &str| {
+        Reflect::get(items, &JsValue::from_str(name)).map_err(|e| ChromeError::Data {
+            api: API,
+            message: describe(&e),
+        })
+    };
+    Some(match field("error") {
+        Ok(error) if !error.is_undefined() => Err(ChromeError::Api {
+            api: API,
+            message: describe(&error),
+        }),
+        Ok(_) => field(key).and_then(|value| stored(API, &value)),
+        Err(err) => Err(err),
+    })
+}
+
 /// Reads one key of `chrome.storage.local`; `None` when it is not set.
 pub async fn local_value(key: &str) -> Result<Option<Stored>, ChromeError> {
     area_value("chrome.storage.local.get", local_get(key), key).await

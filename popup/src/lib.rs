@@ -13,19 +13,27 @@ mod views;
 
 use wasm_bindgen::prelude::*;
 
-/// Renders the toolbar popup into `root` (its previous content is replaced).
+/// Renders the toolbar popup into `root` (its previous content is replaced). `cached`
+/// is what the loader read of `chrome.storage.session` under the core's
+/// `SNAPSHOT_KEY` while the wasm loaded (see [`chrome::preread_session_value`]), so the
+/// first render already shows the boards; `undefined` makes the popup read it itself.
 #[wasm_bindgen(js_name = popupMain)]
-pub fn popup_main(root: web_sys::Element) {
-    mount(&root, views::Popup);
+pub fn popup_main(root: web_sys::Element, cached: JsValue) {
+    let cache = match chrome::preread_session_value(&cached, model::SNAPSHOT_KEY) {
+        Some(read) => live::Cache::Read(read),
+        None => live::Cache::Unread,
+    };
+    prepare(&root);
+    sycamore::render_to(move || views::popup_page(cache), &root);
 }
 
 /// Renders the options page into `root` (its previous content is replaced).
 #[wasm_bindgen(js_name = optionsMain)]
 pub fn options_main(root: web_sys::Element) {
-    mount(&root, views::Options);
+    prepare(&root);
+    sycamore::render_to(views::Options, &root);
 }
 
-fn mount(root: &web_sys::Element, page: fn() -> sycamore::web::View) {
+fn prepare(root: &web_sys::Element) {
     root.set_text_content(None);
-    sycamore::render_to(page, root);
 }

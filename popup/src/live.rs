@@ -3,16 +3,13 @@
 //! makes "updated 4 s ago" tick.
 
 use quizpulse::Timestamp;
-use quizpulse::messages::{Command, Snapshot, WorkerMessage};
+use quizpulse::messages::{Command, Page, Snapshot, WorkerMessage};
 use sycamore::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use crate::chrome::{self, Port};
-use crate::model::{SNAPSHOT_KEY, read_snapshot, read_worker_message};
-
-/// The port's name the worker publishes snapshots on.
-const PORT_NAME: &str = "popup";
+use crate::chrome::{self, ChromeError, Port};
+use crate::model::{SNAPSHOT_KEY, Stored, read_snapshot, read_worker_message};
 /// How long to wait before reconnecting a port whose worker went away.
 const RECONNECT_MS: i32 = 500;
 
@@ -35,13 +32,21 @@ pub struct Live {
     /// The clock, once a second.
     pub now: Signal<Timestamp>,
     port: Signal<Option<Port>>,
-    hello: bool,
+    page: Page,
+}
+
+/// The cached snapshot as the page's loader read it, or not.
+pub enum Cache {
+    /// Read by the loader while the wasm loaded: what it found.
+    Read(Result<Option<Stored>, ChromeError>),
+    /// Not read yet: [`Live::start`] reads it.
+    Unread,
 }
 
 impl Live {
-    /// Reads the cache, connects the port and starts the clock. `hello`: say
-    /// [`Command::Hello`] on every (re)connect (the popup; it also clears unread).
-    pub fn start(hello: bool) -> Live {
+    /// Shows the cache (read now unless the loader did), connects `page`'s port and
+    /// starts the clock. The popup says [`Command::Hello`] on every (re)connect.
+    pub fn start(page: Page, cache: Cache) -> Live {
         let live = Live {
             snapshot: create_signal(None),
             cached: create_signal(false),
@@ -49,27 +54,35 @@ impl Live {
             problem: create_signal(None),
             now: create_signal(now()),
             port: create_signal(None),
-            hello,
+            page,
         };
-        spawn_local(async move {
-            match chrome::session_value(SNAPSHOT_KEY).await {
-                Ok(Some(stored)) => match read_snapshot(stored.json()) {
-                    // A live snapshot may have come first: it wins.
-                    Ok(snapshot) if live.snapshot.with(Option::is_none) => {
-                        live.snapshot.set(Some(snapshot));
-                        live.cached.set(true);
-                    }
-                    Ok(_) => {}
-                    Err(err) => warn(&format!("the cached snapshot cannot be read: {err}")),
-                },
-                Ok(None) => {}
-                Err(err) => warn(&err.to_string()),
-            }
-            set_if_changed(live.ready, true);
-        });
+        match cache {
+            // Shown before the first render: the page opens on its data.
+            Cache::Read(stored) => live.show_cached(stored),
+            Cache::Unread => spawn_local(async move {
+                live.show_cached(chrome::session_value(SNAPSHOT_KEY).await);
+            }),
+        }
         live.connect();
         live.tick();
         live
+    }
+
+    fn show_cached(self, stored: Result<Option<Stored>, ChromeError>) {
+        match stored {
+            Ok(Some(stored)) => match read_snapshot(stored.json()) {
+                // A live snapshot may have come first: it wins.
+                Ok(snapshot) if self.snapshot.with_untracked(Option::is_none) => {
+                    self.snapshot.set(Some(snapshot));
+                    self.cached.set(true);
+                }
+                Ok(_) => {}
+                Err(err) => warn(&format!("the cached snapshot cannot be read: {err}")),
+            },
+            Ok(None) => {}
+            Err(err) => warn(&err.to_string()),
+        }
+        set_if_changed(self.ready, true);
     }
 
     fn connect(self) {
@@ -85,10 +98,10 @@ impl Live {
                 );
             }
         };
-        match chrome::connect(PORT_NAME, on_message, on_disconnect) {
+        match chrome::connect(self.page.port_name(), on_message, on_disconnect) {
             Ok(port) => {
                 self.port.set(Some(port));
-                if self.hello {
+                if self.page == Page::Popup {
                     self.send(Command::Hello);
                 }
             }
@@ -143,7 +156,16 @@ impl Live {
 
     /// Reads the snapshot (or `None`) without cloning it.
     pub fn with<R>(self, f: impl FnOnce(Option<&Snapshot>) -> R) -> R {
-        self.snapshot.with(|s| f(s.as_ref()))
+        let mut f = Some(f);
+        let mut out = None;
+        self.read(&mut |s| out = f.take().map(|f| f(s)));
+        out.unwrap_or_else(|| unreachable!("a signal's `with` calls its closure once"))
+    }
+
+    /// The one place the snapshot signal is read: sycamore's generic reading code is
+    /// compiled once, not once per reader.
+    fn read(self, f: &mut dyn FnMut(Option<&Snapshot>)) {
+        self.snapshot.with(|s| f(s.as_ref()));
     }
 }
 

@@ -28,8 +28,8 @@ use crate::conn::ConnState;
 use crate::events::{ConnEvent, EventLog, LogEntry, close_code_meaning};
 use crate::jwt::decode_claims;
 use crate::messages::{
-    Account, Command, QueryView, QuizRow, SignInStatus, Snapshot, StepStatus, SubscriptionStatus,
-    TestCheck, TestStep,
+    Account, Command, Page, QueryView, QuizRow, SignInStatus, Snapshot, StepStatus,
+    SubscriptionStatus, TestCheck, TestStep,
 };
 use crate::moves;
 use crate::notify::{Alert, AlertContext, MUTE_SPAN, Notification, Notifier, ToastLevel};
@@ -541,6 +541,19 @@ impl Client {
     /// The popup opened (its port connected): same as [`Command::Hello`].
     pub fn handle_popup_opened(&mut self, now: Timestamp) {
         self.handle_command(Command::Hello, now);
+    }
+
+    /// A page's port connected. The popup: [`Client::handle_popup_opened`]. Any other
+    /// page gets a snapshot at once and changes nothing else: the unread count stays
+    /// until the popup is seen.
+    pub fn handle_page_opened(&mut self, page: Page, now: Timestamp) {
+        match page {
+            Page::Popup => self.handle_popup_opened(now),
+            Page::Options => {
+                self.published.popup_asked = true;
+                self.finish(now);
+            }
+        }
     }
 
     /// The popup's port disconnected.

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { seriousViolations } from './lib/a11y.mjs';
 import { SERVER_BIN, launchExtension, openPage, screenshot, startServer } from './lib/harness.mjs';
-import { LIVE_ARGS, accessToken, rest, upload, waitFor } from './lib/live.mjs';
+import { LIVE_ARGS, accessToken, badge, rest, upload, waitFor } from './lib/live.mjs';
 import { EVIL } from './lib/snapshots.mjs';
 
 const run = promisify(execFile);
@@ -151,6 +151,41 @@ describe('the popup, live', { skip }, () => {
     await toast.waitFor({ state: 'detached', timeout: 10_000 });
     assert.ok(Date.now() - shownAt >= 3_000, 'the toast stays a few seconds');
     assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the options page leaves the unread count alone; opening the popup clears it', async () => {
+    const seen = await popup(ext);
+    await waitFor(async () => (await badge(seen.page)).text === '0', 15_000, 'the badge at 0 with the popup open');
+    await seen.page.close();
+    // No popup open: an upload on the followed Quadratics is unread news, with an
+    // options page open meanwhile.
+    const first = await openPage(ext, 'options.html', { width: 800, height: 900 });
+    await upload(server, bob, 'quadratics', 61);
+    await waitFor(async () => (await badge(first.page)).text !== '0', 15_000, 'the unread badge');
+    // Another options page opens on that news.
+    const { page, errors } = await openPage(ext, 'options.html', { width: 800, height: 900 });
+    await page.getByRole('status', { name: /^Connection: / }).waitFor();
+    // A second "options" port from the same page: the worker handles connections in
+    // order, so its first snapshot comes after the page's own port was handled.
+    const unread = await page.evaluate(() => new Promise((resolve) => {
+      const port = chrome.runtime.connect({ name: 'options' });
+      port.onMessage.addListener((message) => {
+        const text = typeof message === 'string' ? message : JSON.stringify(message);
+        const parsed = JSON.parse(text);
+        if (parsed.type === 'snapshot') {
+          port.disconnect();
+          resolve(parsed.snapshot.unread);
+        }
+      });
+    }));
+    assert.ok(unread >= 1, `unread after the options page opened: ${unread}`);
+    assert.notEqual((await badge(page)).text, '0');
+    const { page: shown } = await popup(ext);
+    await waitFor(async () => (await badge(page)).text === '0', 15_000, 'the badge cleared by the popup');
+    assert.deepEqual([...first.errors, ...errors], []);
+    await shown.close();
+    await first.page.close();
     await page.close();
   });
 

@@ -4,6 +4,7 @@
 use sycamore::prelude::*;
 
 use super::board::query_note;
+use super::reactive::dynamic;
 use crate::live::Live;
 use crate::model::board::format_score;
 use crate::model::sparkline::{VIEW_BOX, sparkline};
@@ -11,8 +12,8 @@ use crate::model::{ago, recent_sessions};
 
 /// The tab's content.
 pub(super) fn me(live: Live) -> View {
-    view! {
-        (move || live.snapshot.get_clone().map(|s| {
+    dynamic(move || {
+        live.snapshot.get_clone().map(|s| {
             let query = &s.my_standing;
             let note = query_note(query, "your standing");
             let Some(perf) = query.data.as_ref() else { return note.unwrap_or_default() };
@@ -80,6 +81,6 @@ pub(super) fn me(live: Live) -> View {
                     ul(class="recents") { (rows) }
                 }
             }
-        }))
-    }
+        })
+    })
 }

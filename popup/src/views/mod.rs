@@ -6,12 +6,13 @@ mod me;
 mod options;
 mod popup;
 mod quizzes;
+mod reactive;
 mod sign_in;
 mod strip;
 mod toasts;
 
 pub use options::Options;
-pub use popup::Popup;
+pub use popup::popup_page;
 
 use quizpulse::messages::Command;
 use sycamore::prelude::*;
@@ -53,22 +54,28 @@ fn ping_worker(worker: Signal<WorkerStatus>) {
 fn footer(live: Live) -> View {
     let worker = create_signal(WorkerStatus::Asking);
     ping_worker(worker);
+    // Built here, not inside `view!`: the macro wraps every call it finds there in one
+    // more dynamic view.
+    let status = reactive::text(move || match worker.get_clone() {
+        WorkerStatus::Asking => "checking background worker…".to_string(),
+        WorkerStatus::Ready(version) => format!("background worker {version} ready"),
+        WorkerStatus::Unavailable(why) => format!("background worker not responding: {why}"),
+    });
+    let problem = reactive::dynamic(move || {
+        live.problem.get_clone().map(|problem| {
+            view! {
+                p(class="problem", role="alert", data-testid="worker-problem") {
+                    "The background worker said: " (problem)
+                }
+            }
+        })
+    });
     view! {
         footer(class="foot") {
             span { "v" (VERSION) }
             span(class="foot__sep", aria-hidden="true") { "·" }
-            span(class="foot__worker", data-testid="worker-status") {
-                (move || match worker.get_clone() {
-                    WorkerStatus::Asking => "checking background worker…".to_string(),
-                    WorkerStatus::Ready(version) => format!("background worker {version} ready"),
-                    WorkerStatus::Unavailable(why) => format!("background worker not responding: {why}"),
-                })
-            }
+            span(class="foot__worker", data-testid="worker-status") { (status) }
         }
-        (move || live.problem.get_clone().map(|problem| view! {
-            p(class="problem", role="alert", data-testid="worker-problem") {
-                "The background worker said: " (problem)
-            }
-        }))
+        (problem)
     }
 }

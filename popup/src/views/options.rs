@@ -2,14 +2,15 @@
 //! errors at their field), sign out, "Test connection" step by step, and the connection
 //! event log, copyable.
 
-use quizpulse::messages::{Command, StepStatus, TestStep};
+use quizpulse::messages::{Command, Page, StepStatus, TestStep};
 use quizpulse::settings::{DEFAULT_SERVER_URL, Settings};
 use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
+use super::reactive::{attr, dynamic, effect, selector, text};
 use super::{footer, header, strip};
 use crate::chrome;
-use crate::live::Live;
+use crate::live::{Cache, Live};
 use crate::model::form::{Field, FieldError, SettingsForm, field_of};
 use crate::model::{granted_hosts, settings_key, stored_settings};
 
@@ -145,16 +146,21 @@ fn text_field(
     let error = field_error(errors, field);
     let (error_id, hint_id) = (format!("{id}-error"), format!("{id}-hint"));
     let described = format!("{error_id} {hint_id}");
+    let test_id = format!("{id}-error");
+    let (invalid, error) = (
+        attr(move || if error().is_empty() { "false" } else { "true" }),
+        text(error),
+    );
     view! {
         div(class="field") {
             label(r#for=id) { (label) }
             input(
                 id=id, name=id, r#type=kind, placeholder=placeholder,
-                aria-invalid=move || if error().is_empty() { "false" } else { "true" },
+                aria-invalid=invalid,
                 aria-describedby=described,
                 bind:value=value,
             )
-            p(id=error_id, class="field-error", data-testid=format!("{id}-error")) { (error) }
+            p(id=error_id, class="field-error", data-testid=test_id) { (error) }
             p(id=hint_id, class="hint") { (hint) }
         }
     }
@@ -176,7 +182,7 @@ fn check(id: &'static str, label: &'static str, value: Signal<bool>, hint: &'sta
 /// The options page.
 #[component]
 pub fn Options() -> View {
-    let live = Live::start(false);
+    let live = Live::start(Page::Options, Cache::Unread);
     let form = FormSignals::new(SettingsForm::from_settings(&Settings::default()));
     let errors = create_signal(None::<FieldError>);
     let message = create_signal(String::new());
@@ -210,7 +216,7 @@ pub fn Options() -> View {
     });
 
     // A save is done when the worker's snapshot carries the settings, or its error.
-    create_effect(move || {
+    effect(move || {
         let Some(want) = pending.get_clone() else {
             return;
         };
@@ -236,7 +242,7 @@ pub fn Options() -> View {
             pending.set(None);
         }
     });
-    create_effect(move || {
+    effect(move || {
         if let Some(problem) = live.problem.get_clone()
             && pending.with_untracked(Option::is_some)
         {
@@ -307,22 +313,71 @@ pub fn Options() -> View {
         "Rows per board, 1 to 100.",
     );
     let quiet_error = field_error(errors, Field::QuietHours);
-    let checks = view! {
-        (check("follow-new", "Follow new quizzes", form.follow_new_quizzes, "Quizzes that appear after the first list are followed at once."))
-        (check("notify-enabled", "Browser notifications", form.notify_enabled, "Off: only the badge and the popup's toasts."))
-        (check("notify-sessions", "New sessions on followed quizzes", form.notify_new_sessions, "Bursts arrive as one notification."))
-        (check("notify-boards", "Leaderboard changes on followed quizzes", form.notify_leaderboard_changes, "Who moved in a followed quiz's top 10."))
-        (check("notify-ranks", "My rank changes", form.notify_rank_changes, "When you move up or down in a subject."))
-        (check("notify-subscriptions", "Subscription confirmations", form.notify_subscriptions, "When the server confirms a quiz you follow."))
-        (check("notify-connection", "Connection lost and back", form.notify_connection, "When the live connection is down for a while, and when it returns."))
-        (check("notify-account", "Sign-in problems", form.notify_account, "A sign-in about to run out, or refused."))
-        (check("keep-on-screen", "Keep on screen until dismissed", form.keep_on_screen, "Notifications stay until you close them."))
-        (check("quiet", "Quiet hours", form.quiet, "No notifications between these local times; the badge still counts."))
-    };
+    let checks: Vec<View> = vec![
+        check(
+            "follow-new",
+            "Follow new quizzes",
+            form.follow_new_quizzes,
+            "Quizzes that appear after the first list are followed at once.",
+        ),
+        check(
+            "notify-enabled",
+            "Browser notifications",
+            form.notify_enabled,
+            "Off: only the badge and the popup's toasts.",
+        ),
+        check(
+            "notify-sessions",
+            "New sessions on followed quizzes",
+            form.notify_new_sessions,
+            "Bursts arrive as one notification.",
+        ),
+        check(
+            "notify-boards",
+            "Leaderboard changes on followed quizzes",
+            form.notify_leaderboard_changes,
+            "Who moved in a followed quiz's top 10.",
+        ),
+        check(
+            "notify-ranks",
+            "My rank changes",
+            form.notify_rank_changes,
+            "When you move up or down in a subject.",
+        ),
+        check(
+            "notify-subscriptions",
+            "Subscription confirmations",
+            form.notify_subscriptions,
+            "When the server confirms a quiz you follow.",
+        ),
+        check(
+            "notify-connection",
+            "Connection lost and back",
+            form.notify_connection,
+            "When the live connection is down for a while, and when it returns.",
+        ),
+        check(
+            "notify-account",
+            "Sign-in problems",
+            form.notify_account,
+            "A sign-in about to run out, or refused.",
+        ),
+        check(
+            "keep-on-screen",
+            "Keep on screen until dismissed",
+            form.keep_on_screen,
+            "Notifications stay until you close them.",
+        ),
+        check(
+            "quiet",
+            "Quiet hours",
+            form.quiet,
+            "No notifications between these local times; the badge still counts.",
+        ),
+    ];
 
-    let signed_in = create_selector(move || {
-        live.with(|s| s.and_then(|s| s.account.as_ref()?.username.clone()))
-    });
+    let signed_in =
+        selector(move || live.with(|s| s.and_then(|s| s.account.as_ref()?.username.clone())));
     let sign_out = move |_| live.send(Command::SignOut);
     let account = move || match signed_in.get_clone() {
         Some(name) => view! {
@@ -336,10 +391,41 @@ pub fn Options() -> View {
         },
     };
 
+    let account = dynamic(account);
+    let quiet_invalid = attr(move || {
+        if quiet_error().is_empty() {
+            "false"
+        } else {
+            "true"
+        }
+    });
+    let quiet_invalid_end = attr(move || {
+        if quiet_error().is_empty() {
+            "false"
+        } else {
+            "true"
+        }
+    });
+    let quiet_problem = text(quiet_error);
+    let message_class = attr(move || {
+        if message_is_error.get() {
+            "form__message form__message--error"
+        } else {
+            "form__message"
+        }
+    });
+    let message_text = text(move || message.get_clone());
+    let (head, strip) = (header("Settings"), strip::strip(live, false));
+    let (access, test, log) = (
+        access_card(saved, hosts, access),
+        test_card(live),
+        log_card(live),
+    );
+    let footer = footer(live);
     view! {
         div(class="page page--options") {
-            (header("Settings"))
-            (strip::strip(live, false))
+            (head)
+            (strip)
             main(class="content") {
                 section(class="card", aria-labelledby="account-title") {
                     h2(id="account-title") { "Account" }
@@ -358,30 +444,30 @@ pub fn Options() -> View {
                             div(class="times") {
                                 label(r#for="quiet-start") { "From" }
                                 input(id="quiet-start", r#type="time", disabled=move || !form.quiet.get(),
-                                    aria-invalid=move || if quiet_error().is_empty() { "false" } else { "true" },
+                                    aria-invalid=quiet_invalid,
                                     aria-describedby="quiet-error", bind:value=form.quiet_start)
                                 label(r#for="quiet-end") { "until" }
                                 input(id="quiet-end", r#type="time", disabled=move || !form.quiet.get(),
-                                    aria-invalid=move || if quiet_error().is_empty() { "false" } else { "true" },
+                                    aria-invalid=quiet_invalid_end,
                                     aria-describedby="quiet-error", bind:value=form.quiet_end)
                             }
-                            p(id="quiet-error", class="field-error", data-testid="quiet-error") { (quiet_error) }
+                            p(id="quiet-error", class="field-error", data-testid="quiet-error") { (quiet_problem) }
                         }
                         div(class="form__actions") {
                             button(class="button button--primary", r#type="submit", disabled=move || pending.with(Option::is_some)) { "Save" }
                             span(
-                                class=move || if message_is_error.get() { "form__message form__message--error" } else { "form__message" },
+                                class=message_class,
                                 role="status",
                                 data-testid="save-message",
-                            ) { (move || message.get_clone()) }
+                            ) { (message_text) }
                         }
                     }
                 }
-                (access_card(saved, hosts, access))
-                (test_card(live))
-                (log_card(live))
+                (access)
+                (test)
+                (log)
             }
-            (footer(live))
+            (footer)
         }
     }
 }
@@ -391,27 +477,42 @@ fn access_card(
     hosts: Signal<Vec<String>>,
     access: Signal<HostAccess>,
 ) -> View {
+    // Built here, not inside `view!`: the macro wraps every call it finds there in one
+    // more dynamic view.
+    let granted = text(move || {
+        let hosts = hosts.get_clone();
+        if hosts.is_empty() {
+            "none".to_string()
+        } else {
+            hosts.join(", ")
+        }
+    });
+    let pattern = text(move || saved.with(Settings::host_permission_pattern));
+    let state = dynamic(move || match access.get_clone() {
+        HostAccess::Checking => view! { span(class="access__state") { "checking…" } },
+        HostAccess::Granted => {
+            view! { span(class="access__state access__state--granted") { "access granted" } }
+        }
+        HostAccess::NotGranted => {
+            view! { span(class="access__state access__state--missing") { "no access granted yet (sign in from the popup to ask for it)" } }
+        }
+        HostAccess::Unknown(why) => {
+            view! { span(class="access__state access__state--missing") { "could not be checked (" (why) ")" } }
+        }
+    });
     view! {
         section(class="card", aria-labelledby="access-title") {
             h2(id="access-title") { "Host access" }
             p {
                 "This build may reach these hosts without asking: "
-                strong(data-testid="granted-hosts") { (move || {
-                    let hosts = hosts.get_clone();
-                    if hosts.is_empty() { "none".to_string() } else { hosts.join(", ") }
-                }) }
+                strong(data-testid="granted-hosts") { (granted) }
                 "."
             }
             p(class="access", data-testid="server-access") {
                 "Your server, "
-                code { (move || saved.with(Settings::host_permission_pattern)) }
+                code { (pattern) }
                 ": "
-                (move || match access.get_clone() {
-                    HostAccess::Checking => view! { span(class="access__state") { "checking…" } },
-                    HostAccess::Granted => view! { span(class="access__state access__state--granted") { "access granted" } },
-                    HostAccess::NotGranted => view! { span(class="access__state access__state--missing") { "no access granted yet (sign in from the popup to ask for it)" } },
-                    HostAccess::Unknown(why) => view! { span(class="access__state access__state--missing") { "could not be checked (" (why) ")" } },
-                })
+                (state)
                 "."
             }
         }
@@ -429,7 +530,7 @@ fn step_words(status: StepStatus) -> (&'static str, &'static str) {
 }
 
 fn test_card(live: Live) -> View {
-    let steps = create_selector(move || live.with(|s| s.and_then(|s| s.test.clone())));
+    let steps = selector(move || live.with(|s| s.and_then(|s| s.test.clone())));
     let run = move |_| live.send(Command::TestConnection);
     let list = move || {
         steps.get_clone().map(|steps: Vec<TestStep>| {
@@ -453,6 +554,7 @@ fn test_card(live: Live) -> View {
             view! { ol(class="steps", aria-label="Test steps") { (items) } }
         })
     };
+    let list = dynamic(list);
     view! {
         section(class="card", aria-labelledby="test-title") {
             h2(id="test-title") { "Test connection" }
@@ -466,14 +568,12 @@ fn test_card(live: Live) -> View {
 }
 
 fn log_card(live: Live) -> View {
-    let entries =
-        create_selector(move || live.with(|s| s.map(|s| s.events.clone()).unwrap_or_default()));
-    let text = create_selector(move || {
-        live.with(|s| s.map(|s| s.events_text.clone()).unwrap_or_default())
-    });
+    let entries = selector(move || live.with(|s| s.map(|s| s.events.clone()).unwrap_or_default()));
+    let log_text =
+        selector(move || live.with(|s| s.map(|s| s.events_text.clone()).unwrap_or_default()));
     let copied = create_signal(String::new());
     let copy = move |_| {
-        let text = text.get_clone();
+        let text = log_text.get_clone();
         spawn_local(async move {
             copied.set(match chrome::copy_text(&text).await {
                 Ok(()) => "Copied.".into(),
@@ -499,13 +599,14 @@ fn log_card(live: Live) -> View {
             view! { ol(class="log", aria-label="Connection events, newest first", tabindex="0") { (items) } }
         }
     };
+    let (list, copied_text) = (dynamic(list), text(move || copied.get_clone()));
     view! {
         section(class="card", aria-labelledby="log-title") {
             h2(id="log-title") { "Connection log" }
             p { "The last connection events (times in UTC), for a bug report." }
             div(class="form__actions") {
                 button(class="button", r#type="button", on:click=copy) { "Copy log" }
-                span(class="form__message", role="status") { (move || copied.get_clone()) }
+                span(class="form__message", role="status") { (copied_text) }
             }
             (list)
         }

@@ -3,14 +3,15 @@
 use quizpulse::small::VecMap;
 
 use quizpulse::ConnState;
-use quizpulse::messages::Command;
+use quizpulse::messages::{Command, Page};
 use quizpulse::wire::{Entry, QuizId};
 use sycamore::prelude::*;
 
 use super::board::{query_note, table};
+use super::reactive::{attr, dynamic, selector};
 use super::{footer, header, me, quizzes, sign_in, strip, toasts};
 use crate::chrome;
-use crate::live::Live;
+use crate::live::{Cache, Live};
 use crate::model::board::{Row, Seen, rows};
 use crate::model::{Tab, UiState, ago};
 
@@ -86,10 +87,9 @@ impl Ui {
     }
 }
 
-/// The toolbar popup.
-#[component]
-pub fn Popup() -> View {
-    let live = Live::start(true);
+/// The toolbar popup, first drawn from `cache`.
+pub fn popup_page(cache: Cache) -> View {
+    let live = Live::start(Page::Popup, cache);
     let ui = Ui::load();
     // The board the popup reopens on is kept fresh like any board it shows.
     if let Some(quiz) = ui.open_quiz.get_clone_untracked() {
@@ -97,7 +97,7 @@ pub fn Popup() -> View {
             quiz_id: QuizId::from(quiz),
         });
     }
-    let signed_out = create_selector(move || {
+    let signed_out = selector(move || {
         live.with(|s| match s {
             None => true,
             Some(s) => matches!(
@@ -116,13 +116,21 @@ pub fn Popup() -> View {
             untrack(|| tabs(live, ui))
         }
     };
+    // Built here, not inside `view!`: the macro wraps every call it finds there in one
+    // more dynamic view.
+    let (head, strip, body) = (
+        header("Live leaderboards"),
+        strip::strip(live, true),
+        dynamic(body),
+    );
+    let (toasts, footer) = (toasts::toasts(live), footer(live));
     view! {
         div(class="page page--popup") {
-            (header("Live leaderboards"))
-            (strip::strip(live, true))
+            (head)
+            (strip)
             main(class="content") { (body) }
-            (toasts::toasts(live))
-            (footer(live))
+            (toasts)
+            (footer)
         }
     }
 }
@@ -131,7 +139,7 @@ fn tabs(live: Live, ui: Ui) -> View {
     let buttons: Vec<View> = Tab::ALL
         .iter()
         .map(|&tab| {
-            let selected = create_selector(move || ui.tab.get() == tab);
+            let selected = selector(move || ui.tab.get() == tab);
             let keydown = move |event: web_sys::KeyboardEvent| {
                 let step = match event.key().as_str() {
                     "ArrowRight" => 1,
@@ -149,6 +157,8 @@ fn tabs(live: Live, ui: Ui) -> View {
                     let _ = el.focus();
                 }
             };
+            let aria_selected = attr(move || if selected.get() { "true" } else { "false" });
+            let tabindex = attr(move || if selected.get() { "0" } else { "-1" });
             let (id, panel, label) = (
                 format!("tab-{}", tab.id()),
                 format!("panel-{}", tab.id()),
@@ -161,8 +171,8 @@ fn tabs(live: Live, ui: Ui) -> View {
                     role="tab",
                     r#type="button",
                     aria-controls=panel,
-                    aria-selected=move || if selected.get() { "true" } else { "false" },
-                    tabindex=move || if selected.get() { "0" } else { "-1" },
+                    aria-selected=aria_selected,
+                    tabindex=tabindex,
                     on:click=move |_| ui.show(tab),
                     on:keydown=keydown,
                 ) { (label) }
@@ -183,6 +193,7 @@ fn tabs(live: Live, ui: Ui) -> View {
             }
         }
     };
+    let panel = dynamic(panel);
     view! {
         div(class="tabs", role="tablist", aria-label="Views") { (buttons) }
         (panel)
@@ -192,7 +203,7 @@ fn tabs(live: Live, ui: Ui) -> View {
 /// The Subjects tab: a board per subject.
 fn subjects(live: Live, ui: Ui) -> View {
     // Only a change of the boards re-renders them (a re-render would cut a flash short).
-    let data = create_selector(move || {
+    let data = selector(move || {
         live.with(|s| {
             s.map(|s| {
                 let me = s.account.as_ref().and_then(|a| a.user_id.clone());
@@ -200,37 +211,46 @@ fn subjects(live: Live, ui: Ui) -> View {
             })
         })
     });
-    view! {
-        (move || data.get_clone().map(|(query, me)| {
+    dynamic(move || {
+        data.get_clone().map(|(query, me)| {
             let note = query_note(&query, "subject leaderboards");
             let now = live.now.get_untracked();
-            let boards: Vec<View> = query.data.iter().flatten().map(|board| {
-                let rows = ui.rows(&format!("subject:{}", board.subject.id), &board.entries, me.as_deref());
-                let name = board.subject.name.clone();
-                let caption = format!("{name} leaderboard");
-                let updated: View = match &board.updated_at {
-                    Some(at) => {
-                        let text = format!("latest session {}", ago(at, now));
-                        view! { span(class="section-meta") { (text) } }
-                    }
-                    None => View::default(),
-                };
-                let body = if rows.is_empty() {
-                    view! { p(class="note") { "No sessions yet." } }
-                } else {
-                    table(caption, rows)
-                };
-                view! {
-                    section(class="subject") {
-                        div(class="section-head") {
-                            h2(class="section-title") { (name) }
-                            (updated)
+            let boards: Vec<View> = query
+                .data
+                .iter()
+                .flatten()
+                .map(|board| {
+                    let rows = ui.rows(
+                        &format!("subject:{}", board.subject.id),
+                        &board.entries,
+                        me.as_deref(),
+                    );
+                    let name = board.subject.name.clone();
+                    let caption = format!("{name} leaderboard");
+                    let updated: View = match &board.updated_at {
+                        Some(at) => {
+                            let text = format!("latest session {}", ago(at, now));
+                            view! { span(class="section-meta") { (text) } }
                         }
-                        (body)
+                        None => View::default(),
+                    };
+                    let body = if rows.is_empty() {
+                        view! { p(class="note") { "No sessions yet." } }
+                    } else {
+                        table(caption, rows)
+                    };
+                    view! {
+                        section(class="subject") {
+                            div(class="section-head") {
+                                h2(class="section-title") { (name) }
+                                (updated)
+                            }
+                            (body)
+                        }
                     }
-                }
-            }).collect();
+                })
+                .collect();
             view! { (note) (boards) }
-        }))
-    }
+        })
+    })
 }

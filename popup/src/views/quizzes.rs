@@ -7,17 +7,16 @@ use sycamore::prelude::*;
 
 use super::board::{query_note, table};
 use super::popup::Ui;
+use super::reactive::{dynamic, selector, text};
 use crate::live::Live;
 use crate::model::ago;
 
 /// The tab's content: the open quiz's board, or the list.
 pub(super) fn quizzes(live: Live, ui: Ui) -> View {
-    view! {
-        (move || match ui.open_quiz.get_clone() {
-            Some(id) => untrack(|| quiz_board(live, ui, id)),
-            None => untrack(|| quiz_list(live, ui)),
-        })
-    }
+    dynamic(move || match ui.open_quiz.get_clone() {
+        Some(id) => untrack(|| quiz_board(live, ui, id)),
+        None => untrack(|| quiz_list(live, ui)),
+    })
 }
 
 fn row_of(live: Live, id: &str) -> Option<QuizRow> {
@@ -33,7 +32,7 @@ fn row_of(live: Live, id: &str) -> Option<QuizRow> {
 fn follow_switch(live: Live, id: String, title: String) -> View {
     let followed = {
         let id = id.clone();
-        create_selector(move || row_of(live, &id).is_some_and(|r| r.followed))
+        selector(move || row_of(live, &id).is_some_and(|r| r.followed))
     };
     let toggle = move |event: web_sys::Event| {
         let on = event
@@ -47,12 +46,13 @@ fn follow_switch(live: Live, id: String, title: String) -> View {
             Command::Unfollow { quiz_id }
         });
     };
+    let name = format!("Follow {title}");
     view! {
         label(class="switch") {
             input(
                 class="switch__input",
                 r#type="checkbox",
-                aria-label=format!("Follow {title}"),
+                aria-label=name,
                 prop:checked=move || wasm_bindgen::JsValue::from_bool(followed.get()),
                 on:change=toggle,
             )
@@ -62,7 +62,7 @@ fn follow_switch(live: Live, id: String, title: String) -> View {
 }
 
 fn quiz_list(live: Live, ui: Ui) -> View {
-    let ids = create_selector(move || {
+    let ids = selector(move || {
         live.with(|s| {
             s.map(|s| {
                 s.quizzes
@@ -73,9 +73,8 @@ fn quiz_list(live: Live, ui: Ui) -> View {
             .unwrap_or_default()
         })
     });
-    let list = create_selector(move || {
-        live.with(|s| s.map(|s| (s.quiz_list.clone(), s.quizzes.is_empty())))
-    });
+    let list =
+        selector(move || live.with(|s| s.map(|s| (s.quiz_list.clone(), s.quizzes.is_empty()))));
     // Views are built outside reads (`with`): building one changes signals.
     let note = move || {
         let (list, empty) = list.get_clone()?;
@@ -89,6 +88,7 @@ fn quiz_list(live: Live, ui: Ui) -> View {
             })
         }
     };
+    let note = dynamic(note);
     view! {
         (note)
         ul(class="quizzes", aria-label="Quizzes") {
@@ -107,7 +107,7 @@ fn quiz_list(live: Live, ui: Ui) -> View {
                     };
                     let status = {
                         let id = id.clone();
-                        move || row_of(live, &id).map(|r| follow_words(&r)).unwrap_or_default()
+                        text(move || row_of(live, &id).map(|r| follow_words(&r).to_owned()).unwrap_or_default())
                     };
                     let sessions = row.quiz.sessions_count;
                     let switch = follow_switch(live, id.clone(), title.clone());
@@ -142,14 +142,14 @@ fn follow_words(row: &QuizRow) -> &'static str {
 fn quiz_board(live: Live, ui: Ui, id: String) -> View {
     let row = {
         let id = id.clone();
-        create_memo(move || row_of(live, &id))
+        selector(move || row_of(live, &id))
     };
     let title = row
         .with_untracked(|r| r.as_ref().map(|r| r.quiz.title.clone()))
         .unwrap_or_else(|| id.clone());
     let back = move |_| ui.open(live, None);
     let subscription = move || {
-        row.with(|r| match r.as_ref().map(|r| r.subscription) {
+        let words = row.with(|r| match r.as_ref().map(|r| r.subscription) {
             Some(SubscriptionStatus::Confirmed) => "Subscription confirmed: updates arrive live.",
             Some(SubscriptionStatus::Pending) => "Subscribing to live updates…",
             Some(SubscriptionStatus::Unconfirmed) => {
@@ -158,11 +158,12 @@ fn quiz_board(live: Live, ui: Ui, id: String) -> View {
             Some(SubscriptionStatus::None) | None => {
                 "Not followed: this board refreshes while it is shown."
             }
-        })
+        });
+        words.to_owned()
     };
     let data = {
         let id = id.clone();
-        create_selector(move || {
+        selector(move || {
             live.with(|s| {
                 let s = s?;
                 let me = s.account.as_ref().and_then(|a| a.user_id.clone());
@@ -200,6 +201,7 @@ fn quiz_board(live: Live, ui: Ui, id: String) -> View {
         }
     };
     let switch = follow_switch(live, id.clone(), title.clone());
+    let (subscription, board) = (text(subscription), dynamic(board));
     view! {
         section(class="detail", aria-labelledby="quiz-title") {
             div(class="detail__head") {

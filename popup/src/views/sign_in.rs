@@ -8,6 +8,7 @@ use quizpulse::settings::{DEFAULT_SERVER_URL, Settings};
 use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
+use super::reactive::{attr, dynamic, selector, text};
 use crate::chrome;
 use crate::live::Live;
 use crate::model::needs_host_request;
@@ -29,8 +30,8 @@ pub(super) fn sign_in(live: Live) -> View {
     let form_error = create_signal(String::new());
     let asking = create_signal(false);
     let status =
-        create_selector(move || live.with(|s| s.map_or(SignInStatus::Idle, |s| s.sign_in.clone())));
-    let reason = create_selector(move || {
+        selector(move || live.with(|s| s.map_or(SignInStatus::Idle, |s| s.sign_in.clone())));
+    let reason = selector(move || {
         live.with(|s| match s.map(|s| &s.connection) {
             Some(ConnState::AuthFailed { reason }) => Some(reason.clone()),
             _ => None,
@@ -90,43 +91,60 @@ pub(super) fn sign_in(live: Live) -> View {
         });
     };
 
-    view! {
-        section(class="card signin", data-testid="signed-out", aria-labelledby="signin-title") {
-            h2(id="signin-title") { "Sign in to your quiz server" }
-            (move || reason.get_clone().map(|reason| view! {
+    // Built here, not inside `view!`: the macro wraps every call it finds there in one
+    // more dynamic view.
+    let refused = dynamic(move || {
+        reason.get_clone().map(|reason| {
+            view! {
                 p(class="note note--error", data-testid="auth-failed") {
                     "Your sign-in stopped working (" (reason) "). Sign in again to go live."
                 }
-            }))
+            }
+        })
+    });
+    let server_invalid = attr(move || {
+        if server_error.with(String::is_empty) {
+            "false"
+        } else {
+            "true"
+        }
+    });
+    let server_problem = text(move || server_error.get_clone());
+    let button_text = text(move || if busy() { "Signing in…" } else { "Sign in" }.to_owned());
+    let problem = text(move || {
+        let local = form_error.get_clone();
+        if !local.is_empty() {
+            return local;
+        }
+        match status.get_clone() {
+            SignInStatus::Failed(message) => message,
+            _ => String::new(),
+        }
+    });
+    view! {
+        section(class="card signin", data-testid="signed-out", aria-labelledby="signin-title") {
+            h2(id="signin-title") { "Sign in to your quiz server" }
+            (refused)
             form(class="form", on:submit=submit, novalidate=true) {
                 label(r#for="signin-server") { "Server URL" }
                 input(
                     id="signin-server", r#type="url", inputmode="url", autocomplete="url",
-                    aria-invalid=move || if server_error.with(String::is_empty) { "false" } else { "true" },
+                    aria-invalid=server_invalid,
                     aria-describedby="signin-server-error",
                     bind:value=server,
                 )
-                p(id="signin-server-error", class="field-error") { (move || server_error.get_clone()) }
+                p(id="signin-server-error", class="field-error") { (server_problem) }
                 label(r#for="signin-username") { "Username" }
                 input(id="signin-username", r#type="text", autocomplete="username", bind:value=username)
                 label(r#for="signin-password") { "Password" }
                 input(id="signin-password", r#type="password", autocomplete="current-password", bind:value=password)
                 div(class="form__actions") {
                     button(class="button button--primary", r#type="submit", disabled=busy) {
-                        (move || if busy() { "Signing in…" } else { "Sign in" })
+                        (button_text)
                     }
                 }
                 p(class="field-error", role="alert", data-testid="signin-error") {
-                    (move || {
-                        let local = form_error.get_clone();
-                        if !local.is_empty() {
-                            return local;
-                        }
-                        match status.get_clone() {
-                            SignInStatus::Failed(message) => message,
-                            _ => String::new(),
-                        }
-                    })
+                    (problem)
                 }
             }
         }

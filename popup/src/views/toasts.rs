@@ -5,20 +5,21 @@ use quizpulse::messages::Command;
 use quizpulse::notify::ToastLevel;
 use sycamore::prelude::*;
 
+use super::reactive::{effect, selector};
 use crate::live::{Live, now};
 use crate::model::toasts::Shelf;
 
 /// The toast region (always in the page, so screen readers announce what joins it).
 pub(super) fn toasts(live: Live) -> View {
     let shelf = create_signal(Shelf::default());
-    create_effect(move || {
+    effect(move || {
         let at = now();
         // Signals must not change inside a read (`with`): take the toasts out first.
         if let Some(toasts) = live.with(|s| s.map(|s| s.toasts.clone())) {
             shelf.update(|shelf| shelf.take(&toasts, at));
         }
     });
-    create_effect(move || {
+    effect(move || {
         let at = live.now.get();
         let expired = shelf.update_silent(|shelf| shelf.expire(at));
         if !expired.is_empty() {
@@ -31,7 +32,7 @@ pub(super) fn toasts(live: Live) -> View {
             }
         }
     });
-    let list = create_memo(move || shelf.with(Shelf::visible));
+    let list = selector(move || shelf.with(Shelf::visible));
     view! {
         div(class="toasts", aria-live="polite", aria-relevant="additions text", data-testid="toasts") {
             Keyed(

@@ -1,0 +1,56 @@
+//! The reactive pieces every view uses, behind boxed closures. Sycamore's generic code
+//! (dynamic views, memos, effects) is compiled once per closure type it is given; going
+//! through these helpers it is compiled once per value type instead, which keeps the
+//! wasm small. Each helper boxes its closure and hands it to a function that is not
+//! generic over the closure (a closure written inside a generic function would be a
+//! new type for every caller again).
+
+use sycamore::prelude::*;
+use sycamore::web::StringAttribute;
+
+/// A part of a page rebuilt whenever what `f` reads changes.
+pub(super) fn dynamic<V: Into<View>>(f: impl Fn() -> V + 'static) -> View {
+    dynamic_boxed(Box::new(move || f().into()))
+}
+
+fn dynamic_boxed(f: Box<dyn Fn() -> View>) -> View {
+    View::from(f)
+}
+
+/// A text node whose text follows what `f` reads.
+pub(super) fn text(f: impl Fn() -> String + 'static) -> View {
+    text_boxed(Box::new(f))
+}
+
+fn text_boxed(f: Box<dyn Fn() -> String>) -> View {
+    View::from(f)
+}
+
+/// A memo that tells its readers only when its value changes.
+pub(super) fn selector<T: PartialEq + 'static>(f: impl Fn() -> T + 'static) -> ReadSignal<T> {
+    selector_boxed(Box::new(f))
+}
+
+fn selector_boxed<T: PartialEq + 'static>(f: Box<dyn Fn() -> T>) -> ReadSignal<T> {
+    create_selector(f)
+}
+
+/// Runs `f` now and again whenever what it reads changes.
+pub(super) fn effect(f: impl FnMut() + 'static) {
+    effect_boxed(Box::new(f));
+}
+
+fn effect_boxed(f: Box<dyn FnMut()>) {
+    create_effect(f);
+}
+
+/// An attribute whose value follows what `f` reads.
+pub(super) fn attr<U: Into<StringAttribute> + 'static>(
+    f: impl Fn() -> U + 'static,
+) -> StringAttribute {
+    attr_boxed(Box::new(move || f().into()))
+}
+
+fn attr_boxed(f: Box<dyn Fn() -> StringAttribute>) -> StringAttribute {
+    StringAttribute::from(f)
+}
