@@ -14,10 +14,10 @@ pub const BUDGET: usize = 204_800;
 
 /// What `cargo xtask test` fails over: the size after the first cuts (one wasm module
 /// for the worker and the pages, std with immediate-abort panics, one JSON reader, no
-/// `BTree` types in the adapters: 249 989 bytes gzip, from 392 310), plus 2 %. Nothing
-/// may grow past it while the budget is not met; lower it with every cut, down to
-/// [`BUDGET`].
-pub const CEILING: usize = 255_000;
+/// `BTree` types in the adapters, the popup's lighter views: 238 877 bytes gzip, from
+/// 392 310), plus 2 %. Nothing may grow past it while the budget is not met; lower it
+/// with every cut, down to [`BUDGET`].
+pub const CEILING: usize = 244_000;
 
 /// One counted file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 // port to the worker is kept silent, so what is timed is the paint from the cache.
 
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { DIST, launchExtension, withTimeout } from '../lib/harness.mjs';
 import { silenceWorkerPort, snapshot, storeSnapshot } from '../lib/snapshots.mjs';
@@ -63,6 +63,8 @@ try {
 
   const popup = [];
   const blank = [];
+  // The machine is shared: its load says how far these numbers are from a quiet run.
+  const loadBefore = loadavg()[0];
   // One warm-up of each (first compile of the wasm), not counted.
   for (let i = -1; i < opens; i++) {
     await storeSnapshot(setter, snapshot());
@@ -87,6 +89,7 @@ try {
     blank_loaded_ms: median(blank),
     popup_min_ms: Math.min(...popup),
     popup_max_ms: Math.max(...popup),
+    load_average: [loadBefore, loadavg()[0]],
   };
   if (markdown) {
     const f = (ms) => `${ms.toFixed(1)} ms`;
@@ -95,6 +98,8 @@ try {
     console.log(`| popup: navigation start → first board row, from the cached snapshot | ${f(result.popup_first_row_ms)} (min ${f(result.popup_min_ms)}, max ${f(result.popup_max_ms)}) |`);
     console.log(`| blank extension page: navigation start → load event end | ${f(result.blank_loaded_ms)} |`);
     console.log(`| popup − blank | ${f(result.popup_first_row_ms - result.blank_loaded_ms)} |`);
+    console.log(`| popup ÷ blank | ${(result.popup_first_row_ms / result.blank_loaded_ms).toFixed(2)}× |`);
+    console.log(`| machine load average (1 min) at the start and the end of the run | ${result.load_average.map((l) => l.toFixed(1)).join(' / ')} |`);
   } else {
     console.log(JSON.stringify(result));
   }
