@@ -5,7 +5,8 @@
 //!   leaderboards; [`order`]: one upload at a time per subject; [`broker`]:
 //!   broadcasts shared between instances through Redis;
 //!   [`auth`]: SimpleJWT-compatible tokens and argon2 passwords;
-//! - [`api`]: the REST endpoints; [`ws`]: the socket; [`hub`]: the broadcast
+//! - [`api`]: the REST endpoints; [`ws`]: the socket; [`outlet`]: a socket's
+//!   write end, shared with the fan-out; [`hub`]: the broadcast
 //!   hub with per-quiz groups; [`demo`]: demo data and the upload simulator;
 //! - [`metrics`]: Prometheus counters; [`error`]: errors as DRF-style JSON.
 //!
@@ -22,6 +23,7 @@ pub mod error;
 pub mod hub;
 pub mod metrics;
 pub mod order;
+pub mod outlet;
 pub mod pages;
 pub mod ws;
 
