@@ -35,8 +35,6 @@ pub struct Socket {
     at: usize,
     /// A fragmented message being reassembled.
     partial: Vec<u8>,
-    /// Where the last returned message lives: `buf[range]` or `partial`.
-    last: Option<(usize, usize)>,
 }
 
 /// One frame's place in the buffer.
@@ -94,7 +92,6 @@ impl Socket {
             buf,
             at: head_end,
             partial: Vec::new(),
-            last: None,
         })
     }
 
@@ -176,7 +173,8 @@ impl Socket {
 
     /// The next message or close; `None` when the stream ended without one.
     pub async fn next(&mut self) -> Result<Option<Event<'_>>, Error> {
-        self.last = None;
+        // Where the message is: `buf[start..end]`, or `partial` when reassembled.
+        let mut whole = None;
         // The previous message (if reassembled) was read by now.
         self.partial.clear();
         loop {
@@ -198,7 +196,7 @@ impl Socket {
                     return Ok(Some(Event::Close(code)));
                 }
                 0x1 | 0x2 if frame.fin => {
-                    self.last = Some((frame.start, frame.end));
+                    whole = Some((frame.start, frame.end));
                     break;
                 }
                 0x0 | 0x1 | 0x2 => {
@@ -214,9 +212,85 @@ impl Socket {
                 _ => {}
             }
         }
-        match self.last {
+        match whole {
             Some((start, end)) => Ok(Some(Event::Text(&self.buf[start..end]))),
             None => Ok(Some(Event::Text(&self.partial))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A fake server: answers the handshake with 101, then sends `frames`
+    /// and returns what the client wrote after the handshake.
+    async fn serve(frames: Vec<u8>) -> (String, tokio::task::JoinHandle<Vec<u8>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        let task = tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            while memchr::memmem::find(&head, b"\r\n\r\n").is_none() {
+                tcp.read_buf(&mut head).await.unwrap();
+            }
+            tcp.write_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")
+                .await
+                .unwrap();
+            tcp.write_all(&frames).await.unwrap();
+            let mut rest = Vec::new();
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_millis(300),
+                tcp.read_to_end(&mut rest),
+            )
+            .await;
+            rest
+        });
+        (authority, task)
+    }
+
+    #[tokio::test]
+    async fn fragments_are_joined_pings_answered_and_close_codes_read() {
+        let mut frames = Vec::new();
+        frames.extend_from_slice(&[0x89, 2, b'h', b'i']); // ping "hi"
+        frames.extend_from_slice(&[0x01, 3, b'a', b'b', b'c']); // text, not final
+        frames.extend_from_slice(&[0x80, 2, b'd', b'e']); // continuation, final
+        frames.push(0x81);
+        frames.push(126);
+        frames.extend_from_slice(&300u16.to_be_bytes());
+        frames.extend_from_slice(&[b'x'; 300]);
+        frames.extend_from_slice(&[0x88, 2, 0x03, 0xf5]); // close 1013
+        let (authority, server) = serve(frames).await;
+        let mut socket = Socket::connect(&authority, "/ws/").await.unwrap();
+        assert_eq!(socket.next().await.unwrap(), Some(Event::Text(b"abcde")));
+        let Some(Event::Text(long)) = socket.next().await.unwrap() else {
+            panic!("no long frame");
+        };
+        assert_eq!(long.len(), 300);
+        assert_eq!(socket.next().await.unwrap(), Some(Event::Close(Some(1013))));
+        drop(socket);
+        let written = server.await.unwrap();
+        // The pong: masked, payload "hi" under the mask.
+        assert_eq!(written[0], 0x8A);
+        assert_eq!(written[1], 0x80 | 2);
+        let mask = &written[2..6];
+        assert_eq!([written[6] ^ mask[0], written[7] ^ mask[1]], *b"hi");
+    }
+
+    #[tokio::test]
+    async fn a_refused_handshake_says_its_status() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 1024];
+            let _ = tcp.read(&mut head).await;
+            let _ = tcp
+                .write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        });
+        let error = Socket::connect(&authority, "/ws/").await.unwrap_err();
+        assert!(error.to_string().contains("403"), "{error}");
     }
 }
