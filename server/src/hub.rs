@@ -11,9 +11,10 @@
 //! buffer is full does the socket's task finish the write.
 //!
 //! Batching. One thread runs the fan-out loop at a time. Uploads that arrive
-//! meanwhile wait and go out together in its next pass: under load each
-//! socket gets several uploads in one write, which is what carries a high
-//! sustained rate.
+//! meanwhile are queued (their threads return at once, so an upload's
+//! subject turn does not wait for an earlier upload's fan-out) and go out
+//! together in its next pass: under load each socket gets several uploads in
+//! one write, which is what carries a high sustained rate.
 //!
 //! Slow readers. A socket whose unwritten bytes hold more than the hub's
 //! capacity of broadcasts is dropped from the hub at once (it receives
@@ -355,19 +356,38 @@ impl Hub {
     }
 
     /// Writes one upload's broadcast to the local sockets: the one way
-    /// broadcasts enter the hub (see [`Delivery`]). Returns once it is
-    /// written (or queued) for every socket. Uploads that arrive while
-    /// another thread runs the fan-out loop wait, and go out together in
-    /// its next pass (one write per socket for all of them).
+    /// broadcasts enter the hub (see [`Delivery`]). If no thread runs the
+    /// fan-out loop, this one does (until nothing waits) and returns once
+    /// its upload was written or queued for every socket; otherwise the
+    /// upload waits for the running loop's next pass, where it goes out
+    /// together with every other upload that arrived meanwhile (one write
+    /// per socket for all of them), and this returns at once.
     pub fn deliver(&self, delivery: &Delivery) {
         lock(&self.waiting).push(delivery.clone());
-        let mut fanout = lock(&self.fanout);
-        let mut batch = std::mem::take(&mut *lock(&self.waiting));
-        // Empty when the thread before us took ours along.
-        while !batch.is_empty() {
-            let rest = batch.split_off(batch.len().min(MAX_UPLOADS_PER_PASS));
-            self.fan_out(&mut fanout, &batch);
-            batch = rest;
+        loop {
+            let mut fanout = match self.fanout.try_lock() {
+                Ok(fanout) => fanout,
+                Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+                // The running loop takes ours (it looks again after letting go).
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            };
+            loop {
+                let mut batch = std::mem::take(&mut *lock(&self.waiting));
+                if batch.is_empty() {
+                    break;
+                }
+                while !batch.is_empty() {
+                    let rest = batch.split_off(batch.len().min(MAX_UPLOADS_PER_PASS));
+                    self.fan_out(&mut fanout, &batch);
+                    batch = rest;
+                }
+            }
+            drop(fanout);
+            // An upload queued after our last look whose thread found the
+            // loop still held: run again for it.
+            if lock(&self.waiting).is_empty() {
+                return;
+            }
         }
     }
 

@@ -199,7 +199,7 @@ impl Socket {
                     whole = Some((frame.start, frame.end));
                     break;
                 }
-                0x0 | 0x1 | 0x2 => {
+                0x0..=0x2 => {
                     if self.partial.len() + (frame.end - frame.start) > MAX_MESSAGE {
                         return Err(Error::Socket("fragmented message too long".to_owned()));
                     }
