@@ -226,16 +226,34 @@ struct Conn {
     quizzes: HashSet<QuizId>,
 }
 
+/// Every socket's id and outlet, in one array the fan-out loop walks.
+type Roster = Arc<[(ConnId, Arc<Outlet>)]>;
+
 #[derive(Default)]
 struct Inner {
     next_id: ConnId,
     conns: HashMap<ConnId, Conn>,
     groups: HashMap<QuizId, HashSet<ConnId>>,
+    /// `conns` as a [`Roster`], rebuilt only after sockets come or go: a
+    /// pass shares it (one reference count) instead of touching each
+    /// socket's `Arc` twice.
+    roster: Option<Roster>,
 }
 
 impl Inner {
+    fn roster(&mut self) -> Roster {
+        let conns = &self.conns;
+        Arc::clone(self.roster.get_or_insert_with(|| {
+            conns
+                .iter()
+                .map(|(id, conn)| (*id, Arc::clone(&conn.outlet)))
+                .collect()
+        }))
+    }
+
     fn remove(&mut self, id: ConnId) -> Option<Conn> {
         let conn = self.conns.remove(&id)?;
+        self.roster = None;
         for quiz in &conn.quizzes {
             if let Some(group) = self.groups.get_mut(quiz) {
                 group.remove(&id);
@@ -253,8 +271,8 @@ impl Inner {
 struct FanOut {
     /// One socket's bytes for the uploads of this pass.
     scratch: Vec<u8>,
-    /// Every socket of this pass, with a bit per upload it follows.
-    targets: Vec<(ConnId, Arc<Outlet>, u64)>,
+    /// For each socket of the roster, a bit per upload it follows.
+    follows: Vec<u64>,
 }
 
 /// The hub. Cheap to share behind an `Arc`.
@@ -301,6 +319,7 @@ impl Hub {
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
+        inner.roster = None;
         inner.conns.insert(
             id,
             Conn {
@@ -398,6 +417,7 @@ impl Hub {
         let mut inner = self.lock();
         let conns: Vec<Conn> = inner.conns.drain().map(|(_, conn)| conn).collect();
         inner.groups.clear();
+        inner.roster = None;
         drop(inner);
         for conn in &conns {
             conn.kick_code
@@ -422,26 +442,28 @@ impl Hub {
     /// 64) in order, in one write.
     fn fan_out(&self, fanout: &mut FanOut, uploads: &[Delivery]) {
         let started = Instant::now();
-        let FanOut { scratch, targets } = fanout;
-        {
-            let inner = self.lock();
+        let FanOut { scratch, follows } = fanout;
+        let roster = {
+            let mut inner = self.lock();
+            let roster = inner.roster();
             let groups: Vec<Option<&HashSet<ConnId>>> =
                 uploads.iter().map(|d| inner.groups.get(&d.quiz)).collect();
-            targets.reserve(inner.conns.len());
-            for (id, conn) in &inner.conns {
-                let mut follows = 0u64;
-                for (bit, group) in groups.iter().enumerate() {
+            follows.clear();
+            follows.extend(roster.iter().map(|(id, _)| {
+                groups.iter().enumerate().fold(0u64, |bits, (bit, group)| {
                     if group.is_some_and(|g| g.contains(id)) {
-                        follows |= 1 << bit;
+                        bits | 1 << bit
+                    } else {
+                        bits
                     }
-                }
-                targets.push((*id, Arc::clone(&conn.outlet), follows));
-            }
-        }
+                })
+            }));
+            roster
+        };
         let everyone: u64 = uploads.iter().map(|d| d.everyone.len() as u64).sum();
         let mut sent = 0u64;
         let mut full: Vec<ConnId> = Vec::new();
-        for (id, outlet, follows) in targets.iter() {
+        for ((id, outlet), &follows) in roster.iter().zip(follows.iter()) {
             let frames = uploads.iter().enumerate().flat_map(|(bit, d)| {
                 let follower = (follows >> bit) & 1 == 1;
                 d.everyone.iter().chain(follower.then_some(&d.followers))
@@ -454,7 +476,7 @@ impl Hub {
                 Push::Closed => {}
             }
         }
-        targets.clear();
+        drop(roster);
         if scratch.capacity() > 1 << 20 {
             *scratch = Vec::new();
         }
