@@ -99,7 +99,12 @@ pub async fn handler(
             }
         };
         match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => connection(parts.io.into_inner(), &parts.read_buf, state, user).await,
+            Ok(parts) => {
+                // Copied out so hyper's read buffer (kilobytes) is freed now,
+                // not held for the socket's life.
+                let read = parts.read_buf.to_vec();
+                connection(parts.io.into_inner(), read, state, user).await;
+            }
             Err(_) => tracing::error!("socket upgrade: the connection is not a TCP stream"),
         }
     });
@@ -127,7 +132,7 @@ fn refuse_upgrade(rejection: &WebSocketUpgradeRejection) -> Response {
 /// the HTTP layer had read past it.
 pub async fn connection(
     tcp: TcpStream,
-    read: &[u8],
+    read: Vec<u8>,
     state: AppState,
     user: Result<UserRow, Refusal>,
 ) {
@@ -142,7 +147,7 @@ pub async fn connection(
         .max_frame_size(Some(limits.hard_frame_bytes));
     let ws = WebSocketStream::from_partially_read(
         OutletIo(Arc::clone(&outlet)),
-        read.to_vec(),
+        read,
         Role::Server,
         Some(config),
     )
@@ -516,7 +521,7 @@ mod tests {
         user: Result<UserRow, Refusal>,
     ) -> (Client, tokio::task::JoinHandle<()>) {
         let (server, client) = pair().await;
-        let task = tokio::spawn(connection(server, &[], state, user));
+        let task = tokio::spawn(connection(server, Vec::new(), state, user));
         let client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
         (client, task)
     }
