@@ -99,11 +99,12 @@ pub async fn handler(
             }
         };
         match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => {
-                // Copied out so hyper's read buffer (kilobytes) is freed now,
-                // not held for the socket's life.
-                let read = parts.read_buf.to_vec();
-                connection(parts.io.into_inner(), read, state, user).await;
+            Ok(hyper::upgrade::Parts { io, read_buf, .. }) => {
+                // Copied out and dropped so hyper's read buffer (kilobytes)
+                // is freed now, not held for the socket's life.
+                let read = read_buf.to_vec();
+                drop(read_buf);
+                connection(io.into_inner(), read, state, user).await;
             }
             Err(_) => tracing::error!("socket upgrade: the connection is not a TCP stream"),
         }
