@@ -56,7 +56,7 @@ const DJANGO_UPLOADS: usize = 3;
 const DJANGO_RATES: &str = "1";
 /// Longest a generator run against the peer may take (connecting 10 000
 /// sockets to daphne alone takes minutes on a loaded machine).
-const DJANGO_RUN_LIMIT: Duration = Duration::from_secs(900);
+const DJANGO_RUN_LIMIT: Duration = Duration::from_secs(360);
 /// Sockets of the peer's two-process figure (channels_redis), capped: at the
 /// full count one run would outlast the whole bench.
 fn django_two_sockets() -> usize {
@@ -131,10 +131,14 @@ fn release_bin(name: &str) -> PathBuf {
 
 /// Our server on `port` over `db`, demo data, no simulator, long-lived tokens.
 fn start_ours(port: u16, db: &Path, broker: Option<&str>) -> Result<Proc> {
+    start_ours_on(port, &format!("sqlite://{}", db.display()), broker)
+}
+
+/// Our server on `port` over the database at `db_url`.
+fn start_ours_on(port: u16, db_url: &str, broker: Option<&str>) -> Result<Proc> {
     let mut cmd = Command::new(release_bin("quizpulse-server"));
     cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .arg("--db")
-        .arg(format!("sqlite://{}", db.display()))
+        .args(["--db", db_url])
         .args(["--demo", "--simulate-every", "0", "--access-ttl", "2h"])
         .args(["--jwt-secret", "bench-secret"])
         .env("RUST_LOG", "warn")
@@ -306,6 +310,88 @@ fn load_average() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// A throwaway PostgreSQL cluster (figure 3: `--broker` needs a database
+/// the instances share), stopped when dropped.
+struct Postgres {
+    data: PathBuf,
+    as_postgres: bool,
+    port: u16,
+}
+
+impl Postgres {
+    fn pg_ctl(&self) -> Command {
+        let pg_ctl = which("pg_ctl").unwrap_or_else(|| PathBuf::from("pg_ctl"));
+        if self.as_postgres {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", "postgres", "--"]).arg(pg_ctl);
+            cmd
+        } else {
+            Command::new(pg_ctl)
+        }
+    }
+
+    fn start(dir: &Path) -> Result<Self> {
+        let as_postgres =
+            output_of(Command::new("id").arg("-u")).is_some_and(|id| id.trim() == "0");
+        let root = dir.join("pg");
+        std::fs::create_dir_all(&root)?;
+        if as_postgres {
+            crate::util::run(Command::new("chown").arg("postgres:").arg(&root))?;
+        }
+        let pg = Self {
+            data: root.join("data"),
+            as_postgres,
+            port: free_port()?,
+        };
+        let initdb =
+            which("initdb").context("PostgreSQL is needed for figure 3 (cargo xtask setup)")?;
+        let mut cmd = if as_postgres {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", "postgres", "--"]).arg(initdb);
+            cmd
+        } else {
+            Command::new(initdb)
+        };
+        crate::util::run(
+            cmd.arg("-D")
+                .arg(&pg.data)
+                .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+                .stdout(Stdio::null()),
+        )?;
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+            pg.port,
+            root.display()
+        );
+        crate::util::run(
+            pg.pg_ctl()
+                .args(["-w", "-D"])
+                .arg(&pg.data)
+                .arg("-l")
+                .arg(root.join("log"))
+                .args(["-o", &options, "start"])
+                .stdout(Stdio::null()),
+        )?;
+        Ok(pg)
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self
+            .pg_ctl()
+            .args(["-D"])
+            .arg(&self.data)
+            .args(["-m", "fast", "stop"])
+            .stdout(Stdio::null())
+            .status();
+    }
+}
+
 /// Runs the generator to its end (within `limit`) and returns its JSON result.
 fn loadgen(args: &[String], limit: Duration) -> Result<Value> {
     let mut cmd = Command::new(release_bin("loadgen"));
@@ -454,30 +540,36 @@ fn measure_two(
     let mut out = Vec::new();
     if ours_has_broker() {
         step("bench: two of our servers behind Redis");
-        let db = dir.join("ours-two.db");
-        let (a, b) = (free_port()?, free_port()?);
-        let one = start_ours(a, &db, Some(&redis_url))?;
-        let two = start_ours(b, &db, Some(&redis_url))?;
-        let urls = vec![
-            format!("http://127.0.0.1:{a}"),
-            format!("http://127.0.0.1:{b}"),
-        ];
-        let result = loadgen(
-            &run_args(
-                &urls,
-                OURS_USER,
-                sockets(),
-                UPLOADS,
-                RATES,
-                &[one.pid(), two.pid()],
-            ),
-            RUN_LIMIT,
-        )?;
-        out.push((
-            format!("ours, `--broker` Redis, {} sockets", sockets()),
-            result,
-        ));
-        drop((one, two));
+        let ours = (|| -> Result<Value> {
+            let pg = Postgres::start(dir)?;
+            let (a, b) = (free_port()?, free_port()?);
+            let one = start_ours_on(a, &pg.url(), Some(&redis_url))?;
+            let two = start_ours_on(b, &pg.url(), Some(&redis_url))?;
+            let urls = vec![
+                format!("http://127.0.0.1:{a}"),
+                format!("http://127.0.0.1:{b}"),
+            ];
+            let result = loadgen(
+                &run_args(
+                    &urls,
+                    OURS_USER,
+                    sockets(),
+                    UPLOADS,
+                    RATES,
+                    &[one.pid(), two.pid()],
+                ),
+                RUN_LIMIT,
+            );
+            drop((one, two, pg));
+            result
+        })();
+        match ours {
+            Ok(result) => out.push((
+                format!("ours, `--broker` Redis, PostgreSQL, {} sockets", sockets()),
+                result,
+            )),
+            Err(e) => failures.push(format!("figure 3, ours: {e:#}")),
+        }
     } else {
         note("our server has no --broker in this build: figure 3 covers the Django peer only");
     }

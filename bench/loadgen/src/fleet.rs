@@ -29,7 +29,7 @@ const SLOTS: usize = 1 << 16;
 const CONNECTING: usize = 64;
 
 /// How long one socket may take to connect and be confirmed.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(180);
 
 #[derive(Default)]
 struct Slot {
