@@ -693,6 +693,15 @@ fn machine() -> String {
     format!("{cores} cores ({cpu}), {mem} RAM, Linux {kernel}")
 }
 
+/// A count as the table shows it: "–" when it was not measured.
+fn count(v: &Value) -> String {
+    if v.is_null() {
+        "–".into()
+    } else {
+        v.to_string()
+    }
+}
+
 fn f(v: &Value) -> String {
     match v.as_f64() {
         Some(x) if x >= 1000.0 => format!("{x:.0}"),
@@ -802,7 +811,8 @@ pub fn run() -> Result<String> {
     md.push_str("| measure | ours | Django Channels | ours / Django |\n|---|---:|---:|---:|\n");
     md.push_str(&format!(
         "| uploads timed | {} | {} | |\n",
-        o["fanout"]["uploads"], d["fanout"]["uploads"]
+        count(&o["fanout"]["uploads"]),
+        count(&d["fanout"]["uploads"])
     ));
     md.push_str(&format!(
         "| upload → last socket, p50 (ms) | {} | {} | |\n| upload → last socket, p99 (ms) | {} | {} | |\n",
@@ -810,7 +820,8 @@ pub fn run() -> Result<String> {
     ));
     md.push_str(&format!(
         "| messages missed during fan-out | {} | {} | |\n",
-        o["fanout"]["missed"], d["fanout"]["missed"]
+        count(&o["fanout"]["missed"]),
+        count(&d["fanout"]["missed"])
     ));
     md.push_str(&format!(
         "| fan-out deliveries/s (uploads one at a time, delivered only) | {} | {} | {} |\n",
@@ -853,7 +864,9 @@ pub fn run() -> Result<String> {
     ));
     md.push_str(&format!(
         "| sockets closed by the server / seq gaps | {} / {} | {} / – | |\n\n",
-        o["closed"], o["seq_gaps"], d["closed"]
+        count(&o["closed"]),
+        count(&o["seq_gaps"]),
+        count(&d["closed"])
     ));
 
     md.push_str("**Sustained rate** (each rate held 2 s; stops at the first rate whose p99 passes 100 ms or where a socket misses a message)\n\n");
@@ -882,7 +895,7 @@ pub fn run() -> Result<String> {
             f(&ov["fanout"]["p99_ms"]),
             f(&dv["fanout"]["p50_ms"]),
             f(&dv["fanout"]["p99_ms"]),
-            dv["fanout"]["missed"]
+            count(&dv["fanout"]["missed"])
         ));
     }
     md.push_str("\n![fan-out latency against sockets](bench/fanout.svg)\n\n");
@@ -892,10 +905,10 @@ pub fn run() -> Result<String> {
     for (name, v) in &two {
         md.push_str(&format!(
             "| {name} | {} | {} | {} | {} | {} | {} |\n",
-            v["fanout"]["uploads"],
+            count(&v["fanout"]["uploads"]),
             f(&v["fanout"]["p50_ms"]),
             f(&v["fanout"]["p99_ms"]),
-            v["fanout"]["missed"],
+            count(&v["fanout"]["missed"]),
             f(&v["kib_per_socket"]),
             f(&best(v))
         ));
