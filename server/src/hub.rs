@@ -1,25 +1,33 @@
 //! The broadcast hub: every open socket's queue, and the per-quiz groups.
 //!
 //! Fan-out cost. A broadcast is serialised once into [`SharedFrame`]s (the
-//! contract's text with `sent_at`, without `seq`) behind an `Arc`. One upload
-//! becomes two [`Batch`]es, its frames in order: one for the sockets that follow
-//! the quiz, one for the others. The fan-out loop queues one `Batch` (a
-//! reference-count bump) per socket under one lock, so each socket's task is
-//! woken once per upload and writes the upload's messages with one flush. Each
-//! task splices its own `seq` in ([`SharedFrame::numbered`]): one copy of the
-//! shared bytes plus a few digits, done in parallel on the recipients' tasks,
-//! never a second serialisation.
+//! contract's text with `sent_at`, without `seq`) behind an `Arc`. The
+//! fan-out loop ([`Hub::deliver`]) then writes each socket's bytes itself:
+//! WebSocket frame headers plus the shared text with that socket's `seq`
+//! spliced in, all of an upload's frames in one buffer, handed to the kernel
+//! with one non-blocking `try_write` on the socket's TCP stream
+//! ([`crate::outlet`]). No task is woken, no channel is used and nothing is
+//! allocated per socket in the common case; only when the kernel's send
+//! buffer is full does the socket's task finish the write.
 //!
-//! Slow readers. Each socket has a bounded queue of batches. When a broadcast
-//! finds a queue full, that socket is dropped from the hub at once (it
-//! receives nothing more) and its task is told to close with 1013; everyone
-//! else is unaffected. The client reconnects and refetches, as the contract's
+//! Batching. One thread runs the fan-out loop at a time. Uploads that arrive
+//! meanwhile are queued (their threads return at once, so an upload's
+//! subject turn does not wait for an earlier upload's fan-out) and go out
+//! together in its next pass: under load each socket gets several uploads in
+//! one write, which is what carries a high sustained rate.
+//!
+//! Slow readers. A socket whose unwritten bytes hold more than the hub's
+//! capacity of broadcasts is dropped from the hub at once (it receives
+//! nothing more) and its task is told to close with 1013; everyone else is
+//! unaffected. The client reconnects and refetches, as the contract's
 //! at-most-once delivery requires of it anyway.
 //!
-//! Ordering. One upload's messages travel as one batch, queued for every
-//! socket under one lock hold, so every socket sees `quiz_session_uploaded`,
-//! `leaderboard_updated`, then (if it follows the quiz)
-//! `quiz_leaderboard_updated`, with no other upload's messages in between.
+//! Ordering. The fan-out loop takes uploads in arrival order, and a socket's
+//! bytes go out in the order its [`crate::outlet::Outlet`] accepted them, so
+//! every socket sees `quiz_session_uploaded`, `leaderboard_updated`, then
+//! (if it follows the quiz) `quiz_leaderboard_updated`, with no other
+//! upload's messages in between, and every socket sees uploads in the same
+//! order.
 //!
 //! Entry point. Every upload reaches the sockets through [`Hub::deliver`] with
 //! one [`Delivery`]: straight from `record_session` on a lone instance, or from
@@ -34,12 +42,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use quizpulse::wire::{QuizId, ServerFrame, ServerMessage};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
+use crate::outlet::{Outlet, Push};
 
 /// A connection's id in the hub.
 pub type ConnId = u64;
+
+/// What goes before a frame's `seq` digits.
+const SEQ_KEY: &str = ", \"seq\": ";
 
 /// A broadcast message serialised once, shared by every recipient.
 #[derive(Clone, Debug)]
@@ -81,10 +93,35 @@ impl SharedFrame {
         let digits = seq.to_string();
         let mut out = String::with_capacity(inner.text.len() + digits.len() + 9);
         out.push_str(&inner.text[..inner.seq_at]);
-        out.push_str(", \"seq\": ");
+        out.push_str(SEQ_KEY);
         out.push_str(&digits);
         out.push_str(&inner.text[inner.seq_at..]);
         out
+    }
+
+    /// Appends this frame as one socket sends it on the wire: an unmasked
+    /// WebSocket text frame of [`SharedFrame::numbered`]`(seq)`, built in
+    /// place (no intermediate `String`).
+    pub fn write_ws_frame(&self, seq: u64, out: &mut Vec<u8>) {
+        let inner = &*self.0;
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = seq;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let digits = &digits[at..];
+        let len = inner.text.len() + SEQ_KEY.len() + digits.len();
+        crate::outlet::write_header(len, out);
+        out.extend_from_slice(&inner.text.as_bytes()[..inner.seq_at]);
+        out.extend_from_slice(SEQ_KEY.as_bytes());
+        out.extend_from_slice(digits);
+        out.extend_from_slice(&inner.text.as_bytes()[inner.seq_at..]);
     }
 
     /// The shared text and the byte offset where `seq` goes: what a broker
@@ -125,18 +162,6 @@ impl SharedFrame {
     }
 }
 
-/// One broadcast's frames for one socket, in the contract's order; every
-/// socket that gets the same frames shares one `Batch`.
-#[derive(Clone, Debug)]
-pub struct Batch(Arc<[SharedFrame]>);
-
-impl Batch {
-    /// The frames, in the order they must be sent.
-    pub fn frames(&self) -> &[SharedFrame] {
-        &self.0
-    }
-}
-
 /// One upload's broadcast as the hub takes it: `everyone` (in order) for
 /// every socket, then `followers` for the sockets following `quiz`.
 #[derive(Clone, Debug)]
@@ -154,8 +179,6 @@ pub struct Delivery {
 pub struct Registration {
     /// Its id.
     pub id: ConnId,
-    /// Its broadcast queue (one batch per broadcast).
-    pub rx: mpsc::Receiver<Batch>,
     /// Signalled when the hub dropped it: close with [`Registration::kick_code`].
     pub kicked: Arc<Notify>,
     /// Why it was dropped: 1013 (lagging) unless [`Hub::restart_all`] set 1012.
@@ -178,9 +201,12 @@ pub const CLOSE_SERVICE_RESTART: u16 = 1012;
 /// Close code 1013 (try again later).
 const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 /// Close reason for 1013.
-const LAGGING: &str = "too far behind: reconnect and refetch";
+pub const LAGGING: &str = "too far behind: reconnect and refetch";
 /// Close reason for 1012.
 const RESTARTED: &str = "broadcasts were interrupted: reconnect and refetch";
+
+/// Most uploads written to the sockets in one pass of the fan-out loop.
+const MAX_UPLOADS_PER_PASS: usize = 64;
 
 /// Why a subscription was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -194,22 +220,40 @@ pub enum SubscribeError {
 }
 
 struct Conn {
-    tx: mpsc::Sender<Batch>,
+    outlet: Arc<Outlet>,
     kicked: Arc<Notify>,
     kick_code: Arc<AtomicU16>,
     quizzes: HashSet<QuizId>,
 }
+
+/// Every socket's id and outlet, in one array the fan-out loop walks.
+type Roster = Arc<[(ConnId, Arc<Outlet>)]>;
 
 #[derive(Default)]
 struct Inner {
     next_id: ConnId,
     conns: HashMap<ConnId, Conn>,
     groups: HashMap<QuizId, HashSet<ConnId>>,
+    /// `conns` as a [`Roster`], rebuilt only after sockets come or go: a
+    /// pass shares it (one reference count) instead of touching each
+    /// socket's `Arc` twice.
+    roster: Option<Roster>,
 }
 
 impl Inner {
+    fn roster(&mut self) -> Roster {
+        let conns = &self.conns;
+        Arc::clone(self.roster.get_or_insert_with(|| {
+            conns
+                .iter()
+                .map(|(id, conn)| (*id, Arc::clone(&conn.outlet)))
+                .collect()
+        }))
+    }
+
     fn remove(&mut self, id: ConnId) -> Option<Conn> {
         let conn = self.conns.remove(&id)?;
+        self.roster = None;
         for quiz in &conn.quizzes {
             if let Some(group) = self.groups.get_mut(quiz) {
                 group.remove(&id);
@@ -222,20 +266,41 @@ impl Inner {
     }
 }
 
+/// The fan-out loop's reusable buffers (one loop runs at a time).
+#[derive(Default)]
+struct FanOut {
+    /// One socket's bytes for the uploads of this pass.
+    scratch: Vec<u8>,
+    /// For each socket of the roster, a bit per upload it follows.
+    follows: Vec<u64>,
+}
+
 /// The hub. Cheap to share behind an `Arc`.
 pub struct Hub {
     inner: Mutex<Inner>,
+    /// Uploads waiting for the fan-out loop.
+    waiting: Mutex<Vec<Delivery>>,
+    /// Held by the one thread running the fan-out loop.
+    fanout: Mutex<FanOut>,
     metrics: Arc<Metrics>,
     queue_capacity: usize,
     max_subscriptions: usize,
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock leaves plain maps behind: keep going.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Hub {
-    /// A hub whose sockets get queues of `queue_capacity` broadcasts and may
-    /// follow `max_subscriptions` quizzes each.
+    /// A hub whose sockets may have `queue_capacity` broadcasts waiting
+    /// (beyond what the kernel took) and may follow `max_subscriptions`
+    /// quizzes each.
     pub fn new(metrics: Arc<Metrics>, queue_capacity: usize, max_subscriptions: usize) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
+            waiting: Mutex::new(Vec::new()),
+            fanout: Mutex::new(FanOut::default()),
             metrics,
             queue_capacity: queue_capacity.max(1),
             max_subscriptions,
@@ -243,22 +308,22 @@ impl Hub {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves plain maps behind: keep going.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner)
     }
 
-    /// Adds a socket; it receives every broadcast from now on.
-    pub fn register(&self) -> Registration {
-        let (tx, rx) = mpsc::channel(self.queue_capacity);
+    /// Adds a socket, written through `outlet`; it receives every broadcast
+    /// from now on.
+    pub fn register(&self, outlet: Arc<Outlet>) -> Registration {
         let kicked = Arc::new(Notify::new());
         let kick_code = Arc::new(AtomicU16::new(CLOSE_TRY_AGAIN_LATER));
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
+        inner.roster = None;
         inner.conns.insert(
             id,
             Conn {
-                tx,
+                outlet,
                 kicked: Arc::clone(&kicked),
                 kick_code: Arc::clone(&kick_code),
                 quizzes: HashSet::new(),
@@ -266,7 +331,6 @@ impl Hub {
         );
         Registration {
             id,
-            rx,
             kicked,
             kick_code,
         }
@@ -310,10 +374,40 @@ impl Hub {
         true
     }
 
-    /// Queues one upload's broadcast for the local sockets: the one way
-    /// broadcasts enter the hub (see [`Delivery`]).
+    /// Writes one upload's broadcast to the local sockets: the one way
+    /// broadcasts enter the hub (see [`Delivery`]). If no thread runs the
+    /// fan-out loop, this one does (until nothing waits) and returns once
+    /// its upload was written or queued for every socket; otherwise the
+    /// upload waits for the running loop's next pass, where it goes out
+    /// together with every other upload that arrived meanwhile (one write
+    /// per socket for all of them), and this returns at once.
     pub fn deliver(&self, delivery: &Delivery) {
-        self.broadcast(&delivery.everyone, &delivery.quiz, &delivery.followers);
+        lock(&self.waiting).push(delivery.clone());
+        loop {
+            let mut fanout = match self.fanout.try_lock() {
+                Ok(fanout) => fanout,
+                Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+                // The running loop takes ours (it looks again after letting go).
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            };
+            loop {
+                let mut batch = std::mem::take(&mut *lock(&self.waiting));
+                if batch.is_empty() {
+                    break;
+                }
+                while !batch.is_empty() {
+                    let rest = batch.split_off(batch.len().min(MAX_UPLOADS_PER_PASS));
+                    self.fan_out(&mut fanout, &batch);
+                    batch = rest;
+                }
+            }
+            drop(fanout);
+            // An upload queued after our last look whose thread found the
+            // loop still held: run again for it.
+            if lock(&self.waiting).is_empty() {
+                return;
+            }
+        }
     }
 
     /// Drops every socket and tells each to close with 1012 (service
@@ -323,6 +417,7 @@ impl Hub {
         let mut inner = self.lock();
         let conns: Vec<Conn> = inner.conns.drain().map(|(_, conn)| conn).collect();
         inner.groups.clear();
+        inner.roster = None;
         drop(inner);
         for conn in &conns {
             conn.kick_code
@@ -333,41 +428,74 @@ impl Hub {
     }
 
     /// Queues `everyone` (in order) for every socket, followed by `followers`
-    /// for the sockets in `quiz`'s group, as one batch per socket. Sockets
-    /// whose queue is full are dropped and told to close with 1013.
+    /// for the sockets in `quiz`'s group. Sockets with too many broadcasts
+    /// waiting are dropped and told to close with 1013.
     pub fn broadcast(&self, everyone: &[SharedFrame], quiz: &QuizId, followers: &SharedFrame) {
+        self.deliver(&Delivery {
+            everyone: everyone.to_vec(),
+            quiz: quiz.clone(),
+            followers: followers.clone(),
+        });
+    }
+
+    /// One pass of the fan-out loop: every socket gets `uploads` (at most
+    /// 64) in order, in one write.
+    fn fan_out(&self, fanout: &mut FanOut, uploads: &[Delivery]) {
         let started = Instant::now();
-        let plain = Batch(everyone.into());
-        let following = Batch(
-            everyone
-                .iter()
-                .chain(std::iter::once(followers))
-                .cloned()
-                .collect(),
-        );
-        let mut inner = self.lock();
-        let mut dropped: Vec<ConnId> = Vec::new();
-        let group = inner.groups.get(quiz);
-        for (id, conn) in &inner.conns {
-            let batch = if group.is_some_and(|g| g.contains(id)) {
-                &following
-            } else {
-                &plain
-            };
-            if conn.tx.try_send(batch.clone()).is_err() {
-                dropped.push(*id);
+        let FanOut { scratch, follows } = fanout;
+        let roster = {
+            let mut inner = self.lock();
+            let roster = inner.roster();
+            let groups: Vec<Option<&HashSet<ConnId>>> =
+                uploads.iter().map(|d| inner.groups.get(&d.quiz)).collect();
+            follows.clear();
+            follows.extend(roster.iter().map(|(id, _)| {
+                groups.iter().enumerate().fold(0u64, |bits, (bit, group)| {
+                    if group.is_some_and(|g| g.contains(id)) {
+                        bits | 1 << bit
+                    } else {
+                        bits
+                    }
+                })
+            }));
+            roster
+        };
+        let everyone: u64 = uploads.iter().map(|d| d.everyone.len() as u64).sum();
+        let mut sent = 0u64;
+        let mut full: Vec<ConnId> = Vec::new();
+        for ((id, outlet), &follows) in roster.iter().zip(follows.iter()) {
+            let frames = uploads.iter().enumerate().flat_map(|(bit, d)| {
+                let follower = (follows >> bit) & 1 == 1;
+                d.everyone.iter().chain(follower.then_some(&d.followers))
+            });
+            match outlet.push_broadcast(frames, uploads.len(), scratch, self.queue_capacity) {
+                Push::Sent | Push::Queued => {
+                    sent += everyone + u64::from(follows.count_ones());
+                }
+                Push::Full => full.push(*id),
+                Push::Closed => {}
             }
         }
-        for id in dropped {
-            if let Some(conn) = inner.remove(id) {
-                conn.kicked.notify_one();
-                Metrics::inc(&self.metrics.lagged_closed);
-                tracing::warn!(conn = id, "socket fell too far behind; closing with 1013");
+        drop(roster);
+        if scratch.capacity() > 1 << 20 {
+            *scratch = Vec::new();
+        }
+        if !full.is_empty() {
+            let mut inner = self.lock();
+            for id in full {
+                if let Some(conn) = inner.remove(id) {
+                    conn.kicked.notify_one();
+                    Metrics::inc(&self.metrics.lagged_closed);
+                    tracing::warn!(conn = id, "socket fell too far behind; closing with 1013");
+                }
             }
         }
-        drop(inner);
-        Metrics::inc(&self.metrics.broadcasts);
+        self.metrics.messages_sent.inc_by(sent);
+        self.metrics.broadcasts.inc_by(uploads.len() as u64);
         self.metrics.broadcast_fanout.observe(started.elapsed());
+        if let Some(first) = uploads.first().and_then(|d| d.everyone.first()) {
+            self.metrics.broadcast_delivery.observe(first.age());
+        }
     }
 
     /// Sockets in the hub now.
@@ -389,6 +517,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outlet::tests::{pair, read_texts};
     use quizpulse::wire::Entry;
 
     fn frame(message: ServerMessage) -> SharedFrame {
@@ -435,10 +564,17 @@ mod tests {
         );
     }
 
-    #[test]
-    fn restart_all_kicks_every_socket_with_1012() {
+    /// A registered socket over loopback and the client end that reads it.
+    async fn socket(hub: &Hub) -> (Registration, Arc<Outlet>, tokio::net::TcpStream) {
+        let (server, client) = pair().await;
+        let outlet = Arc::new(Outlet::new(server));
+        (hub.register(Arc::clone(&outlet)), outlet, client)
+    }
+
+    #[tokio::test]
+    async fn restart_all_kicks_every_socket_with_1012() {
         let hub = Hub::new(Arc::new(Metrics::default()), 8, 2);
-        let a = hub.register();
+        let (a, _outlet, _client) = socket(&hub).await;
         hub.subscribe(a.id, &"qa".into()).unwrap();
         assert_eq!(a.kick_code().0, 1013);
         assert_eq!(hub.restart_all(), 1);
@@ -447,11 +583,11 @@ mod tests {
         assert_eq!(a.kick_code().0, CLOSE_SERVICE_RESTART);
     }
 
-    #[test]
-    fn groups_receive_only_their_quiz() {
+    #[tokio::test]
+    async fn groups_receive_only_their_quiz() {
         let hub = Hub::new(Arc::new(Metrics::default()), 8, 2);
-        let mut a = hub.register();
-        let mut b = hub.register();
+        let (a, _oa, mut ca) = socket(&hub).await;
+        let (b, _ob, mut cb) = socket(&hub).await;
         hub.subscribe(a.id, &"qa".into()).unwrap();
         hub.subscribe(b.id, &"qb".into()).unwrap();
         let everyone = [frame(updated("s"))];
@@ -462,30 +598,28 @@ mod tests {
         hub.deliver(&Delivery {
             everyone: everyone.to_vec(),
             quiz: "qa".into(),
-            followers: follow,
+            followers: follow.clone(),
         });
-        let to_a = a.rx.try_recv().unwrap();
-        assert_eq!(to_a.frames().len(), 2);
-        assert!(
-            to_a.frames()[1]
-                .numbered(2)
-                .contains("quiz_leaderboard_updated")
-        );
-        assert!(a.rx.try_recv().is_err());
-        let to_b = b.rx.try_recv().unwrap();
-        assert_eq!(to_b.frames().len(), 1);
-        assert!(
-            to_b.frames()[0]
-                .numbered(1)
-                .contains("\"leaderboard_updated\"")
-        );
-        assert!(b.rx.try_recv().is_err());
+        // A marker upload for a quiz nobody follows: b's next frame must be
+        // its own `leaderboard_updated`, not a `quiz_leaderboard_updated`.
+        hub.deliver(&Delivery {
+            everyone: everyone.to_vec(),
+            quiz: "none".into(),
+            followers: follow.clone(),
+        });
+        let to_a = read_texts(&mut ca, 3).await;
+        assert_eq!(to_a[0], everyone[0].numbered(1));
+        assert_eq!(to_a[1], follow.numbered(2));
+        assert_eq!(to_a[2], everyone[0].numbered(3));
+        let to_b = read_texts(&mut cb, 2).await;
+        assert_eq!(to_b[0], everyone[0].numbered(1));
+        assert_eq!(to_b[1], everyone[0].numbered(2));
     }
 
-    #[test]
-    fn subscription_limit_and_unsubscribe() {
+    #[tokio::test]
+    async fn subscription_limit_and_unsubscribe() {
         let hub = Hub::new(Arc::new(Metrics::default()), 8, 2);
-        let a = hub.register();
+        let (a, _outlet, _client) = socket(&hub).await;
         hub.subscribe(a.id, &"1".into()).unwrap();
         hub.subscribe(a.id, &"2".into()).unwrap();
         hub.subscribe(a.id, &"2".into()).unwrap();
@@ -502,22 +636,42 @@ mod tests {
         assert!(hub.is_empty());
     }
 
-    #[test]
-    fn a_full_queue_gets_its_socket_kicked_and_no_one_else() {
+    #[tokio::test]
+    async fn too_many_waiting_gets_its_socket_kicked_and_no_one_else() {
         let metrics = Arc::new(Metrics::default());
         let hub = Hub::new(Arc::clone(&metrics), 2, 10);
-        let slow = hub.register();
-        let mut fast = hub.register();
+        let (slow, slow_outlet, _slow_client) = socket(&hub).await;
+        let (_fast, _fast_outlet, mut fast_client) = socket(&hub).await;
+        // The slow socket's kernel buffer is full (its client never reads).
+        let mut scratch = Vec::new();
+        let stuck = [frame(ServerMessage::Error {
+            message: "x".repeat(8 << 20),
+        })];
+        slow_outlet.push_broadcast(stuck.iter(), 0, &mut scratch, 2);
         let follow = frame(ServerMessage::QuizLeaderboardUpdated {
             quiz_id: "q".into(),
             entries: None,
         });
+        let small = frame(updated("s"));
         for _ in 0..3 {
-            hub.broadcast(&[frame(updated("s"))], &"q".into(), &follow);
-            while fast.rx.try_recv().is_ok() {}
+            hub.broadcast(std::slice::from_ref(&small), &"q".into(), &follow);
         }
         assert_eq!(hub.len(), 1);
         assert_eq!(metrics.lagged_closed.get(), 1);
-        drop(slow);
+        assert_eq!(slow.kick_code().0, 1013);
+        let texts = read_texts(&mut fast_client, 3).await;
+        assert_eq!(texts[2], small.numbered(3));
+    }
+
+    #[test]
+    fn wire_frames_carry_the_numbered_text() {
+        let shared = frame(updated("maths"));
+        for seq in [0, 9, 10, 12345, u64::MAX] {
+            let mut out = Vec::new();
+            shared.write_ws_frame(seq, &mut out);
+            let text = shared.numbered(seq);
+            assert_eq!(out[0], 0x81);
+            assert_eq!(&out[out.len() - text.len()..], text.as_bytes());
+        }
     }
 }

@@ -5,7 +5,8 @@
 //!   leaderboards; [`order`]: one upload at a time per subject; [`broker`]:
 //!   broadcasts shared between instances through Redis;
 //!   [`auth`]: SimpleJWT-compatible tokens and argon2 passwords;
-//! - [`api`]: the REST endpoints; [`ws`]: the socket; [`hub`]: the broadcast
+//! - [`api`]: the REST endpoints; [`ws`]: the socket; [`outlet`]: a socket's
+//!   write end, shared with the fan-out; [`hub`]: the broadcast
 //!   hub with per-quiz groups; [`demo`]: demo data and the upload simulator;
 //! - [`metrics`]: Prometheus counters; [`error`]: errors as DRF-style JSON.
 //!
@@ -22,6 +23,7 @@ pub mod error;
 pub mod hub;
 pub mod metrics;
 pub mod order;
+pub mod outlet;
 pub mod pages;
 pub mod ws;
 
@@ -373,14 +375,17 @@ impl Server {
             .as_ref()
             .filter(|demo| !demo.simulate_every.is_zero())
             .map(|demo| tokio::spawn(demo::simulate(state.clone(), demo.simulate_every)));
-        let signal_sockets = stop.clone();
-        let served = axum::serve(listener, app(state.clone()))
-            .with_graceful_shutdown(async move {
+        let served = accept(
+            listener,
+            app(state.clone()),
+            state.shutdown.clone(),
+            async {
                 shutdown.await;
                 tracing::info!("shutting down: closing sockets with 1001");
-                let _ = signal_sockets.send(true);
-            })
-            .await;
+                let _ = stop.send(true);
+            },
+        )
+        .await;
         let _ = stop.send(true);
         let deadline = Instant::now() + state.config.shutdown_grace;
         let open = || state.metrics.open_sockets.get();
@@ -397,6 +402,63 @@ impl Server {
         served?;
         Ok(())
     }
+}
+
+/// Serves HTTP/1.1 connections from `listener` with `router` until `stop`
+/// resolves, then lets each connection finish its request (`closing` turns
+/// true for them) and returns once all have ended.
+///
+/// The server runs its own accept loop (rather than `axum::serve`) so that
+/// an upgraded connection hands over its plain `TcpStream`: the socket's
+/// bytes are written by the fan-out loop directly (see [`outlet`]).
+async fn accept(
+    listener: TcpListener,
+    router: Router,
+    closing: watch::Receiver<bool>,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let (done_tx, done_rx) = watch::channel(());
+    tokio::pin!(stop);
+    loop {
+        let (tcp, _peer) = tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, mostly: wait, do not spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let mut closing = closing.clone();
+        let done = done_rx.clone();
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                .with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                served = conn.as_mut() => {
+                    if let Err(e) = served {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                () = async { let _ = closing.wait_for(|&stop| stop).await; } => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(done);
+        });
+    }
+    drop(listener);
+    drop(done_rx);
+    done_tx.closed().await;
+    Ok(())
 }
 
 /// Binds and serves `config` until `shutdown` resolves.

@@ -65,11 +65,13 @@ pub struct Metrics {
     pub broadcasts: Counter,
     /// Uploads stored but not broadcast because the broker refused them.
     pub broker_publish_failed: Counter,
-    /// Time to fan one upload's three messages out to every queue.
+    /// Time of one pass of the fan-out loop (one or more uploads written
+    /// to every socket, or left for the socket's task when its kernel
+    /// buffer was full).
     pub broadcast_fanout: Histogram,
-    /// Time from a session being stored to its broadcast being written to
-    /// one socket (one observation per write: an upload's messages to one
-    /// recipient are written together).
+    /// Time from a session being stored to its broadcast having been
+    /// written to every socket (one observation per pass of the fan-out
+    /// loop, for its oldest upload).
     pub broadcast_delivery: Histogram,
     registry: Registry,
 }
@@ -159,7 +161,7 @@ impl Default for Metrics {
         );
         registry.register(
             "quizpulse_broadcast_latency_seconds",
-            "Time from a session being stored to its broadcast being written to a socket",
+            "Time from a session being stored to its broadcast being written to every socket",
             broadcast_delivery.0.clone(),
         );
         Self {

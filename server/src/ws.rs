@@ -1,34 +1,41 @@
 //! The socket, `GET /ws/leaderboard/?token=<access>`.
 //!
-//! One task per connection ([`run`]), generic over the socket's `Sink` and
-//! `Stream` halves so it can be driven by channels in unit tests. The task
-//! selects over: shutdown (close 1001), a kick from the hub (close 1013), its
-//! broadcast queue (each frame numbered with this socket's `seq`; whatever is
-//! queued is written together and flushed once), and the
-//! client's messages (answered directly: `subscription_confirmed`, `pong`,
-//! `error`). A bad or expired token is accepted and then closed with 4001; a
-//! disabled account with 4003.
+//! The handler does the HTTP upgrade itself (axum's extractor only checks
+//! the request) so that it owns the TCP stream: the socket's bytes are
+//! written through an [`Outlet`] that the hub's fan-out loop writes
+//! broadcasts into directly. One task per connection ([`run`]) reads the
+//! client's frames with tungstenite and selects over: shutdown (close 1001),
+//! a kick from the hub (close 1013, or 1012 on a restart), bytes the fan-out
+//! left for it to finish writing, and the client's messages (answered
+//! directly: `subscription_confirmed`, `pong`, `error`). A bad or expired
+//! token is accepted and then closed with 4001; a disabled account with 4003.
 
-use std::fmt::Display;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::ws::{
-    CloseFrame, Message, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
-};
-use axum::extract::{Query, State};
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use hyper_util::rt::TokioIo;
 use quizpulse::wire::{ClientMessage, ServerFrame, ServerMessage};
 use serde::Deserialize;
+use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
 use tracing::Instrument;
 
 use crate::AppState;
 use crate::auth::TokenKind;
 use crate::db::{self, UserRow};
-use crate::hub::SubscribeError;
+use crate::hub::{LAGGING, Registration, SubscribeError};
 use crate::metrics::Metrics;
+use crate::outlet::{Outlet, OutletIo};
 
 /// Close code: the token is bad or expired (refresh, then reconnect).
 pub const CLOSE_TOKEN_NOT_VALID: u16 = 4001;
@@ -62,33 +69,91 @@ pub struct Refusal {
 /// accepts first does). The token is checked at connect only: an open socket
 /// outlives its access token, as on a Django backend.
 pub async fn handler(
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<AppState>,
     query: Result<Query<WsQuery>, QueryRejection>,
+    request: Request,
 ) -> Response {
-    let upgrade = match upgrade {
-        Ok(upgrade) => upgrade,
-        Err(rejection) => {
-            let status = rejection.status();
-            let body = quizpulse::wire::ApiError::detail(format!(
-                "This endpoint is a WebSocket: {}",
-                rejection.body_text()
-            ));
-            return (status, axum::Json(body)).into_response();
-        }
+    let (mut parts, _body) = request.into_parts();
+    let on_upgrade = parts.extensions.get::<hyper::upgrade::OnUpgrade>().cloned();
+    // axum's extractor checks the handshake headers (and says what is wrong);
+    // the upgrade itself is done here, to own the TCP stream.
+    if let Err(rejection) = WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        return refuse_upgrade(&rejection);
+    }
+    let key = parts.headers.get(header::SEC_WEBSOCKET_KEY);
+    let (Some(on_upgrade), Some(key)) = (on_upgrade, key) else {
+        let body = quizpulse::wire::ApiError::detail(
+            "This endpoint is a WebSocket over HTTP/1.1 (with Sec-WebSocket-Key)".to_owned(),
+        );
+        return (StatusCode::UPGRADE_REQUIRED, axum::Json(body)).into_response();
     };
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     let token = query.ok().and_then(|Query(q)| q.token);
     let user = authenticate(&state, token.as_deref()).await;
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                tracing::info!(error = %e, "socket upgrade failed");
+                return;
+            }
+        };
+        match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(hyper::upgrade::Parts { io, read_buf, .. }) => {
+                // Copied out and dropped so hyper's read buffer (kilobytes)
+                // is freed now, not held for the socket's life.
+                let read = read_buf.to_vec();
+                drop(read_buf);
+                connection(io.into_inner(), read, state, user).await;
+            }
+            Err(_) => tracing::error!("socket upgrade: the connection is not a TCP stream"),
+        }
+    });
+    let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+/// A request to the socket path that is not a valid WebSocket handshake.
+fn refuse_upgrade(rejection: &WebSocketUpgradeRejection) -> Response {
+    let status = rejection.status();
+    let body = quizpulse::wire::ApiError::detail(format!(
+        "This endpoint is a WebSocket: {}",
+        rejection.body_text()
+    ));
+    (status, axum::Json(body)).into_response()
+}
+
+/// Runs an upgraded connection: `tcp` after the handshake, `read` the bytes
+/// the HTTP layer had read past it.
+pub async fn connection(
+    tcp: TcpStream,
+    read: Vec<u8>,
+    state: AppState,
+    user: Result<UserRow, Refusal>,
+) {
+    // Each write is a whole batch of frames: no reason to wait for more.
+    let _ = tcp.set_nodelay(true);
+    let outlet = Arc::new(Outlet::new(tcp));
     let limits = &state.config.ws;
-    upgrade
+    let config = WebSocketConfig::default()
         .read_buffer_size(limits.read_buffer_bytes)
         .write_buffer_size(limits.write_buffer_bytes)
-        .max_message_size(limits.hard_frame_bytes)
-        .max_frame_size(limits.hard_frame_bytes)
-        .on_upgrade(move |socket| {
-            let (sink, stream) = socket.split();
-            run(sink, stream, state, user)
-        })
+        .max_message_size(Some(limits.hard_frame_bytes))
+        .max_frame_size(Some(limits.hard_frame_bytes));
+    let ws = WebSocketStream::from_partially_read(
+        OutletIo(Arc::clone(&outlet)),
+        read,
+        Role::Server,
+        Some(config),
+    )
+    .await;
+    run(outlet, ws, state, user).await;
 }
 
 /// Checks the `?token=` of a socket.
@@ -128,20 +193,15 @@ enum End {
     Gone,
 }
 
-/// Per-connection state of the client side: `seq` and the rate limit.
+/// Per-connection state of the client side: the rate limit (`seq` is
+/// kept by the [`Outlet`], which numbers every frame it sends).
 struct Session {
-    seq: u64,
     window_start: Instant,
     in_window: u32,
     warned: bool,
 }
 
 impl Session {
-    fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
-    }
-
     /// Counts one client message; `Some(warn)` if it must be dropped, with
     /// `warn` true for the first drop of the window.
     fn over_limit(&mut self, limit: u32) -> Option<bool> {
@@ -161,15 +221,14 @@ impl Session {
     }
 }
 
-/// Runs one connection to its end. `user` is the outcome of
+/// Runs one connection to its end: `outlet` is its write end (shared with
+/// the hub), `ws` the WebSocket over it. `user` is the outcome of
 /// [`authenticate`]: a refusal is sent as a close frame at once.
-pub async fn run<W, R>(mut sink: W, mut stream: R, state: AppState, user: Result<UserRow, Refusal>)
+pub async fn run<S>(outlet: Arc<Outlet>, mut ws: S, state: AppState, user: Result<UserRow, Refusal>)
 where
-    W: Sink<Message> + Unpin,
-    W::Error: Display,
-    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    S: Stream<Item = Result<Message, tungstenite::Error>> + Sink<Message> + Unpin,
 {
-    let metrics = std::sync::Arc::clone(&state.metrics);
+    let metrics = Arc::clone(&state.metrics);
     let grace = state.config.ws.close_grace;
     let user = match user {
         Ok(user) => user,
@@ -180,155 +239,130 @@ where
                 reason = refusal.reason,
                 "socket refused"
             );
-            finish(&mut sink, &mut stream, refusal.code, refusal.reason, grace).await;
+            outlet.close();
+            finish(&mut ws, refusal.code, refusal.reason, grace).await;
             return;
         }
     };
 
-    let mut reg = state.hub.register();
+    let reg = state.hub.register(Arc::clone(&outlet));
     Metrics::inc(&metrics.sockets_total);
     metrics.open_sockets.inc();
     let span = tracing::info_span!("socket", conn = reg.id, user = %user.username);
     async move {
-    tracing::info!("socket open");
+        tracing::info!("socket open");
 
-    let mut shutdown = state.shutdown.clone();
-    let mut session = Session {
-        seq: 0,
-        window_start: Instant::now(),
-        in_window: 0,
-        warned: false,
-    };
+        let mut shutdown = state.shutdown.clone();
+        let mut session = Session {
+            window_start: Instant::now(),
+            in_window: 0,
+            warned: false,
+        };
 
-    // Built once and polled in place: a socket woken for a broadcast does not
-    // re-register with the shared shutdown channel or its kick every time.
-    let stop = shutdown_signalled(&mut shutdown);
-    let kick = reg.kicked.notified();
-    tokio::pin!(stop, kick);
-    let mut texts = Vec::new();
+        // Built once and polled in place: a socket woken to finish a write does
+        // not re-register with the shared shutdown channel or its kick every time.
+        let stop = shutdown_signalled(&mut shutdown);
+        let kick = reg.kicked.notified();
+        tokio::pin!(stop, kick);
 
-    let end = loop {
-        tokio::select! {
-            biased;
-            () = &mut stop => {
-                break End::Close(CLOSE_GOING_AWAY, "server shutting down");
-            }
-            () = &mut kick => {
-                let (code, reason) = reg.kick_code();
-                break End::Close(code, reason);
-            }
-            batch = reg.rx.recv() => {
-                let Some(batch) = batch else {
-                    break End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING);
-                };
-                // One upload is one batch; take whatever else is queued too,
-                // write it all, flush once: one syscall.
-                let mut last = batch.frames().last().cloned();
-                texts.extend(batch.frames().iter().map(|f| f.numbered(session.next_seq())));
-                while texts.len() < MAX_BATCH {
-                    let Ok(batch) = reg.rx.try_recv() else { break };
-                    last = batch.frames().last().cloned().or(last);
-                    texts.extend(batch.frames().iter().map(|f| f.numbered(session.next_seq())));
+        let end = loop {
+            tokio::select! {
+                biased;
+                () = &mut stop => {
+                    break End::Close(CLOSE_GOING_AWAY, "server shutting down");
                 }
-                let sent = texts.len() as u64;
-                if let Err(end) = send_guarded(&mut sink, texts.drain(..), &mut kick, &mut stop).await {
-                    break end;
+                () = &mut kick => {
+                    let (code, reason) = reg.kick_code();
+                    break End::Close(code, reason);
                 }
-                metrics.messages_sent.inc_by(sent);
-                if let Some(frame) = last {
-                    metrics.broadcast_delivery.observe(frame.age());
-                }
-            }
-            incoming = stream.next() => {
-                let reply = match incoming {
-                    Some(Ok(Message::Text(text))) => {
-                        Box::pin(handle_text(&state, reg.id, &mut session, text.as_str())).await
-                    }
-                    Some(Ok(Message::Binary(bytes))) => {
-                        handle_binary(&state, &mut session, bytes.len())
-                    }
-                    Some(Ok(Message::Close(_))) | None => break End::Gone,
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
-                    Some(Err(e)) => {
-                        tracing::info!(error = %e, "socket read failed");
-                        if e.to_string().contains("Space limit exceeded")
-                            || e.to_string().to_ascii_lowercase().contains("too long")
-                        {
-                            break End::Close(CLOSE_TOO_BIG, "frame over the hard size cap");
-                        }
-                        break End::Gone;
-                    }
-                };
-                if let Some(message) = reply {
-                    let frame = ServerFrame {
-                        message,
-                        seq: Some(session.next_seq()),
-                        sent_at: Some(db::rfc3339(db::now_micros())),
-                    };
-                    let text = std::iter::once(frame.encode());
-                    if let Err(end) = send_guarded(&mut sink, text, &mut kick, &mut stop).await {
+                () = outlet.backlog().notified() => {
+                    // The kernel's buffer was full: finish what the fan-out left.
+                    if let Err(end) = flush_guarded(&outlet, &reg, &mut kick, &mut stop).await {
                         break end;
                     }
-                    Metrics::inc(&metrics.messages_sent);
+                }
+                incoming = ws.next() => {
+                    let reply = match incoming {
+                        Some(Ok(Message::Text(text))) => {
+                            Box::pin(handle_text(&state, reg.id, &mut session, text.as_str())).await
+                        }
+                        Some(Ok(Message::Binary(bytes))) => {
+                            handle_binary(&state, &mut session, bytes.len())
+                        }
+                        Some(Ok(Message::Close(_))) | None => break End::Gone,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => None,
+                        Some(Err(tungstenite::Error::Capacity(e))) => {
+                            tracing::info!(error = %e, "socket frame over the hard cap");
+                            break End::Close(CLOSE_TOO_BIG, "frame over the hard size cap");
+                        }
+                        Some(Err(e)) => {
+                            tracing::info!(error = %e, "socket read failed");
+                            break End::Gone;
+                        }
+                    };
+                    if let Some(message) = reply {
+                        let sent = outlet.push_text(|seq| {
+                            ServerFrame {
+                                message,
+                                seq: Some(seq),
+                                sent_at: Some(db::rfc3339(db::now_micros())),
+                            }
+                            .encode()
+                        });
+                        if sent {
+                            Metrics::inc(&metrics.messages_sent);
+                        }
+                    }
                 }
             }
-        }
-    };
+        };
 
-    state.hub.unregister(reg.id);
-    match end {
-        End::Close(code, reason) => {
-            tracing::info!(code, reason, "closing socket");
-            finish(&mut sink, &mut stream, code, reason, grace).await;
+        outlet.close();
+        state.hub.unregister(reg.id);
+        match end {
+            End::Close(code, reason) => {
+                tracing::info!(code, reason, "closing socket");
+                finish(&mut ws, code, reason, grace).await;
+            }
+            End::Gone => {
+                // Flushes tungstenite's reply to a client's close frame, if any.
+                let _ = tokio::time::timeout(Duration::from_secs(1), ws.close()).await;
+                tracing::info!("socket closed by client");
+            }
         }
-        End::Gone => {
-            // Flushes tungstenite's reply to a client's close frame, if any.
-            let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
-            tracing::info!("socket closed by client");
-        }
-    }
-    // Counted down only now, so shutdown can wait for every close handshake.
-    metrics.open_sockets.dec();
+        // Counted down only now, so shutdown can wait for every close handshake.
+        metrics.open_sockets.dec();
     }
     .instrument(span)
     .await;
 }
 
-/// Close reason for 1013.
-const LAGGING: &str = "too far behind: reconnect and refetch";
-
 /// A write that makes no progress for this long means the client stopped
-/// reading: the socket is closed with 1013 even if no broadcast found its
-/// queue full (e.g. it floods pings and never reads the pongs).
+/// reading: the socket is closed with 1013 even if no broadcast found too
+/// many waiting (e.g. it floods pings and never reads the pongs).
 const WRITE_STALL: Duration = Duration::from_secs(30);
 
-/// Most queued broadcast frames written in one go.
-const MAX_BATCH: usize = 32;
-
-/// Writes `texts` and flushes once, unless shutdown or a kick from the hub
-/// comes first or the write stalls; the `Err` says how the connection must end.
-async fn send_guarded<W, K, S>(
-    sink: &mut W,
-    texts: impl Iterator<Item = String>,
+/// Finishes writing what waits in `outlet`, unless shutdown or a kick from
+/// the hub comes first or the write stalls; the `Err` says how the
+/// connection must end (a kick closes with the code the hub set).
+async fn flush_guarded<K, S>(
+    outlet: &Outlet,
+    reg: &Registration,
     kick: &mut std::pin::Pin<&mut K>,
     stop: &mut std::pin::Pin<&mut S>,
 ) -> Result<(), End>
 where
-    W: Sink<Message> + Unpin,
     K: Future<Output = ()>,
     S: Future<Output = ()>,
 {
-    let write = async {
-        for text in texts {
-            sink.feed(Message::Text(text.into())).await?;
-        }
-        sink.flush().await
-    };
     tokio::select! {
         biased;
         () = stop.as_mut() => Err(End::Close(CLOSE_GOING_AWAY, "server shutting down")),
-        () = kick.as_mut() => Err(End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING)),
-        sent = tokio::time::timeout(WRITE_STALL, write) => match sent {
+        () = kick.as_mut() => {
+            let (code, reason) = reg.kick_code();
+            Err(End::Close(code, reason))
+        }
+        sent = tokio::time::timeout(WRITE_STALL, outlet.flush()) => match sent {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::Gone),
             Err(_) => Err(End::Close(CLOSE_TRY_AGAIN_LATER, LAGGING)),
@@ -432,25 +466,19 @@ async fn shutdown_signalled(rx: &mut watch::Receiver<bool>) {
 }
 
 /// Sends a close frame, then waits (bounded) for the client's close reply.
-async fn finish<W, R>(
-    sink: &mut W,
-    stream: &mut R,
-    code: u16,
-    reason: &'static str,
-    grace: Duration,
-) where
-    W: Sink<Message> + Unpin,
-    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+async fn finish<S>(ws: &mut S, code: u16, reason: &'static str, grace: Duration)
+where
+    S: Stream<Item = Result<Message, tungstenite::Error>> + Sink<Message> + Unpin,
 {
     let close = Message::Close(Some(CloseFrame {
-        code,
+        code: code.into(),
         reason: reason.into(),
     }));
-    if tokio::time::timeout(grace, sink.send(close)).await.is_err() {
+    if tokio::time::timeout(grace, ws.send(close)).await.is_err() {
         return;
     }
     let drain = async {
-        while let Some(Ok(message)) = stream.next().await {
+        while let Some(Ok(message)) = ws.next().await {
             if matches!(message, Message::Close(_)) {
                 break;
             }
@@ -463,10 +491,10 @@ async fn finish<W, R>(
 mod tests {
     use super::*;
     use crate::config::{Config, Secret};
-    use futures_channel::mpsc;
+    use crate::hub::SharedFrame;
+    use crate::outlet::tests::pair;
 
-    type Out = mpsc::Receiver<Message>;
-    type In = mpsc::Sender<Result<Message, axum::Error>>;
+    type Client = WebSocketStream<TcpStream>;
 
     /// A state whose database is never touched by these tests.
     fn state() -> (AppState, watch::Sender<bool>) {
@@ -488,22 +516,32 @@ mod tests {
         }
     }
 
-    /// Runs a connection over channels, as the testing-websockets example does.
-    fn spawn(
+    /// Runs a connection over a loopback TCP pair (the handshake skipped).
+    async fn spawn(
         state: AppState,
         user: Result<UserRow, Refusal>,
-    ) -> (In, Out, tokio::task::JoinHandle<()>) {
-        let (sink, out) = mpsc::channel(64);
-        let (input, stream) = mpsc::channel(64);
-        let task = tokio::spawn(run(sink, stream, state, user));
-        (input, out, task)
+    ) -> (Client, tokio::task::JoinHandle<()>) {
+        let (server, client) = pair().await;
+        let task = tokio::spawn(connection(server, Vec::new(), state, user));
+        let client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        (client, task)
     }
 
-    fn close_code(message: Option<Message>) -> Option<u16> {
+    fn close_code(message: Option<Result<Message, tungstenite::Error>>) -> Option<u16> {
         match message {
-            Some(Message::Close(Some(frame))) => Some(frame.code),
+            Some(Ok(Message::Close(Some(frame)))) => Some(frame.code.into()),
             _ => None,
         }
+    }
+
+    async fn wait_for(what: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if what() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("condition not reached in 5 s");
     }
 
     #[tokio::test]
@@ -513,22 +551,22 @@ mod tests {
             code: CLOSE_TOKEN_NOT_VALID,
             reason: "token_not_valid",
         };
-        let (input, mut out, task) = spawn(state, Err(refusal));
-        assert_eq!(close_code(out.next().await), Some(4001));
-        drop(input);
+        let (mut client, task) = spawn(state, Err(refusal)).await;
+        assert_eq!(close_code(client.next().await), Some(4001));
+        drop(client);
         task.await.unwrap();
     }
 
     #[tokio::test]
     async fn ping_is_answered_with_seq_and_the_socket_closes_1001_on_shutdown() {
         let (state, stop) = state();
-        let metrics = std::sync::Arc::clone(&state.metrics);
-        let (mut input, mut out, task) = spawn(state, Ok(user()));
-        input
-            .send(Ok(Message::Text(r#"{"type": "ping", "id": 5}"#.into())))
+        let metrics = Arc::clone(&state.metrics);
+        let (mut client, task) = spawn(state, Ok(user())).await;
+        client
+            .send(Message::Text(r#"{"type": "ping", "id": 5}"#.into()))
             .await
             .unwrap();
-        let Some(Message::Text(text)) = out.next().await else {
+        let Some(Ok(Message::Text(text))) = client.next().await else {
             panic!("no pong");
         };
         let frame = ServerFrame::decode(text.as_str()).unwrap();
@@ -536,16 +574,82 @@ mod tests {
         assert_eq!(frame.seq, Some(1));
         assert!(frame.sent_at.is_some());
         stop.send(true).unwrap();
-        assert_eq!(close_code(out.next().await), Some(1001));
-        drop(input);
+        assert_eq!(close_code(client.next().await), Some(1001));
+        drop(client);
         task.await.unwrap();
         assert_eq!(metrics.open_sockets.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn broadcasts_and_replies_share_one_seq_in_order() {
+        let (state, _stop) = state();
+        let hub = Arc::clone(&state.hub);
+        let (mut client, _task) = spawn(state, Ok(user())).await;
+        wait_for(|| hub.len() == 1).await;
+        let frame = |text: &str| {
+            SharedFrame::new(
+                ServerMessage::Error {
+                    message: text.to_owned(),
+                },
+                "2026-11-30T00:00:00.000000Z",
+                Instant::now(),
+            )
+        };
+        hub.broadcast(&[frame("one"), frame("two")], &"q".into(), &frame("follow"));
+        client
+            .send(Message::Text(r#"{"type": "ping", "id": 1}"#.into()))
+            .await
+            .unwrap();
+        let mut seen = Vec::new();
+        while seen.len() < 3 {
+            let Some(Ok(Message::Text(text))) = client.next().await else {
+                panic!("socket ended");
+            };
+            let frame = ServerFrame::decode(text.as_str()).unwrap();
+            seen.push((frame.seq, frame.message));
+        }
+        assert_eq!(seen[0].0, Some(1));
+        assert_eq!(seen[1].0, Some(2));
+        assert_eq!(seen[2], (Some(3), ServerMessage::Pong { id: 1 }));
+    }
+
+    /// A restart (1012) that arrives while the task is still writing a
+    /// backlog closes with 1012, not the lagging code.
+    #[tokio::test]
+    async fn a_restart_during_a_stalled_write_closes_1012() {
+        let (state, _stop) = state();
+        let hub = Arc::clone(&state.hub);
+        let (mut client, _task) = spawn(state, Ok(user())).await;
+        wait_for(|| hub.len() == 1).await;
+        let big = SharedFrame::new(
+            ServerMessage::Error {
+                message: "x".repeat(8 << 20),
+            },
+            "2026-11-30T00:00:00.000000Z",
+            Instant::now(),
+        );
+        // The client does not read: the kernel takes part, the task waits
+        // to write the rest.
+        hub.broadcast(std::slice::from_ref(&big), &"q".into(), &big);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(hub.restart_all(), 1);
+        let mut code = None;
+        while let Some(message) = client.next().await {
+            match message {
+                Ok(Message::Close(Some(frame))) => {
+                    code = Some(u16::from(frame.code));
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(code, Some(1012));
     }
 
     #[test]
     fn rate_limit_warns_once_per_window() {
         let mut s = Session {
-            seq: 0,
             window_start: Instant::now(),
             in_window: 0,
             warned: false,

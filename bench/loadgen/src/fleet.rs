@@ -10,16 +10,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::Error;
 use crate::frame::{self, Kind};
 use crate::target::Target;
+use crate::wire::{Event, Socket};
+
+/// Close code 1013 (the server dropped a slow reader).
+const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 /// Uploads tracked at once (slots are indexed by `session_id` modulo this).
 const SLOTS: usize = 1 << 16;
@@ -28,7 +29,7 @@ const SLOTS: usize = 1 << 16;
 const CONNECTING: usize = 64;
 
 /// How long one socket may take to connect and be confirmed.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(180);
 
 #[derive(Default)]
 struct Slot {
@@ -136,14 +137,17 @@ impl Fleet {
         let started = Instant::now();
         let mut tasks = Vec::with_capacity(n);
         for i in 0..n {
-            let url = targets[i % targets.len()].socket_url(&tokens[i % tokens.len()]);
+            let authority = targets[i % targets.len()].authority().to_owned();
+            let path = Target::socket_path(&tokens[i % tokens.len()]);
             let subscribe = format!(r#"{{"type": "subscribe_quiz", "quiz_id": "{quiz}"}}"#);
             let tally = Arc::clone(&tally);
             let gate = Arc::clone(&gate);
             let ready = ready_tx.clone();
             tasks.push(tokio::spawn(async move {
                 let permit = gate.acquire_owned().await;
-                let socket = tokio::time::timeout(CONNECT_TIMEOUT, open(&url, &subscribe)).await;
+                let socket =
+                    tokio::time::timeout(CONNECT_TIMEOUT, open(&authority, &path, &subscribe))
+                        .await;
                 drop(permit);
                 let socket = match socket {
                     Ok(Ok(socket)) => socket,
@@ -181,10 +185,8 @@ impl Fleet {
     }
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Small buffers: 10 000 sockets live in this process too.
+/// Small buffers for the storm's tungstenite sockets: 10 000 sockets live
+/// in this process too.
 pub fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(8 * 1024)
@@ -192,59 +194,50 @@ pub fn socket_config() -> WebSocketConfig {
 }
 
 /// Opens a socket, subscribes and waits for the confirmation.
-async fn open(url: &str, subscribe: &str) -> Result<Socket, Error> {
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), false)
-            .await
-            .map_err(|e| {
-                Error::Socket(format!(
-                    "connect: {e} (is the open-file limit high enough?)"
-                ))
-            })?;
-    socket
-        .send(Message::text(subscribe))
-        .await
-        .map_err(|e| Error::Socket(format!("subscribe: {e}")))?;
-    while let Some(message) = socket.next().await {
-        match message {
-            Ok(Message::Text(text)) if text.contains("\"subscription_confirmed\"") => {
-                return Ok(socket);
+async fn open(authority: &str, path: &str, subscribe: &str) -> Result<Socket, Error> {
+    let mut socket = Socket::connect(authority, path).await?;
+    socket.send_text(subscribe).await?;
+    loop {
+        match socket.next().await? {
+            Some(Event::Text(text)) => {
+                if memchr::memmem::find(text, b"\"subscription_confirmed\"").is_some() {
+                    return Ok(socket);
+                }
+                if frame::kind(text) == Kind::Other
+                    && memchr::memmem::find(text, b"\"error\"").is_some()
+                {
+                    return Err(Error::Socket(format!(
+                        "subscribe refused: {}",
+                        String::from_utf8_lossy(text)
+                    )));
+                }
             }
-            Ok(Message::Text(text)) if text.contains("\"error\"") => {
-                return Err(Error::Socket(format!("subscribe refused: {text}")));
+            Some(Event::Close(code)) => {
+                return Err(Error::Socket(format!("closed while subscribing: {code:?}")));
             }
-            Ok(Message::Close(frame)) => {
-                return Err(Error::Socket(format!(
-                    "closed while subscribing: {frame:?}"
-                )));
-            }
-            Ok(_) => {}
-            Err(e) => return Err(Error::Socket(format!("while subscribing: {e}"))),
+            None => return Err(Error::Socket("closed while subscribing".to_owned())),
         }
     }
-    Err(Error::Socket("closed while subscribing".to_owned()))
 }
 
 /// Reads until the socket ends, tallying every frame.
 async fn read(mut socket: Socket, tally: &Tally) {
     let mut session = None;
     let mut last_seq = None;
-    while let Some(message) = socket.next().await {
-        let text = match message {
-            Ok(Message::Text(text)) => text,
-            Ok(Message::Close(frame)) => {
-                if frame.is_some_and(|f| f.code == CloseCode::Again) {
+    loop {
+        let text = match socket.next().await {
+            Ok(Some(Event::Text(text))) => text,
+            Ok(Some(Event::Close(code))) => {
+                if code == Some(CLOSE_TRY_AGAIN_LATER) {
                     tally.lagged.fetch_add(1, Ordering::Relaxed);
                 }
                 break;
             }
-            Ok(_) => continue,
-            Err(_) => break,
+            Ok(None) | Err(_) => break,
         };
         let at = tally.now_ns();
         tally.frames.fetch_add(1, Ordering::Relaxed);
         tally.bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
-        let text = text.as_str();
         if let Some(seq) = frame::integer_field(text, frame::SEQ) {
             if last_seq.is_some_and(|last: u64| seq != last + 1) {
                 tally.seq_gaps.fetch_add(1, Ordering::Relaxed);

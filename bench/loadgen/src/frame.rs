@@ -17,36 +17,54 @@ pub enum Kind {
 
 /// The frame's `type`, read from the contract's `{"type": "…"` prefix (with
 /// or without the space Python's `json.dumps` puts after the colon).
-pub fn kind(text: &str) -> Kind {
+pub fn kind(text: &[u8]) -> Kind {
     let Some(rest) = text
-        .strip_prefix(r#"{"type": ""#)
-        .or_else(|| text.strip_prefix(r#"{"type":""#))
+        .strip_prefix(br#"{"type": ""#)
+        .or_else(|| text.strip_prefix(br#"{"type":""#))
     else {
         return Kind::Other;
     };
-    let name = rest.split('"').next().unwrap_or("");
+    let name = rest.split(|&b| b == b'"').next().unwrap_or(&[]);
     match name {
-        "quiz_session_uploaded" => Kind::SessionUploaded,
-        "leaderboard_updated" => Kind::LeaderboardUpdated,
-        "quiz_leaderboard_updated" => Kind::QuizLeaderboardUpdated,
+        b"quiz_session_uploaded" => Kind::SessionUploaded,
+        b"leaderboard_updated" => Kind::LeaderboardUpdated,
+        b"quiz_leaderboard_updated" => Kind::QuizLeaderboardUpdated,
         _ => Kind::Other,
     }
 }
 
 /// `"seq":`, the needle for a frame's `seq`.
-pub const SEQ: &str = "\"seq\":";
+pub const SEQ: &[u8] = b"\"seq\":";
 /// `"session_id":`, the needle for an upload's id.
-pub const SESSION_ID: &str = "\"session_id\":";
+pub const SESSION_ID: &[u8] = b"\"session_id\":";
 
 /// The integer after `needle` (a key with its quotes and colon, e.g. [`SEQ`]),
-/// quoted (ids are strings in the contract) or not (`seq`).
-pub fn integer_field(text: &str, needle: &str) -> Option<u64> {
-    let at = text.find(needle)? + needle.len();
-    let digits = text[at..].trim_start_matches([' ', '"']);
+/// quoted (ids are strings in the contract) or not (`seq`). `seq` is looked
+/// for from the end (our server puts it last but one).
+pub fn integer_field(text: &[u8], needle: &[u8]) -> Option<u64> {
+    let at = if needle == SEQ {
+        memchr::memmem::rfind(text, needle)?
+    } else {
+        memchr::memmem::find(text, needle)?
+    } + needle.len();
+    let rest = &text[at..];
+    let skip = rest
+        .iter()
+        .position(|&b| b != b' ' && b != b'"')
+        .unwrap_or(rest.len());
+    let digits = &rest[skip..];
     let end = digits
-        .find(|c: char| !c.is_ascii_digit())
+        .iter()
+        .position(|b| !b.is_ascii_digit())
         .unwrap_or(digits.len());
-    digits[..end].parse().ok()
+    if end == 0 || end > 19 {
+        return None;
+    }
+    Some(
+        digits[..end]
+            .iter()
+            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')),
+    )
 }
 
 #[cfg(test)]
@@ -56,30 +74,30 @@ mod tests {
     #[test]
     fn kinds_from_both_spacings() {
         assert_eq!(
-            kind(r#"{"type": "quiz_session_uploaded", "data": {}}"#),
+            kind(br#"{"type": "quiz_session_uploaded", "data": {}}"#),
             Kind::SessionUploaded
         );
         assert_eq!(
-            kind(r#"{"type":"leaderboard_updated","data":{}}"#),
+            kind(br#"{"type":"leaderboard_updated","data":{}}"#),
             Kind::LeaderboardUpdated
         );
         assert_eq!(
-            kind(r#"{"type": "quiz_leaderboard_updated", "data": {}}"#),
+            kind(br#"{"type": "quiz_leaderboard_updated", "data": {}}"#),
             Kind::QuizLeaderboardUpdated
         );
-        assert_eq!(kind(r#"{"type": "pong", "id": 1}"#), Kind::Other);
-        assert_eq!(kind("not json"), Kind::Other);
-        assert_eq!(kind(r#"{"type": "quiz_session_uploadedX"}"#), Kind::Other);
+        assert_eq!(kind(br#"{"type": "pong", "id": 1}"#), Kind::Other);
+        assert_eq!(kind(b"not json"), Kind::Other);
+        assert_eq!(kind(br#"{"type": "quiz_session_uploadedX"}"#), Kind::Other);
     }
 
     #[test]
     fn integer_fields_quoted_or_not() {
-        let ours = r#"{"type": "quiz_session_uploaded", "data": {"session_id": "1234", "quiz_id": "q"}, "seq": 17, "sent_at": "x"}"#;
+        let ours = br#"{"type": "quiz_session_uploaded", "data": {"session_id": "1234", "quiz_id": "q"}, "seq": 17, "sent_at": "x"}"#;
         assert_eq!(integer_field(ours, SESSION_ID), Some(1234));
         assert_eq!(integer_field(ours, SEQ), Some(17));
-        let django = r#"{"type":"quiz_session_uploaded","data":{"session_id":"9"}}"#;
+        let django = br#"{"type":"quiz_session_uploaded","data":{"session_id":"9"}}"#;
         assert_eq!(integer_field(django, SESSION_ID), Some(9));
         assert_eq!(integer_field(django, SEQ), None);
-        assert_eq!(integer_field(r#"{"session_id": "abc"}"#, SESSION_ID), None);
+        assert_eq!(integer_field(br#"{"session_id": "abc"}"#, SESSION_ID), None);
     }
 }

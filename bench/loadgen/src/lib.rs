@@ -17,6 +17,7 @@ pub mod stats;
 pub mod storm;
 pub mod sys;
 pub mod target;
+pub mod wire;
 
 /// What can go wrong in a bench run.
 #[derive(Debug, thiserror::Error)]

@@ -74,6 +74,16 @@ impl Target {
         })
     }
 
+    /// `host:port` of the server.
+    pub fn authority(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// The socket's path and query for an access token.
+    pub fn socket_path(access: &str) -> String {
+        format!("/ws/leaderboard/?token={access}")
+    }
+
     /// The socket URL for an access token.
     pub fn socket_url(&self, access: &str) -> String {
         format!(

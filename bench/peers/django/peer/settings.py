@@ -61,7 +61,17 @@ if os.environ.get("PEER_LAYER", "memory") == "redis":
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [os.environ.get("PEER_REDIS", "redis://127.0.0.1:6379/0")]},
+            # redis-py's pool allows 100 connections by default: under thousands
+            # of consumers that raises MaxConnectionsError, so the pool is sized
+            # for the bench (each process holds at most 10 000 sockets).
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": os.environ.get("PEER_REDIS", "redis://127.0.0.1:6379/0"),
+                        "max_connections": int(os.environ.get("PEER_REDIS_POOL", "10000")),
+                    }
+                ]
+            },
         }
     }
 else:
