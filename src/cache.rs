@@ -67,11 +67,11 @@ impl QueryData {
     /// Decodes a `200` body as the data of `key`.
     pub fn decode(key: &QueryKey, body: &str) -> Result<QueryData, serde_json::Error> {
         Ok(match key {
-            QueryKey::Subjects => QueryData::Subjects(serde_json::from_str(body)?),
-            QueryKey::SubjectBoards => QueryData::SubjectBoards(serde_json::from_str(body)?),
-            QueryKey::Quizzes => QueryData::Quizzes(serde_json::from_str(body)?),
-            QueryKey::QuizBoard(_) => QueryData::QuizBoard(serde_json::from_str(body)?),
-            QueryKey::MyPerformance => QueryData::Performance(serde_json::from_str(body)?),
+            QueryKey::Subjects => QueryData::Subjects(crate::json::from_str(body)?),
+            QueryKey::SubjectBoards => QueryData::SubjectBoards(crate::json::from_str(body)?),
+            QueryKey::Quizzes => QueryData::Quizzes(crate::json::from_str(body)?),
+            QueryKey::QuizBoard(_) => QueryData::QuizBoard(crate::json::from_str(body)?),
+            QueryKey::MyPerformance => QueryData::Performance(crate::json::from_str(body)?),
         })
     }
 }

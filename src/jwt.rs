@@ -70,7 +70,7 @@ pub fn decode_claims(token: &str) -> Result<Claims, JwtError> {
     let bytes = base64url_decode(payload).ok_or(JwtError::Base64)?;
     // Through `from_str`, the one JSON reader the wasm links (`from_slice` is a second).
     let text = std::str::from_utf8(&bytes).map_err(|e| JwtError::Json(e.to_string()))?;
-    serde_json::from_str(text).map_err(|e| JwtError::Json(e.to_string()))
+    crate::json::from_str(text).map_err(|e| JwtError::Json(e.to_string()))
 }
 
 /// Decodes unpadded (or padded) base64url; `None` on any invalid character.

@@ -30,6 +30,7 @@ pub mod cache;
 pub mod client;
 pub mod conn;
 pub mod events;
+pub mod json;
 pub mod jwt;
 pub mod messages;
 pub mod moves;

@@ -232,28 +232,28 @@ pub enum CommandError {
 }
 
 impl Command {
-    /// Decodes a command from the port's JSON text (the cheapest path: one decoder).
+    /// Decodes a command from the port's JSON text.
     pub fn from_json(text: &str) -> Result<Command, CommandError> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| CommandError::NotJson(e.to_string()))?;
-        let kind = value
+        Command::from_value(value)
+    }
+
+    /// Decodes a command from JSON data (what `chrome.runtime` messages carry).
+    /// Fields a command does not have are ignored.
+    pub fn from_value(raw: serde_json::Value) -> Result<Command, CommandError> {
+        let kind = raw
             .get("type")
             .and_then(serde_json::Value::as_str)
             .ok_or(CommandError::NoType)?
             .to_owned();
-        match serde_json::from_str::<RawCommand>(text) {
+        match crate::json::from_value::<RawCommand>(raw) {
             Ok(raw) => raw.command(),
             Err(e) => Err(CommandError::Malformed {
                 kind,
                 reason: strip_position(&e.to_string()),
             }),
         }
-    }
-
-    /// Decodes a command from JSON data (what `chrome.runtime` messages carry).
-    /// Fields a command does not have are ignored.
-    pub fn from_value(raw: serde_json::Value) -> Result<Command, CommandError> {
-        Command::from_json(&raw.to_string())
     }
 
     /// The command's `type` as spelt on the port (`"ping"`, `"sign_in"`).
@@ -340,7 +340,7 @@ impl TryFrom<RawWorkerMessage> for WorkerMessage {
 impl WorkerMessage {
     /// Decodes a worker message from the port's JSON.
     pub fn from_json(text: &str) -> Result<WorkerMessage, serde_json::Error> {
-        serde_json::from_str(text)
+        crate::json::from_str(text)
     }
 
     /// Encodes it for the port.

@@ -9,7 +9,7 @@ use quizpulse::client::{
 };
 use quizpulse::conn::ConnState;
 use quizpulse::messages::{
-    Command, Page, Secret, SignInStatus, StepStatus, SubscriptionStatus, TestCheck,
+    Command, Page, Secret, SignInStatus, Snapshot, StepStatus, SubscriptionStatus, TestCheck,
 };
 use quizpulse::settings::{QuietHours, Settings};
 use quizpulse::sim::{Sim, T0, signed_in_storage, token, token_pair_json};
@@ -1340,6 +1340,36 @@ fn explicit_socket_url_reconnects_to_it() {
 }
 
 #[test]
+fn snapshots_read_back_equal_through_the_wasm_json_reader() {
+    let mut sim = connected(&["q1"]);
+    let mut snapshots = vec![sim.shown()];
+    sim.server_says(&session_json("q1", "<img src=x onerror=alert(1)>", sim.now));
+    sim.answer_reads();
+    snapshots.push(sim.shown());
+    sim.command(Command::ViewQuiz {
+        quiz_id: "q1".into(),
+    });
+    sim.answer_reads();
+    snapshots.push(sim.shown());
+    sim.command(Command::TestConnection);
+    sim.answer_reads();
+    snapshots.push(sim.shown());
+    sim.server_closes(1006, true);
+    snapshots.push(sim.shown());
+    assert!(
+        snapshots
+            .iter()
+            .any(|s| !s.toasts.is_empty() && s.test.is_some())
+    );
+    for snapshot in snapshots {
+        let text = serde_json::to_string(&snapshot).unwrap();
+        let read: Snapshot = quizpulse::json::from_str(&text).unwrap();
+        assert_eq!(read, snapshot);
+        assert_eq!(read, serde_json::from_str::<Snapshot>(&text).unwrap());
+    }
+}
+
+#[test]
 fn snapshots_and_debug_output_never_contain_tokens_or_passwords() {
     let mut sim = Sim::new(ClientConfig::default());
     sim.start(StoredState::default());
@@ -1570,7 +1600,7 @@ fn ms(n: u64) -> Duration {
 }
 
 /// Snapshot equality without the publish time.
-fn same_state(a: &quizpulse::messages::Snapshot, b: &quizpulse::messages::Snapshot) -> bool {
+fn same_state(a: &Snapshot, b: &Snapshot) -> bool {
     let (mut a, mut b) = (a.clone(), b.clone());
     a.generated_at = Timestamp::ZERO;
     b.generated_at = Timestamp::ZERO;

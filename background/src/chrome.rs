@@ -219,7 +219,7 @@ pub struct Tab {
 pub async fn tabs(query: &serde_json::Value) -> Result<Vec<Tab>, ChromeError> {
     let found = call("chrome.tabs.query", tabs_query(&js(query))).await?;
     let text = stringify(&found).unwrap_or_default();
-    serde_json::from_str(&text).map_err(|e| ChromeError {
+    quizpulse::json::from_str(&text).map_err(|e| ChromeError {
         api: "chrome.tabs.query",
         message: e.to_string(),
     })
@@ -266,7 +266,7 @@ pub async fn registered_scripts(id: &str) -> Result<Vec<Vec<String>>, ChromeErro
         scripting_get_registered(&js(&serde_json::json!({ "ids": [id] }))),
     )
     .await?;
-    let scripts: Vec<Script> = serde_json::from_str(&stringify(&found).unwrap_or_default())
+    let scripts: Vec<Script> = quizpulse::json::from_str(&stringify(&found).unwrap_or_default())
         .map_err(|e| ChromeError {
             api: "chrome.scripting.getRegisteredContentScripts",
             message: e.to_string(),

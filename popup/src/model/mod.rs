@@ -22,7 +22,7 @@ pub use quizpulse::client::SNAPSHOT_KEY;
 
 /// Data from the browser as JSON text: a string is taken as JSON text already (what
 /// the core's `Persist` stores), anything else is `JSON.stringify`d. One JSON reader
-/// (`serde_json::from_str`) for everything keeps the wasm small: every other reader
+/// (`quizpulse::json::from_str`) for everything keeps the wasm small: every other reader
 /// would repeat the core types' decoders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {
@@ -58,7 +58,7 @@ struct Incoming {
 
 /// Reads a [`WorkerMessage`] from its JSON text.
 pub fn read_worker_message(json: &str) -> Result<WorkerMessage, String> {
-    let incoming: Incoming = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let incoming: Incoming = quizpulse::json::from_str(json).map_err(|e| e.to_string())?;
     let missing = |field: &str| format!("a {:?} message without {field}", incoming.kind);
     match incoming.kind.as_str() {
         "snapshot" => match incoming.snapshot {
@@ -77,7 +77,7 @@ pub fn read_worker_message(json: &str) -> Result<WorkerMessage, String> {
 
 /// Reads a snapshot as stored or posted: the core's [`Snapshot`] as JSON text.
 pub fn read_snapshot(json: &str) -> Result<Snapshot, String> {
-    serde_json::from_str(json).map_err(|e| e.to_string())
+    quizpulse::json::from_str(json).map_err(|e| e.to_string())
 }
 
 /// The CSS modifier colouring the connection dot: green connected, amber connecting or
@@ -214,7 +214,7 @@ impl UiState {
 
     /// Reads the stored text; anything unreadable means a fresh start.
     pub fn from_stored(text: Option<&str>) -> UiState {
-        text.and_then(|t| serde_json::from_str(t).ok())
+        text.and_then(|t| quizpulse::json::from_str(t).ok())
             .unwrap_or_default()
     }
 }
@@ -286,7 +286,7 @@ pub fn stored_settings(stored: Option<&Stored>) -> Result<Settings, StoredSettin
     match stored {
         None => Ok(Settings::default()),
         Some(Stored::Text(json)) => {
-            serde_json::from_str(json).map_err(|e| StoredSettingsError(e.to_string()))
+            quizpulse::json::from_str(json).map_err(|e| StoredSettingsError(e.to_string()))
         }
         Some(Stored::Data(_)) => Err(StoredSettingsError("not JSON text".into())),
     }
