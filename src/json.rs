@@ -1,52 +1,287 @@
-//! The one JSON reader of the wasm: text is parsed into a [`Value`] tree once, and
-//! every type is decoded from the tree by [`Tree`], a deserializer that offers each
-//! visitor exactly one way in.
+//! The one JSON reader of the wasm: text is parsed once into a [`Json`] tree, and every
+//! type is decoded from the tree by a deserializer that offers each visitor exactly one
+//! way in.
 //!
 //! Why not `serde_json::from_str::<T>` straight from text: its deserializer accepts a
 //! struct as an object *or* an array and a field name as a string, bytes or an index,
 //! so every derived decoder is compiled for every form, and each copy inlines the
 //! tokenizer. Here a struct is an object only, a name a string only, a number a number
-//! only; the tokenizer is compiled once (for [`Value`]). The JSON accepted is the same
-//! for every type of the contract; only the error texts lose their line and column.
+//! only; the tokenizer is compiled once (for [`Json`]). Why not `serde_json::Value`:
+//! its objects are `BTreeMap`s, a lot of code for the few fields a message has; a
+//! [`Json`] object is its fields in text order. The JSON accepted is the same for
+//! every type of the contract; only the error texts lose their line and column.
 
-use serde::Deserializer;
+use std::fmt;
+
 use serde::de::{
     DeserializeOwned, DeserializeSeed, EnumAccess, Error as _, Expected, MapAccess, SeqAccess,
     Unexpected, VariantAccess, Visitor,
 };
-use serde_json::{Error, Value};
+use serde::{Deserialize, Deserializer};
+use serde_json::Error;
+
+/// A parsed JSON value. Objects keep their fields in text order; where a key repeats,
+/// [`Json::get`] finds the last, as JavaScript's `JSON.parse` does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number.
+    Number(Number),
+    /// A string.
+    String(String),
+    /// An array.
+    Array(Vec<Json>),
+    /// An object: its fields in text order.
+    Object(Vec<(String, Json)>),
+}
+
+/// A JSON number: an integer when it is one, else a float.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    /// A non-negative integer.
+    Unsigned(u64),
+    /// A negative integer.
+    Signed(i64),
+    /// Anything else.
+    Float(f64),
+}
+
+impl Json {
+    /// Parses JSON text.
+    pub fn parse(text: &str) -> Result<Json, Error> {
+        serde_json::from_str(text)
+    }
+
+    /// An object's field (the last one when the key repeats); `None` for other values.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.as_object()?
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Takes an object's field out (the last one when the key repeats).
+    pub fn take(&mut self, key: &str) -> Option<Json> {
+        let Json::Object(fields) = self else {
+            return None;
+        };
+        let at = fields.iter().rposition(|(k, _)| k == key)?;
+        Some(fields.remove(at).1)
+    }
+
+    /// The string, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The number as a `u64`, if it is a non-negative integer.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Json::Number(Number::Unsigned(u)) => Some(*u),
+            _ => None,
+        }
+    }
+
+    /// The number as an `i64`, if it is an integer in range.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Json::Number(Number::Unsigned(u)) => i64::try_from(*u).ok(),
+            Json::Number(Number::Signed(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The number as an `f64`, if it is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            #[allow(clippy::cast_precision_loss)]
+            Json::Number(Number::Unsigned(u)) => Some(*u as f64),
+            #[allow(clippy::cast_precision_loss)]
+            Json::Number(Number::Signed(i)) => Some(*i as f64),
+            Json::Number(Number::Float(f)) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The items, if it is an array.
+    pub fn as_array(&self) -> Option<&[Json]> {
+        match self {
+            Json::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The fields, if it is an object.
+    pub fn as_object(&self) -> Option<&[(String, Json)]> {
+        match self {
+            Json::Object(fields) => Some(fields),
+            _ => None,
+        }
+    }
+}
+
+/// Compact JSON text.
+impl fmt::Display for Json {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Json::Null => f.write_str("null"),
+            Json::Bool(b) => f.write_str(if *b { "true" } else { "false" }),
+            Json::Number(Number::Unsigned(u)) => write!(f, "{u}"),
+            Json::Number(Number::Signed(i)) => write!(f, "{i}"),
+            Json::Number(Number::Float(x)) => {
+                f.write_str(&serde_json::to_string(x).unwrap_or_default())
+            }
+            Json::String(s) => write_string(f, s),
+            Json::Array(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            Json::Object(fields) => {
+                f.write_str("{")?;
+                for (i, (key, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write_string(f, key)?;
+                    write!(f, ":{value}")?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+/// A JSON string literal.
+fn write_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    for c in s.chars() {
+        match c {
+            '"' => f.write_str("\\\"")?,
+            '\\' => f.write_str("\\\\")?,
+            '\n' => f.write_str("\\n")?,
+            '\r' => f.write_str("\\r")?,
+            '\t' => f.write_str("\\t")?,
+            c if u32::from(c) < 0x20 => write!(f, "\\u{:04x}", u32::from(c))?,
+            c => fmt::Write::write_char(f, c)?,
+        }
+    }
+    f.write_str("\"")
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Json, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+/// Builds a [`Json`] from whatever the text holds.
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Json, E> {
+        Ok(Json::Bool(b))
+    }
+
+    fn visit_u64<E>(self, u: u64) -> Result<Json, E> {
+        Ok(Json::Number(Number::Unsigned(u)))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<Json, E> {
+        Ok(Json::Number(match u64::try_from(i) {
+            Ok(u) => Number::Unsigned(u),
+            Err(_) => Number::Signed(i),
+        }))
+    }
+
+    fn visit_f64<E>(self, x: f64) -> Result<Json, E> {
+        Ok(Json::Number(Number::Float(x)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Json, E> {
+        Ok(Json::String(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Json, E> {
+        Ok(Json::String(s))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut fields = Vec::new();
+        while let Some(field) = map.next_entry::<String, Json>()? {
+            fields.push(field);
+        }
+        Ok(Json::Object(fields))
+    }
+}
 
 /// Decodes JSON text into `T`: one parse into a tree, then one walk over it.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
-    T::deserialize(Tree(serde_json::from_str::<Value>(text)?))
+    T::deserialize(Tree(Json::parse(text)?))
 }
 
-/// Decodes an already parsed tree into `T`.
-pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
-    T::deserialize(Tree(value))
+/// Decodes a parsed tree into `T`.
+pub fn from_json<T: DeserializeOwned>(json: Json) -> Result<T, Error> {
+    T::deserialize(Tree(json))
 }
 
 /// A parsed JSON value, as a deserializer.
-struct Tree(Value);
+struct Tree(Json);
 
 /// What a value is, for an "invalid type" error.
-fn unexpected(value: &Value) -> Unexpected<'_> {
+fn unexpected(value: &Json) -> Unexpected<'_> {
     match value {
-        Value::Null => Unexpected::Unit,
-        Value::Bool(b) => Unexpected::Bool(*b),
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => Unexpected::Unsigned(u),
-            (None, Some(i)) => Unexpected::Signed(i),
-            (None, None) => Unexpected::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Value::String(s) => Unexpected::Str(s),
-        Value::Array(_) => Unexpected::Seq,
-        Value::Object(_) => Unexpected::Map,
+        Json::Null => Unexpected::Unit,
+        Json::Bool(b) => Unexpected::Bool(*b),
+        Json::Number(Number::Unsigned(u)) => Unexpected::Unsigned(*u),
+        Json::Number(Number::Signed(i)) => Unexpected::Signed(*i),
+        Json::Number(Number::Float(x)) => Unexpected::Float(*x),
+        Json::String(s) => Unexpected::Str(s),
+        Json::Array(_) => Unexpected::Seq,
+        Json::Object(_) => Unexpected::Map,
     }
 }
 
 /// The error for a value of the wrong kind (not generic: one copy for every visitor).
-fn invalid(value: &Value, expected: &dyn Expected) -> Error {
+fn invalid(value: &Json, expected: &dyn Expected) -> Error {
     Error::invalid_type(unexpected(value), expected)
 }
 
@@ -55,16 +290,14 @@ impl<'de> Deserializer<'de> for Tree {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.0 {
-            Value::Null => visitor.visit_unit(),
-            Value::Bool(b) => visitor.visit_bool(b),
-            Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-                (Some(u), _) => visitor.visit_u64(u),
-                (None, Some(i)) => visitor.visit_i64(i),
-                (None, None) => visitor.visit_f64(n.as_f64().unwrap_or(f64::NAN)),
-            },
-            Value::String(s) => visitor.visit_string(s),
-            Value::Array(items) => visitor.visit_seq(Items(items.into_iter())),
-            Value::Object(map) => visitor.visit_map(Fields {
+            Json::Null => visitor.visit_unit(),
+            Json::Bool(b) => visitor.visit_bool(b),
+            Json::Number(Number::Unsigned(u)) => visitor.visit_u64(u),
+            Json::Number(Number::Signed(i)) => visitor.visit_i64(i),
+            Json::Number(Number::Float(x)) => visitor.visit_f64(x),
+            Json::String(s) => visitor.visit_string(s),
+            Json::Array(items) => visitor.visit_seq(Items(items.into_iter())),
+            Json::Object(map) => visitor.visit_map(Fields {
                 iter: map.into_iter(),
                 value: None,
             }),
@@ -73,7 +306,7 @@ impl<'de> Deserializer<'de> for Tree {
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.0 {
-            Value::Bool(b) => visitor.visit_bool(b),
+            Json::Bool(b) => visitor.visit_bool(b),
             other => Err(invalid(&other, &visitor)),
         }
     }
@@ -101,21 +334,21 @@ impl<'de> Deserializer<'de> for Tree {
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.0 {
-            Value::String(s) => visitor.visit_string(s),
+            Json::String(s) => visitor.visit_string(s),
             other => Err(invalid(&other, &visitor)),
         }
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.0 {
-            Value::Null => visitor.visit_none(),
+            Json::Null => visitor.visit_none(),
             other => visitor.visit_some(Tree(other)),
         }
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.0 {
-            Value::Null => visitor.visit_unit(),
+            Json::Null => visitor.visit_unit(),
             other => Err(invalid(&other, &visitor)),
         }
     }
@@ -138,7 +371,7 @@ impl<'de> Deserializer<'de> for Tree {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.0 {
-            Value::Array(items) => visitor.visit_seq(Items(items.into_iter())),
+            Json::Array(items) => visitor.visit_seq(Items(items.into_iter())),
             other => Err(invalid(&other, &visitor)),
         }
     }
@@ -162,7 +395,7 @@ impl<'de> Deserializer<'de> for Tree {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.0 {
-            Value::Object(map) => visitor.visit_map(Fields {
+            Json::Object(map) => visitor.visit_map(Fields {
                 iter: map.into_iter(),
                 value: None,
             }),
@@ -186,8 +419,8 @@ impl<'de> Deserializer<'de> for Tree {
         visitor: V,
     ) -> Result<V::Value, Error> {
         match self.0 {
-            Value::String(name) => visitor.visit_enum(Variant { name, value: None }),
-            Value::Object(map) if map.len() == 1 => {
+            Json::String(name) => visitor.visit_enum(Variant { name, value: None }),
+            Json::Object(map) if map.len() == 1 => {
                 let mut entries = map.into_iter();
                 match entries.next() {
                     Some((name, value)) => visitor.visit_enum(Variant {
@@ -245,7 +478,7 @@ impl<'de> Deserializer<'de> for Tree {
 }
 
 /// An array's items.
-struct Items(std::vec::IntoIter<Value>);
+struct Items(std::vec::IntoIter<Json>);
 
 impl<'de> SeqAccess<'de> for Items {
     type Error = Error;
@@ -264,8 +497,8 @@ impl<'de> SeqAccess<'de> for Items {
 
 /// An object's fields; `value` holds the value of the key just read.
 struct Fields {
-    iter: serde_json::map::IntoIter,
-    value: Option<Value>,
+    iter: std::vec::IntoIter<(String, Json)>,
+    value: Option<Json>,
 }
 
 impl<'de> MapAccess<'de> for Fields {
@@ -278,7 +511,7 @@ impl<'de> MapAccess<'de> for Fields {
         match self.iter.next() {
             Some((key, value)) => {
                 self.value = Some(value);
-                seed.deserialize(Tree(Value::String(key))).map(Some)
+                seed.deserialize(Tree(Json::String(key))).map(Some)
             }
             None => Ok(None),
         }
@@ -299,7 +532,7 @@ impl<'de> MapAccess<'de> for Fields {
 /// An enum: its variant's name and, unless a unit variant, its value.
 struct Variant {
     name: String,
-    value: Option<Value>,
+    value: Option<Json>,
 }
 
 impl<'de> EnumAccess<'de> for Variant {
@@ -307,20 +540,20 @@ impl<'de> EnumAccess<'de> for Variant {
     type Variant = Content;
 
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Content), Error> {
-        let variant = seed.deserialize(Tree(Value::String(self.name)))?;
+        let variant = seed.deserialize(Tree(Json::String(self.name)))?;
         Ok((variant, Content(self.value)))
     }
 }
 
 /// A variant's value.
-struct Content(Option<Value>);
+struct Content(Option<Json>);
 
 impl<'de> VariantAccess<'de> for Content {
     type Error = Error;
 
     fn unit_variant(self) -> Result<(), Error> {
         match self.0 {
-            None | Some(Value::Null) => Ok(()),
+            None | Some(Json::Null) => Ok(()),
             Some(other) => Err(invalid(&other, &"a unit variant")),
         }
     }
@@ -358,8 +591,44 @@ impl<'de> VariantAccess<'de> for Content {
 mod tests {
     use serde::Deserialize;
 
-    use super::from_str;
+    use super::{Json, Number, from_str};
     use crate::wire::QuizId;
+
+    #[test]
+    fn the_tree_keeps_text_order_and_finds_the_last_repeated_key() {
+        let mut json = Json::parse(r#"{"b": 1, "a": [true, null, -2, 2.5], "b": "x"}"#).unwrap();
+        assert_eq!(json.get("b").and_then(Json::as_str), Some("x"));
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(keys, ["b", "a", "b"]);
+        let a = json.take("a").unwrap();
+        assert_eq!(
+            a.as_array().unwrap(),
+            [
+                Json::Bool(true),
+                Json::Null,
+                Json::Number(Number::Signed(-2)),
+                Json::Number(Number::Float(2.5)),
+            ]
+        );
+        assert_eq!(json.get("a"), None);
+        assert_eq!(Json::parse("7").unwrap().as_i64(), Some(7));
+        assert_eq!(Json::parse("-7").unwrap().as_u64(), None);
+        assert!(Json::parse("{\"a\": }").is_err());
+    }
+
+    #[test]
+    fn the_tree_prints_as_compact_json_that_reads_back() {
+        let text =
+            r#"{"s":"quote \" back \\ nl \n tab \t bell \u0007 é","n":[1,-1,0.5,null,false]}"#;
+        let json = Json::parse(text).unwrap();
+        assert_eq!(json.to_string(), text);
+        assert_eq!(Json::parse(&json.to_string()).unwrap(), json);
+    }
 
     #[derive(Debug, PartialEq, Deserialize)]
     struct Row {

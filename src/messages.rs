@@ -1,6 +1,7 @@
 //! Popup ↔ service worker messages (JSON over the `popup` port): typed commands in,
 //! state snapshots out. Snapshots carry state, never tokens or passwords.
 
+use crate::json::Json;
 use crate::small::VecMap;
 use std::fmt;
 
@@ -234,26 +235,25 @@ pub enum CommandError {
 impl Command {
     /// Decodes a command from the port's JSON text.
     pub fn from_json(text: &str) -> Result<Command, CommandError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| CommandError::NotJson(e.to_string()))?;
-        Command::from_value(value)
-    }
-
-    /// Decodes a command from JSON data (what `chrome.runtime` messages carry).
-    /// Fields a command does not have are ignored.
-    pub fn from_value(raw: serde_json::Value) -> Result<Command, CommandError> {
-        let kind = raw
+        let json = Json::parse(text).map_err(|e| CommandError::NotJson(e.to_string()))?;
+        let kind = json
             .get("type")
-            .and_then(serde_json::Value::as_str)
+            .and_then(Json::as_str)
             .ok_or(CommandError::NoType)?
             .to_owned();
-        match crate::json::from_value::<RawCommand>(raw) {
+        match crate::json::from_json::<RawCommand>(json) {
             Ok(raw) => raw.command(),
             Err(e) => Err(CommandError::Malformed {
                 kind,
                 reason: strip_position(&e.to_string()),
             }),
         }
+    }
+
+    /// Decodes a command from JSON data (what `chrome.runtime` messages carry).
+    /// Fields a command does not have are ignored.
+    pub fn from_value(raw: serde_json::Value) -> Result<Command, CommandError> {
+        Command::from_json(&raw.to_string())
     }
 
     /// The command's `type` as spelt on the port (`"ping"`, `"sign_in"`).

@@ -12,10 +12,10 @@
 
 use std::fmt;
 
+use crate::json::{Json, Number};
 use serde::de::{self, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
 
 pub use json::to_python_json;
 
@@ -261,7 +261,7 @@ impl Serialize for ServerFrame {
         match &self.message {
             ServerMessage::QuizSessionUploaded { session } => match session {
                 Some(session) => map.serialize_entry("data", session)?,
-                None => map.serialize_entry("data", &Map::new())?,
+                None => map.serialize_entry("data", &serde_json::Map::new())?,
             },
             ServerMessage::LeaderboardUpdated {
                 subject_id,
@@ -313,22 +313,18 @@ impl ServerFrame {
     /// means the frame carried nothing usable (the caller logs it and carries on).
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
         let (kind, mut obj) = split_type(text)?;
-        let seq = obj.get("seq").and_then(Value::as_u64);
-        let sent_at = obj
-            .get("sent_at")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let data = match obj.remove("data") {
-            Some(Value::Object(data)) => data,
-            _ => Map::new(),
+        let seq = obj.get("seq").and_then(Json::as_u64);
+        let sent_at = obj.get("sent_at").and_then(Json::as_str).map(str::to_owned);
+        let data = match obj.take("data") {
+            Some(data @ Json::Object(_)) => data,
+            _ => Json::Object(Vec::new()),
         };
         let bad = |field| DecodeError::BadField {
             kind: kind.clone(),
             field,
         };
-        // Fields are read from the parsed value by hand (not through serde's
-        // `Deserialize for &Value`, which would add a second copy of every type's
-        // decoder to the wasm).
+        // Fields are read from the parsed tree by hand (decoding the frame through
+        // serde would add a decoder per message shape to the wasm).
         let message = match kind.as_str() {
             "quiz_session_uploaded" => ServerMessage::QuizSessionUploaded {
                 session: session_event(&data),
@@ -358,7 +354,7 @@ impl ServerFrame {
             "pong" => ServerMessage::Pong {
                 id: obj
                     .get("id")
-                    .and_then(Value::as_u64)
+                    .and_then(Json::as_u64)
                     .ok_or_else(|| bad("\"id\" (an integer)"))?,
             },
             "error" => ServerMessage::Error {
@@ -377,46 +373,42 @@ impl ServerFrame {
 }
 
 /// Parses `text` as a JSON object and takes its `type`.
-fn split_type(text: &str) -> Result<(String, Map<String, Value>), DecodeError> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
-    let Value::Object(obj) = value else {
+fn split_type(text: &str) -> Result<(String, Json), DecodeError> {
+    let obj = Json::parse(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+    if obj.as_object().is_none() {
         return Err(DecodeError::NotAnObject);
-    };
+    }
     match obj.get("type") {
-        Some(Value::String(kind)) => Ok((kind.clone(), obj)),
+        Some(Json::String(kind)) => Ok((kind.clone(), obj)),
         _ => Err(DecodeError::MissingType),
     }
 }
 
 /// An identifier: a JSON string, or an integer as text (a Django serializer often
 /// sends integers).
-fn id(v: &Value) -> Option<String> {
+fn id(v: &Json) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => n
-            .as_u64()
-            .map(|n| n.to_string())
-            .or_else(|| n.as_i64().map(|n| n.to_string())),
+        Json::String(s) => Some(s.clone()),
+        Json::Number(Number::Unsigned(n)) => Some(n.to_string()),
+        Json::Number(Number::Signed(n)) => Some(n.to_string()),
         _ => None,
     }
 }
 
 /// A string field.
-fn string_field(obj: &Map<String, Value>, name: &str) -> Option<String> {
-    obj.get(name).and_then(Value::as_str).map(str::to_owned)
+fn string_field(obj: &Json, name: &str) -> Option<String> {
+    obj.get(name).and_then(Json::as_str).map(str::to_owned)
 }
 
 /// A non-negative integer field that fits a `u32`.
-fn small(obj: &Map<String, Value>, name: &str) -> Option<u32> {
+fn small(obj: &Json, name: &str) -> Option<u32> {
     obj.get(name)
-        .and_then(Value::as_u64)
+        .and_then(Json::as_u64)
         .and_then(|n| u32::try_from(n).ok())
 }
 
 /// One leaderboard row (every field needed; unknown ones ignored).
-fn entry(v: &Value) -> Option<Entry> {
-    let o = v.as_object()?;
+fn entry(o: &Json) -> Option<Entry> {
     Some(Entry {
         rank: small(o, "rank")?,
         user_id: UserId(o.get("user_id").and_then(id)?),
@@ -427,12 +419,12 @@ fn entry(v: &Value) -> Option<Entry> {
 }
 
 /// A list of rows; `None` when any row is unreadable (then the client refetches).
-fn entries(v: &Value) -> Option<Vec<Entry>> {
+fn entries(v: &Json) -> Option<Vec<Entry>> {
     v.as_array()?.iter().map(entry).collect()
 }
 
 /// A full session (every field needed), or `None`.
-fn session_event(o: &Map<String, Value>) -> Option<SessionEvent> {
+fn session_event(o: &Json) -> Option<SessionEvent> {
     let ident = |name: &str| o.get(name).and_then(id);
     Some(SessionEvent {
         session_id: SessionId(ident("session_id")?),
@@ -496,7 +488,7 @@ impl ClientMessage {
             "ping" => Ok(Self::Ping {
                 id: obj
                     .get("id")
-                    .and_then(Value::as_u64)
+                    .and_then(Json::as_u64)
                     .ok_or_else(|| bad("\"id\" (an integer)"))?,
             }),
             _ => Err(DecodeError::UnknownType(kind)),
@@ -586,14 +578,14 @@ impl ApiError {
     /// The best human-readable text in an error body of any shape: `detail`,
     /// or DRF's field errors (`{"score": ["must be positive"]}`), or the text.
     pub fn message_from(body: &str) -> String {
-        let Ok(value) = serde_json::from_str::<Value>(body) else {
+        let Ok(value) = Json::parse(body) else {
             return body.trim().chars().take(200).collect();
         };
-        if let Some(detail) = value.get("detail").and_then(Value::as_str) {
+        if let Some(detail) = value.get("detail").and_then(Json::as_str) {
             return detail.to_owned();
         }
         match &value {
-            Value::Object(fields) => fields
+            Json::Object(fields) => fields
                 .iter()
                 .map(|(name, v)| format!("{name}: {}", flatten_messages(v)))
                 .collect::<Vec<_>>()
@@ -626,10 +618,10 @@ impl ApiError {
     }
 }
 
-fn flatten_messages(v: &Value) -> String {
+fn flatten_messages(v: &Json) -> String {
     match v {
-        Value::String(s) => s.clone(),
-        Value::Array(items) => items
+        Json::String(s) => s.clone(),
+        Json::Array(items) => items
             .iter()
             .map(flatten_messages)
             .collect::<Vec<_>>()
