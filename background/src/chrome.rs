@@ -91,9 +91,24 @@ async fn call(
     JsFuture::from(promise.map_err(fail)?).await.map_err(fail)
 }
 
-/// JSON data as a JS value (`JSON.parse` of its text: small code, exact shape).
-pub fn js(value: &serde_json::Value) -> JsValue {
-    json_text(&value.to_string())
+/// A plain JS object with these properties (the options objects `chrome.*` takes;
+/// built in place, with no JSON text in between).
+pub fn object(properties: &[(&str, &JsValue)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (name, value) in properties {
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(name), value);
+    }
+    object.into()
+}
+
+/// A JS array of strings.
+pub fn strings(items: &[&str]) -> JsValue {
+    items
+        .iter()
+        .map(|item| JsValue::from_str(item))
+        .collect::<js_sys::Array>()
+        .into()
 }
 
 /// JSON text as a JS value; `undefined` if it is not JSON (never the case for text
@@ -110,7 +125,7 @@ pub fn stringify(value: &JsValue) -> Option<String> {
 /// Reads `keys` from `chrome.storage.local` (`session`: `chrome.storage.session`):
 /// the items object, as the browser returns it.
 pub async fn storage_get(session: bool, keys: &[&str]) -> Result<JsValue, ChromeError> {
-    let keys = js(&serde_json::json!(keys));
+    let keys = strings(keys);
     if session {
         call("chrome.storage.session.get", session_get(&keys)).await
     } else {
@@ -132,17 +147,17 @@ pub async fn storage_set(session: bool, items: &JsValue) -> Result<(), ChromeErr
 pub async fn set_badge(text: &str, color: &str, title: &str) -> Result<(), ChromeError> {
     call(
         "chrome.action.setBadgeText",
-        action_set_badge_text(&js(&serde_json::json!({ "text": text }))),
+        action_set_badge_text(&object(&[("text", &text.into())])),
     )
     .await?;
     call(
         "chrome.action.setBadgeBackgroundColor",
-        action_set_badge_background_color(&js(&serde_json::json!({ "color": color }))),
+        action_set_badge_background_color(&object(&[("color", &color.into())])),
     )
     .await?;
     call(
         "chrome.action.setTitle",
-        action_set_title(&js(&serde_json::json!({ "title": title }))),
+        action_set_title(&object(&[("title", &title.into())])),
     )
     .await?;
     Ok(())
@@ -152,7 +167,7 @@ pub async fn set_badge(text: &str, color: &str, title: &str) -> Result<(), Chrom
 pub async fn alarm_set(name: &str, when: f64) -> Result<(), ChromeError> {
     call(
         "chrome.alarms.create",
-        alarms_create(name, &js(&serde_json::json!({ "when": when }))),
+        alarms_create(name, &object(&[("when", &when.into())])),
     )
     .await
     .map(|_| ())
@@ -196,7 +211,7 @@ pub async fn notification_clear(id: &str) -> Result<(), ChromeError> {
 pub async fn has_host_access(pattern: &str) -> Result<bool, ChromeError> {
     let granted = call(
         "chrome.permissions.contains",
-        permissions_contains(&js(&serde_json::json!({ "origins": [pattern] }))),
+        permissions_contains(&object(&[("origins", &strings(&[pattern]))])),
     )
     .await?;
     Ok(granted.as_bool().unwrap_or(false))
@@ -216,8 +231,8 @@ pub struct Tab {
 }
 
 /// Every tab whose URL the extension may see.
-pub async fn tabs(query: &serde_json::Value) -> Result<Vec<Tab>, ChromeError> {
-    let found = call("chrome.tabs.query", tabs_query(&js(query))).await?;
+pub async fn tabs(query: &JsValue) -> Result<Vec<Tab>, ChromeError> {
+    let found = call("chrome.tabs.query", tabs_query(query)).await?;
     let text = stringify(&found).unwrap_or_default();
     serde_json::from_str(&text).map_err(|e| ChromeError {
         api: "chrome.tabs.query",
@@ -230,14 +245,14 @@ pub async fn focus_tab(tab: &Tab) -> Result<(), ChromeError> {
     if let Some(id) = tab.id {
         call(
             "chrome.tabs.update",
-            tabs_update(id, &js(&serde_json::json!({ "active": true }))),
+            tabs_update(id, &object(&[("active", &JsValue::TRUE)])),
         )
         .await?;
     }
     if let Some(window) = tab.window_id {
         call(
             "chrome.windows.update",
-            windows_update(window, &js(&serde_json::json!({ "focused": true }))),
+            windows_update(window, &object(&[("focused", &JsValue::TRUE)])),
         )
         .await?;
     }
@@ -248,7 +263,7 @@ pub async fn focus_tab(tab: &Tab) -> Result<(), ChromeError> {
 pub async fn open_tab(url: &str) -> Result<(), ChromeError> {
     call(
         "chrome.tabs.create",
-        tabs_create(&js(&serde_json::json!({ "url": url, "active": true }))),
+        tabs_create(&object(&[("url", &url.into()), ("active", &JsValue::TRUE)])),
     )
     .await
     .map(|_| ())
@@ -263,7 +278,7 @@ pub async fn registered_scripts(id: &str) -> Result<Vec<Vec<String>>, ChromeErro
     }
     let found = call(
         "chrome.scripting.getRegisteredContentScripts",
-        scripting_get_registered(&js(&serde_json::json!({ "ids": [id] }))),
+        scripting_get_registered(&object(&[("ids", &strings(&[id]))])),
     )
     .await?;
     let scripts: Vec<Script> = serde_json::from_str(&stringify(&found).unwrap_or_default())
@@ -276,16 +291,16 @@ pub async fn registered_scripts(id: &str) -> Result<Vec<Vec<String>>, ChromeErro
 
 /// Registers the content script `file` under `id` for pages matching `pattern`.
 pub async fn register_script(id: &str, pattern: &str, file: &str) -> Result<(), ChromeError> {
-    let scripts = serde_json::json!([{
-        "id": id,
-        "matches": [pattern],
-        "js": [file],
-        "runAt": "document_idle",
-        "persistAcrossSessions": true,
-    }]);
+    let script = object(&[
+        ("id", &id.into()),
+        ("matches", &strings(&[pattern])),
+        ("js", &strings(&[file])),
+        ("runAt", &"document_idle".into()),
+        ("persistAcrossSessions", &JsValue::TRUE),
+    ]);
     call(
         "chrome.scripting.registerContentScripts",
-        scripting_register(&js(&scripts)),
+        scripting_register(&js_sys::Array::of1(&script)),
     )
     .await
     .map(|_| ())
@@ -295,7 +310,7 @@ pub async fn register_script(id: &str, pattern: &str, file: &str) -> Result<(), 
 pub async fn unregister_script(id: &str) -> Result<(), ChromeError> {
     call(
         "chrome.scripting.unregisterContentScripts",
-        scripting_unregister(&js(&serde_json::json!({ "ids": [id] }))),
+        scripting_unregister(&object(&[("ids", &strings(&[id]))])),
     )
     .await
     .map(|_| ())
@@ -304,10 +319,13 @@ pub async fn unregister_script(id: &str) -> Result<(), ChromeError> {
 /// Runs the script `file` in a tab that is already open (the script guards itself
 /// against running twice).
 pub async fn inject_script(tab: f64, file: &str) -> Result<(), ChromeError> {
-    let injection = serde_json::json!({ "target": { "tabId": tab }, "files": [file] });
+    let injection = object(&[
+        ("target", &object(&[("tabId", &tab.into())])),
+        ("files", &strings(&[file])),
+    ]);
     call(
         "chrome.scripting.executeScript",
-        scripting_execute(&js(&injection)),
+        scripting_execute(&injection),
     )
     .await
     .map(|_| ())

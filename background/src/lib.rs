@@ -55,10 +55,10 @@ fn worker_scope() -> Option<web_sys::ServiceWorkerGlobalScope> {
 
 /// Reads a message from a page: JSON data, or an error that says why not.
 fn incoming(message: &JsValue) -> Incoming {
-    match chrome::stringify(message).map(|text| serde_json::from_str(&text)) {
-        Some(Ok(raw)) => messages::classify(raw),
-        _ => Incoming::Answer(WorkerMessage::Error {
-            message: "a message must be JSON data".into(),
+    match chrome::stringify(message) {
+        Some(text) => messages::classify(&text),
+        None => Incoming::Answer(WorkerMessage::Error {
+            message: messages::NOT_JSON.into(),
         }),
     }
 }

@@ -174,6 +174,9 @@ pub async fn publish(
 pub fn state_message(snapshot: &Snapshot) -> JsValue {
     match serde_json::to_string(snapshot) {
         Ok(json) => chrome::json_text(&format!(r#"{{"type":"snapshot","snapshot":{json}}}"#)),
-        Err(err) => chrome::js(&serde_json::json!({ "type": "error", "message": err.to_string() })),
+        Err(err) => chrome::object(&[
+            ("type", &"error".into()),
+            ("message", &err.to_string().into()),
+        ]),
     }
 }
