@@ -7,55 +7,6 @@ use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "local"], js_name = get)]
-    fn local_get(keys: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "local"], js_name = set)]
-    fn local_set(items: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "session"], js_name = get)]
-    fn session_get(keys: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "session"], js_name = set)]
-    fn session_set(items: &JsValue) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "action"], js_name = setBadgeText)]
-    fn action_set_badge_text(details: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "action"], js_name = setBadgeBackgroundColor)]
-    fn action_set_badge_background_color(details: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "action"], js_name = setTitle)]
-    fn action_set_title(details: &JsValue) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "alarms"], js_name = create)]
-    fn alarms_create(name: &str, info: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "alarms"], js_name = clear)]
-    fn alarms_clear(name: &str) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "notifications"], js_name = create)]
-    fn notifications_create(id: &str, options: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "notifications"], js_name = update)]
-    fn notifications_update(id: &str, options: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "notifications"], js_name = clear)]
-    fn notifications_clear(id: &str) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "permissions"], js_name = contains)]
-    fn permissions_contains(permissions: &JsValue) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "tabs"], js_name = query)]
-    fn tabs_query(query: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "tabs"], js_name = update)]
-    fn tabs_update(tab: f64, properties: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "tabs"], js_name = create)]
-    fn tabs_create(properties: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "windows"], js_name = update)]
-    fn windows_update(window: f64, properties: &JsValue) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "scripting"], js_name = getRegisteredContentScripts)]
-    fn scripting_get_registered(filter: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "scripting"], js_name = registerContentScripts)]
-    fn scripting_register(scripts: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "scripting"], js_name = unregisterContentScripts)]
-    fn scripting_unregister(filter: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "scripting"], js_name = executeScript)]
-    fn scripting_execute(injection: &JsValue) -> Result<Promise, JsValue>;
-
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout_raw(callback: &Function, ms: f64) -> f64;
     #[wasm_bindgen(js_name = clearTimeout)]
@@ -80,15 +31,36 @@ pub fn describe(err: &JsValue) -> String {
         .unwrap_or_else(|| format!("{err:?}"))
 }
 
-async fn call(
-    api: &'static str,
-    promise: Result<Promise, JsValue>,
-) -> Result<JsValue, ChromeError> {
+/// Calls the extension API at `path` (`"chrome.alarms.create"`: the function, found
+/// from the global scope, called on the object that holds it) with `args`. One generic
+/// call instead of one binding per API keeps the JS glue small: every binding is a
+/// shim of its own there.
+fn invoke(path: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
+    let (holder, method) = path.rsplit_once('.').unwrap_or(("", path));
+    let mut this: JsValue = js_sys::global().into();
+    for name in holder.split('.').filter(|name| !name.is_empty()) {
+        this = js_sys::Reflect::get(&this, &JsValue::from_str(name))?;
+        if !this.is_object() {
+            return Err(JsValue::from_str("not available in this browser"));
+        }
+    }
+    let function: Function = js_sys::Reflect::get(&this, &JsValue::from_str(method))?
+        .dyn_into()
+        .map_err(|_| JsValue::from_str("not available in this browser"))?;
+    let args: js_sys::Array = args.iter().copied().collect();
+    js_sys::Reflect::apply(&function, &this, &args)
+}
+
+/// Calls the extension API at `path` with `args` and awaits the promise it returns.
+async fn call(path: &'static str, args: &[&JsValue]) -> Result<JsValue, ChromeError> {
     let fail = |e: JsValue| ChromeError {
-        api,
+        api: path,
         message: describe(&e),
     };
-    JsFuture::from(promise.map_err(fail)?).await.map_err(fail)
+    let promise = invoke(path, args).map_err(fail)?;
+    JsFuture::from(Promise::resolve(&promise))
+        .await
+        .map_err(fail)
 }
 
 /// A plain JS object with these properties (the options objects `chrome.*` takes;
@@ -127,18 +99,18 @@ pub fn stringify(value: &JsValue) -> Option<String> {
 pub async fn storage_get(session: bool, keys: &[&str]) -> Result<JsValue, ChromeError> {
     let keys = strings(keys);
     if session {
-        call("chrome.storage.session.get", session_get(&keys)).await
+        call("chrome.storage.session.get", &[&keys]).await
     } else {
-        call("chrome.storage.local.get", local_get(&keys)).await
+        call("chrome.storage.local.get", &[&keys]).await
     }
 }
 
 /// Writes `items` into `chrome.storage.local` (`session`: `chrome.storage.session`).
 pub async fn storage_set(session: bool, items: &JsValue) -> Result<(), ChromeError> {
     if session {
-        call("chrome.storage.session.set", session_set(items)).await?;
+        call("chrome.storage.session.set", &[items]).await?;
     } else {
-        call("chrome.storage.local.set", local_set(items)).await?;
+        call("chrome.storage.local.set", &[items]).await?;
     }
     Ok(())
 }
@@ -147,17 +119,17 @@ pub async fn storage_set(session: bool, items: &JsValue) -> Result<(), ChromeErr
 pub async fn set_badge(text: &str, color: &str, title: &str) -> Result<(), ChromeError> {
     call(
         "chrome.action.setBadgeText",
-        action_set_badge_text(&object(&[("text", &text.into())])),
+        &[&object(&[("text", &text.into())])],
     )
     .await?;
     call(
         "chrome.action.setBadgeBackgroundColor",
-        action_set_badge_background_color(&object(&[("color", &color.into())])),
+        &[&object(&[("color", &color.into())])],
     )
     .await?;
     call(
         "chrome.action.setTitle",
-        action_set_title(&object(&[("title", &title.into())])),
+        &[&object(&[("title", &title.into())])],
     )
     .await?;
     Ok(())
@@ -167,7 +139,7 @@ pub async fn set_badge(text: &str, color: &str, title: &str) -> Result<(), Chrom
 pub async fn alarm_set(name: &str, when: f64) -> Result<(), ChromeError> {
     call(
         "chrome.alarms.create",
-        alarms_create(name, &object(&[("when", &when.into())])),
+        &[&name.into(), &object(&[("when", &when.into())])],
     )
     .await
     .map(|_| ())
@@ -175,7 +147,7 @@ pub async fn alarm_set(name: &str, when: f64) -> Result<(), ChromeError> {
 
 /// Clears the named alarm.
 pub async fn alarm_clear(name: &str) -> Result<(), ChromeError> {
-    call("chrome.alarms.clear", alarms_clear(name))
+    call("chrome.alarms.clear", &[&name.into()])
         .await
         .map(|_| ())
 }
@@ -184,25 +156,17 @@ pub async fn alarm_clear(name: &str) -> Result<(), ChromeError> {
 /// is gone already, the browser answers `false` and nothing shows).
 pub async fn notify(id: &str, options: &JsValue, update: bool) -> Result<bool, ChromeError> {
     if update {
-        let updated = call(
-            "chrome.notifications.update",
-            notifications_update(id, options),
-        )
-        .await?;
+        let updated = call("chrome.notifications.update", &[&id.into(), options]).await?;
         Ok(updated.as_bool().unwrap_or(false))
     } else {
-        call(
-            "chrome.notifications.create",
-            notifications_create(id, options),
-        )
-        .await?;
+        call("chrome.notifications.create", &[&id.into(), options]).await?;
         Ok(true)
     }
 }
 
 /// Removes a notification.
 pub async fn notification_clear(id: &str) -> Result<(), ChromeError> {
-    call("chrome.notifications.clear", notifications_clear(id))
+    call("chrome.notifications.clear", &[&id.into()])
         .await
         .map(|_| ())
 }
@@ -211,7 +175,7 @@ pub async fn notification_clear(id: &str) -> Result<(), ChromeError> {
 pub async fn has_host_access(pattern: &str) -> Result<bool, ChromeError> {
     let granted = call(
         "chrome.permissions.contains",
-        permissions_contains(&object(&[("origins", &strings(&[pattern]))])),
+        &[&object(&[("origins", &strings(&[pattern]))])],
     )
     .await?;
     Ok(granted.as_bool().unwrap_or(false))
@@ -232,7 +196,7 @@ pub struct Tab {
 
 /// Every tab whose URL the extension may see.
 pub async fn tabs(query: &JsValue) -> Result<Vec<Tab>, ChromeError> {
-    let found = call("chrome.tabs.query", tabs_query(query)).await?;
+    let found = call("chrome.tabs.query", &[query]).await?;
     let text = stringify(&found).unwrap_or_default();
     serde_json::from_str(&text).map_err(|e| ChromeError {
         api: "chrome.tabs.query",
@@ -245,14 +209,14 @@ pub async fn focus_tab(tab: &Tab) -> Result<(), ChromeError> {
     if let Some(id) = tab.id {
         call(
             "chrome.tabs.update",
-            tabs_update(id, &object(&[("active", &JsValue::TRUE)])),
+            &[&id.into(), &object(&[("active", &JsValue::TRUE)])],
         )
         .await?;
     }
     if let Some(window) = tab.window_id {
         call(
             "chrome.windows.update",
-            windows_update(window, &object(&[("focused", &JsValue::TRUE)])),
+            &[&window.into(), &object(&[("focused", &JsValue::TRUE)])],
         )
         .await?;
     }
@@ -263,7 +227,7 @@ pub async fn focus_tab(tab: &Tab) -> Result<(), ChromeError> {
 pub async fn open_tab(url: &str) -> Result<(), ChromeError> {
     call(
         "chrome.tabs.create",
-        tabs_create(&object(&[("url", &url.into()), ("active", &JsValue::TRUE)])),
+        &[&object(&[("url", &url.into()), ("active", &JsValue::TRUE)])],
     )
     .await
     .map(|_| ())
@@ -278,7 +242,7 @@ pub async fn registered_scripts(id: &str) -> Result<Vec<Vec<String>>, ChromeErro
     }
     let found = call(
         "chrome.scripting.getRegisteredContentScripts",
-        scripting_get_registered(&object(&[("ids", &strings(&[id]))])),
+        &[&object(&[("ids", &strings(&[id]))])],
     )
     .await?;
     let scripts: Vec<Script> = serde_json::from_str(&stringify(&found).unwrap_or_default())
@@ -300,7 +264,7 @@ pub async fn register_script(id: &str, pattern: &str, file: &str) -> Result<(), 
     ]);
     call(
         "chrome.scripting.registerContentScripts",
-        scripting_register(&js_sys::Array::of1(&script)),
+        &[&js_sys::Array::of1(&script)],
     )
     .await
     .map(|_| ())
@@ -310,7 +274,7 @@ pub async fn register_script(id: &str, pattern: &str, file: &str) -> Result<(), 
 pub async fn unregister_script(id: &str) -> Result<(), ChromeError> {
     call(
         "chrome.scripting.unregisterContentScripts",
-        scripting_unregister(&object(&[("ids", &strings(&[id]))])),
+        &[&object(&[("ids", &strings(&[id]))])],
     )
     .await
     .map(|_| ())
@@ -323,12 +287,9 @@ pub async fn inject_script(tab: f64, file: &str) -> Result<(), ChromeError> {
         ("target", &object(&[("tabId", &tab.into())])),
         ("files", &strings(&[file])),
     ]);
-    call(
-        "chrome.scripting.executeScript",
-        scripting_execute(&injection),
-    )
-    .await
-    .map(|_| ())
+    call("chrome.scripting.executeScript", &[&injection])
+        .await
+        .map(|_| ())
 }
 
 /// `setTimeout` in the worker's global scope.
