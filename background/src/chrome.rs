@@ -1,9 +1,11 @@
 //! The `chrome.*` calls the worker makes, as typed async functions over the raw
 //! bindings. Each returns [`ChromeError`] with the browser's own words on failure.
 
-use js_sys::{Function, Promise};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
+
+use quizpulse_chrome::call;
+pub use quizpulse_chrome::{ChromeError, describe, json_text, object, stringify, strings};
 
 #[wasm_bindgen]
 extern "C" {
@@ -11,87 +13,6 @@ extern "C" {
     fn set_timeout_raw(callback: &Function, ms: f64) -> f64;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout_raw(handle: f64);
-}
-
-/// A failed extension API call: which API, and what the browser said.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{api} failed: {message}")]
-pub struct ChromeError {
-    /// Which API.
-    pub api: &'static str,
-    /// The browser's message.
-    pub message: String,
-}
-
-/// The message of a thrown JS value (an `Error`'s message, a string, or its debug form).
-pub fn describe(err: &JsValue) -> String {
-    err.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| err.as_string())
-        .unwrap_or_else(|| format!("{err:?}"))
-}
-
-/// Calls the extension API at `path` (`"chrome.alarms.create"`: the function, found
-/// from the global scope, called on the object that holds it) with `args`. One generic
-/// call instead of one binding per API keeps the JS glue small: every binding is a
-/// shim of its own there.
-fn invoke(path: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
-    let (holder, method) = path.rsplit_once('.').unwrap_or(("", path));
-    let mut this: JsValue = js_sys::global().into();
-    for name in holder.split('.').filter(|name| !name.is_empty()) {
-        this = js_sys::Reflect::get(&this, &JsValue::from_str(name))?;
-        if !this.is_object() {
-            return Err(JsValue::from_str("not available in this browser"));
-        }
-    }
-    let function: Function = js_sys::Reflect::get(&this, &JsValue::from_str(method))?
-        .dyn_into()
-        .map_err(|_| JsValue::from_str("not available in this browser"))?;
-    let args: js_sys::Array = args.iter().copied().collect();
-    js_sys::Reflect::apply(&function, &this, &args)
-}
-
-/// Calls the extension API at `path` with `args` and awaits the promise it returns.
-async fn call(path: &'static str, args: &[&JsValue]) -> Result<JsValue, ChromeError> {
-    let fail = |e: JsValue| ChromeError {
-        api: path,
-        message: describe(&e),
-    };
-    let promise = invoke(path, args).map_err(fail)?;
-    JsFuture::from(Promise::resolve(&promise))
-        .await
-        .map_err(fail)
-}
-
-/// A plain JS object with these properties (the options objects `chrome.*` takes;
-/// built in place, with no JSON text in between).
-pub fn object(properties: &[(&str, &JsValue)]) -> JsValue {
-    let object = js_sys::Object::new();
-    for (name, value) in properties {
-        // Setting a property on a fresh plain object cannot fail.
-        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(name), value);
-    }
-    object.into()
-}
-
-/// A JS array of strings.
-pub fn strings(items: &[&str]) -> JsValue {
-    items
-        .iter()
-        .map(|item| JsValue::from_str(item))
-        .collect::<js_sys::Array>()
-        .into()
-}
-
-/// JSON text as a JS value; `undefined` if it is not JSON (never the case for text
-/// this crate serialised itself).
-pub fn json_text(text: &str) -> JsValue {
-    js_sys::JSON::parse(text).unwrap_or(JsValue::UNDEFINED)
-}
-
-/// A JS value as JSON text (`JSON.stringify`), when it has one.
-pub fn stringify(value: &JsValue) -> Option<String> {
-    js_sys::JSON::stringify(value).ok().map(String::from)
 }
 
 /// Reads `keys` from `chrome.storage.local` (`session`: `chrome.storage.session`):

@@ -87,11 +87,11 @@ pub async fn handle_message(message: JsValue, _sender: JsValue) -> Result<JsValu
 /// next snapshot); a ping or a bad message is answered on the same port.
 #[wasm_bindgen(js_name = handlePortMessage)]
 pub fn handle_port_message(port: Port, message: JsValue) {
-    if !matches!(port.kind(), Kind::Page(_)) {
+    if !matches!(ports::kind(&port), Kind::Page(_)) {
         return;
     }
     match incoming(&message) {
-        Incoming::Answer(answer) => port.post(&to_js(&answer)),
+        Incoming::Answer(answer) => ports::post(&port, &to_js(&answer)),
         Incoming::Carry(command) => push(Input::Command(command, None)),
     }
 }
@@ -133,7 +133,7 @@ pub fn handle_event(kind: &str, payload: JsValue) {
         "connect" | "disconnect" => {
             let port: Port = payload.unchecked_into();
             let connect = kind == "connect";
-            match (port.kind(), connect) {
+            match (ports::kind(&port), connect) {
                 (Kind::Page(page), true) => Input::PageOpened(page, port),
                 (Kind::Page(page), false) => Input::PageClosed(page, port),
                 (Kind::QuizPage { quiz, tab }, true) => Input::TabQuiz {
