@@ -134,22 +134,34 @@ pub struct RecentRow {
 
 /// The user's recent sessions, newest first, titled from the snapshot's quiz list.
 pub fn recent_sessions(performance: &Performance, snapshot: &Snapshot) -> Vec<RecentRow> {
-    let mut rows: Vec<RecentRow> = performance
-        .recent_sessions
-        .iter()
-        .map(|s| RecentRow {
-            title: snapshot
-                .quizzes
-                .iter()
-                .find(|q| q.quiz.id == s.quiz_id)
-                .map_or_else(|| s.quiz_id.to_string(), |q| q.quiz.title.clone()),
-            score: s.score,
-            completed_at: s.completed_at.clone(),
-        })
-        .collect();
-    // RFC 3339 UTC strings of one server sort as times.
-    rows.sort_by(|a, b| b.completed_at.cmp(&a.completed_at));
+    let mut rows = Vec::with_capacity(performance.recent_sessions.len());
+    for s in &performance.recent_sessions {
+        insert_newest_first(
+            &mut rows,
+            RecentRow {
+                title: snapshot
+                    .quizzes
+                    .iter()
+                    .find(|q| q.quiz.id == s.quiz_id)
+                    .map_or_else(|| s.quiz_id.to_string(), |q| q.quiz.title.clone()),
+                score: s.score,
+                completed_at: s.completed_at.clone(),
+            },
+        );
+    }
     rows
+}
+
+/// Inserts `row` into `rows`, kept newest first, after every row at the same time (so
+/// equal times keep their arrival order). RFC 3339 UTC strings of one server sort as
+/// times. An insertion sort: the list is short, and `sort_by` would add about 4.5 KB
+/// of wasm for this one type.
+fn insert_newest_first(rows: &mut Vec<RecentRow>, row: RecentRow) {
+    let at = rows
+        .iter()
+        .position(|r| r.completed_at < row.completed_at)
+        .unwrap_or(rows.len());
+    rows.insert(at, row);
 }
 
 /// The popup's tabs.
@@ -447,6 +459,27 @@ mod tests {
                 .all(|w| w[0].completed_at >= w[1].completed_at)
         );
         assert!(recent.iter().all(|r| !r.title.is_empty()));
+    }
+
+    #[test]
+    fn recent_rows_are_newest_first_and_equal_times_keep_their_order() {
+        let row = |title: &str, at: &str| RecentRow {
+            title: title.into(),
+            score: 1.0,
+            completed_at: at.into(),
+        };
+        let mut rows = Vec::new();
+        for r in [
+            row("b", "2026-01-02T00:00:00Z"),
+            row("d", "2026-01-01T00:00:00Z"),
+            row("a", "2026-01-03T00:00:00Z"),
+            row("c", "2026-01-02T00:00:00Z"),
+            row("e", "2026-01-01T00:00:00Z"),
+        ] {
+            insert_newest_first(&mut rows, r);
+        }
+        let titles: Vec<&str> = rows.iter().map(|r| r.title.as_str()).collect();
+        assert_eq!(titles, ["a", "b", "c", "d", "e"]);
     }
 
     #[test]
