@@ -5,7 +5,9 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 use quizpulse_chrome::call;
-pub use quizpulse_chrome::{ChromeError, describe, json_text, object, stringify, strings};
+pub use quizpulse_chrome::{
+    ChromeError, describe, json_text, object, property, stringify, strings,
+};
 
 #[wasm_bindgen]
 extern "C" {
@@ -104,8 +106,7 @@ pub async fn has_host_access(pattern: &str) -> Result<bool, ChromeError> {
 
 /// One tab as `chrome.tabs.query` describes it (`url` only where the extension has
 /// host access: no `tabs` permission).
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Tab {
     /// Tab id.
     pub id: Option<f64>,
@@ -115,14 +116,26 @@ pub struct Tab {
     pub url: Option<String>,
 }
 
+/// The items of a JS array an API answered with (read in place: no JSON decoding).
+fn list(api: &'static str, value: JsValue) -> Result<js_sys::Array, ChromeError> {
+    value.dyn_into().map_err(|_| ChromeError {
+        api,
+        message: "the answer is not a list".into(),
+    })
+}
+
 /// Every tab whose URL the extension may see.
 pub async fn tabs(query: &JsValue) -> Result<Vec<Tab>, ChromeError> {
-    let found = call("chrome.tabs.query", &[query]).await?;
-    let text = stringify(&found).unwrap_or_default();
-    serde_json::from_str(&text).map_err(|e| ChromeError {
-        api: "chrome.tabs.query",
-        message: e.to_string(),
-    })
+    const API: &str = "chrome.tabs.query";
+    let found = list(API, call(API, &[query]).await?)?;
+    Ok(found
+        .iter()
+        .map(|tab| Tab {
+            id: property(&tab, "id").as_f64(),
+            window_id: property(&tab, "windowId").as_f64(),
+            url: property(&tab, "url").as_string(),
+        })
+        .collect())
 }
 
 /// Activates a tab and focuses its window.
@@ -156,22 +169,18 @@ pub async fn open_tab(url: &str) -> Result<(), ChromeError> {
 
 /// The content scripts registered under `id`: their `matches` lists.
 pub async fn registered_scripts(id: &str) -> Result<Vec<Vec<String>>, ChromeError> {
-    #[derive(serde::Deserialize)]
-    struct Script {
-        #[serde(default)]
-        matches: Vec<String>,
-    }
-    let found = call(
-        "chrome.scripting.getRegisteredContentScripts",
-        &[&object(&[("ids", &strings(&[id]))])],
-    )
-    .await?;
-    let scripts: Vec<Script> = serde_json::from_str(&stringify(&found).unwrap_or_default())
-        .map_err(|e| ChromeError {
-            api: "chrome.scripting.getRegisteredContentScripts",
-            message: e.to_string(),
-        })?;
-    Ok(scripts.into_iter().map(|s| s.matches).collect())
+    const API: &str = "chrome.scripting.getRegisteredContentScripts";
+    let found = call(API, &[&object(&[("ids", &strings(&[id]))])]).await?;
+    Ok(list(API, found)?
+        .iter()
+        .map(|script| {
+            let matches = property(&script, "matches");
+            matches
+                .dyn_ref::<js_sys::Array>()
+                .map(|m| m.iter().filter_map(|p| p.as_string()).collect())
+                .unwrap_or_default()
+        })
+        .collect())
 }
 
 /// Registers the content script `file` under `id` for pages matching `pattern`.
