@@ -65,7 +65,7 @@ use wasm_bindgen::prelude::*;
 
 // `workerStart` (see the crate's doc: a doc comment here would be copied into the JS glue).
 #[doc(hidden)]
-#[wasm_bindgen(js_name = workerStart)]
+#[wasm_bindgen(js_name = workerStart, skip_jsdoc)]
 pub fn worker_start() {
     let location = worker_scope()
         .map(|scope| scope.location().href())
@@ -102,7 +102,7 @@ fn to_js(message: &WorkerMessage) -> JsValue {
 
 // `handleMessage` (see the crate's doc).
 #[doc(hidden)]
-#[wasm_bindgen(js_name = handleMessage)]
+#[wasm_bindgen(js_name = handleMessage, skip_jsdoc)]
 pub async fn handle_message(message: JsValue, _sender: JsValue) -> Result<JsValue, JsValue> {
     match incoming(&message) {
         Incoming::Answer(answer) => Ok(to_js(&answer)),
@@ -117,7 +117,7 @@ pub async fn handle_message(message: JsValue, _sender: JsValue) -> Result<JsValu
 
 // `handlePortMessage` (see the crate's doc).
 #[doc(hidden)]
-#[wasm_bindgen(js_name = handlePortMessage)]
+#[wasm_bindgen(js_name = handlePortMessage, skip_jsdoc)]
 pub fn handle_port_message(port: Port, message: JsValue) {
     if !matches!(ports::kind(&port), Kind::Page(_)) {
         return;
@@ -140,7 +140,7 @@ fn tab_id(value: &JsValue) -> Option<i64> {
 
 // `handleEvent` (see the crate's doc for its kinds and payloads).
 #[doc(hidden)]
-#[wasm_bindgen(js_name = handleEvent)]
+#[wasm_bindgen(js_name = handleEvent, skip_jsdoc)]
 pub fn handle_event(kind: &str, payload: JsValue) {
     let input = match kind {
         "installed" | "startup" => Input::Wake,

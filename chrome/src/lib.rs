@@ -65,12 +65,14 @@ impl ChromeError {
     }
 }
 
-/// The message of a thrown JS value (an `Error`'s message, a string, or its debug form).
+/// The message of a thrown JS value: an `Error`'s message, a string, or its JSON text.
+/// (Not its `Debug` form: that pulls wasm-bindgen's `debugString` into the JS glue.)
 pub fn describe(err: &JsValue) -> String {
     err.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| err.as_string())
-        .unwrap_or_else(|| format!("{err:?}"))
+        .or_else(|| stringify(err))
+        .unwrap_or_else(|| "an error the browser did not describe".into())
 }
 
 /// Calls the function at `path` (dotted, from the global scope: `"chrome.tabs.query"`,
