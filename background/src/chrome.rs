@@ -1,21 +1,13 @@
 //! The `chrome.*` calls the worker makes, as typed async functions over the raw
 //! bindings. Each returns [`ChromeError`] with the browser's own words on failure.
 
-use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 use quizpulse_chrome::call;
 pub use quizpulse_chrome::{
-    ChromeError, describe, json_text, object, property, stringify, strings,
+    ChromeError, clear_timeout, describe, json_text, object, property, set_timeout, stringify,
+    strings,
 };
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout_raw(callback: &Function, ms: f64) -> f64;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout_raw(handle: f64);
-}
 
 /// Reads `keys` from `chrome.storage.local` (`session`: `chrome.storage.session`):
 /// the items object, as the browser returns it.
@@ -220,14 +212,4 @@ pub async fn inject_script(tab: f64, file: &str) -> Result<(), ChromeError> {
     call("chrome.scripting.executeScript", &[&injection])
         .await
         .map(|_| ())
-}
-
-/// `setTimeout` in the worker's global scope.
-pub fn set_timeout(callback: &Function, ms: f64) -> f64 {
-    set_timeout_raw(callback, ms)
-}
-
-/// `clearTimeout` in the worker's global scope.
-pub fn clear_timeout(handle: f64) {
-    clear_timeout_raw(handle);
 }

@@ -37,6 +37,18 @@ extern "C" {
     #[wasm_bindgen(method, getter, js_name = onDisconnect)]
     pub fn on_disconnect(this: &Port) -> PortEvent;
 
+    /// `setTimeout(callback, ms)` in the global scope (worker or page): the handle.
+    #[wasm_bindgen(js_name = setTimeout)]
+    pub fn set_timeout(callback: &Function, ms: f64) -> f64;
+
+    /// `clearTimeout(handle)` in the global scope.
+    #[wasm_bindgen(js_name = clearTimeout)]
+    pub fn clear_timeout(handle: f64);
+
+    /// `setInterval(callback, ms)` in the global scope: the handle.
+    #[wasm_bindgen(js_name = setInterval)]
+    pub fn set_interval(callback: &Function, ms: f64) -> f64;
+
     /// One of a port's events.
     pub type PortEvent;
 
