@@ -7,7 +7,7 @@ use sycamore::prelude::*;
 
 use super::board::{query_note, table};
 use super::popup::Ui;
-use super::reactive::{dynamic, keyed, selector, text};
+use super::reactive::{click, dynamic, keyed, selector, text};
 use crate::live::Live;
 use crate::model::ago;
 
@@ -114,7 +114,7 @@ fn quiz_list(live: Live, ui: Ui) -> View {
             let switch = follow_switch(live, id.clone(), title.clone());
             view! {
                 li(class="quiz") {
-                    button(class="quiz__open", r#type="button", on:click=open) {
+                    button(class="quiz__open", r#type="button", on:click=click(open)) {
                         span(class="quiz__title") { (title) }
                         span(class="quiz__meta") {
                             (subject) " · " (sessions) " sessions"
@@ -210,7 +210,7 @@ fn quiz_board(live: Live, ui: Ui, id: String) -> View {
     view! {
         section(class="detail", aria-labelledby="quiz-title") {
             div(class="detail__head") {
-                button(class="button button--small button--quiet", r#type="button", on:click=back) { "‹ All quizzes" }
+                button(class="button button--small button--quiet", r#type="button", on:click=click(back)) { "‹ All quizzes" }
                 h2(id="quiz-title", class="detail__title") { (title) }
                 (switch)
             }

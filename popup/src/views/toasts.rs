@@ -5,7 +5,7 @@ use quizpulse::messages::Command;
 use quizpulse::notify::{Toast, ToastLevel};
 use sycamore::prelude::*;
 
-use super::reactive::{effect, keyed, selector};
+use super::reactive::{click, effect, keyed, selector};
 use crate::live::{Live, now};
 use crate::model::toasts::Shelf;
 
@@ -81,7 +81,7 @@ fn toast_view(live: Live, shelf: Signal<Shelf>, toast: Toast) -> View {
             on:focusout=move |_| shelf.update(|s| s.resume(id, now())),
         ) {
             p(class="toast__text") { (toast.text) }
-            button(class="toast__close", r#type="button", aria-label="Dismiss notification", on:click=dismiss) { "×" }
+            button(class="toast__close", r#type="button", aria-label="Dismiss notification", on:click=click(dismiss)) { "×" }
         }
     }
 }
