@@ -7,7 +7,7 @@ use quizpulse::settings::{DEFAULT_SERVER_URL, Settings};
 use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use super::reactive::{attr, click, dynamic, effect, selector, text};
+use super::reactive::{attr, click, dynamic, effect, selector, submit, text};
 use super::{footer, header, strip};
 use crate::chrome;
 use crate::live::{Cache, Live};
@@ -433,7 +433,7 @@ pub fn Options() -> View {
                 }
                 section(class="card", aria-labelledby="settings-title") {
                     h2(id="settings-title") { "Quiz server and notifications" }
-                    form(class="form", on:submit=save, novalidate=true) {
+                    form(class="form", on:submit=submit(save), novalidate=true) {
                         (server_field)
                         (socket_field)
                         (site_field)

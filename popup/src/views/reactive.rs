@@ -74,3 +74,10 @@ pub(super) fn click(
 ) -> Box<dyn FnMut(web_sys::MouseEvent)> {
     Box::new(f)
 }
+
+/// A form's submit handler, boxed (see [`click`]).
+pub(super) fn submit(
+    f: impl FnMut(web_sys::SubmitEvent) + 'static,
+) -> Box<dyn FnMut(web_sys::SubmitEvent)> {
+    Box::new(f)
+}
