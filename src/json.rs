@@ -22,9 +22,10 @@ use serde_json::Error;
 
 /// A parsed JSON value. Objects keep their fields in text order; where a key repeats,
 /// [`Json::get`] finds the last, as JavaScript's `JSON.parse` does.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Json {
     /// `null`.
+    #[default]
     Null,
     /// `true` or `false`.
     Bool(bool),

@@ -1,129 +1,31 @@
 //! The `chrome.*` calls the worker makes, as typed async functions over the raw
 //! bindings. Each returns [`ChromeError`] with the browser's own words on failure.
 
-use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "local"], js_name = get)]
-    fn local_get(keys: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "local"], js_name = set)]
-    fn local_set(items: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "session"], js_name = get)]
-    fn session_get(keys: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "session"], js_name = set)]
-    fn session_set(items: &JsValue) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "action"], js_name = setBadgeText)]
-    fn action_set_badge_text(details: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "action"], js_name = setBadgeBackgroundColor)]
-    fn action_set_badge_background_color(details: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "action"], js_name = setTitle)]
-    fn action_set_title(details: &JsValue) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "alarms"], js_name = create)]
-    fn alarms_create(name: &str, info: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "alarms"], js_name = clear)]
-    fn alarms_clear(name: &str) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "notifications"], js_name = create)]
-    fn notifications_create(id: &str, options: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "notifications"], js_name = update)]
-    fn notifications_update(id: &str, options: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "notifications"], js_name = clear)]
-    fn notifications_clear(id: &str) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "permissions"], js_name = contains)]
-    fn permissions_contains(permissions: &JsValue) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "tabs"], js_name = query)]
-    fn tabs_query(query: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "tabs"], js_name = update)]
-    fn tabs_update(tab: f64, properties: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "tabs"], js_name = create)]
-    fn tabs_create(properties: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "windows"], js_name = update)]
-    fn windows_update(window: f64, properties: &JsValue) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "scripting"], js_name = getRegisteredContentScripts)]
-    fn scripting_get_registered(filter: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "scripting"], js_name = registerContentScripts)]
-    fn scripting_register(scripts: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "scripting"], js_name = unregisterContentScripts)]
-    fn scripting_unregister(filter: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "scripting"], js_name = executeScript)]
-    fn scripting_execute(injection: &JsValue) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout_raw(callback: &Function, ms: f64) -> f64;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout_raw(handle: f64);
-}
-
-/// A failed extension API call: which API, and what the browser said.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{api} failed: {message}")]
-pub struct ChromeError {
-    /// Which API.
-    pub api: &'static str,
-    /// The browser's message.
-    pub message: String,
-}
-
-/// The message of a thrown JS value (an `Error`'s message, a string, or its debug form).
-pub fn describe(err: &JsValue) -> String {
-    err.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| err.as_string())
-        .unwrap_or_else(|| format!("{err:?}"))
-}
-
-async fn call(
-    api: &'static str,
-    promise: Result<Promise, JsValue>,
-) -> Result<JsValue, ChromeError> {
-    let fail = |e: JsValue| ChromeError {
-        api,
-        message: describe(&e),
-    };
-    JsFuture::from(promise.map_err(fail)?).await.map_err(fail)
-}
-
-/// JSON data as a JS value (`JSON.parse` of its text: small code, exact shape).
-pub fn js(value: &serde_json::Value) -> JsValue {
-    json_text(&value.to_string())
-}
-
-/// JSON text as a JS value; `undefined` if it is not JSON (never the case for text
-/// this crate serialised itself).
-pub fn json_text(text: &str) -> JsValue {
-    js_sys::JSON::parse(text).unwrap_or(JsValue::UNDEFINED)
-}
-
-/// A JS value as JSON text (`JSON.stringify`), when it has one.
-pub fn stringify(value: &JsValue) -> Option<String> {
-    js_sys::JSON::stringify(value).ok().map(String::from)
-}
+use quizpulse_chrome::call;
+pub use quizpulse_chrome::{
+    ChromeError, clear_timeout, describe, json_text, object, property, set_timeout, stringify,
+    strings,
+};
 
 /// Reads `keys` from `chrome.storage.local` (`session`: `chrome.storage.session`):
 /// the items object, as the browser returns it.
 pub async fn storage_get(session: bool, keys: &[&str]) -> Result<JsValue, ChromeError> {
-    let keys = js(&serde_json::json!(keys));
+    let keys = strings(keys);
     if session {
-        call("chrome.storage.session.get", session_get(&keys)).await
+        call("chrome.storage.session.get", &[&keys]).await
     } else {
-        call("chrome.storage.local.get", local_get(&keys)).await
+        call("chrome.storage.local.get", &[&keys]).await
     }
 }
 
 /// Writes `items` into `chrome.storage.local` (`session`: `chrome.storage.session`).
 pub async fn storage_set(session: bool, items: &JsValue) -> Result<(), ChromeError> {
     if session {
-        call("chrome.storage.session.set", session_set(items)).await?;
+        call("chrome.storage.session.set", &[items]).await?;
     } else {
-        call("chrome.storage.local.set", local_set(items)).await?;
+        call("chrome.storage.local.set", &[items]).await?;
     }
     Ok(())
 }
@@ -132,17 +34,17 @@ pub async fn storage_set(session: bool, items: &JsValue) -> Result<(), ChromeErr
 pub async fn set_badge(text: &str, color: &str, title: &str) -> Result<(), ChromeError> {
     call(
         "chrome.action.setBadgeText",
-        action_set_badge_text(&js(&serde_json::json!({ "text": text }))),
+        &[&object(&[("text", &text.into())])],
     )
     .await?;
     call(
         "chrome.action.setBadgeBackgroundColor",
-        action_set_badge_background_color(&js(&serde_json::json!({ "color": color }))),
+        &[&object(&[("color", &color.into())])],
     )
     .await?;
     call(
         "chrome.action.setTitle",
-        action_set_title(&js(&serde_json::json!({ "title": title }))),
+        &[&object(&[("title", &title.into())])],
     )
     .await?;
     Ok(())
@@ -152,7 +54,7 @@ pub async fn set_badge(text: &str, color: &str, title: &str) -> Result<(), Chrom
 pub async fn alarm_set(name: &str, when: f64) -> Result<(), ChromeError> {
     call(
         "chrome.alarms.create",
-        alarms_create(name, &js(&serde_json::json!({ "when": when }))),
+        &[&name.into(), &object(&[("when", &when.into())])],
     )
     .await
     .map(|_| ())
@@ -160,7 +62,7 @@ pub async fn alarm_set(name: &str, when: f64) -> Result<(), ChromeError> {
 
 /// Clears the named alarm.
 pub async fn alarm_clear(name: &str) -> Result<(), ChromeError> {
-    call("chrome.alarms.clear", alarms_clear(name))
+    call("chrome.alarms.clear", &[&name.into()])
         .await
         .map(|_| ())
 }
@@ -169,25 +71,17 @@ pub async fn alarm_clear(name: &str) -> Result<(), ChromeError> {
 /// is gone already, the browser answers `false` and nothing shows).
 pub async fn notify(id: &str, options: &JsValue, update: bool) -> Result<bool, ChromeError> {
     if update {
-        let updated = call(
-            "chrome.notifications.update",
-            notifications_update(id, options),
-        )
-        .await?;
+        let updated = call("chrome.notifications.update", &[&id.into(), options]).await?;
         Ok(updated.as_bool().unwrap_or(false))
     } else {
-        call(
-            "chrome.notifications.create",
-            notifications_create(id, options),
-        )
-        .await?;
+        call("chrome.notifications.create", &[&id.into(), options]).await?;
         Ok(true)
     }
 }
 
 /// Removes a notification.
 pub async fn notification_clear(id: &str) -> Result<(), ChromeError> {
-    call("chrome.notifications.clear", notifications_clear(id))
+    call("chrome.notifications.clear", &[&id.into()])
         .await
         .map(|_| ())
 }
@@ -196,7 +90,7 @@ pub async fn notification_clear(id: &str) -> Result<(), ChromeError> {
 pub async fn has_host_access(pattern: &str) -> Result<bool, ChromeError> {
     let granted = call(
         "chrome.permissions.contains",
-        permissions_contains(&js(&serde_json::json!({ "origins": [pattern] }))),
+        &[&object(&[("origins", &strings(&[pattern]))])],
     )
     .await?;
     Ok(granted.as_bool().unwrap_or(false))
@@ -204,8 +98,7 @@ pub async fn has_host_access(pattern: &str) -> Result<bool, ChromeError> {
 
 /// One tab as `chrome.tabs.query` describes it (`url` only where the extension has
 /// host access: no `tabs` permission).
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Tab {
     /// Tab id.
     pub id: Option<f64>,
@@ -215,14 +108,26 @@ pub struct Tab {
     pub url: Option<String>,
 }
 
-/// Every tab whose URL the extension may see.
-pub async fn tabs(query: &serde_json::Value) -> Result<Vec<Tab>, ChromeError> {
-    let found = call("chrome.tabs.query", tabs_query(&js(query))).await?;
-    let text = stringify(&found).unwrap_or_default();
-    quizpulse::json::from_str(&text).map_err(|e| ChromeError {
-        api: "chrome.tabs.query",
-        message: e.to_string(),
+/// The items of a JS array an API answered with (read in place: no JSON decoding).
+fn list(api: &'static str, value: JsValue) -> Result<js_sys::Array, ChromeError> {
+    value.dyn_into().map_err(|_| ChromeError {
+        api,
+        message: "the answer is not a list".into(),
     })
+}
+
+/// Every tab whose URL the extension may see.
+pub async fn tabs(query: &JsValue) -> Result<Vec<Tab>, ChromeError> {
+    const API: &str = "chrome.tabs.query";
+    let found = list(API, call(API, &[query]).await?)?;
+    Ok(found
+        .iter()
+        .map(|tab| Tab {
+            id: property(&tab, "id").as_f64(),
+            window_id: property(&tab, "windowId").as_f64(),
+            url: property(&tab, "url").as_string(),
+        })
+        .collect())
 }
 
 /// Activates a tab and focuses its window.
@@ -230,14 +135,14 @@ pub async fn focus_tab(tab: &Tab) -> Result<(), ChromeError> {
     if let Some(id) = tab.id {
         call(
             "chrome.tabs.update",
-            tabs_update(id, &js(&serde_json::json!({ "active": true }))),
+            &[&id.into(), &object(&[("active", &JsValue::TRUE)])],
         )
         .await?;
     }
     if let Some(window) = tab.window_id {
         call(
             "chrome.windows.update",
-            windows_update(window, &js(&serde_json::json!({ "focused": true }))),
+            &[&window.into(), &object(&[("focused", &JsValue::TRUE)])],
         )
         .await?;
     }
@@ -248,7 +153,7 @@ pub async fn focus_tab(tab: &Tab) -> Result<(), ChromeError> {
 pub async fn open_tab(url: &str) -> Result<(), ChromeError> {
     call(
         "chrome.tabs.create",
-        tabs_create(&js(&serde_json::json!({ "url": url, "active": true }))),
+        &[&object(&[("url", &url.into()), ("active", &JsValue::TRUE)])],
     )
     .await
     .map(|_| ())
@@ -256,36 +161,32 @@ pub async fn open_tab(url: &str) -> Result<(), ChromeError> {
 
 /// The content scripts registered under `id`: their `matches` lists.
 pub async fn registered_scripts(id: &str) -> Result<Vec<Vec<String>>, ChromeError> {
-    #[derive(serde::Deserialize)]
-    struct Script {
-        #[serde(default)]
-        matches: Vec<String>,
-    }
-    let found = call(
-        "chrome.scripting.getRegisteredContentScripts",
-        scripting_get_registered(&js(&serde_json::json!({ "ids": [id] }))),
-    )
-    .await?;
-    let scripts: Vec<Script> = quizpulse::json::from_str(&stringify(&found).unwrap_or_default())
-        .map_err(|e| ChromeError {
-            api: "chrome.scripting.getRegisteredContentScripts",
-            message: e.to_string(),
-        })?;
-    Ok(scripts.into_iter().map(|s| s.matches).collect())
+    const API: &str = "chrome.scripting.getRegisteredContentScripts";
+    let found = call(API, &[&object(&[("ids", &strings(&[id]))])]).await?;
+    Ok(list(API, found)?
+        .iter()
+        .map(|script| {
+            let matches = property(&script, "matches");
+            matches
+                .dyn_ref::<js_sys::Array>()
+                .map(|m| m.iter().filter_map(|p| p.as_string()).collect())
+                .unwrap_or_default()
+        })
+        .collect())
 }
 
 /// Registers the content script `file` under `id` for pages matching `pattern`.
 pub async fn register_script(id: &str, pattern: &str, file: &str) -> Result<(), ChromeError> {
-    let scripts = serde_json::json!([{
-        "id": id,
-        "matches": [pattern],
-        "js": [file],
-        "runAt": "document_idle",
-        "persistAcrossSessions": true,
-    }]);
+    let script = object(&[
+        ("id", &id.into()),
+        ("matches", &strings(&[pattern])),
+        ("js", &strings(&[file])),
+        ("runAt", &"document_idle".into()),
+        ("persistAcrossSessions", &JsValue::TRUE),
+    ]);
     call(
         "chrome.scripting.registerContentScripts",
-        scripting_register(&js(&scripts)),
+        &[&js_sys::Array::of1(&script)],
     )
     .await
     .map(|_| ())
@@ -295,7 +196,7 @@ pub async fn register_script(id: &str, pattern: &str, file: &str) -> Result<(), 
 pub async fn unregister_script(id: &str) -> Result<(), ChromeError> {
     call(
         "chrome.scripting.unregisterContentScripts",
-        scripting_unregister(&js(&serde_json::json!({ "ids": [id] }))),
+        &[&object(&[("ids", &strings(&[id]))])],
     )
     .await
     .map(|_| ())
@@ -304,21 +205,11 @@ pub async fn unregister_script(id: &str) -> Result<(), ChromeError> {
 /// Runs the script `file` in a tab that is already open (the script guards itself
 /// against running twice).
 pub async fn inject_script(tab: f64, file: &str) -> Result<(), ChromeError> {
-    let injection = serde_json::json!({ "target": { "tabId": tab }, "files": [file] });
-    call(
-        "chrome.scripting.executeScript",
-        scripting_execute(&js(&injection)),
-    )
-    .await
-    .map(|_| ())
-}
-
-/// `setTimeout` in the worker's global scope.
-pub fn set_timeout(callback: &Function, ms: f64) -> f64 {
-    set_timeout_raw(callback, ms)
-}
-
-/// `clearTimeout` in the worker's global scope.
-pub fn clear_timeout(handle: f64) {
-    clear_timeout_raw(handle);
+    let injection = object(&[
+        ("target", &object(&[("tabId", &tab.into())])),
+        ("files", &strings(&[file])),
+    ]);
+    call("chrome.scripting.executeScript", &[&injection])
+        .await
+        .map(|_| ())
 }

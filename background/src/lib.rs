@@ -8,6 +8,40 @@
 //! [`notifications`], [`badge`], [`alarms`], [`tabs`], [`ports`], [`quiz_pages`]).
 //! Decisions belong to the core crate. There is no `window` in a service worker: the
 //! global scope is a `ServiceWorkerGlobalScope`, reached through `js_sys::global()`.
+//!
+//! # Exports (what `js/service_worker.js` calls)
+//!
+//! wasm-bindgen copies an export's doc comment into the generated `quizpulse.js`,
+//! which every page downloads too; the exports are documented here instead, and
+//! carry plain comments.
+//!
+//! - `workerStart()`: starts the worker. The loader calls it once, right after the
+//!   wasm module is instantiated and before any queued event. Not a
+//!   `#[wasm_bindgen(start)]`: the pages load the same module and must not run the
+//!   worker's start-up.
+//! - `handleMessage(message, sender)`: answers a `chrome.runtime.onMessage` message;
+//!   the loader passes the resolved value to `sendResponse`. A command is answered
+//!   with the state after it was carried out.
+//! - `handlePortMessage(port, message)`: a message posted on a port
+//!   (`runtime.onConnect`), in order after that port's `connect` event. A popup's
+//!   command goes to the client (its answer is the next snapshot); a ping or a bad
+//!   message is answered on the same port.
+//! - `handleEvent(kind, payload)`: every other browser event, named by `kind`, with
+//!   the listener's argument(s) as `payload`:
+//!
+//!   | kind | payload |
+//!   |---|---|
+//!   | `installed`, `startup`, `permissions_added`, `permissions_removed` | ignored |
+//!   | `connect`, `disconnect` | the port |
+//!   | `alarm` | the alarm |
+//!   | `notification_clicked` | the notification id |
+//!   | `notification_closed` | `{id, byUser}` |
+//!   | `idle` | the new state (`active`, `idle`, `locked`) |
+//!   | `tab_activated` | `{tabId}`, or `null` when no window has focus |
+//!   | `tab_updated` | `{tabId, url}` of a finished load on a site the extension may access |
+//!   | `tab_removed` | the tab id |
+//!   | `storage_changed` | `{changes, area}` |
+//!   | `online`, `offline` | ignored |
 
 pub mod alarms;
 pub mod badge;
@@ -29,10 +63,9 @@ use quizpulse::messages::WorkerMessage;
 use quizpulse::wire::QuizId;
 use wasm_bindgen::prelude::*;
 
-/// Starts the worker: the loader calls it once, right after the wasm module is
-/// instantiated and before any queued event. Not a `#[wasm_bindgen(start)]`: the pages
-/// load the same module and must not run the worker's start-up.
-#[wasm_bindgen(js_name = workerStart)]
+// `workerStart` (see the crate's doc: a doc comment here would be copied into the JS glue).
+#[doc(hidden)]
+#[wasm_bindgen(js_name = workerStart, skip_jsdoc)]
 pub fn worker_start() {
     let location = worker_scope()
         .map(|scope| scope.location().href())
@@ -55,10 +88,10 @@ fn worker_scope() -> Option<web_sys::ServiceWorkerGlobalScope> {
 
 /// Reads a message from a page: JSON data, or an error that says why not.
 fn incoming(message: &JsValue) -> Incoming {
-    match chrome::stringify(message).map(|text| serde_json::from_str(&text)) {
-        Some(Ok(raw)) => messages::classify(raw),
-        _ => Incoming::Answer(WorkerMessage::Error {
-            message: "a message must be JSON data".into(),
+    match chrome::stringify(message) {
+        Some(text) => messages::classify(&text),
+        None => Incoming::Answer(WorkerMessage::Error {
+            message: messages::NOT_JSON.into(),
         }),
     }
 }
@@ -67,9 +100,9 @@ fn to_js(message: &WorkerMessage) -> JsValue {
     chrome::json_text(&message.to_json())
 }
 
-/// Answers a `chrome.runtime.onMessage` message; the loader passes the resolved value
-/// to `sendResponse`. A command is answered with the state after it was carried out.
-#[wasm_bindgen(js_name = handleMessage)]
+// `handleMessage` (see the crate's doc).
+#[doc(hidden)]
+#[wasm_bindgen(js_name = handleMessage, skip_jsdoc)]
 pub async fn handle_message(message: JsValue, _sender: JsValue) -> Result<JsValue, JsValue> {
     match incoming(&message) {
         Incoming::Answer(answer) => Ok(to_js(&answer)),
@@ -82,16 +115,15 @@ pub async fn handle_message(message: JsValue, _sender: JsValue) -> Result<JsValu
     }
 }
 
-/// Receives a message posted on a port (`runtime.onConnect`), in order after that
-/// port's `connect` event. A popup's command goes to the client (its answer is the
-/// next snapshot); a ping or a bad message is answered on the same port.
-#[wasm_bindgen(js_name = handlePortMessage)]
+// `handlePortMessage` (see the crate's doc).
+#[doc(hidden)]
+#[wasm_bindgen(js_name = handlePortMessage, skip_jsdoc)]
 pub fn handle_port_message(port: Port, message: JsValue) {
-    if !matches!(port.kind(), Kind::Page(_)) {
+    if !matches!(ports::kind(&port), Kind::Page(_)) {
         return;
     }
     match incoming(&message) {
-        Incoming::Answer(answer) => port.post(&to_js(&answer)),
+        Incoming::Answer(answer) => ports::post(&port, &to_js(&answer)),
         Incoming::Carry(command) => push(Input::Command(command, None)),
     }
 }
@@ -106,23 +138,9 @@ fn tab_id(value: &JsValue) -> Option<i64> {
     value.as_f64().map(|id| id as i64)
 }
 
-/// Receives every other browser event, named by `kind`, with the listener's
-/// argument(s) as `payload`:
-///
-/// | kind | payload |
-/// |---|---|
-/// | `installed`, `startup`, `permissions_added`, `permissions_removed` | ignored |
-/// | `connect`, `disconnect` | the port |
-/// | `alarm` | the alarm |
-/// | `notification_clicked` | the notification id |
-/// | `notification_closed` | `{id, byUser}` |
-/// | `idle` | the new state (`active`, `idle`, `locked`) |
-/// | `tab_activated` | `{tabId}`, or `null` when no window has focus |
-/// | `tab_updated` | `{tabId, url}` of a finished load on a site the extension may access |
-/// | `tab_removed` | the tab id |
-/// | `storage_changed` | `{changes, area}` |
-/// | `online`, `offline` | ignored |
-#[wasm_bindgen(js_name = handleEvent)]
+// `handleEvent` (see the crate's doc for its kinds and payloads).
+#[doc(hidden)]
+#[wasm_bindgen(js_name = handleEvent, skip_jsdoc)]
 pub fn handle_event(kind: &str, payload: JsValue) {
     let input = match kind {
         "installed" | "startup" => Input::Wake,
@@ -133,7 +151,7 @@ pub fn handle_event(kind: &str, payload: JsValue) {
         "connect" | "disconnect" => {
             let port: Port = payload.unchecked_into();
             let connect = kind == "connect";
-            match (port.kind(), connect) {
+            match (ports::kind(&port), connect) {
                 (Kind::Page(page), true) => Input::PageOpened(page, port),
                 (Kind::Page(page), false) => Input::PageClosed(page, port),
                 (Kind::QuizPage { quiz, tab }, true) => Input::TabQuiz {

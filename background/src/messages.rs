@@ -1,11 +1,13 @@
 //! Messages from extension pages (popup, options, tabs): each is decoded as the core's
 //! [`Command`]. A ping is answered here; every other command goes to the client.
 
-use quizpulse::messages::{Command, WorkerMessage};
-use serde_json::Value;
+use quizpulse::messages::{Command, CommandError, WorkerMessage};
 
 /// This build's version, reported in [`WorkerMessage::Pong`].
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The answer to a message that is not JSON data.
+pub const NOT_JSON: &str = "a message must be JSON data";
 
 /// What to do with one message.
 #[derive(Debug, PartialEq)]
@@ -16,13 +18,17 @@ pub enum Incoming {
     Carry(Command),
 }
 
-/// Decodes one message: never a panic, a bad one gets an error that says why.
-pub fn classify(raw: Value) -> Incoming {
-    match Command::from_value(raw) {
+/// Decodes one message, given as JSON text: never a panic, a bad one gets an error
+/// that says why.
+pub fn classify(text: &str) -> Incoming {
+    match Command::from_json(text) {
         Ok(Command::Ping) => Incoming::Answer(WorkerMessage::Pong {
             version: VERSION.to_owned(),
         }),
         Ok(command) => Incoming::Carry(command),
+        Err(CommandError::NotJson(_)) => Incoming::Answer(WorkerMessage::Error {
+            message: NOT_JSON.into(),
+        }),
         Err(err) => Incoming::Answer(WorkerMessage::Error {
             message: err.to_string(),
         }),
@@ -33,13 +39,23 @@ pub fn classify(raw: Value) -> Incoming {
 mod tests {
     use super::*;
     use quizpulse::wire::QuizId;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn answer(raw: Value) -> Value {
-        match classify(raw) {
+        match classify(&raw.to_string()) {
             Incoming::Answer(message) => serde_json::to_value(message).unwrap(),
             Incoming::Carry(command) => panic!("{command:?} is carried, not answered"),
         }
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_answered_with_an_error() {
+        assert_eq!(
+            classify("{\"type\": "),
+            Incoming::Answer(WorkerMessage::Error {
+                message: NOT_JSON.into()
+            })
+        );
     }
 
     #[test]
@@ -57,13 +73,13 @@ mod tests {
     #[test]
     fn commands_go_to_the_client() {
         assert_eq!(
-            classify(json!({"type": "follow", "quiz_id": 7})),
+            classify(&json!({"type": "follow", "quiz_id": 7}).to_string()),
             Incoming::Carry(Command::Follow {
                 quiz_id: QuizId::from("7")
             })
         );
         assert_eq!(
-            classify(json!({"type": "sign_out"})),
+            classify(&json!({"type": "sign_out"}).to_string()),
             Incoming::Carry(Command::SignOut)
         );
     }

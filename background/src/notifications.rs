@@ -12,14 +12,17 @@ const ICON: &str = "icons/icon-128.png";
 /// before (so it does not pop up again), else `create`. An update of one the user
 /// already closed creates it afresh.
 pub async fn show(notification: &Notification) -> Result<(), ChromeError> {
-    let options = chrome::js(&serde_json::json!({
-        "type": "basic",
-        "iconUrl": ICON,
-        "title": notification.title,
-        "message": notification.message,
-        "requireInteraction": notification.require_interaction,
-        "silent": notification.update,
-    }));
+    let options = chrome::object(&[
+        ("type", &"basic".into()),
+        ("iconUrl", &ICON.into()),
+        ("title", &notification.title.as_str().into()),
+        ("message", &notification.message.as_str().into()),
+        (
+            "requireInteraction",
+            &notification.require_interaction.into(),
+        ),
+        ("silent", &notification.update.into()),
+    ]);
     if notification.update && chrome::notify(&notification.id, &options, true).await? {
         return Ok(());
     }

@@ -11,21 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::chrome::{self, ChromeError};
 
-#[wasm_bindgen]
-extern "C" {
-    /// A `chrome.runtime.Port` (a long-lived connection from a page or content script).
-    #[derive(Clone)]
-    pub type Port;
-
-    #[wasm_bindgen(method, catch, js_name = postMessage)]
-    fn post_message(this: &Port, message: &JsValue) -> Result<(), JsValue>;
-
-    #[wasm_bindgen(method, getter)]
-    fn name(this: &Port) -> String;
-
-    #[wasm_bindgen(method, getter)]
-    fn sender(this: &Port) -> JsValue;
-}
+pub use quizpulse_chrome::Port;
 
 /// The port name prefix of a quiz page: `quiz:<quiz id>`.
 pub const QUIZ_PORT_PREFIX: &str = "quiz:";
@@ -56,37 +42,35 @@ pub enum Kind {
     Other,
 }
 
-impl Port {
-    /// Reads the port's name and sender.
-    pub fn kind(&self) -> Kind {
-        let name = self.name();
-        if let Some(page) = Page::from_port_name(&name) {
-            return Kind::Page(page);
-        }
-        let tab = js_sys::Reflect::get(&self.sender(), &"tab".into())
-            .and_then(|t| js_sys::Reflect::get(&t, &"id".into()))
-            .ok()
-            .and_then(|id| id.as_f64());
-        match (name.strip_prefix(QUIZ_PORT_PREFIX), tab) {
-            (Some(quiz), Some(tab)) if !quiz.is_empty() => Kind::QuizPage {
-                quiz: quiz.to_owned(),
-                // Tab ids are small integers.
-                tab: tab as TabId,
-            },
-            _ => Kind::Other,
-        }
+/// Reads a port's name and sender.
+pub fn kind(port: &Port) -> Kind {
+    let name = port.name();
+    if let Some(page) = Page::from_port_name(&name) {
+        return Kind::Page(page);
     }
+    let tab = js_sys::Reflect::get(&port.sender(), &"tab".into())
+        .and_then(|t| js_sys::Reflect::get(&t, &"id".into()))
+        .ok()
+        .and_then(|id| id.as_f64());
+    match (name.strip_prefix(QUIZ_PORT_PREFIX), tab) {
+        (Some(quiz), Some(tab)) if !quiz.is_empty() => Kind::QuizPage {
+            quiz: quiz.to_owned(),
+            // Tab ids are small integers.
+            tab: tab as TabId,
+        },
+        _ => Kind::Other,
+    }
+}
 
-    /// Posts `message`. A port that closed meanwhile (its disconnect event is still on
-    /// its way) is expected: noted at debug level, not fatal.
-    pub fn post(&self, message: &JsValue) {
-        if let Err(err) = self.post_message(message) {
-            let text = format!(
-                "QuizPulse: a port closed before a message: {}",
-                chrome::describe(&err)
-            );
-            web_sys::console::debug_1(&text.into());
-        }
+/// Posts `message` on `port`. A port that closed meanwhile (its disconnect event is
+/// still on its way) is expected: noted at debug level, not fatal.
+pub fn post(port: &Port, message: &JsValue) {
+    if let Err(err) = port.post_message(message) {
+        let text = format!(
+            "QuizPulse: a port closed before a message: {}",
+            chrome::describe(&err)
+        );
+        web_sys::console::debug_1(&text.into());
     }
 }
 
@@ -158,7 +142,7 @@ pub async fn publish(
     if !popups.is_empty() {
         let value = chrome::json_text(&format!(r#"{{"type":"snapshot","snapshot":{json}}}"#));
         for port in &popups {
-            port.post(&value);
+            post(port, &value);
         }
     }
     if !to_storage {
@@ -174,6 +158,9 @@ pub async fn publish(
 pub fn state_message(snapshot: &Snapshot) -> JsValue {
     match serde_json::to_string(snapshot) {
         Ok(json) => chrome::json_text(&format!(r#"{{"type":"snapshot","snapshot":{json}}}"#)),
-        Err(err) => chrome::js(&serde_json::json!({ "type": "error", "message": err.to_string() })),
+        Err(err) => chrome::object(&[
+            ("type", &"error".into()),
+            ("message", &err.to_string().into()),
+        ]),
     }
 }

@@ -85,7 +85,7 @@ async fn register(pattern: &str, granted: bool) -> Result<(), chrome::ChromeErro
     }
     chrome::register_script(SCRIPT_ID, pattern, SCRIPT_FILE).await?;
     // Tabs opened before the registration get the script now (it runs once per page).
-    for tab in chrome::tabs(&serde_json::json!({ "url": pattern })).await? {
+    for tab in chrome::tabs(&chrome::object(&[("url", &pattern.into())])).await? {
         if let Some(id) = tab.id
             && let Err(err) = chrome::inject_script(id, SCRIPT_FILE).await
         {

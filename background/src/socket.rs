@@ -9,18 +9,24 @@ use std::cell::RefCell;
 
 use quizpulse::client::SocketId;
 use wasm_bindgen::prelude::*;
-use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use crate::chrome::{ChromeError, describe};
 use crate::driver::{Input, push};
 
+/// A socket's event listener. Every listener takes the plain `JsValue` and casts it:
+/// one closure signature is one JS shim (and one wasm export) in the glue, shared with
+/// the pages' port listeners, where `FnMut(MessageEvent)`, `FnMut(CloseEvent)`, …
+/// would each add their own.
+type Listener = Closure<dyn FnMut(JsValue)>;
+
 /// A socket and the listeners that must live as long as it does.
 struct Open {
     ws: WebSocket,
-    _on_open: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(Event)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    _on_open: Listener,
+    _on_message: Listener,
+    _on_error: Listener,
+    _on_close: Listener,
 }
 
 thread_local! {
@@ -50,17 +56,18 @@ pub fn open(id: SocketId, url: &str) -> Result<(), ChromeError> {
         }
     };
     ws.set_binary_type(BinaryType::Arraybuffer);
-    let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+    let on_open = Listener::new(move |_: JsValue| {
         OPENED.with(|o| o.borrow_mut().insert(id));
         push(Input::SocketOpened(id));
     });
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        if let Some(text) = event.data().as_string() {
+    let on_message = Listener::new(move |event: JsValue| {
+        if let Some(text) = event.unchecked_into::<MessageEvent>().data().as_string() {
             push(Input::SocketMessage(id, text));
         }
     });
-    let on_error = Closure::<dyn FnMut(Event)>::new(move |_: Event| push(Input::SocketError(id)));
-    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+    let on_error = Listener::new(move |_: JsValue| push(Input::SocketError(id)));
+    let on_close = Listener::new(move |event: JsValue| {
+        let event: CloseEvent = event.unchecked_into();
         let was_open = OPENED.with(|o| o.borrow_mut().remove(&id));
         // The listeners may not be dropped while one of them runs: drop them later.
         let gone = SOCKETS.with(|s| s.borrow_mut().remove(&id));

@@ -16,7 +16,7 @@ pub fn shows(shown: &str, url: &str) -> bool {
 
 /// Focuses the first tab showing `url`, or opens it in a new tab.
 pub async fn open(url: &str) -> Result<(), ChromeError> {
-    let all = chrome::tabs(&serde_json::json!({})).await?;
+    let all = chrome::tabs(&chrome::object(&[])).await?;
     match all
         .iter()
         .find(|t| t.url.as_deref().is_some_and(|shown| shows(shown, url)))

@@ -1,59 +1,14 @@
 //! The few `chrome.*` extension APIs the pages use, as typed async functions.
 
-use js_sys::{Object, Promise, Reflect};
+use js_sys::Reflect;
+use quizpulse::json::Json;
 use quizpulse::messages::{Command, WorkerMessage};
+use quizpulse_chrome::{describe, invoke, object, settle, strings};
 
 use crate::model::Stored;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "session"], js_name = get)]
-    fn session_get(key: &str) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "local"], js_name = get)]
-    fn local_get(key: &str) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = openOptionsPage)]
-    fn open_options_page_raw() -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = sendMessage)]
-    fn send_message_raw(message: &JsValue) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = getManifest)]
-    fn get_manifest_raw() -> Result<JsValue, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "permissions"], js_name = contains)]
-    fn permissions_contains_raw(permissions: &Object) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "permissions"], js_name = request)]
-    fn permissions_request_raw(permissions: &Object) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = connect)]
-    fn runtime_connect(info: &Object) -> Result<Port, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = ["navigator", "clipboard"], js_name = writeText)]
-    fn clipboard_write_text(text: &str) -> Result<Promise, JsValue>;
-
-    /// A `chrome.runtime.Port` to the service worker.
-    #[derive(Clone)]
-    pub type Port;
-
-    #[wasm_bindgen(method, catch, js_name = postMessage)]
-    fn post_message(this: &Port, message: &JsValue) -> Result<(), JsValue>;
-
-    #[wasm_bindgen(method, getter, js_name = onMessage)]
-    fn on_message(this: &Port) -> PortEvent;
-
-    #[wasm_bindgen(method, getter, js_name = onDisconnect)]
-    fn on_disconnect(this: &Port) -> PortEvent;
-
-    type PortEvent;
-
-    #[wasm_bindgen(method, js_name = addListener)]
-    fn add_listener(this: &PortEvent, listener: &js_sys::Function);
-}
+pub use quizpulse_chrome::Port;
 
 /// A failed extension API call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,25 +31,19 @@ pub enum ChromeError {
     },
 }
 
-fn describe(err: &JsValue) -> String {
-    err.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| err.as_string())
-        .unwrap_or_else(|| format!("{err:?}"))
+impl From<quizpulse_chrome::ChromeError> for ChromeError {
+    fn from(err: quizpulse_chrome::ChromeError) -> ChromeError {
+        ChromeError::Api {
+            api: err.api,
+            message: err.message,
+        }
+    }
 }
 
-async fn call(
-    api: &'static str,
-    promise: Result<Promise, JsValue>,
-) -> Result<JsValue, ChromeError> {
-    let api_err = |e: JsValue| ChromeError::Api {
-        api,
-        message: describe(&e),
-    };
-    JsFuture::from(promise.map_err(api_err)?)
-        .await
-        .map_err(api_err)
+async fn call(api: &'static str, args: &[&JsValue]) -> Result<JsValue, ChromeError> {
+    Ok(quizpulse_chrome::call(api, args).await?)
 }
+
 fn stored(api: &'static str, value: &JsValue) -> Result<Option<Stored>, ChromeError> {
     if value.is_undefined() {
         return Ok(None);
@@ -131,12 +80,8 @@ fn not_bool(api: &'static str) -> ChromeError {
     }
 }
 
-async fn area_value(
-    api: &'static str,
-    promise: Result<Promise, JsValue>,
-    key: &str,
-) -> Result<Option<Stored>, ChromeError> {
-    let items = call(api, promise).await?;
+async fn area_value(api: &'static str, key: &str) -> Result<Option<Stored>, ChromeError> {
+    let items = call(api, &[&key.into()]).await?;
     let value = Reflect::get(&items, &JsValue::from_str(key)).map_err(|e| ChromeError::Data {
         api,
         message: describe(&e),
@@ -146,7 +91,7 @@ async fn area_value(
 
 /// Reads one key of `chrome.storage.session`; `None` when it is not set.
 pub async fn session_value(key: &str) -> Result<Option<Stored>, ChromeError> {
-    area_value("chrome.storage.session.get", session_get(key), key).await
+    area_value("chrome.storage.session.get", key).await
 }
 
 /// What a page's loader read of `chrome.storage.session` before the wasm was ready:
@@ -178,12 +123,12 @@ pub fn preread_session_value(
 
 /// Reads one key of `chrome.storage.local`; `None` when it is not set.
 pub async fn local_value(key: &str) -> Result<Option<Stored>, ChromeError> {
-    area_value("chrome.storage.local.get", local_get(key), key).await
+    area_value("chrome.storage.local.get", key).await
 }
 
 /// Opens the extension's options page (focusing it if it is already open).
 pub async fn open_options_page() -> Result<(), ChromeError> {
-    call("chrome.runtime.openOptionsPage", open_options_page_raw())
+    call("chrome.runtime.openOptionsPage", &[])
         .await
         .map(|_| ())
 }
@@ -192,27 +137,20 @@ pub async fn open_options_page() -> Result<(), ChromeError> {
 pub async fn send_message(command: &Command) -> Result<WorkerMessage, ChromeError> {
     const API: &str = "chrome.runtime.sendMessage";
     let message = to_js(API, command)?;
-    let answer = call(API, send_message_raw(&message)).await?;
+    let answer = call(API, &[&message]).await?;
     crate::model::read_worker_message(&json_text(API, &answer)?)
         .map_err(|message| ChromeError::Data { api: API, message })
 }
 
 /// The origins object `chrome.permissions` takes: `{origins: [pattern]}`.
-fn origins(api: &'static str, pattern: &str) -> Result<Object, ChromeError> {
-    let request = Object::new();
-    let list = js_sys::Array::of1(&JsValue::from_str(pattern));
-    Reflect::set(&request, &JsValue::from_str("origins"), &list).map_err(|e| ChromeError::Api {
-        api,
-        message: describe(&e),
-    })?;
-    Ok(request)
+fn origins(pattern: &str) -> JsValue {
+    object(&[("origins", &strings(&[pattern]))])
 }
 
 /// Whether the extension holds host access for a match pattern (`https://host/*`).
 pub async fn has_host_access(pattern: &str) -> Result<bool, ChromeError> {
     const API: &str = "chrome.permissions.contains";
-    let request = origins(API, pattern)?;
-    let granted = call(API, permissions_contains_raw(&request)).await?;
+    let granted = call(API, &[&origins(pattern)]).await?;
     granted.as_bool().ok_or_else(|| not_bool(API))
 }
 
@@ -222,16 +160,16 @@ pub fn request_host_access(
     pattern: &str,
 ) -> impl Future<Output = Result<bool, ChromeError>> + use<> {
     const API: &str = "chrome.permissions.request";
-    let promise = origins(API, pattern).map(|request| permissions_request_raw(&request));
+    let promise = invoke(API, &[&origins(pattern)]);
     async move {
-        let granted = call(API, promise?).await?;
+        let granted = settle(API, promise).await?;
         granted.as_bool().ok_or_else(|| not_bool(API))
     }
 }
 
 /// Copies text to the clipboard.
 pub async fn copy_text(text: &str) -> Result<(), ChromeError> {
-    call("navigator.clipboard.writeText", clipboard_write_text(text))
+    call("navigator.clipboard.writeText", &[&text.into()])
         .await
         .map(|_| ())
 }
@@ -244,17 +182,7 @@ pub fn connect(
     on_disconnect: impl FnMut() + 'static,
 ) -> Result<Port, ChromeError> {
     const API: &str = "chrome.runtime.connect";
-    let info = Object::new();
-    Reflect::set(&info, &JsValue::from_str("name"), &JsValue::from_str(name)).map_err(|e| {
-        ChromeError::Api {
-            api: API,
-            message: describe(&e),
-        }
-    })?;
-    let port = runtime_connect(&info).map_err(|e| ChromeError::Api {
-        api: API,
-        message: describe(&e),
-    })?;
+    let port: Port = invoke(API, &[&object(&[("name", &name.into())])])?.unchecked_into();
     let message = Closure::<dyn FnMut(JsValue)>::new(on_message);
     port.on_message()
         .add_listener(message.as_ref().unchecked_ref());
@@ -288,13 +216,10 @@ pub fn local_storage() -> Option<web_sys::Storage> {
 }
 
 /// The extension's manifest, as JSON.
-pub fn manifest() -> Result<serde_json::Value, ChromeError> {
+pub fn manifest() -> Result<Json, ChromeError> {
     const API: &str = "chrome.runtime.getManifest";
-    let value = get_manifest_raw().map_err(|e| ChromeError::Api {
-        api: API,
-        message: describe(&e),
-    })?;
-    serde_json::from_str(&json_text(API, &value)?).map_err(|e| ChromeError::Data {
+    let value = invoke(API, &[])?;
+    Json::parse(&json_text(API, &value)?).map_err(|e| ChromeError::Data {
         api: API,
         message: e.to_string(),
     })

@@ -91,12 +91,7 @@ impl Live {
             self.port.set(None);
             // The worker stopped or restarted: connect again shortly.
             let again = Closure::once_into_js(move || self.connect());
-            if let Some(window) = web_sys::window() {
-                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-                    again.unchecked_ref(),
-                    RECONNECT_MS,
-                );
-            }
+            quizpulse_chrome::set_timeout(again.unchecked_ref(), f64::from(RECONNECT_MS));
         };
         match chrome::connect(self.page.port_name(), on_message, on_disconnect) {
             Ok(port) => {
@@ -134,12 +129,7 @@ impl Live {
 
     fn tick(self) {
         let tick = Closure::<dyn FnMut()>::new(move || self.now.set(now()));
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
-                tick.as_ref().unchecked_ref(),
-                1000,
-            );
-        }
+        quizpulse_chrome::set_interval(tick.as_ref().unchecked_ref(), 1000.0);
         tick.forget();
     }
 

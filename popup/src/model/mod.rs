@@ -9,13 +9,13 @@ pub mod toasts;
 
 use std::time::Duration;
 
+use quizpulse::json::Json;
 use quizpulse::messages::{Snapshot, WorkerMessage};
 use quizpulse::settings::Settings;
 use quizpulse::time::human_duration;
 use quizpulse::wire::Performance;
 use quizpulse::{ConnState, PersistKey, Timestamp};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The `chrome.storage.session` key of the cached snapshot: the core's.
 pub use quizpulse::client::SNAPSHOT_KEY;
@@ -134,22 +134,34 @@ pub struct RecentRow {
 
 /// The user's recent sessions, newest first, titled from the snapshot's quiz list.
 pub fn recent_sessions(performance: &Performance, snapshot: &Snapshot) -> Vec<RecentRow> {
-    let mut rows: Vec<RecentRow> = performance
-        .recent_sessions
-        .iter()
-        .map(|s| RecentRow {
-            title: snapshot
-                .quizzes
-                .iter()
-                .find(|q| q.quiz.id == s.quiz_id)
-                .map_or_else(|| s.quiz_id.to_string(), |q| q.quiz.title.clone()),
-            score: s.score,
-            completed_at: s.completed_at.clone(),
-        })
-        .collect();
-    // RFC 3339 UTC strings of one server sort as times.
-    rows.sort_by(|a, b| b.completed_at.cmp(&a.completed_at));
+    let mut rows = Vec::with_capacity(performance.recent_sessions.len());
+    for s in &performance.recent_sessions {
+        insert_newest_first(
+            &mut rows,
+            RecentRow {
+                title: snapshot
+                    .quizzes
+                    .iter()
+                    .find(|q| q.quiz.id == s.quiz_id)
+                    .map_or_else(|| s.quiz_id.to_string(), |q| q.quiz.title.clone()),
+                score: s.score,
+                completed_at: s.completed_at.clone(),
+            },
+        );
+    }
     rows
+}
+
+/// Inserts `row` into `rows`, kept newest first, after every row at the same time (so
+/// equal times keep their arrival order). RFC 3339 UTC strings of one server sort as
+/// times. An insertion sort: the list is short, and `sort_by` would add about 4.5 KB
+/// of wasm for this one type.
+fn insert_newest_first(rows: &mut Vec<RecentRow>, row: RecentRow) {
+    let at = rows
+        .iter()
+        .position(|r| r.completed_at < row.completed_at)
+        .unwrap_or(rows.len());
+    rows.insert(at, row);
 }
 
 /// The popup's tabs.
@@ -222,7 +234,7 @@ impl UiState {
 /// Whether signing in to `pattern` (`http://host:port/*`) needs host access asked for
 /// at run time: its scheme and host are not among the manifest's `host_permissions`
 /// (a pattern without a port matches every port).
-pub fn needs_host_request(pattern: &str, manifest: &Value) -> bool {
+pub fn needs_host_request(pattern: &str, manifest: &Json) -> bool {
     let split = |p: &str| -> Option<(String, String)> {
         let (scheme, rest) = p.split_once("://")?;
         let authority = rest.split('/').next()?;
@@ -237,10 +249,10 @@ pub fn needs_host_request(pattern: &str, manifest: &Value) -> bool {
     };
     let granted = manifest
         .get("host_permissions")
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .into_iter()
         .flatten()
-        .filter_map(Value::as_str);
+        .filter_map(Json::as_str);
     !granted
         .filter_map(split)
         .any(|(s, h)| (s == scheme || s == "*") && (h == host || h == "*"))
@@ -294,14 +306,14 @@ pub fn stored_settings(stored: Option<&Stored>) -> Result<Settings, StoredSettin
 
 /// The host names a manifest's `host_permissions` grant, for display
 /// (`http://127.0.0.1/*` → `127.0.0.1`).
-pub fn granted_hosts(manifest: &Value) -> Vec<String> {
+pub fn granted_hosts(manifest: &Json) -> Vec<String> {
     manifest
         .get("host_permissions")
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .map(|patterns| {
             patterns
                 .iter()
-                .filter_map(Value::as_str)
+                .filter_map(Json::as_str)
                 .filter_map(|p| p.split_once("://").map(|(_, rest)| rest))
                 .map(|rest| rest.split('/').next().unwrap_or_default().to_string())
                 .filter(|host| !host.is_empty())
@@ -313,7 +325,6 @@ pub fn granted_hosts(manifest: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn pong_and_errors() {
@@ -409,12 +420,17 @@ mod tests {
 
     #[test]
     fn host_access_is_asked_only_beyond_the_build() {
-        let manifest = json!({"host_permissions": ["http://127.0.0.1/*", "http://localhost/*"]});
+        let manifest =
+            Json::parse(r#"{"host_permissions": ["http://127.0.0.1/*", "http://localhost/*"]}"#)
+                .unwrap();
         assert!(!needs_host_request("http://127.0.0.1:8000/*", &manifest));
         assert!(!needs_host_request("http://LOCALHOST/*", &manifest));
         assert!(needs_host_request("https://127.0.0.1/*", &manifest));
         assert!(needs_host_request("https://quiz.example.org/*", &manifest));
-        assert!(needs_host_request("https://quiz.example.org/*", &json!({})));
+        assert!(needs_host_request(
+            "https://quiz.example.org/*",
+            &Json::parse("{}").unwrap()
+        ));
     }
 
     #[test]
@@ -450,9 +466,32 @@ mod tests {
     }
 
     #[test]
+    fn recent_rows_are_newest_first_and_equal_times_keep_their_order() {
+        let row = |title: &str, at: &str| RecentRow {
+            title: title.into(),
+            score: 1.0,
+            completed_at: at.into(),
+        };
+        let mut rows = Vec::new();
+        for r in [
+            row("b", "2026-01-02T00:00:00Z"),
+            row("d", "2026-01-01T00:00:00Z"),
+            row("a", "2026-01-03T00:00:00Z"),
+            row("c", "2026-01-02T00:00:00Z"),
+            row("e", "2026-01-01T00:00:00Z"),
+        ] {
+            insert_newest_first(&mut rows, r);
+        }
+        let titles: Vec<&str> = rows.iter().map(|r| r.title.as_str()).collect();
+        assert_eq!(titles, ["a", "b", "c", "d", "e"]);
+    }
+
+    #[test]
     fn hosts_from_the_manifest() {
-        let manifest = json!({"host_permissions": ["http://127.0.0.1/*", "http://localhost/*"]});
+        let manifest =
+            Json::parse(r#"{"host_permissions": ["http://127.0.0.1/*", "http://localhost/*"]}"#)
+                .unwrap();
         assert_eq!(granted_hosts(&manifest), vec!["127.0.0.1", "localhost"]);
-        assert!(granted_hosts(&json!({})).is_empty());
+        assert!(granted_hosts(&Json::parse("{}").unwrap()).is_empty());
     }
 }

@@ -7,7 +7,7 @@ use quizpulse::settings::{DEFAULT_SERVER_URL, Settings};
 use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use super::reactive::{attr, dynamic, effect, selector, text};
+use super::reactive::{attr, click, dynamic, effect, selector, submit, text};
 use super::{footer, header, strip};
 use crate::chrome;
 use crate::live::{Cache, Live};
@@ -383,7 +383,7 @@ pub fn Options() -> View {
         Some(name) => view! {
             p { "Signed in as " strong(data-testid="account") { (name) } "." }
             div(class="form__actions") {
-                button(class="button", r#type="button", on:click=sign_out) { "Sign out" }
+                button(class="button", r#type="button", on:click=click(sign_out)) { "Sign out" }
             }
         },
         None => view! {
@@ -433,7 +433,7 @@ pub fn Options() -> View {
                 }
                 section(class="card", aria-labelledby="settings-title") {
                     h2(id="settings-title") { "Quiz server and notifications" }
-                    form(class="form", on:submit=save, novalidate=true) {
+                    form(class="form", on:submit=submit(save), novalidate=true) {
                         (server_field)
                         (socket_field)
                         (site_field)
@@ -560,7 +560,7 @@ fn test_card(live: Live) -> View {
             h2(id="test-title") { "Test connection" }
             p { "Checks the server URL, host access, the sign-in token and the live socket, one by one." }
             div(class="form__actions") {
-                button(class="button", r#type="button", on:click=run) { "Test connection" }
+                button(class="button", r#type="button", on:click=click(run)) { "Test connection" }
             }
             div(role="status", data-testid="test-steps") { (list) }
         }
@@ -605,7 +605,7 @@ fn log_card(live: Live) -> View {
             h2(id="log-title") { "Connection log" }
             p { "The last connection events (times in UTC), for a bug report." }
             div(class="form__actions") {
-                button(class="button", r#type="button", on:click=copy) { "Copy log" }
+                button(class="button", r#type="button", on:click=click(copy)) { "Copy log" }
                 span(class="form__message", role="status") { (copied_text) }
             }
             (list)

@@ -8,7 +8,7 @@ use quizpulse::wire::{Entry, QuizId};
 use sycamore::prelude::*;
 
 use super::board::{query_note, table};
-use super::reactive::{attr, dynamic, selector};
+use super::reactive::{attr, click, dynamic, selector};
 use super::{footer, header, me, quizzes, sign_in, strip, toasts};
 use crate::chrome;
 use crate::live::{Cache, Live};
@@ -173,7 +173,7 @@ fn tabs(live: Live, ui: Ui) -> View {
                     aria-controls=panel,
                     aria-selected=aria_selected,
                     tabindex=tabindex,
-                    on:click=move |_| ui.show(tab),
+                    on:click=click(move |_| ui.show(tab)),
                     on:keydown=keydown,
                 ) { (label) }
             }

@@ -7,7 +7,7 @@ use sycamore::prelude::*;
 
 use super::board::{query_note, table};
 use super::popup::Ui;
-use super::reactive::{dynamic, selector, text};
+use super::reactive::{click, dynamic, keyed, selector, text};
 use crate::live::Live;
 use crate::model::ago;
 
@@ -89,42 +89,47 @@ fn quiz_list(live: Live, ui: Ui) -> View {
         }
     };
     let note = dynamic(note);
+    let rows = keyed(ids, move |id| {
+        untrack(|| {
+            let Some(row) = row_of(live, &id) else {
+                return View::default();
+            };
+            let title = row.quiz.title.clone();
+            let subject = live
+                .with(|s| s.and_then(|s| s.subject_names.get(&row.quiz.subject_id).cloned()))
+                .unwrap_or_else(|| row.quiz.subject_id.to_string());
+            let open = {
+                let id = id.clone();
+                move |_| ui.open(live, Some(id.clone()))
+            };
+            let status = {
+                let id = id.clone();
+                text(move || {
+                    row_of(live, &id)
+                        .map(|r| follow_words(&r).to_owned())
+                        .unwrap_or_default()
+                })
+            };
+            let sessions = row.quiz.sessions_count;
+            let switch = follow_switch(live, id.clone(), title.clone());
+            view! {
+                li(class="quiz") {
+                    button(class="quiz__open", r#type="button", on:click=click(open)) {
+                        span(class="quiz__title") { (title) }
+                        span(class="quiz__meta") {
+                            (subject) " · " (sessions) " sessions"
+                            span(class="quiz__status") { (status) }
+                        }
+                    }
+                    (switch)
+                }
+            }
+        })
+    });
     view! {
         (note)
         ul(class="quizzes", aria-label="Quizzes") {
-            Keyed(
-                list=ids,
-                key=|id| id.clone(),
-                view=move |id| untrack(|| {
-                    let Some(row) = row_of(live, &id) else { return View::default() };
-                    let title = row.quiz.title.clone();
-                    let subject = live.with(|s| {
-                        s.and_then(|s| s.subject_names.get(&row.quiz.subject_id).cloned())
-                    }).unwrap_or_else(|| row.quiz.subject_id.to_string());
-                    let open = {
-                        let id = id.clone();
-                        move |_| ui.open(live, Some(id.clone()))
-                    };
-                    let status = {
-                        let id = id.clone();
-                        text(move || row_of(live, &id).map(|r| follow_words(&r).to_owned()).unwrap_or_default())
-                    };
-                    let sessions = row.quiz.sessions_count;
-                    let switch = follow_switch(live, id.clone(), title.clone());
-                    view! {
-                        li(class="quiz") {
-                            button(class="quiz__open", r#type="button", on:click=open) {
-                                span(class="quiz__title") { (title) }
-                                span(class="quiz__meta") {
-                                    (subject) " · " (sessions) " sessions"
-                                    span(class="quiz__status") { (status) }
-                                }
-                            }
-                            (switch)
-                        }
-                    }
-                }),
-            )
+            (rows)
         }
     }
 }
@@ -205,7 +210,7 @@ fn quiz_board(live: Live, ui: Ui, id: String) -> View {
     view! {
         section(class="detail", aria-labelledby="quiz-title") {
             div(class="detail__head") {
-                button(class="button button--small button--quiet", r#type="button", on:click=back) { "‹ All quizzes" }
+                button(class="button button--small button--quiet", r#type="button", on:click=click(back)) { "‹ All quizzes" }
                 h2(id="quiz-title", class="detail__title") { (title) }
                 (switch)
             }

@@ -54,3 +54,30 @@ pub(super) fn attr<U: Into<StringAttribute> + 'static>(
 fn attr_boxed(f: Box<dyn Fn() -> StringAttribute>) -> StringAttribute {
     StringAttribute::from(f)
 }
+
+/// A keyed list over string keys: each key's row is built once by `row` and kept,
+/// moved or dropped as `keys` changes. Every keyed list in the pages goes through this
+/// one instance of sycamore's keyed diffing (it is compiled once per item, key and
+/// closure type, about 6 KB each).
+pub(super) fn keyed(keys: ReadSignal<Vec<String>>, row: impl Fn(String) -> View + 'static) -> View {
+    keyed_boxed(keys, Box::new(row))
+}
+
+fn keyed_boxed(keys: ReadSignal<Vec<String>>, row: Box<dyn Fn(String) -> View>) -> View {
+    view! { Keyed(list=keys, key=String::clone, view=row) }
+}
+
+/// A click handler, boxed: sycamore's event plumbing (`on`, its listener closure, the
+/// cleanup) is compiled once for every button's `on:click` instead of once per handler.
+pub(super) fn click(
+    f: impl FnMut(web_sys::MouseEvent) + 'static,
+) -> Box<dyn FnMut(web_sys::MouseEvent)> {
+    Box::new(f)
+}
+
+/// A form's submit handler, boxed (see [`click`]).
+pub(super) fn submit(
+    f: impl FnMut(web_sys::SubmitEvent) + 'static,
+) -> Box<dyn FnMut(web_sys::SubmitEvent)> {
+    Box::new(f)
+}

@@ -8,7 +8,7 @@ use quizpulse::settings::{DEFAULT_SERVER_URL, Settings};
 use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use super::reactive::{attr, dynamic, selector, text};
+use super::reactive::{self, attr, dynamic, selector, text};
 use crate::chrome;
 use crate::live::Live;
 use crate::model::needs_host_request;
@@ -125,7 +125,7 @@ pub(super) fn sign_in(live: Live) -> View {
         section(class="card signin", data-testid="signed-out", aria-labelledby="signin-title") {
             h2(id="signin-title") { "Sign in to your quiz server" }
             (refused)
-            form(class="form", on:submit=submit, novalidate=true) {
+            form(class="form", on:submit=reactive::submit(submit), novalidate=true) {
                 label(r#for="signin-server") { "Server URL" }
                 input(
                     id="signin-server", r#type="url", inputmode="url", autocomplete="url",

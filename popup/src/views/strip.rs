@@ -6,7 +6,7 @@ use quizpulse::ConnState;
 use quizpulse::messages::Command;
 use sycamore::prelude::*;
 
-use super::reactive::{attr, dynamic, selector, text};
+use super::reactive::{attr, click, dynamic, selector, text};
 use crate::live::Live;
 use crate::model::{connection_name, dot_css, muted_text, updated_ago};
 
@@ -46,7 +46,7 @@ pub(super) fn strip(live: Live, controls: bool) -> View {
     let actions = if controls {
         let retry_button = dynamic(move || {
             can_retry.get().then(|| {
-                view! { button(class="button button--small", r#type="button", on:click=retry) { "Retry now" } }
+                view! { button(class="button button--small", r#type="button", on:click=click(retry)) { "Retry now" } }
             })
         });
         let mute_controls = dynamic(move || {
@@ -57,11 +57,11 @@ pub(super) fn strip(live: Live, controls: bool) -> View {
                     text(move || muted_text(muted_until.get(), live.now.get()).unwrap_or_default());
                 view! {
                     span(class="strip__muted", data-testid="muted") { (left) }
-                    button(class="button button--small button--quiet", r#type="button", on:click=unmute) { "Unmute" }
+                    button(class="button button--small button--quiet", r#type="button", on:click=click(unmute)) { "Unmute" }
                 }
             } else {
                 view! {
-                    button(class="button button--small button--quiet", r#type="button", on:click=mute) { "Mute for an hour" }
+                    button(class="button button--small button--quiet", r#type="button", on:click=click(mute)) { "Mute for an hour" }
                 }
             }
         });

@@ -2,10 +2,10 @@
 //! focus is on them.
 
 use quizpulse::messages::Command;
-use quizpulse::notify::ToastLevel;
+use quizpulse::notify::{Toast, ToastLevel};
 use sycamore::prelude::*;
 
-use super::reactive::{effect, selector};
+use super::reactive::{click, effect, keyed, selector};
 use crate::live::{Live, now};
 use crate::model::toasts::Shelf;
 
@@ -32,39 +32,56 @@ pub(super) fn toasts(live: Live) -> View {
             }
         }
     });
-    let list = selector(move || shelf.with(Shelf::visible));
+    // Keyed by the toast's id as text: the one keyed list instance the pages share.
+    let ids = selector(move || {
+        shelf.with(|shelf| {
+            shelf
+                .visible()
+                .iter()
+                .map(|toast| toast.id.to_string())
+                .collect()
+        })
+    });
+    let list = keyed(ids, move |key| {
+        let toast = shelf.with_untracked(|shelf| {
+            shelf
+                .visible()
+                .into_iter()
+                .find(|toast| toast.id.to_string() == key)
+        });
+        toast.map_or_else(View::default, |toast| toast_view(live, shelf, toast))
+    });
     view! {
         div(class="toasts", aria-live="polite", aria-relevant="additions text", data-testid="toasts") {
-            Keyed(
-                list=list,
-                key=|toast| toast.id,
-                view=move |toast| {
-                    let id = toast.id;
-                    let class = match toast.level {
-                        ToastLevel::Info => "toast",
-                        ToastLevel::Success => "toast toast--success",
-                        ToastLevel::Warning => "toast toast--warning",
-                        ToastLevel::Error => "toast toast--error",
-                    };
-                    let dismiss = move |_| {
-                        shelf.update(|s| s.dismiss(id));
-                        live.send(Command::DismissToast { id });
-                    };
-                    view! {
-                        div(
-                            class=class,
-                            data-testid="toast",
-                            on:mouseenter=move |_| shelf.update(|s| s.pause(id, now())),
-                            on:mouseleave=move |_| shelf.update(|s| s.resume(id, now())),
-                            on:focusin=move |_| shelf.update(|s| s.pause(id, now())),
-                            on:focusout=move |_| shelf.update(|s| s.resume(id, now())),
-                        ) {
-                            p(class="toast__text") { (toast.text) }
-                            button(class="toast__close", r#type="button", aria-label="Dismiss notification", on:click=dismiss) { "×" }
-                        }
-                    }
-                },
-            )
+            (list)
+        }
+    }
+}
+
+/// One toast, with its close button; hovering or focusing it pauses its clock.
+fn toast_view(live: Live, shelf: Signal<Shelf>, toast: Toast) -> View {
+    let id = toast.id;
+    let class = match toast.level {
+        ToastLevel::Info => "toast",
+        ToastLevel::Success => "toast toast--success",
+        ToastLevel::Warning => "toast toast--warning",
+        ToastLevel::Error => "toast toast--error",
+    };
+    let dismiss = move |_| {
+        shelf.update(|s| s.dismiss(id));
+        live.send(Command::DismissToast { id });
+    };
+    view! {
+        div(
+            class=class,
+            data-testid="toast",
+            on:mouseenter=move |_| shelf.update(|s| s.pause(id, now())),
+            on:mouseleave=move |_| shelf.update(|s| s.resume(id, now())),
+            on:focusin=move |_| shelf.update(|s| s.pause(id, now())),
+            on:focusout=move |_| shelf.update(|s| s.resume(id, now())),
+        ) {
+            p(class="toast__text") { (toast.text) }
+            button(class="toast__close", r#type="button", aria-label="Dismiss notification", on:click=click(dismiss)) { "×" }
         }
     }
 }
