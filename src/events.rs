@@ -114,7 +114,7 @@ impl fmt::Display for ConnEvent {
                 };
                 write!(f, "{when}: code {code} ({})", close_code_meaning(*code))?;
                 if !reason.is_empty() {
-                    write!(f, ", reason {reason:?}")?;
+                    write!(f, ", reason \"{reason}\"")?;
                 }
                 Ok(())
             }

@@ -223,7 +223,7 @@ pub enum CommandError {
     #[error("unknown message type {0:?}")]
     UnknownType(String),
     /// The `type` is a command but the fields do not fit it.
-    #[error("malformed {kind:?} message: {reason}")]
+    #[error("malformed \"{kind}\" message: {reason}")]
     Malformed {
         /// The message's `type`.
         kind: String,

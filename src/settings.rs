@@ -211,14 +211,14 @@ pub fn parse_url(text: &str, schemes: &[&str]) -> Result<ParsedUrl, String> {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
     {
         return Err(format!(
-            "host name {host:?} has characters a host cannot have"
+            "host name \"{host}\" has characters a host cannot have"
         ));
     }
     let port = match port {
         None => None,
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 => Some(n),
-            _ => return Err(format!("port {p:?} is not a number from 1 to 65535")),
+            _ => return Err(format!("port \"{p}\" is not a number from 1 to 65535")),
         },
     };
     Ok(ParsedUrl {

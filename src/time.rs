@@ -96,7 +96,7 @@ impl fmt::Display for Timestamp {
 
 /// Why a string is not an RFC 3339 date-time.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not an RFC 3339 date-time ({reason}): {text:?}")]
+#[error("not an RFC 3339 date-time ({reason}): \"{text}\"")]
 pub struct TimeParseError {
     /// The text that failed to parse (cut to 64 characters).
     pub text: String,

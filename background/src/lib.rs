@@ -200,7 +200,7 @@ pub fn handle_event(kind: &str, payload: JsValue) {
         "online" => Input::Online(true),
         "offline" => Input::Online(false),
         _ => {
-            driver::log_error(&format!("unknown event kind {kind:?} from the loader"));
+            driver::log_error(&format!("unknown event kind \"{kind}\" from the loader"));
             return;
         }
     };

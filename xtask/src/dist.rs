@@ -73,6 +73,9 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-reference-types",
     "--enable-sign-ext",
 ];
+/// Custom sections nothing reads at run time (the toolchain's names and the target's
+/// feature list): dropped.
+const WASM_STRIP: &[&str] = &["--strip-producers", "--strip-target-features"];
 
 /// What a dist build produced.
 #[derive(Debug, Clone)]
@@ -177,6 +180,7 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
             .arg(bindgen_dir.join(&bg))
             .arg(WASM_OPT_LEVEL)
             .args(WASM_FEATURES)
+            .args(WASM_STRIP)
             .arg("-o")
             .arg(out.join("wasm").join(&bg)),
     )?;

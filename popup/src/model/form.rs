@@ -141,7 +141,7 @@ impl SettingsForm {
         let board_limit = self.board_limit.trim().parse().map_err(|_| FieldError {
             field: Field::BoardLimit,
             message: format!(
-                "Leaderboard size: must be a whole number from 1 to 100 (not {:?})",
+                "Leaderboard size: must be a whole number from 1 to 100 (not \"{}\")",
                 self.board_limit.trim()
             ),
         })?;

@@ -59,7 +59,7 @@ struct Incoming {
 /// Reads a [`WorkerMessage`] from its JSON text.
 pub fn read_worker_message(json: &str) -> Result<WorkerMessage, String> {
     let incoming: Incoming = quizpulse::json::from_str(json).map_err(|e| e.to_string())?;
-    let missing = |field: &str| format!("a {:?} message without {field}", incoming.kind);
+    let missing = |field: &str| format!("a \"{}\" message without {field}", incoming.kind);
     match incoming.kind.as_str() {
         "snapshot" => match incoming.snapshot {
             Some(snapshot) => Ok(WorkerMessage::Snapshot { snapshot }),
@@ -71,7 +71,7 @@ pub fn read_worker_message(json: &str) -> Result<WorkerMessage, String> {
         "error" => Ok(WorkerMessage::Error {
             message: incoming.message.ok_or_else(|| missing("its message"))?,
         }),
-        other => Err(format!("unknown worker message type {other:?}")),
+        other => Err(format!("unknown worker message type \"{other}\"")),
     }
 }
 
