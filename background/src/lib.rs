@@ -67,8 +67,10 @@ use wasm_bindgen::prelude::*;
 #[doc(hidden)]
 #[wasm_bindgen(js_name = workerStart, skip_jsdoc)]
 pub fn worker_start() {
-    let location = worker_scope()
-        .map(|scope| scope.location().href())
+    // `self.location.href`, read in place (typed web-sys bindings would add three
+    // shims to the glue for one log line).
+    let location = chrome::property(&chrome::property(&js_sys::global(), "location"), "href")
+        .as_string()
         .unwrap_or_else(|| "an unknown scope".into());
     web_sys::console::info_1(
         &format!(
@@ -79,11 +81,6 @@ pub fn worker_start() {
     );
     // Every worker start is a moment to (re)connect, whatever event woke it.
     push(Input::Wake);
-}
-
-/// The service worker's global scope, if this runs in one.
-fn worker_scope() -> Option<web_sys::ServiceWorkerGlobalScope> {
-    js_sys::global().dyn_into().ok()
 }
 
 /// Reads a message from a page: JSON data, or an error that says why not.
