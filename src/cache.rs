@@ -5,6 +5,7 @@
 //! it; stale data stays visible (marked stale) while it is refetched; errors are kept
 //! next to the last good data with a message a person can act on.
 
+use crate::json::FromJson;
 use crate::small::{VecMap, VecSet};
 use std::time::Duration;
 
@@ -67,11 +68,11 @@ impl QueryData {
     /// Decodes a `200` body as the data of `key`.
     pub fn decode(key: &QueryKey, body: &str) -> Result<QueryData, serde_json::Error> {
         Ok(match key {
-            QueryKey::Subjects => QueryData::Subjects(crate::json::from_str(body)?),
-            QueryKey::SubjectBoards => QueryData::SubjectBoards(crate::json::from_str(body)?),
-            QueryKey::Quizzes => QueryData::Quizzes(crate::json::from_str(body)?),
-            QueryKey::QuizBoard(_) => QueryData::QuizBoard(crate::json::from_str(body)?),
-            QueryKey::MyPerformance => QueryData::Performance(crate::json::from_str(body)?),
+            QueryKey::Subjects => QueryData::Subjects(FromJson::from_json_text(body)?),
+            QueryKey::SubjectBoards => QueryData::SubjectBoards(FromJson::from_json_text(body)?),
+            QueryKey::Quizzes => QueryData::Quizzes(FromJson::from_json_text(body)?),
+            QueryKey::QuizBoard(_) => QueryData::QuizBoard(FromJson::from_json_text(body)?),
+            QueryKey::MyPerformance => QueryData::Performance(FromJson::from_json_text(body)?),
         })
     }
 }

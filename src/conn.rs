@@ -57,6 +57,21 @@ pub struct RawConnState {
     reason: Option<String>,
 }
 
+crate::from_json_struct!(RawConnState {
+    state: req,
+    since: opt,
+    attempt: opt,
+    of: opt,
+    next_at: opt,
+    reason: opt,
+});
+
+impl crate::json::FromJson for ConnState {
+    fn from_json(json: crate::json::Json) -> Result<Self, serde_json::Error> {
+        ConnState::try_from(RawConnState::from_json(json)?).map_err(serde::de::Error::custom)
+    }
+}
+
 impl TryFrom<RawConnState> for ConnState {
     type Error = String;
 

@@ -201,6 +201,17 @@ pub struct LogEntry {
     pub text: String,
 }
 
+impl crate::json::FromJson for LogEntry {
+    fn from_json(json: crate::json::Json) -> Result<Self, serde_json::Error> {
+        let mut obj = crate::json::Object::new(json, "struct LogEntry")?;
+        Ok(LogEntry {
+            at: obj.req("at")?,
+            event: None,
+            text: obj.req("text")?,
+        })
+    }
+}
+
 impl PartialEq for LogEntry {
     fn eq(&self, other: &Self) -> bool {
         self.at == other.at && self.text == other.text

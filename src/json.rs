@@ -254,6 +254,212 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 }
 
+/// A type read from a parsed tree by plain code: one call per field, no visitor per
+/// type and format. The types the pages and the worker read most (the snapshot, the
+/// REST bodies, settings, commands) implement it with [`from_json_struct!`] and
+/// [`from_json_enum!`]; it reads exactly what their serde `Deserialize` reads (tests
+/// check both agree), in a fraction of the wasm.
+pub trait FromJson: Sized {
+    /// Reads the value; the error says what is wrong, and where.
+    fn from_json(json: Json) -> Result<Self, Error>;
+
+    /// Parses `text` and reads the value.
+    fn from_json_text(text: &str) -> Result<Self, Error> {
+        Self::from_json(Json::parse(text)?)
+    }
+}
+
+/// The error for a value that is not what was expected (not generic).
+pub fn expected(what: &str, got: &Json) -> Error {
+    let got = match got {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    };
+    Error::custom(format_args!("invalid type: {got}, expected {what}"))
+}
+
+/// An object's fields, taken out one by one by name.
+pub struct Object(Vec<(String, Json)>);
+
+impl Object {
+    /// The fields of `json`, which must be an object (`what` names it in errors).
+    pub fn new(json: Json, what: &str) -> Result<Object, Error> {
+        match json {
+            Json::Object(fields) => Ok(Object(fields)),
+            other => Err(expected(what, &other)),
+        }
+    }
+
+    /// Takes a field's value out (the last one when the key repeats).
+    fn take(&mut self, name: &str) -> Option<Json> {
+        let at = self.0.iter().rposition(|(k, _)| k == name)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    /// A field that must be there.
+    pub fn req<T: FromJson>(&mut self, name: &'static str) -> Result<T, Error> {
+        match self.take(name) {
+            Some(value) => T::from_json(value).map_err(|e| in_field(name, &e)),
+            None => Err(Error::missing_field(name)),
+        }
+    }
+
+    /// A field whose absence means its default (`Option` fields: `None`).
+    pub fn opt<T: FromJson + Default>(&mut self, name: &'static str) -> Result<T, Error> {
+        self.or(name, T::default())
+    }
+
+    /// A field whose absence means `default`.
+    pub fn or<T: FromJson>(&mut self, name: &'static str, default: T) -> Result<T, Error> {
+        match self.take(name) {
+            Some(value) => T::from_json(value).map_err(|e| in_field(name, &e)),
+            None => Ok(default),
+        }
+    }
+}
+
+/// An error inside field `name`, said with the field's name.
+fn in_field(name: &str, error: &Error) -> Error {
+    Error::custom(format_args!("{name}: {error}"))
+}
+
+impl FromJson for Json {
+    fn from_json(json: Json) -> Result<Self, Error> {
+        Ok(json)
+    }
+}
+
+impl FromJson for String {
+    fn from_json(json: Json) -> Result<Self, Error> {
+        match json {
+            Json::String(s) => Ok(s),
+            other => Err(expected("a string", &other)),
+        }
+    }
+}
+
+impl FromJson for bool {
+    fn from_json(json: Json) -> Result<Self, Error> {
+        match json {
+            Json::Bool(b) => Ok(b),
+            other => Err(expected("a boolean", &other)),
+        }
+    }
+}
+
+impl FromJson for u64 {
+    fn from_json(json: Json) -> Result<Self, Error> {
+        json.as_u64()
+            .ok_or_else(|| expected("a non-negative integer", &json))
+    }
+}
+
+impl FromJson for u32 {
+    fn from_json(json: Json) -> Result<Self, Error> {
+        json.as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| expected("an integer from 0 to 4294967295", &json))
+    }
+}
+
+impl FromJson for f64 {
+    fn from_json(json: Json) -> Result<Self, Error> {
+        json.as_f64().ok_or_else(|| expected("a number", &json))
+    }
+}
+
+impl FromJson for () {
+    fn from_json(json: Json) -> Result<Self, Error> {
+        match json {
+            Json::Null => Ok(()),
+            other => Err(expected("null", &other)),
+        }
+    }
+}
+
+impl<T: FromJson> FromJson for Option<T> {
+    fn from_json(json: Json) -> Result<Self, Error> {
+        match json {
+            Json::Null => Ok(None),
+            other => T::from_json(other).map(Some),
+        }
+    }
+}
+
+impl<A: FromJson, B: FromJson, C: FromJson> FromJson for (A, B, C) {
+    fn from_json(json: Json) -> Result<Self, Error> {
+        match json {
+            Json::Array(items) if items.len() == 3 => {
+                let mut items = items.into_iter();
+                let mut next = || items.next().unwrap_or_default();
+                Ok((A::from_json(next())?, B::from_json(next())?, C::from_json(next())?))
+            }
+            other => Err(expected("an array of 3", &other)),
+        }
+    }
+}
+
+impl<T: FromJson> FromJson for Box<T> {
+    fn from_json(json: Json) -> Result<Self, Error> {
+        T::from_json(json).map(Box::new)
+    }
+}
+
+impl<T: FromJson> FromJson for Vec<T> {
+    fn from_json(json: Json) -> Result<Self, Error> {
+        match json {
+            Json::Array(items) => items.into_iter().map(T::from_json).collect(),
+            other => Err(expected("an array", &other)),
+        }
+    }
+}
+
+/// Implements [`FromJson`] for a struct, field by field: `req` fields must be there,
+/// `opt` fields are their default when absent (serde's `Option` and
+/// `#[serde(default)]` fields). `default` before the braces reads a struct with
+/// `#[serde(default)]` on the container: every absent field is the default's.
+#[macro_export]
+macro_rules! from_json_struct {
+    ($ty:ident { $($field:ident: $how:ident),* $(,)? }) => {
+        impl $crate::json::FromJson for $ty {
+            fn from_json(json: $crate::json::Json) -> Result<Self, serde_json::Error> {
+                let mut obj = $crate::json::Object::new(json, concat!("struct ", stringify!($ty)))?;
+                Ok($ty { $($field: obj.$how(stringify!($field))?,)* })
+            }
+        }
+    };
+    ($ty:ident default { $($field:ident),* $(,)? }) => {
+        impl $crate::json::FromJson for $ty {
+            fn from_json(json: $crate::json::Json) -> Result<Self, serde_json::Error> {
+                let mut obj = $crate::json::Object::new(json, concat!("struct ", stringify!($ty)))?;
+                let default = <$ty as Default>::default();
+                Ok($ty { $($field: obj.or(stringify!($field), default.$field)?,)* })
+            }
+        }
+    };
+}
+
+/// Implements [`FromJson`] for an enum of unit variants spelt as strings.
+#[macro_export]
+macro_rules! from_json_enum {
+    ($ty:ident { $($variant:ident = $name:literal),* $(,)? }) => {
+        impl $crate::json::FromJson for $ty {
+            fn from_json(json: $crate::json::Json) -> Result<Self, serde_json::Error> {
+                const NAMES: &[&str] = &[$($name),*];
+                match json.as_str() {
+                    $(Some($name) => Ok($ty::$variant),)*
+                    Some(other) => Err(<serde_json::Error as serde::de::Error>::unknown_variant(other, NAMES)),
+                    None => Err($crate::json::expected(concat!("enum ", stringify!($ty)), &json)),
+                }
+            }
+        }
+    };
+}
+
 /// Decodes JSON text into `T`: one parse into a tree, then one walk over it.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
     T::deserialize(Tree(Json::parse(text)?))

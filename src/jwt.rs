@@ -23,6 +23,20 @@ pub struct Claims {
     pub user_id: Option<String>,
 }
 
+impl crate::json::FromJson for Claims {
+    fn from_json(json: crate::json::Json) -> Result<Self, serde_json::Error> {
+        let mut obj = crate::json::Object::new(json, "struct Claims")?;
+        Ok(Claims {
+            exp: obj.opt("exp")?,
+            iat: obj.opt("iat")?,
+            token_type: obj.opt("token_type")?,
+            user_id: obj
+                .opt::<Option<crate::wire::UserId>>("user_id")?
+                .map(|id| id.as_str().to_owned()),
+        })
+    }
+}
+
 impl Claims {
     /// `exp` as a [`Timestamp`], when present and sane.
     pub fn expires_at(&self) -> Option<Timestamp> {
@@ -68,9 +82,8 @@ pub fn decode_claims(token: &str) -> Result<Claims, JwtError> {
         return Err(JwtError::Shape);
     };
     let bytes = base64url_decode(payload).ok_or(JwtError::Base64)?;
-    // Through `from_str`, the one JSON reader the wasm links (`from_slice` is a second).
     let text = std::str::from_utf8(&bytes).map_err(|e| JwtError::Json(e.to_string()))?;
-    crate::json::from_str(text).map_err(|e| JwtError::Json(e.to_string()))
+    <Claims as crate::json::FromJson>::from_json_text(text).map_err(|e| JwtError::Json(e.to_string()))
 }
 
 /// Decodes unpadded (or padded) base64url; `None` on any invalid character.

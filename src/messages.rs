@@ -1,7 +1,7 @@
 //! Popup ↔ service worker messages (JSON over the `popup` port): typed commands in,
 //! state snapshots out. Snapshots carry state, never tokens or passwords.
 
-use crate::json::Json;
+use crate::json::{FromJson, Json};
 use crate::small::VecMap;
 use std::fmt;
 
@@ -149,6 +149,21 @@ pub struct RawCommand {
     id: Option<u64>,
 }
 
+impl FromJson for RawCommand {
+    fn from_json(json: Json) -> Result<Self, serde_json::Error> {
+        let mut obj = crate::json::Object::new(json, "struct RawCommand")?;
+        Ok(RawCommand {
+            kind: obj.req("type")?,
+            quiz_id: obj.opt("quiz_id")?,
+            server: obj.opt("server")?,
+            username: obj.opt("username")?,
+            password: obj.opt::<Option<String>>("password")?.map(Secret),
+            settings: obj.opt("settings")?,
+            id: obj.opt("id")?,
+        })
+    }
+}
+
 impl RawCommand {
     /// The command, or why the fields do not make one.
     fn command(self) -> Result<Command, CommandError> {
@@ -241,7 +256,7 @@ impl Command {
             .and_then(Json::as_str)
             .ok_or(CommandError::NoType)?
             .to_owned();
-        match crate::json::from_json::<RawCommand>(json) {
+        match RawCommand::from_json(json) {
             Ok(raw) => raw.command(),
             Err(e) => Err(CommandError::Malformed {
                 kind,
@@ -318,6 +333,25 @@ pub struct RawWorkerMessage {
     message: Option<String>,
 }
 
+impl FromJson for RawWorkerMessage {
+    fn from_json(json: Json) -> Result<Self, serde_json::Error> {
+        let mut obj = crate::json::Object::new(json, "struct RawWorkerMessage")?;
+        Ok(RawWorkerMessage {
+            kind: obj.req("type")?,
+            snapshot: obj.opt("snapshot")?,
+            version: obj.opt("version")?,
+            message: obj.opt("message")?,
+        })
+    }
+}
+
+impl FromJson for WorkerMessage {
+    fn from_json(json: Json) -> Result<Self, serde_json::Error> {
+        WorkerMessage::try_from(RawWorkerMessage::from_json(json)?)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 impl TryFrom<RawWorkerMessage> for WorkerMessage {
     type Error = String;
 
@@ -340,7 +374,7 @@ impl TryFrom<RawWorkerMessage> for WorkerMessage {
 impl WorkerMessage {
     /// Decodes a worker message from the port's JSON.
     pub fn from_json(text: &str) -> Result<WorkerMessage, serde_json::Error> {
-        crate::json::from_str(text)
+        <WorkerMessage as FromJson>::from_json_text(text)
     }
 
     /// Encodes it for the port.
@@ -376,6 +410,19 @@ impl<T> Default for QueryView<T> {
     }
 }
 
+impl<T: FromJson> FromJson for QueryView<T> {
+    fn from_json(json: Json) -> Result<Self, serde_json::Error> {
+        let mut obj = crate::json::Object::new(json, "struct QueryView")?;
+        Ok(QueryView {
+            data: obj.opt("data")?,
+            updated_at: obj.opt("updated_at")?,
+            stale: obj.req("stale")?,
+            fetching: obj.req("fetching")?,
+            error: obj.opt("error")?,
+        })
+    }
+}
+
 /// Where a quiz's subscription stands on the socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -389,6 +436,13 @@ pub enum SubscriptionStatus {
     /// Sent twice without a confirmation.
     Unconfirmed,
 }
+
+crate::from_json_enum!(SubscriptionStatus {
+    None = "none",
+    Pending = "pending",
+    Confirmed = "confirmed",
+    Unconfirmed = "unconfirmed",
+});
 
 /// A quiz in the popup's list, with its toggles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -405,6 +459,8 @@ pub struct QuizRow {
     pub url: String,
 }
 
+crate::from_json_struct!(QuizRow { quiz: req, followed: req, open_in_tab: req, subscription: req, url: req });
+
 /// Who is signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
@@ -415,6 +471,8 @@ pub struct Account {
     /// When the sign-in (refresh token) runs out, if known.
     pub expires_at: Option<Timestamp>,
 }
+
+crate::from_json_struct!(Account { username: opt, user_id: opt, expires_at: opt });
 
 /// The sign-in form's state. JSON: `{"state": "failed", "message": "…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -446,6 +504,13 @@ pub enum TestCheck {
     /// The socket opens.
     Socket,
 }
+
+crate::from_json_enum!(TestCheck {
+    ServerUrl = "server_url",
+    HostAccess = "host_access",
+    Token = "token",
+    Socket = "socket",
+});
 
 impl TestCheck {
     /// Every check, in order.
@@ -484,6 +549,14 @@ pub struct RawSignInStatus {
     message: Option<String>,
 }
 
+crate::from_json_struct!(RawSignInStatus { state: req, message: opt });
+
+impl FromJson for SignInStatus {
+    fn from_json(json: Json) -> Result<Self, serde_json::Error> {
+        SignInStatus::try_from(RawSignInStatus::from_json(json)?).map_err(serde::de::Error::custom)
+    }
+}
+
 impl TryFrom<RawSignInStatus> for SignInStatus {
     type Error = String;
 
@@ -510,6 +583,8 @@ pub struct TestStep {
     pub detail: String,
 }
 
+crate::from_json_struct!(TestStep { check: req, name: req, status: req, detail: req });
+
 /// A test step's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -525,6 +600,14 @@ pub enum StepStatus {
     /// Not run because an earlier step failed.
     Skipped,
 }
+
+crate::from_json_enum!(StepStatus {
+    Waiting = "waiting",
+    Running = "running",
+    Passed = "passed",
+    Failed = "failed",
+    Skipped = "skipped",
+});
 
 /// The state handed to the popup and stored in `chrome.storage.session`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -574,6 +657,31 @@ pub struct Snapshot {
     /// The last "test connection" run.
     pub test: Option<Vec<TestStep>>,
 }
+
+crate::from_json_struct!(Snapshot {
+    generated_at: req,
+    connection: req,
+    connection_text: req,
+    last_message_at: opt,
+    account: opt,
+    sign_in: req,
+    subject_boards: req,
+    quiz_list: req,
+    quizzes: req,
+    quiz_boards: req,
+    my_standing: req,
+    subject_names: req,
+    last_update: opt,
+    toasts: req,
+    unread: req,
+    muted_until: opt,
+    events: req,
+    events_text: req,
+    settings: req,
+    settings_error: opt,
+    badge: req,
+    test: opt,
+});
 
 #[cfg(test)]
 mod tests {

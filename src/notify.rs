@@ -202,6 +202,14 @@ pub struct Toast {
     pub expires_at: Timestamp,
 }
 
+crate::from_json_enum!(ToastLevel {
+    Info = "info",
+    Success = "success",
+    Warning = "warning",
+    Error = "error",
+});
+crate::from_json_struct!(Toast { id: req, text: req, level: req, expires_at: req });
+
 #[derive(Debug, Clone)]
 struct Group {
     count: u32,

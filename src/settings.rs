@@ -116,6 +116,27 @@ impl QuietHours {
     }
 }
 
+crate::from_json_struct!(Settings default {
+    server_url,
+    socket_url,
+    site_url,
+    follow_new_quizzes,
+    board_limit,
+    notifications,
+});
+crate::from_json_struct!(NotificationPrefs default {
+    enabled,
+    new_sessions,
+    leaderboard_changes,
+    rank_changes,
+    account,
+    subscription_confirmations,
+    connection,
+    keep_on_screen,
+    quiet_hours,
+});
+crate::from_json_struct!(QuietHours { start_minute: req, end_minute: req });
+
 /// What is wrong with a setting, said so the user can fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "field", content = "message", rename_all = "snake_case")]

@@ -208,6 +208,24 @@ impl<K: Serialize, V: Serialize> Serialize for VecMap<K, V> {
     }
 }
 
+impl<K: Ord + crate::json::FromJson, V: crate::json::FromJson> crate::json::FromJson for VecMap<K, V> {
+    fn from_json(json: crate::json::Json) -> Result<Self, serde_json::Error> {
+        match json {
+            crate::json::Json::Object(fields) => {
+                let mut map = VecMap::new();
+                for (key, value) in fields {
+                    map.insert(
+                        K::from_json(crate::json::Json::String(key))?,
+                        V::from_json(value)?,
+                    );
+                }
+                Ok(map)
+            }
+            other => Err(crate::json::expected("a map", &other)),
+        }
+    }
+}
+
 impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for VecMap<K, V> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct MapVisitor<K, V>(PhantomData<(K, V)>);
@@ -320,6 +338,12 @@ impl<T> VecSet<T> {
     /// Removes everything.
     pub fn clear(&mut self) {
         self.items.clear();
+    }
+}
+
+impl<T: Ord + crate::json::FromJson> crate::json::FromJson for VecSet<T> {
+    fn from_json(json: crate::json::Json) -> Result<Self, serde_json::Error> {
+        Vec::<T>::from_json(json).map(|items| items.into_iter().collect())
     }
 }
 

@@ -49,6 +49,8 @@ pub struct FollowState {
     pub baseline_taken: bool,
 }
 
+crate::from_json_struct!(FollowState default { follows, seen, baseline_taken });
+
 /// The registry of reasons to follow quizzes.
 #[derive(Debug, Clone, Default)]
 pub struct Subscriptions {

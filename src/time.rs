@@ -88,6 +88,12 @@ impl Sub<Duration> for Timestamp {
     }
 }
 
+impl crate::json::FromJson for Timestamp {
+    fn from_json(json: crate::json::Json) -> Result<Self, serde_json::Error> {
+        u64::from_json(json).map(Timestamp::from_millis)
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())

@@ -40,6 +40,8 @@ pub struct Outage {
     pub notified: bool,
 }
 
+crate::from_json_struct!(Outage default { since, notified });
+
 /// Which `chrome.storage` area a key lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,6 +99,8 @@ pub struct AuthRecord {
     /// The refresh token expiry already warned about (warn once).
     pub warned_expiry: Option<Timestamp>,
 }
+
+crate::from_json_struct!(AuthRecord default { tokens, username, failed, warned_expiry });
 
 impl fmt::Debug for AuthRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

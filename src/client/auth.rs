@@ -52,7 +52,7 @@ impl Client {
         let server = self.settings.api_base().to_owned();
         match result {
             FetchResult::Response { status: 200, body } => {
-                match crate::json::from_str::<TokenPair>(&body) {
+                match TokenPair::from_json_text(&body) {
                     Ok(tokens) => {
                         let username = self.pending_username.take();
                         self.auth = Some(Auth::new(tokens, username.clone(), None));
@@ -270,7 +270,7 @@ impl Client {
         };
         match result {
             FetchResult::Response { status: 200, body } => {
-                match crate::json::from_str::<RefreshResponse>(&body) {
+                match RefreshResponse::from_json_text(&body) {
                     Ok(r) => {
                         let rotated = r.refresh.unwrap_or(old_refresh);
                         self.auth = Some(Auth::new(

@@ -26,6 +26,7 @@ use crate::badge::{Badge, BadgeInput, badge};
 use crate::cache::{Cache, CacheTiming, Completion, FetchReason, FetchResult, QueryData, QueryKey};
 use crate::conn::ConnState;
 use crate::events::{ConnEvent, EventLog, LogEntry, close_code_meaning};
+use crate::json::FromJson;
 use crate::jwt::decode_claims;
 use crate::messages::{
     Account, Command, Page, QueryView, QuizRow, SignInStatus, Snapshot, StepStatus,
@@ -408,7 +409,7 @@ impl Client {
         self.utc_offset_minutes = info.utc_offset_minutes;
         let stored = info.stored.values;
         if let Some(json) = stored.get(&PersistKey::Settings) {
-            match crate::json::from_str::<Settings>(json)
+            match <Settings as FromJson>::from_json_text(json)
                 .map_err(|e| e.to_string())
                 .and_then(|s| s.validated().map_err(|e| e.to_string()))
             {
@@ -420,7 +421,7 @@ impl Client {
             }
         }
         if let Some(json) = stored.get(&PersistKey::Follows) {
-            match crate::json::from_str::<FollowState>(json) {
+            match <FollowState as FromJson>::from_json_text(json) {
                 Ok(f) => {
                     self.persisted_follows = Some(f.clone());
                     self.subs = Subscriptions::from_state(f);
@@ -430,24 +431,24 @@ impl Client {
         }
         let muted = stored
             .get(&PersistKey::Mute)
-            .and_then(|j| crate::json::from_str::<Option<Timestamp>>(j).ok())
+            .and_then(|j| <Option<Timestamp> as FromJson>::from_json_text(j).ok())
             .flatten();
         let targets = stored
             .get(&PersistKey::NotificationTargets)
-            .and_then(|j| crate::json::from_str::<VecMap<String, String>>(j).ok())
+            .and_then(|j| <VecMap<String, String> as FromJson>::from_json_text(j).ok())
             .unwrap_or_default();
         self.notifier = Notifier::restore(muted, targets);
         // Follows restored here were confirmed in an earlier life of the worker.
         self.announced = self.subs.state().follows.clone();
         if let Some(outage) = stored
             .get(&PersistKey::Outage)
-            .and_then(|j| crate::json::from_str::<Outage>(j).ok())
+            .and_then(|j| <Outage as FromJson>::from_json_text(j).ok())
         {
             self.outage = outage;
         }
         if let Some(entries) = stored
             .get(&PersistKey::EventLog)
-            .and_then(|j| crate::json::from_str::<Vec<LogEntry>>(j).ok())
+            .and_then(|j| <Vec<LogEntry> as FromJson>::from_json_text(j).ok())
         {
             let mut log = EventLog::default();
             for e in entries {
@@ -459,7 +460,7 @@ impl Client {
         self.note(now, "service worker started".into());
         let record = match stored
             .get(&PersistKey::Auth)
-            .map(|j| crate::json::from_str::<AuthRecord>(j))
+            .map(|j| <AuthRecord as FromJson>::from_json_text(j))
         {
             Some(Ok(r)) => r,
             Some(Err(e)) => {
@@ -574,7 +575,7 @@ impl Client {
     /// [`Command::SaveSettings`] apply (validated; another server signs out). The
     /// worker's own write comes back here too and changes nothing.
     pub fn handle_settings_changed(&mut self, json: &str, now: Timestamp) {
-        match crate::json::from_str::<Settings>(json) {
+        match <Settings as FromJson>::from_json_text(json) {
             Ok(settings) => {
                 if settings.validated().as_ref() != Ok(&self.settings) {
                     self.save_settings(settings, now);

@@ -10,6 +10,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Seen(VecMap<String, (u32, f64, u32)>);
 
+impl quizpulse::json::FromJson for Seen {
+    fn from_json(json: quizpulse::json::Json) -> Result<Self, serde_json::Error> {
+        VecMap::from_json(json).map(Seen)
+    }
+}
+
 impl Seen {
     /// Remembers `entries` as shown.
     pub fn of(entries: &[Entry]) -> Seen {

@@ -9,7 +9,7 @@ pub mod toasts;
 
 use std::time::Duration;
 
-use quizpulse::json::Json;
+use quizpulse::json::{FromJson, Json};
 use quizpulse::messages::{Snapshot, WorkerMessage};
 use quizpulse::settings::Settings;
 use quizpulse::time::human_duration;
@@ -41,43 +41,14 @@ impl Stored {
     }
 }
 
-/// A worker message as it arrives, read as a plain struct: the core's
-/// [`WorkerMessage`] is an internally tagged enum, whose decoder buffers the whole
-/// snapshot and repeats every snapshot decoder in the wasm.
-#[derive(Deserialize)]
-struct Incoming {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    snapshot: Option<Box<Snapshot>>,
-    #[serde(default)]
-    version: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-}
-
 /// Reads a [`WorkerMessage`] from its JSON text.
 pub fn read_worker_message(json: &str) -> Result<WorkerMessage, String> {
-    let incoming: Incoming = quizpulse::json::from_str(json).map_err(|e| e.to_string())?;
-    let missing = |field: &str| format!("a \"{}\" message without {field}", incoming.kind);
-    match incoming.kind.as_str() {
-        "snapshot" => match incoming.snapshot {
-            Some(snapshot) => Ok(WorkerMessage::Snapshot { snapshot }),
-            None => Err(missing("its snapshot")),
-        },
-        "pong" => Ok(WorkerMessage::Pong {
-            version: incoming.version.ok_or_else(|| missing("its version"))?,
-        }),
-        "error" => Ok(WorkerMessage::Error {
-            message: incoming.message.ok_or_else(|| missing("its message"))?,
-        }),
-        other => Err(format!("unknown worker message type \"{other}\"")),
-    }
+    <WorkerMessage as FromJson>::from_json_text(json).map_err(|e| e.to_string())
 }
 
 /// Reads a snapshot as stored or posted: the core's [`Snapshot`] as JSON text.
 pub fn read_snapshot(json: &str) -> Result<Snapshot, String> {
-    quizpulse::json::from_str(json).map_err(|e| e.to_string())
+    Snapshot::from_json_text(json).map_err(|e| e.to_string())
 }
 
 /// The CSS modifier colouring the connection dot: green connected, amber connecting or
@@ -177,6 +148,12 @@ pub enum Tab {
     Me,
 }
 
+quizpulse::from_json_enum!(Tab {
+    Subjects = "subjects",
+    Quizzes = "quizzes",
+    Me = "me",
+});
+
 impl Tab {
     /// Every tab, in order.
     pub const ALL: [Tab; 3] = [Tab::Subjects, Tab::Quizzes, Tab::Me];
@@ -220,13 +197,15 @@ pub struct UiState {
     pub seen: quizpulse::small::VecMap<String, board::Seen>,
 }
 
+quizpulse::from_json_struct!(UiState default { tab, open_quiz, seen });
+
 impl UiState {
     /// The `localStorage` key.
     pub const KEY: &str = "quizpulse.popup";
 
     /// Reads the stored text; anything unreadable means a fresh start.
     pub fn from_stored(text: Option<&str>) -> UiState {
-        text.and_then(|t| quizpulse::json::from_str(t).ok())
+        text.and_then(|t| UiState::from_json_text(t).ok())
             .unwrap_or_default()
     }
 }
@@ -298,7 +277,7 @@ pub fn stored_settings(stored: Option<&Stored>) -> Result<Settings, StoredSettin
     match stored {
         None => Ok(Settings::default()),
         Some(Stored::Text(json)) => {
-            quizpulse::json::from_str(json).map_err(|e| StoredSettingsError(e.to_string()))
+            Settings::from_json_text(json).map_err(|e| StoredSettingsError(e.to_string()))
         }
         Some(Stored::Data(_)) => Err(StoredSettingsError("not JSON text".into())),
     }
