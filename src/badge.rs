@@ -19,7 +19,11 @@ pub struct Badge {
     pub title: String,
 }
 
-crate::from_json_struct!(Badge { text: req, color: req, title: req });
+crate::from_json_struct!(Badge {
+    text: req,
+    color: req,
+    title: req
+});
 
 /// Grey: signed out.
 pub const COLOR_SIGNED_OUT: &str = "#9AA0A6";

@@ -83,7 +83,8 @@ pub fn decode_claims(token: &str) -> Result<Claims, JwtError> {
     };
     let bytes = base64url_decode(payload).ok_or(JwtError::Base64)?;
     let text = std::str::from_utf8(&bytes).map_err(|e| JwtError::Json(e.to_string()))?;
-    <Claims as crate::json::FromJson>::from_json_text(text).map_err(|e| JwtError::Json(e.to_string()))
+    <Claims as crate::json::FromJson>::from_json_text(text)
+        .map_err(|e| JwtError::Json(e.to_string()))
 }
 
 /// Decodes unpadded (or padded) base64url; `None` on any invalid character.

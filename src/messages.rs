@@ -459,7 +459,13 @@ pub struct QuizRow {
     pub url: String,
 }
 
-crate::from_json_struct!(QuizRow { quiz: req, followed: req, open_in_tab: req, subscription: req, url: req });
+crate::from_json_struct!(QuizRow {
+    quiz: req,
+    followed: req,
+    open_in_tab: req,
+    subscription: req,
+    url: req
+});
 
 /// Who is signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -472,7 +478,11 @@ pub struct Account {
     pub expires_at: Option<Timestamp>,
 }
 
-crate::from_json_struct!(Account { username: opt, user_id: opt, expires_at: opt });
+crate::from_json_struct!(Account {
+    username: opt,
+    user_id: opt,
+    expires_at: opt
+});
 
 /// The sign-in form's state. JSON: `{"state": "failed", "message": "…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -549,7 +559,10 @@ pub struct RawSignInStatus {
     message: Option<String>,
 }
 
-crate::from_json_struct!(RawSignInStatus { state: req, message: opt });
+crate::from_json_struct!(RawSignInStatus {
+    state: req,
+    message: opt
+});
 
 impl FromJson for SignInStatus {
     fn from_json(json: Json) -> Result<Self, serde_json::Error> {
@@ -583,7 +596,12 @@ pub struct TestStep {
     pub detail: String,
 }
 
-crate::from_json_struct!(TestStep { check: req, name: req, status: req, detail: req });
+crate::from_json_struct!(TestStep {
+    check: req,
+    name: req,
+    status: req,
+    detail: req
+});
 
 /// A test step's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -208,7 +208,12 @@ crate::from_json_enum!(ToastLevel {
     Warning = "warning",
     Error = "error",
 });
-crate::from_json_struct!(Toast { id: req, text: req, level: req, expires_at: req });
+crate::from_json_struct!(Toast {
+    id: req,
+    text: req,
+    level: req,
+    expires_at: req
+});
 
 #[derive(Debug, Clone)]
 struct Group {

@@ -135,7 +135,10 @@ crate::from_json_struct!(NotificationPrefs default {
     keep_on_screen,
     quiet_hours,
 });
-crate::from_json_struct!(QuietHours { start_minute: req, end_minute: req });
+crate::from_json_struct!(QuietHours {
+    start_minute: req,
+    end_minute: req
+});
 
 /// What is wrong with a setting, said so the user can fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]

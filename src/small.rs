@@ -208,7 +208,9 @@ impl<K: Serialize, V: Serialize> Serialize for VecMap<K, V> {
     }
 }
 
-impl<K: Ord + crate::json::FromJson, V: crate::json::FromJson> crate::json::FromJson for VecMap<K, V> {
+impl<K: Ord + crate::json::FromJson, V: crate::json::FromJson> crate::json::FromJson
+    for VecMap<K, V>
+{
     fn from_json(json: crate::json::Json) -> Result<Self, serde_json::Error> {
         match json {
             crate::json::Json::Object(fields) => {

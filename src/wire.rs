@@ -525,7 +525,10 @@ pub struct TokenPair {
     pub refresh: String,
 }
 
-crate::from_json_struct!(TokenPair { access: req, refresh: req });
+crate::from_json_struct!(TokenPair {
+    access: req,
+    refresh: req
+});
 
 impl fmt::Debug for TokenPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -550,7 +553,10 @@ pub struct RefreshResponse {
     pub refresh: Option<String>,
 }
 
-crate::from_json_struct!(RefreshResponse { access: req, refresh: opt });
+crate::from_json_struct!(RefreshResponse {
+    access: req,
+    refresh: opt
+});
 
 /// The claims of a SimpleJWT token (access or refresh).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -748,16 +754,56 @@ pub struct Performance {
     pub recent_sessions: Vec<RecentSession>,
 }
 
-crate::from_json_struct!(Entry { rank: req, user_id: req, username: req, score: req, sessions: req });
+crate::from_json_struct!(Entry {
+    rank: req,
+    user_id: req,
+    username: req,
+    score: req,
+    sessions: req
+});
 crate::from_json_struct!(Subject { id: req, name: req });
-crate::from_json_struct!(Quiz { id: req, title: req, subject_id: req, sessions_count: opt });
-crate::from_json_struct!(SubjectBoard { subject: req, entries: req, updated_at: opt });
-crate::from_json_struct!(QuizRef { id: req, title: req, subject_id: req });
-crate::from_json_struct!(QuizBoard { quiz: req, entries: req, updated_at: opt });
-crate::from_json_struct!(UserRef { id: req, username: req });
-crate::from_json_struct!(SubjectStanding { subject_id: req, rank: req, score: req, sessions: req });
-crate::from_json_struct!(RecentSession { session_id: req, quiz_id: req, score: req, completed_at: req });
-crate::from_json_struct!(Performance { user: req, subjects: opt, recent_sessions: opt });
+crate::from_json_struct!(Quiz {
+    id: req,
+    title: req,
+    subject_id: req,
+    sessions_count: opt
+});
+crate::from_json_struct!(SubjectBoard {
+    subject: req,
+    entries: req,
+    updated_at: opt
+});
+crate::from_json_struct!(QuizRef {
+    id: req,
+    title: req,
+    subject_id: req
+});
+crate::from_json_struct!(QuizBoard {
+    quiz: req,
+    entries: req,
+    updated_at: opt
+});
+crate::from_json_struct!(UserRef {
+    id: req,
+    username: req
+});
+crate::from_json_struct!(SubjectStanding {
+    subject_id: req,
+    rank: req,
+    score: req,
+    sessions: req
+});
+crate::from_json_struct!(RecentSession {
+    session_id: req,
+    quiz_id: req,
+    score: req,
+    completed_at: req
+});
+crate::from_json_struct!(Performance {
+    user: req,
+    subjects: opt,
+    recent_sessions: opt
+});
 
 /// `POST /api/quiz-sessions/` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1340,7 +1340,7 @@ fn explicit_socket_url_reconnects_to_it() {
 }
 
 #[test]
-fn snapshots_read_back_equal_through_the_wasm_json_reader() {
+fn snapshots_read_back_equal_through_the_wasm_json_reader_and_serde() {
     let mut sim = connected(&["q1"]);
     let mut snapshots = vec![sim.shown()];
     sim.server_says(&session_json("q1", "<img src=x onerror=alert(1)>", sim.now));
@@ -1363,7 +1363,7 @@ fn snapshots_read_back_equal_through_the_wasm_json_reader() {
     );
     for snapshot in snapshots {
         let text = serde_json::to_string(&snapshot).unwrap();
-        let read: Snapshot = quizpulse::json::from_str(&text).unwrap();
+        let read = <Snapshot as quizpulse::json::FromJson>::from_json_text(&text).unwrap();
         assert_eq!(read, snapshot);
         assert_eq!(read, serde_json::from_str::<Snapshot>(&text).unwrap());
     }

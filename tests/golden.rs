@@ -3,6 +3,7 @@
 //! the outgoing messages encode to the contract's exact text.
 
 use quizpulse::cache::{QueryData, QueryKey};
+use quizpulse::json::FromJson;
 use quizpulse::messages::{Command, Secret, WorkerMessage};
 use quizpulse::settings::Settings;
 use quizpulse::sim::{Sim, T0, signed_in_storage};
@@ -12,6 +13,20 @@ use quizpulse::wire::{
     TokenRequest,
 };
 use quizpulse::{Action, ClientConfig};
+
+/// Decodes `text` the way the extension does (`FromJson`) and the way serde does (the
+/// server's side, and the derive the types keep), and checks that both agree.
+fn both<T>(text: &str) -> Result<T, serde_json::Error>
+where
+    T: FromJson + serde::de::DeserializeOwned + PartialEq,
+{
+    let ours = T::from_json_text(text)?;
+    assert!(
+        ours == serde_json::from_str::<T>(text)?,
+        "the two readers differ on {text}"
+    );
+    Ok(ours)
+}
 
 // ---------------------------------------------------------------- section 1: auth
 
@@ -25,7 +40,7 @@ fn contract_token_request_body_encodes_and_decodes() {
 
 #[test]
 fn contract_token_pair_decodes() {
-    let pair: TokenPair = serde_json::from_str(
+    let pair: TokenPair = both(
         r#"{"access": "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.sig", "refresh": "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.sig"}"#,
     )
     .unwrap();
@@ -36,10 +51,9 @@ fn contract_token_pair_decodes() {
 fn contract_refresh_bodies_decode_with_and_without_a_rotated_refresh() {
     let req: RefreshRequest = serde_json::from_str(r#"{"refresh": "r.t.s"}"#).unwrap();
     assert_eq!(req.refresh, "r.t.s");
-    let only: RefreshResponse = serde_json::from_str(r#"{"access": "a.b.c"}"#).unwrap();
+    let only: RefreshResponse = both(r#"{"access": "a.b.c"}"#).unwrap();
     assert_eq!((only.access.as_str(), only.refresh), ("a.b.c", None));
-    let rotated: RefreshResponse =
-        serde_json::from_str(r#"{"access": "a.b.c", "refresh": "d.e.f"}"#).unwrap();
+    let rotated: RefreshResponse = both(r#"{"access": "a.b.c", "refresh": "d.e.f"}"#).unwrap();
     assert_eq!(rotated.refresh.as_deref(), Some("d.e.f"));
 }
 
@@ -71,15 +85,12 @@ const ENTRY: &str =
 
 #[test]
 fn contract_subjects_and_quizzes_decode() {
-    let subjects: Vec<Subject> = serde_json::from_str(
-        r#"[{"id": "s1", "name": "Mathematics"}, {"id": "s2", "name": "Physics"}]"#,
-    )
-    .unwrap();
+    let subjects: Vec<Subject> =
+        both(r#"[{"id": "s1", "name": "Mathematics"}, {"id": "s2", "name": "Physics"}]"#).unwrap();
     assert_eq!(subjects[1].name, "Physics");
-    let quizzes: Vec<Quiz> = serde_json::from_str(
-        r#"[{"id": "q1", "title": "Quadratics", "subject_id": "s1", "sessions_count": 12}]"#,
-    )
-    .unwrap();
+    let quizzes: Vec<Quiz> =
+        both(r#"[{"id": "q1", "title": "Quadratics", "subject_id": "s1", "sessions_count": 12}]"#)
+            .unwrap();
     assert_eq!(quizzes[0].sessions_count, 12);
 }
 
@@ -88,7 +99,7 @@ fn contract_subject_leaderboards_decode_with_ties_and_null_updated_at() {
     let body = format!(
         r#"[{{"subject": {{"id": "s1", "name": "Mathematics"}}, "entries": [{ENTRY}, {{"rank": 1, "user_id": "8", "username": "bob", "score": 187.5, "sessions": 2}}], "updated_at": "2026-03-01T12:00:00Z"}}, {{"subject": {{"id": "s2", "name": "Physics"}}, "entries": [], "updated_at": null}}]"#
     );
-    let boards: Vec<SubjectBoard> = serde_json::from_str(&body).unwrap();
+    let boards: Vec<SubjectBoard> = both(&body).unwrap();
     assert_eq!(boards[0].entries[1].rank, 1);
     assert_eq!(boards[1].updated_at, None);
     assert!(matches!(
@@ -102,14 +113,14 @@ fn contract_quiz_leaderboard_decodes() {
     let body = format!(
         r#"{{"quiz": {{"id": "q1", "title": "Quadratics", "subject_id": "s1"}}, "entries": [{ENTRY}], "updated_at": "2026-03-01T12:00:00.123456Z"}}"#
     );
-    let board: QuizBoard = serde_json::from_str(&body).unwrap();
+    let board: QuizBoard = both(&body).unwrap();
     assert_eq!(board.quiz.title, "Quadratics");
     assert_eq!(board.entries[0].score, 187.5);
 }
 
 #[test]
 fn contract_my_performance_decodes() {
-    let perf: Performance = serde_json::from_str(
+    let perf: Performance = both(
         r#"{"user": {"id": "7", "username": "ann"}, "subjects": [{"subject_id": "s1", "rank": 2, "score": 150, "sessions": 4}], "recent_sessions": [{"session_id": "x9", "quiz_id": "q1", "score": 80, "completed_at": "2026-03-01T12:00:00Z"}]}"#,
     )
     .unwrap();
@@ -167,7 +178,7 @@ fn contract_leaderboard_updated_decodes_with_and_without_entries() {
     else {
         panic!()
     };
-    let expected: Entry = serde_json::from_str(ENTRY).unwrap();
+    let expected: Entry = both(ENTRY).unwrap();
     assert_eq!(entries, [expected]);
     assert_eq!(f.seq, Some(4));
     assert_eq!(f.sent_at.as_deref(), Some("2026-03-01T12:00:00.250Z"));
@@ -428,4 +439,34 @@ fn snapshots_round_trip_through_the_port() {
             .iter()
             .any(|a| matches!(a, Action::Publish { .. }))
     );
+}
+
+#[test]
+fn stored_state_and_claims_read_the_same_through_both_readers() {
+    use quizpulse::client::{AuthRecord, Outage};
+    use quizpulse::jwt::Claims;
+    use quizpulse::subscriptions::FollowState;
+
+    let settings: Settings = both(
+        r#"{"server_url": "https://quiz.example", "board_limit": 25,
+            "notifications": {"rank_changes": false, "quiet_hours": {"start_minute": 1320, "end_minute": 420}}}"#,
+    )
+    .unwrap();
+    assert_eq!(settings.board_limit, 25);
+    assert!(!settings.notifications.rank_changes);
+    assert!(settings.notifications.new_sessions, "absent: the default");
+    assert_eq!(both::<Settings>("{}").unwrap(), Settings::default());
+    let follows: FollowState =
+        both(r#"{"follows": ["q2", 7], "seen": ["q1"], "baseline_taken": true}"#).unwrap();
+    assert_eq!(follows.follows.len(), 2);
+    both::<Outage>(r#"{"since": 1700000000000}"#).unwrap();
+    both::<AuthRecord>(
+        r#"{"tokens": {"access": "a.b.c", "refresh": "d.e.f"}, "username": "ann", "warned_expiry": null}"#,
+    )
+    .unwrap();
+    let claims: Claims =
+        both(r#"{"exp": 1700000300, "iat": 1700000000.5, "token_type": "access", "user_id": 7}"#)
+            .unwrap();
+    assert_eq!(claims.user_id.as_deref(), Some("7"));
+    assert!(both::<Claims>(r#"{"user_id": 7.5}"#).is_err());
 }

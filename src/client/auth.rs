@@ -51,32 +51,27 @@ impl Client {
     pub(super) fn sign_in_completed(&mut self, result: FetchResult, now: Timestamp) {
         let server = self.settings.api_base().to_owned();
         match result {
-            FetchResult::Response { status: 200, body } => {
-                match TokenPair::from_json_text(&body) {
-                    Ok(tokens) => {
-                        let username = self.pending_username.take();
-                        self.auth = Some(Auth::new(tokens, username.clone(), None));
-                        self.sign_in = SignInStatus::Idle;
-                        self.persist_auth();
-                        self.phase = Phase::Offline;
-                        self.attempt = 0;
-                        self.slow_n = 0;
-                        self.auth_retry_used = false;
-                        let who = username.unwrap_or_default();
-                        self.notifier.toast(
-                            format!("Signed in as {who}"),
-                            ToastLevel::Success,
-                            now,
-                        );
-                        self.after_sign_in(now);
-                    }
-                    Err(e) => {
-                        self.sign_in = SignInStatus::Failed(format!(
-                            "The server's answer was not a token pair ({e})."
-                        ));
-                    }
+            FetchResult::Response { status: 200, body } => match TokenPair::from_json_text(&body) {
+                Ok(tokens) => {
+                    let username = self.pending_username.take();
+                    self.auth = Some(Auth::new(tokens, username.clone(), None));
+                    self.sign_in = SignInStatus::Idle;
+                    self.persist_auth();
+                    self.phase = Phase::Offline;
+                    self.attempt = 0;
+                    self.slow_n = 0;
+                    self.auth_retry_used = false;
+                    let who = username.unwrap_or_default();
+                    self.notifier
+                        .toast(format!("Signed in as {who}"), ToastLevel::Success, now);
+                    self.after_sign_in(now);
                 }
-            }
+                Err(e) => {
+                    self.sign_in = SignInStatus::Failed(format!(
+                        "The server's answer was not a token pair ({e})."
+                    ));
+                }
+            },
             FetchResult::Response { status: 401, body } => {
                 let detail = ApiError::message_from(&body);
                 self.sign_in = SignInStatus::Failed(if detail.is_empty() {
