@@ -372,11 +372,6 @@ impl TryFrom<RawWorkerMessage> for WorkerMessage {
 }
 
 impl WorkerMessage {
-    /// Decodes a worker message from the port's JSON.
-    pub fn from_json(text: &str) -> Result<WorkerMessage, serde_json::Error> {
-        <WorkerMessage as FromJson>::from_json_text(text)
-    }
-
     /// Encodes it for the port.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

@@ -429,7 +429,7 @@ fn snapshots_round_trip_through_the_port() {
     };
     let text = msg.to_json();
     assert!(text.starts_with(r#"{"type":"snapshot","snapshot":{"#));
-    assert_eq!(WorkerMessage::from_json(&text).unwrap(), msg);
+    assert_eq!(WorkerMessage::from_json_text(&text).unwrap(), msg);
     let pong = WorkerMessage::Pong {
         version: "0.1.0".into(),
     };

@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 pub use quizpulse::client::SNAPSHOT_KEY;
 
 /// Data from the browser as JSON text: a string is taken as JSON text already (what
-/// the core's `Persist` stores), anything else is `JSON.stringify`d. One JSON reader
-/// (`quizpulse::json::from_str`) for everything keeps the wasm small: every other reader
-/// would repeat the core types' decoders.
+/// the core's `Persist` stores), anything else is `JSON.stringify`d. Everything is
+/// read with the core's one JSON reader (`quizpulse::json::FromJson`): every other
+/// reader would repeat the core types' decoders in the wasm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {
     /// A string: JSON text.
