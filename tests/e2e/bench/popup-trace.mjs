@@ -1,7 +1,7 @@
 // Where the popup's open time goes: the steps between navigation start and the first
 // paint of the boards from the cached snapshot, and what the page's main thread spent
 // its CPU on. By hand (after `cargo xtask dist`):
-//   node tests/e2e/bench/popup-trace.mjs [--opens 10] [--page popup.html] [--save trace.json]
+//   node tests/e2e/bench/popup-trace.mjs [--opens 10] [--page popup.html|blank.html] [--save trace.json]
 // Each open is timed with hooks on the APIs the loader calls; the last one is also
 // recorded with Chrome's tracing (DevTools protocol), which gives each file's load and
 // the main thread's CPU time by task. The port to the worker is kept silent, as in
@@ -130,6 +130,8 @@ const dist = path.join(dir, 'dist');
 let ext;
 try {
   await cp(DIST, dist, { recursive: true });
+  // The same blank page as popup-open.mjs, for `--page blank.html`.
+  await writeFile(path.join(dist, 'blank.html'), '<!doctype html><meta charset="utf-8"><title>blank</title><p>blank</p>\n');
   ext = await launchExtension({ dist });
   const setter = await ext.context.newPage();
   await setter.goto(ext.url(pageName));
