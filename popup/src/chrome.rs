@@ -10,6 +10,30 @@ use wasm_bindgen::prelude::*;
 
 pub use quizpulse_chrome::Port;
 
+#[wasm_bindgen]
+extern "C" {
+    /// The page's `TextEncoder`.
+    #[wasm_bindgen(js_name = TextEncoder)]
+    type Utf8Encoder;
+
+    #[wasm_bindgen(constructor, js_class = TextEncoder)]
+    fn new() -> Utf8Encoder;
+
+    #[wasm_bindgen(method, js_class = TextEncoder)]
+    fn encode(this: &Utf8Encoder, text: &js_sys::JsString) -> js_sys::Uint8Array;
+}
+
+/// A JS string's text, or `None` for anything else. The browser encodes it to UTF-8
+/// and one native copy brings it into wasm: wasm-bindgen's own string copy walks the
+/// text a character at a time in JS, which on a freshly opened page costs milliseconds
+/// for a snapshot of a few KB (and grows with it).
+pub fn js_text(value: &JsValue) -> Option<String> {
+    let text = value.dyn_ref::<js_sys::JsString>()?;
+    let bytes = Utf8Encoder::new().encode(text).to_vec();
+    // `TextEncoder` always writes UTF-8; the slow copy is only a fallback.
+    String::from_utf8(bytes).ok().or_else(|| value.as_string())
+}
+
 /// A failed extension API call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChromeError {
@@ -48,7 +72,7 @@ fn stored(api: &'static str, value: &JsValue) -> Result<Option<Stored>, ChromeEr
     if value.is_undefined() {
         return Ok(None);
     }
-    if let Some(text) = value.as_string() {
+    if let Some(text) = js_text(value) {
         return Ok(Some(Stored::Text(text)));
     }
     let text = js_sys::JSON::stringify(value).map_err(|e| ChromeError::Data {

@@ -17,14 +17,21 @@ use wasm_bindgen::prelude::*;
 /// is what the loader read of `chrome.storage.session` under the core's
 /// `SNAPSHOT_KEY` while the wasm loaded (see [`chrome::preread_session_value`]), so the
 /// first render already shows the boards; `undefined` makes the popup read it itself.
+/// `place` is what the loader read of `localStorage` under [`model::UiState::KEY`] (a
+/// string, or `null` when nothing is stored); `undefined` makes the popup read it.
 #[wasm_bindgen(js_name = popupMain)]
-pub fn popup_main(root: web_sys::Element, cached: JsValue) {
+pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue) {
     let cache = match chrome::preread_session_value(&cached, model::SNAPSHOT_KEY) {
         Some(read) => live::Cache::Read(read),
         None => live::Cache::Unread,
     };
+    let place = if place.is_undefined() {
+        None
+    } else {
+        Some(chrome::js_text(&place))
+    };
     prepare(&root);
-    sycamore::render_to(move || views::popup_page(cache), &root);
+    sycamore::render_to(move || views::popup_page(cache, place), &root);
 }
 
 /// Renders the options page into `root` (its previous content is replaced).
@@ -36,4 +43,19 @@ pub fn options_main(root: web_sys::Element) {
 
 fn prepare(root: &web_sys::Element) {
     root.set_text_content(None);
+}
+
+#[cfg(test)]
+mod tests {
+    /// The popup's `<head>` script reads the storage keys the wasm expects.
+    #[test]
+    fn the_loader_reads_the_keys_the_popup_uses() {
+        let loader = include_str!("../static/popup_cache.js");
+        for key in [crate::model::SNAPSHOT_KEY, crate::model::UiState::KEY] {
+            assert!(
+                loader.contains(&format!("'{key}'")),
+                "popup_cache.js does not read {key}"
+            );
+        }
+    }
 }

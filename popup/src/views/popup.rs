@@ -26,8 +26,12 @@ pub(super) struct Ui {
 }
 
 impl Ui {
-    fn load() -> Ui {
-        let stored = chrome::local_storage().and_then(|s| s.get_item(UiState::KEY).ok().flatten());
+    /// The place as stored: `read` is what the loader read (`Some(None)`: nothing
+    /// stored), or `None` to read it now.
+    fn load(read: Option<Option<String>>) -> Ui {
+        let stored = read.unwrap_or_else(|| {
+            chrome::local_storage().and_then(|s| s.get_item(UiState::KEY).ok().flatten())
+        });
         let state = UiState::from_stored(stored.as_deref());
         Ui {
             tab: create_signal(state.tab),
@@ -87,10 +91,11 @@ impl Ui {
     }
 }
 
-/// The toolbar popup, first drawn from `cache`.
-pub fn popup_page(cache: Cache) -> View {
+/// The toolbar popup, first drawn from `cache`, on the tab and quiz of `place` (what
+/// the loader read of the popup's `localStorage`, or `None` to read it now).
+pub fn popup_page(cache: Cache, place: Option<Option<String>>) -> View {
     let live = Live::start(Page::Popup, cache);
-    let ui = Ui::load();
+    let ui = Ui::load(place);
     // The board the popup reopens on is kept fresh like any board it shows.
     if let Some(quiz) = ui.open_quiz.get_clone_untracked() {
         live.send(Command::ViewQuiz {
