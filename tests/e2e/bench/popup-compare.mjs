@@ -7,11 +7,12 @@
 // open is traced (Chrome tracing over the DevTools protocol) for the page's main-thread
 // CPU time up to its first paint. Prints medians and the paired medians of b − a.
 
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { cp, rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { launchExtension, withTimeout } from '../lib/harness.mjs';
 import { silenceWorkerPort, snapshot, storeSnapshot } from '../lib/snapshots.mjs';
+import { distWithBlankPage, median } from './common.mjs';
 
 const args = process.argv.slice(2);
 const [distA, distB] = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
@@ -37,12 +38,6 @@ const HOOKS = `(() => {
     for (const e of list.getEntries()) if (e.name === 'first-contentful-paint') marks.paint = e.startTime;
   }).observe({ type: 'paint', buffered: true });
 })();`;
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /** The page's main-thread CPU (ms) from navigation start to `paint` ms after it. */
 function cpuToPaint(events, pathname, paint) {
@@ -94,17 +89,14 @@ async function open(ext, pathname, popup) {
   }
 }
 
-const dir = await mkdtemp(path.join(tmpdir(), 'quizpulse-compare-'));
-const dist = path.join(dir, 'dist');
+const { dir, dist } = await distWithBlankPage('quizpulse-compare-', path.resolve(distB));
 let ext;
 try {
-  await cp(path.resolve(distB), dist, { recursive: true });
   for (const [name, from] of [['a', distA], ['b', distB]]) {
     for (const file of POPUP_FILES) {
       await cp(path.join(path.resolve(from), file), path.join(dist, name, file), { recursive: true });
     }
   }
-  await writeFile(path.join(dist, 'blank.html'), '<!doctype html><meta charset="utf-8"><title>blank</title><p>blank</p>\n');
   ext = await launchExtension({ dist });
   const setter = await ext.context.newPage();
   await setter.goto(ext.url('blank.html'));

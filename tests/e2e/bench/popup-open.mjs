@@ -6,11 +6,11 @@
 // same extension, origin and profile. Both pages get the same init scripts; the popup's
 // port to the worker is kept silent, so what is timed is the paint from the cache.
 
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { DIST, launchExtension, withTimeout } from '../lib/harness.mjs';
 import { silenceWorkerPort, snapshot, storeSnapshot } from '../lib/snapshots.mjs';
+import { distWithBlankPage, median } from './common.mjs';
 
 const args = process.argv.slice(2);
 const opens = Number(args[args.indexOf('--opens') + 1]) || 20;
@@ -36,12 +36,6 @@ const FIRST_ROW = `(() => {
   }).observe({ type: 'paint', buffered: true });
 })();`;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 async function timeOpen(ext, pathname, measure) {
   const page = await ext.context.newPage();
   try {
@@ -56,12 +50,9 @@ async function timeOpen(ext, pathname, measure) {
   }
 }
 
-const dir = await mkdtemp(path.join(tmpdir(), 'quizpulse-bench-'));
-const dist = path.join(dir, 'dist');
+const { dir, dist } = await distWithBlankPage('quizpulse-bench-', DIST);
 let ext;
 try {
-  await cp(DIST, dist, { recursive: true });
-  await writeFile(path.join(dist, 'blank.html'), '<!doctype html><meta charset="utf-8"><title>blank</title><p>blank</p>\n');
   ext = await launchExtension({ dist });
   const setter = await ext.context.newPage();
   await setter.goto(ext.url('blank.html'));

@@ -7,11 +7,11 @@
 // the main thread's CPU time by task. The port to the worker is kept silent, as in
 // popup-open.mjs. Compare runs only as ratios within one run: the machine is shared.
 
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { DIST, launchExtension, withTimeout } from '../lib/harness.mjs';
 import { silenceWorkerPort, snapshot, storeSnapshot } from '../lib/snapshots.mjs';
+import { distWithBlankPage, median } from './common.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -53,12 +53,6 @@ const HOOKS = `(() => {
     for (const entry of list.getEntries()) mark(entry.name + ' (presented)', entry.startTime);
   }).observe({ type: 'paint', buffered: true });
 })();`;
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /** Each file's request → response → finish, from the trace's resource events. */
 function files(events, t0) {
@@ -125,13 +119,10 @@ const CATEGORIES = [
   '__metadata',
 ];
 
-const dir = await mkdtemp(path.join(tmpdir(), 'quizpulse-trace-'));
-const dist = path.join(dir, 'dist');
+// The same blank page as popup-open.mjs, for `--page blank.html`.
+const { dir, dist } = await distWithBlankPage('quizpulse-trace-', DIST);
 let ext;
 try {
-  await cp(DIST, dist, { recursive: true });
-  // The same blank page as popup-open.mjs, for `--page blank.html`.
-  await writeFile(path.join(dist, 'blank.html'), '<!doctype html><meta charset="utf-8"><title>blank</title><p>blank</p>\n');
   ext = await launchExtension({ dist });
   const setter = await ext.context.newPage();
   await setter.goto(ext.url(pageName));
