@@ -62,11 +62,10 @@ impl Json {
 
     /// Takes an object's field out (the last one when the key repeats).
     pub fn take(&mut self, key: &str) -> Option<Json> {
-        let Json::Object(fields) = self else {
-            return None;
-        };
-        let at = fields.iter().rposition(|(k, _)| k == key)?;
-        Some(fields.remove(at).1)
+        match self {
+            Json::Object(fields) => take_field(fields, key),
+            _ => None,
+        }
     }
 
     /// The string, if it is one.
@@ -291,8 +290,7 @@ impl Object {
 
     /// Takes a field's value out (the last one when the key repeats).
     fn take(&mut self, name: &str) -> Option<Json> {
-        let at = self.0.iter().rposition(|(k, _)| k == name)?;
-        Some(self.0.swap_remove(at).1)
+        take_field(&mut self.0, name)
     }
 
     /// A field that must be there.
@@ -315,6 +313,13 @@ impl Object {
             None => Ok(default),
         }
     }
+}
+
+/// Takes field `key` out of `fields` (the last one when the key repeats); the order of
+/// the others is kept.
+fn take_field(fields: &mut Vec<(String, Json)>, key: &str) -> Option<Json> {
+    let at = fields.iter().rposition(|(k, _)| k == key)?;
+    Some(fields.remove(at).1)
 }
 
 /// An error inside field `name`, said with the field's name.

@@ -26,15 +26,6 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// serde_json's error text without its " at line 1 column 17" (meaningless to whoever
-/// sent a JS object).
-fn strip_position(reason: &str) -> String {
-    match reason.rfind(" at line ") {
-        Some(i) => reason[..i].to_owned(),
-        None => reason.to_owned(),
-    }
-}
-
 /// A field a decoded record needs, or serde's wording for its absence.
 pub(crate) fn need<T>(value: Option<T>, field: &str) -> Result<T, String> {
     value.ok_or_else(|| format!("missing field `{field}`"))
@@ -260,15 +251,9 @@ impl Command {
             Ok(raw) => raw.command(),
             Err(e) => Err(CommandError::Malformed {
                 kind,
-                reason: strip_position(&e.to_string()),
+                reason: e.to_string(),
             }),
         }
-    }
-
-    /// Decodes a command from JSON data (what `chrome.runtime` messages carry).
-    /// Fields a command does not have are ignored.
-    pub fn from_value(raw: serde_json::Value) -> Result<Command, CommandError> {
-        Command::from_json(&raw.to_string())
     }
 
     /// The command's `type` as spelt on the port (`"ping"`, `"sign_in"`).
@@ -705,11 +690,11 @@ mod tests {
     fn commands_decode_from_their_type_tag_ignoring_extra_fields() {
         assert_eq!(Command::from_json(r#"{"type":"ping"}"#), Ok(Command::Ping));
         assert_eq!(
-            Command::from_value(json!({"type": "ping", "from": "popup"})),
+            Command::from_json(&json!({"type": "ping", "from": "popup"}).to_string()),
             Ok(Command::Ping)
         );
         assert_eq!(
-            Command::from_value(json!({"type": "follow", "quiz_id": "q1"})),
+            Command::from_json(&json!({"type": "follow", "quiz_id": "q1"}).to_string()),
             Ok(Command::Follow {
                 quiz_id: QuizId::from("q1")
             })
@@ -718,7 +703,11 @@ mod tests {
 
     #[test]
     fn commands_that_do_not_decode_say_why() {
-        let error = |raw| Command::from_value(raw).unwrap_err().to_string();
+        let error = |raw: serde_json::Value| {
+            Command::from_json(&raw.to_string())
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
             error(json!({"type": "launch_rockets"})),
             "unknown message type \"launch_rockets\""
