@@ -244,10 +244,15 @@ impl Inner {
     fn roster(&mut self) -> Roster {
         let conns = &self.conns;
         Arc::clone(self.roster.get_or_insert_with(|| {
-            conns
+            let mut roster: Vec<_> = conns
                 .iter()
                 .map(|(id, conn)| (*id, Arc::clone(&conn.outlet)))
-                .collect()
+                .collect();
+            // In the order the sockets came: their memory, ours and the
+            // kernel's, was allocated in that order, so a pass walks it
+            // nearly in address order.
+            roster.sort_unstable_by_key(|(id, _)| *id);
+            roster.into()
         }))
     }
 
@@ -269,11 +274,39 @@ impl Inner {
 /// The fan-out loop's reusable buffers (one loop runs at a time).
 #[derive(Default)]
 struct FanOut {
-    /// One socket's bytes for the uploads of this pass.
-    scratch: Vec<u8>,
+    /// For each thread of a pass, one socket's bytes for its uploads.
+    scratches: Vec<Vec<u8>>,
     /// For each socket of the roster, a bit per upload it follows.
     follows: Vec<u64>,
 }
+
+/// One thread's share of a pass: a run of the roster.
+struct Piece<'a> {
+    conns: &'a [(ConnId, Arc<Outlet>)],
+    /// `follows` bits of those sockets.
+    follows: &'a [u64],
+    scratch: &'a mut Vec<u8>,
+}
+
+/// What one thread's share of a pass came to.
+#[derive(Default)]
+struct Written {
+    /// Messages handed to the kernel or queued.
+    sent: u64,
+    /// Sockets refused as too far behind.
+    full: Vec<ConnId>,
+}
+
+impl Written {
+    fn add(&mut self, other: Self) {
+        self.sent += other.sent;
+        self.full.extend(other.full);
+    }
+}
+
+/// Sockets per fan-out thread below which a pass does not split: a thread
+/// costs tens of microseconds to start, a socket's write a few.
+const MIN_PART: usize = 2048;
 
 /// The hub. Cheap to share behind an `Arc`.
 pub struct Hub {
@@ -285,6 +318,10 @@ pub struct Hub {
     metrics: Arc<Metrics>,
     queue_capacity: usize,
     max_subscriptions: usize,
+    /// Threads a pass may use: the machine's cores.
+    fanout_threads: usize,
+    /// Sockets per thread below which a pass does not split.
+    min_part: usize,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -304,6 +341,8 @@ impl Hub {
             metrics,
             queue_capacity: queue_capacity.max(1),
             max_subscriptions,
+            fanout_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            min_part: MIN_PART,
         }
     }
 
@@ -442,7 +481,7 @@ impl Hub {
     /// 64) in order, in one write.
     fn fan_out(&self, fanout: &mut FanOut, uploads: &[Delivery]) {
         let started = Instant::now();
-        let FanOut { scratch, follows } = fanout;
+        let FanOut { scratches, follows } = fanout;
         let roster = {
             let mut inner = self.lock();
             let roster = inner.roster();
@@ -461,24 +500,41 @@ impl Hub {
             roster
         };
         let everyone: u64 = uploads.iter().map(|d| d.everyone.len() as u64).sum();
-        let mut sent = 0u64;
-        let mut full: Vec<ConnId> = Vec::new();
-        for ((id, outlet), &follows) in roster.iter().zip(follows.iter()) {
-            let frames = uploads.iter().enumerate().flat_map(|(bit, d)| {
-                let follower = (follows >> bit) & 1 == 1;
-                d.everyone.iter().chain(follower.then_some(&d.followers))
-            });
-            match outlet.push_broadcast(frames, uploads.len(), scratch, self.queue_capacity) {
-                Push::Sent | Push::Queued => {
-                    sent += everyone + u64::from(follows.count_ones());
-                }
-                Push::Full => full.push(*id),
-                Push::Closed => {}
-            }
+        let parts = (roster.len() / self.min_part).clamp(1, self.fanout_threads);
+        let chunk = roster.len().div_ceil(parts).max(1);
+        if scratches.len() < parts {
+            scratches.resize_with(parts, Vec::new);
         }
+        let pieces = roster
+            .chunks(chunk)
+            .zip(follows.chunks(chunk))
+            .zip(scratches.iter_mut());
+        let Written { sent, full } = std::thread::scope(|scope| {
+            let mut pieces = pieces.map(|((conns, follows), scratch)| Piece {
+                conns,
+                follows,
+                scratch,
+            });
+            let first = pieces.next();
+            let others: Vec<_> = pieces
+                .map(|piece| scope.spawn(|| self.write(piece, uploads, everyone)))
+                .collect();
+            let mut written = first.map_or_else(Written::default, |piece| {
+                self.write(piece, uploads, everyone)
+            });
+            for other in others {
+                match other.join() {
+                    Ok(part) => written.add(part),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            written
+        });
         drop(roster);
-        if scratch.capacity() > 1 << 20 {
-            *scratch = Vec::new();
+        for scratch in scratches.iter_mut() {
+            if scratch.capacity() > 1 << 20 {
+                *scratch = Vec::new();
+            }
         }
         if !full.is_empty() {
             let mut inner = self.lock();
@@ -496,6 +552,25 @@ impl Hub {
         if let Some(first) = uploads.first().and_then(|d| d.everyone.first()) {
             self.metrics.broadcast_delivery.observe(first.age());
         }
+    }
+
+    /// Writes `uploads` to one piece of the roster; what became of them.
+    fn write(&self, piece: Piece<'_>, uploads: &[Delivery], everyone: u64) -> Written {
+        let mut written = Written::default();
+        for ((id, outlet), &follows) in piece.conns.iter().zip(piece.follows) {
+            let frames = uploads.iter().enumerate().flat_map(|(bit, d)| {
+                let follower = (follows >> bit) & 1 == 1;
+                d.everyone.iter().chain(follower.then_some(&d.followers))
+            });
+            match outlet.push_broadcast(frames, uploads.len(), piece.scratch, self.queue_capacity) {
+                Push::Sent | Push::Queued => {
+                    written.sent += everyone + u64::from(follows.count_ones());
+                }
+                Push::Full => written.full.push(*id),
+                Push::Closed => {}
+            }
+        }
+        written
     }
 
     /// Sockets in the hub now.

@@ -1,9 +1,10 @@
 //! N sockets reading a server's broadcasts, tallied per upload.
 //!
-//! Each socket has one task that reads frames and, for the last message of an
-//! upload (`quiz_leaderboard_updated`), bumps that upload's slot: a count and
-//! the latest arrival time, both atomics, so the tasks never wait for each
-//! other. An upload's slot is found by its `session_id` (from the
+//! Sockets are connected and subscribed by tokio tasks, then read by the
+//! [`Readers`] threads. For the last message of an upload
+//! (`quiz_leaderboard_updated`) a socket bumps that upload's slot: a count
+//! and the latest arrival time, both atomics, so the readers never wait for
+//! each other. An upload's slot is found by its `session_id` (from the
 //! `quiz_session_uploaded` just before it on the same socket).
 
 use std::sync::Arc;
@@ -11,11 +12,12 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
+use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::Error;
 use crate::frame::{self, Kind};
+use crate::reader::Readers;
 use crate::target::Target;
 use crate::wire::{Event, Socket};
 
@@ -37,7 +39,7 @@ struct Slot {
     last_ns: AtomicU64,
 }
 
-/// What every socket saw, shared by all of their tasks.
+/// What every socket saw, shared by all of the readers.
 pub struct Tally {
     epoch: Instant,
     slots: Box<[Slot]>,
@@ -92,96 +94,72 @@ impl Tally {
     }
 }
 
-/// The connected sockets; dropping it aborts their tasks (closing the sockets).
+/// The connected sockets; dropping it closes them.
 pub struct Fleet {
     /// What they saw.
     pub tally: Arc<Tally>,
-    tasks: Vec<JoinHandle<()>>,
+    /// Sockets connected.
+    sockets: usize,
     /// Time to connect (and subscribe) them all.
     pub connect_time: Duration,
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
+    /// Held for the fleet's life: dropping it stops the threads and closes the sockets.
+    _readers: Arc<Readers>,
 }
 
 impl Fleet {
     /// Sockets in the fleet.
     pub fn len(&self) -> usize {
-        self.tasks.len()
+        self.sockets
     }
 
     /// True for a fleet of no sockets.
     pub fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
+        self.sockets == 0
     }
 
     /// Connects `n` sockets (servers and tokens used in turn), each
-    /// subscribed to `quiz` and confirmed before this returns.
+    /// subscribed to `quiz` and confirmed before this returns; `readers`
+    /// threads read them from then on.
     pub async fn connect(
         targets: &[Target],
         tokens: &[String],
         n: usize,
         quiz: &str,
+        readers: usize,
     ) -> Result<Self, Error> {
         if tokens.is_empty() || targets.is_empty() {
             return Err(Error::Usage("no server or no access tokens".to_owned()));
         }
         let tally = Arc::new(Tally::new());
+        let readers = Arc::new(Readers::start(readers, &tally)?);
         let gate = Arc::new(Semaphore::new(CONNECTING));
-        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<Result<(), Error>>(n.max(1));
         let started = Instant::now();
-        let mut tasks = Vec::with_capacity(n);
+        let mut tasks = JoinSet::new();
         for i in 0..n {
             let authority = targets[i % targets.len()].authority().to_owned();
             let path = Target::socket_path(&tokens[i % tokens.len()]);
             let subscribe = format!(r#"{{"type": "subscribe_quiz", "quiz_id": "{quiz}"}}"#);
-            let tally = Arc::clone(&tally);
             let gate = Arc::clone(&gate);
-            let ready = ready_tx.clone();
-            tasks.push(tokio::spawn(async move {
-                let permit = gate.acquire_owned().await;
+            let readers = Arc::clone(&readers);
+            tasks.spawn(async move {
+                let _permit = gate.acquire_owned().await;
                 let socket =
                     tokio::time::timeout(CONNECT_TIMEOUT, open(&authority, &path, &subscribe))
-                        .await;
-                drop(permit);
-                let socket = match socket {
-                    Ok(Ok(socket)) => socket,
-                    Ok(Err(e)) => {
-                        let _ = ready.send(Err(e)).await;
-                        return;
-                    }
-                    Err(_) => {
-                        let _ = ready
-                            .send(Err(Error::Socket("connect timed out".to_owned())))
-                            .await;
-                        return;
-                    }
-                };
-                let _ = ready.send(Ok(())).await;
-                drop(ready);
-                read(socket, &tally).await;
-            }));
+                        .await
+                        .map_err(|_| Error::Socket("connect timed out".to_owned()))??;
+                readers.adopt(i, socket)
+            });
         }
-        drop(ready_tx);
-        let mut fleet = Self {
+        // The first failure ends the run (the rest are aborted with the set).
+        while let Some(done) = tasks.join_next().await {
+            done.map_err(|e| Error::Socket(format!("connect task: {e}")))??;
+        }
+        Ok(Self {
             tally,
-            tasks,
-            connect_time: Duration::ZERO,
-        };
-        for _ in 0..n {
-            match ready_rx.recv().await {
-                Some(Ok(())) => {}
-                Some(Err(e)) => return Err(e),
-                None => return Err(Error::Socket("a socket task ended early".to_owned())),
-            }
-        }
-        fleet.connect_time = started.elapsed();
-        Ok(fleet)
+            sockets: n,
+            connect_time: started.elapsed(),
+            _readers: readers,
+        })
     }
 }
 
@@ -220,39 +198,40 @@ async fn open(authority: &str, path: &str, subscribe: &str) -> Result<Socket, Er
     }
 }
 
-/// Reads until the socket ends, tallying every frame.
-async fn read(mut socket: Socket, tally: &Tally) {
-    let mut session = None;
-    let mut last_seq = None;
-    loop {
-        let text = match socket.next().await {
-            Ok(Some(Event::Text(text))) => text,
-            Ok(Some(Event::Close(code))) => {
-                if code == Some(CLOSE_TRY_AGAIN_LATER) {
-                    tally.lagged.fetch_add(1, Ordering::Relaxed);
-                }
-                break;
-            }
-            Ok(None) | Err(_) => break,
-        };
-        let at = tally.now_ns();
+/// One socket's view of the messages it reads: which upload it is in and
+/// the last `seq`, to tally arrivals and gaps.
+#[derive(Debug, Default)]
+pub struct Watch {
+    session: Option<u64>,
+    last_seq: Option<u64>,
+}
+
+impl Watch {
+    /// Tallies one whole message read at `at` (bench clock, ns).
+    pub fn text(&mut self, text: &[u8], at: u64, tally: &Tally) {
         tally.frames.fetch_add(1, Ordering::Relaxed);
         tally.bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
         if let Some(seq) = frame::integer_field(text, frame::SEQ) {
-            if last_seq.is_some_and(|last: u64| seq != last + 1) {
+            if self.last_seq.is_some_and(|last| seq != last + 1) {
                 tally.seq_gaps.fetch_add(1, Ordering::Relaxed);
             }
-            last_seq = Some(seq);
+            self.last_seq = Some(seq);
         }
         match frame::kind(text) {
-            Kind::SessionUploaded => session = frame::integer_field(text, frame::SESSION_ID),
+            Kind::SessionUploaded => self.session = frame::integer_field(text, frame::SESSION_ID),
             Kind::QuizLeaderboardUpdated => {
-                if let Some(id) = session.take() {
+                if let Some(id) = self.session.take() {
                     tally.record(id, at);
                 }
             }
             Kind::LeaderboardUpdated | Kind::Other => {}
         }
     }
-    tally.closed.fetch_add(1, Ordering::Relaxed);
+
+    /// Notes the server's close (1013: it dropped this socket as too slow).
+    pub fn close(&mut self, code: Option<u16>, tally: &Tally) {
+        if code == Some(CLOSE_TRY_AGAIN_LATER) {
+            tally.lagged.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }

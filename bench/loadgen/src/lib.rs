@@ -12,6 +12,7 @@
 
 pub mod fleet;
 pub mod frame;
+pub mod reader;
 pub mod run;
 pub mod stats;
 pub mod storm;

@@ -70,6 +70,9 @@ enum Command {
         /// A server process whose memory is read before and after connecting (repeatable).
         #[arg(long = "pid")]
         pids: Vec<u32>,
+        /// Threads reading the sockets (each an epoll loop over its share).
+        #[arg(long, default_value_t = 2)]
+        readers: usize,
     },
     /// Reconnect storm while the server restarts (prints READY when it may).
     Storm {
@@ -148,6 +151,7 @@ async fn execute(command: Command) -> Result<serde_json::Value, Error> {
             p99_limit_ms,
             quiz,
             pids,
+            readers,
         } => {
             let targets = common
                 .urls
@@ -172,6 +176,7 @@ async fn execute(command: Command) -> Result<serde_json::Value, Error> {
                 p99_limit: Duration::from_millis(p99_limit_ms),
                 quiz,
                 pids,
+                readers,
             };
             run(&targets, &tokens, &plan).await
         }

@@ -35,6 +35,8 @@ pub struct Plan {
     pub quiz: String,
     /// Server processes whose memory is read before and after connecting.
     pub pids: Vec<u32>,
+    /// Threads reading the sockets.
+    pub readers: usize,
 }
 
 /// Waits until `session` reached `sockets` sockets or the deadline passed;
@@ -65,7 +67,7 @@ pub async fn run(targets: &[Target], tokens: &[String], plan: &Plan) -> Result<V
         .first()
         .ok_or_else(|| Error::Usage("no server URL".to_owned()))?;
     let rss_before = rss_total(&plan.pids);
-    let fleet = Fleet::connect(targets, tokens, plan.sockets, &plan.quiz).await?;
+    let fleet = Fleet::connect(targets, tokens, plan.sockets, &plan.quiz, plan.readers).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_after = rss_total(&plan.pids);
     let per_socket_kib = match (rss_before, rss_after) {

@@ -12,8 +12,6 @@ use crate::Error;
 
 /// Largest handshake response read.
 const MAX_HEAD: usize = 16 * 1024;
-/// Largest message accepted from a server.
-const MAX_MESSAGE: usize = 16 << 20;
 /// Read buffer's starting size (one upload's frames fit).
 const READ_CHUNK: usize = 8 * 1024;
 
@@ -37,13 +35,73 @@ pub struct Socket {
     partial: Vec<u8>,
 }
 
-/// One frame's place in the buffer.
-struct Header {
-    fin: bool,
-    opcode: u8,
-    start: usize,
-    end: usize,
+/// One frame's place in a buffer: its payload is `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// The final frame of its message.
+    pub fin: bool,
+    /// The frame's opcode (`0x1` text, `0x8` close, `0x9` ping, ...).
+    pub opcode: u8,
+    /// Where the payload starts.
+    pub start: usize,
+    /// Where the payload (and the frame) ends.
+    pub end: usize,
 }
+
+/// Parses the server frame at the start of `rest`, if it is all there.
+pub fn header(rest: &[u8]) -> Result<Option<Header>, Error> {
+    if rest.len() < 2 {
+        return Ok(None);
+    }
+    if rest[1] & 0x80 != 0 {
+        return Err(Error::Socket("the server sent a masked frame".to_owned()));
+    }
+    let (len, head) = match rest[1] & 0x7f {
+        126 if rest.len() >= 4 => (u64::from(u16::from_be_bytes([rest[2], rest[3]])), 4),
+        127 if rest.len() >= 10 => {
+            let mut be = [0u8; 8];
+            be.copy_from_slice(&rest[2..10]);
+            (u64::from_be_bytes(be), 10)
+        }
+        126 | 127 => return Ok(None),
+        n => (u64::from(n), 2),
+    };
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&len| len <= MAX_MESSAGE)
+        .ok_or_else(|| Error::Socket(format!("frame of {len} bytes")))?;
+    if rest.len() < head + len {
+        return Ok(None);
+    }
+    Ok(Some(Header {
+        fin: rest[0] & 0x80 != 0,
+        opcode: rest[0] & 0x0f,
+        start: head,
+        end: head + len,
+    }))
+}
+
+/// A client frame: `payload` masked, as a client must send it.
+pub fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    const MASK: [u8; 4] = [0x5a, 0x17, 0xc3, 0x8e];
+    let mut frame = Vec::with_capacity(payload.len() + 14);
+    frame.push(0x80 | opcode);
+    if payload.len() < 126 {
+        frame.push(0x80 | payload.len() as u8);
+    } else if let Ok(len) = u16::try_from(payload.len()) {
+        frame.push(0x80 | 126);
+        frame.extend_from_slice(&len.to_be_bytes());
+    } else {
+        frame.push(0x80 | 127);
+        frame.extend_from_slice(&(payload.len() as u64).to_be_bytes());
+    }
+    frame.extend_from_slice(&MASK);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
+    frame
+}
+
+/// Largest message accepted from a server.
+pub const MAX_MESSAGE: usize = 16 << 20;
 
 impl Socket {
     /// Connects to `authority` (`host:port`) and upgrades `path` (with its
@@ -101,58 +159,29 @@ impl Socket {
     }
 
     async fn send(&mut self, opcode: u8, payload: &[u8]) -> Result<(), Error> {
-        const MASK: [u8; 4] = [0x5a, 0x17, 0xc3, 0x8e];
-        let mut frame = Vec::with_capacity(payload.len() + 14);
-        frame.push(0x80 | opcode);
-        if payload.len() < 126 {
-            frame.push(0x80 | payload.len() as u8);
-        } else if let Ok(len) = u16::try_from(payload.len()) {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&len.to_be_bytes());
-        } else {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(payload.len() as u64).to_be_bytes());
-        }
-        frame.extend_from_slice(&MASK);
-        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
         self.tcp
-            .write_all(&frame)
+            .write_all(&masked(opcode, payload))
             .await
             .map_err(|e| Error::Socket(format!("write: {e}")))
     }
 
+    /// The open TCP stream (blocking mode as tokio left it: non-blocking)
+    /// and the bytes read past the last message, for the fleet's readers.
+    pub fn into_parts(mut self) -> Result<(std::net::TcpStream, Vec<u8>), Error> {
+        let rest = self.buf.split_off(self.at);
+        let tcp = self
+            .tcp
+            .into_std()
+            .map_err(|e| Error::Socket(format!("detach: {e}")))?;
+        Ok((tcp, rest))
+    }
+
     /// Parses the frame header at `self.at`, if the whole frame is buffered.
     fn header(&self) -> Result<Option<Header>, Error> {
-        let rest = &self.buf[self.at..];
-        if rest.len() < 2 {
-            return Ok(None);
-        }
-        if rest[1] & 0x80 != 0 {
-            return Err(Error::Socket("the server sent a masked frame".to_owned()));
-        }
-        let (len, head) = match rest[1] & 0x7f {
-            126 if rest.len() >= 4 => (u64::from(u16::from_be_bytes([rest[2], rest[3]])), 4),
-            127 if rest.len() >= 10 => {
-                let mut be = [0u8; 8];
-                be.copy_from_slice(&rest[2..10]);
-                (u64::from_be_bytes(be), 10)
-            }
-            126 | 127 => return Ok(None),
-            n => (u64::from(n), 2),
-        };
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|&len| len <= MAX_MESSAGE)
-            .ok_or_else(|| Error::Socket(format!("frame of {len} bytes")))?;
-        if rest.len() < head + len {
-            return Ok(None);
-        }
-        let start = self.at + head;
-        Ok(Some(Header {
-            fin: rest[0] & 0x80 != 0,
-            opcode: rest[0] & 0x0f,
-            start,
-            end: start + len,
+        Ok(header(&self.buf[self.at..])?.map(|h| Header {
+            start: h.start + self.at,
+            end: h.end + self.at,
+            ..h
         }))
     }
 
