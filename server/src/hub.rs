@@ -691,6 +691,46 @@ mod tests {
         assert_eq!(to_b[1], everyone[0].numbered(2));
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pass_split_over_threads_keeps_each_sockets_order() {
+        let metrics = Arc::new(Metrics::default());
+        let mut hub = Hub::new(Arc::clone(&metrics), 8, 2);
+        // Seven sockets, at least two a piece: three threads (3, 3 and 1 sockets).
+        hub.fanout_threads = 4;
+        hub.min_part = 2;
+        let mut sockets = Vec::new();
+        for i in 0..7 {
+            let (registration, outlet, client) = socket(&hub).await;
+            if i % 2 == 0 {
+                hub.subscribe(registration.id, &"q".into()).unwrap();
+            }
+            sockets.push((i % 2 == 0, registration, outlet, client));
+        }
+        let everyone = [frame(updated("s"))];
+        let follow = frame(ServerMessage::QuizLeaderboardUpdated {
+            quiz_id: "q".into(),
+            entries: None,
+        });
+        for _ in 0..3 {
+            hub.broadcast(&everyone, &"q".into(), &follow);
+        }
+        for (follows, _registration, _outlet, client) in &mut sockets {
+            let per_upload = if *follows { 2 } else { 1 };
+            let texts = read_texts(client, 3 * per_upload).await;
+            let mut seq = 0;
+            for upload in texts.chunks(per_upload) {
+                seq += 1;
+                assert_eq!(upload[0], everyone[0].numbered(seq));
+                if *follows {
+                    seq += 1;
+                    assert_eq!(upload[1], follow.numbered(seq));
+                }
+            }
+        }
+        // 7 sockets x 3 uploads, plus the 4 followers' 3 quiz boards.
+        assert_eq!(metrics.messages_sent.get(), 7 * 3 + 4 * 3);
+    }
+
     #[tokio::test]
     async fn subscription_limit_and_unsubscribe() {
         let hub = Hub::new(Arc::new(Metrics::default()), 8, 2);

@@ -55,8 +55,15 @@ pub struct Tally {
     pub lagged: AtomicU64,
 }
 
+impl Default for Tally {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Tally {
-    fn new() -> Self {
+    /// A tally with nothing seen yet; its clock starts now.
+    pub fn new() -> Self {
         Self {
             epoch: Instant::now(),
             slots: (0..SLOTS).map(|_| Slot::default()).collect(),
@@ -77,7 +84,8 @@ impl Tally {
         &self.slots[(session % SLOTS as u64) as usize]
     }
 
-    fn record(&self, session: u64, at_ns: u64) {
+    /// Counts one socket's arrival of upload `session`'s last message.
+    pub fn record(&self, session: u64, at_ns: u64) {
         let slot = self.slot(session);
         slot.last_ns.fetch_max(at_ns, Ordering::Relaxed);
         slot.count.fetch_add(1, Ordering::Release);

@@ -110,7 +110,8 @@ impl Conn {
                     let _ = self.tcp.write_all(&wire::masked(0xA, payload));
                 }
                 0x8 => {
-                    let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                    let code =
+                        (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
                     self.watch.close(code, tally);
                     return Ok(None);
                 }
@@ -249,5 +250,103 @@ fn read_loop(mut poll: Poll, inbox: &Inbox, tally: &Tally, stop: &AtomicBool) {
         if !events.is_empty() {
             std::thread::sleep(COALESCE);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    fn text(body: &str) -> Vec<u8> {
+        let mut frame = vec![0x81];
+        if body.len() < 126 {
+            frame.push(body.len() as u8);
+        } else {
+            frame.push(126);
+            frame.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        }
+        frame.extend_from_slice(body.as_bytes());
+        frame
+    }
+
+    fn upload(session: u64, first_seq: u64) -> Vec<u8> {
+        let mut bytes = text(&format!(
+            r#"{{"type": "quiz_session_uploaded", "session": {{"session_id": {session}}}, "seq": {first_seq}}}"#
+        ));
+        bytes.extend(text(&format!(
+            r#"{{"type": "leaderboard_updated", "entries": [], "seq": {}}}"#,
+            first_seq + 1
+        )));
+        bytes.extend(text(&format!(
+            r#"{{"type": "quiz_leaderboard_updated", "entries": [], "seq": {}}}"#,
+            first_seq + 2
+        )));
+        bytes
+    }
+
+    async fn wait_for(what: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if what() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("not reached in 5 s");
+    }
+
+    #[tokio::test]
+    async fn split_fragmented_and_early_frames_are_tallied_and_pings_answered() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        let (go_on, mut go) = tokio::sync::mpsc::channel::<()>(1);
+        let server = tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            while memchr::memmem::find(&head, b"\r\n\r\n").is_none() {
+                tcp.read_buf(&mut head).await.unwrap();
+            }
+            // The handshake answer and the first upload in one write: the
+            // client's handshake read takes them all (bytes "read early").
+            let mut first = b"HTTP/1.1 101 Switching Protocols\r\n\r\n".to_vec();
+            first.extend(upload(7, 1));
+            tcp.write_all(&first).await.unwrap();
+            go.recv().await;
+            // The second upload cut inside a frame, then a ping.
+            let second = upload(8, 4);
+            tcp.write_all(&second[..10]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            tcp.write_all(&second[10..]).await.unwrap();
+            tcp.write_all(&[0x89, 2, b'h', b'i']).await.unwrap();
+            // A fragmented message, a gap in seq (9 is missing), close 1013.
+            let body = r#"{"type": "leaderboard_updated", "seq": 10}"#.as_bytes();
+            tcp.write_all(&[0x01, 5]).await.unwrap();
+            tcp.write_all(&body[..5]).await.unwrap();
+            tcp.write_all(&[0x80, (body.len() - 5) as u8])
+                .await
+                .unwrap();
+            tcp.write_all(&body[5..]).await.unwrap();
+            tcp.write_all(&[0x88, 2, 0x03, 0xf5]).await.unwrap();
+            let mut pong = [0u8; 8];
+            tcp.read_exact(&mut pong).await.unwrap();
+            pong
+        });
+        let socket = wire::Socket::connect(&authority, "/ws/").await.unwrap();
+        let tally = Arc::new(Tally::new());
+        let readers = Readers::start(2, &tally).unwrap();
+        readers.adopt(1, socket).unwrap();
+        wait_for(|| tally.delivered(7) == 1).await;
+        go_on.send(()).await.unwrap();
+        wait_for(|| tally.closed.load(Ordering::Relaxed) == 1).await;
+        let pong = server.await.unwrap();
+        assert_eq!(tally.delivered(8), 1);
+        assert_eq!(tally.frames.load(Ordering::Relaxed), 7);
+        assert_eq!(tally.seq_gaps.load(Ordering::Relaxed), 1);
+        assert_eq!(tally.lagged.load(Ordering::Relaxed), 1);
+        // The pong: masked, the ping's payload under the mask.
+        assert_eq!(pong[..2], [0x8A, 0x80 | 2]);
+        assert_eq!([pong[6] ^ pong[2], pong[7] ^ pong[3]], *b"hi");
+        drop(readers);
     }
 }
