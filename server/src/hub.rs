@@ -5,12 +5,17 @@
 //! fan-out loop ([`Hub::deliver`]) then writes each socket's bytes itself:
 //! WebSocket frame headers plus the shared text with that socket's `seq`
 //! spliced in, all of an upload's frames in one buffer, handed to the kernel
-//! with one non-blocking `try_write` on the socket's TCP stream
-//! ([`crate::outlet`]). No task is woken, no channel is used and nothing is
+//! with one non-blocking `send` on the socket ([`crate::outlet`]). No task is woken, no channel is used and nothing is
 //! allocated per socket in the common case; only when the kernel's send
 //! buffer is full does the socket's task finish the write.
 //!
-//! Batching. One thread runs the fan-out loop at a time. Uploads that arrive
+//! Threads. A pass over many sockets (more than 2 048 a thread) is
+//! split into runs of the roster, one scoped thread per core: the kernel's
+//! loopback send is most of a socket's cost and it runs in parallel. The
+//! roster is kept in the order the sockets came, which is nearly the order
+//! of their memory, so a pass touches pages in sequence.
+//!
+//! Batching. One pass of the fan-out loop runs at a time. Uploads that arrive
 //! meanwhile are queued (their threads return at once, so an upload's
 //! subject turn does not wait for an earlier upload's fan-out) and go out
 //! together in its next pass: under load each socket gets several uploads in

@@ -6,8 +6,8 @@
 //! So the order of the bytes on the wire is the order in which they were
 //! accepted, and `seq` (kept here) is assigned in that same order.
 //!
-//! The common case costs one `try_write` on the TCP socket from the caller's
-//! thread: no task wake-up, no channel, no allocation (the caller lends its
+//! The common case costs one non-blocking `send` on the socket from the
+//! caller's thread: no task wake-up, no channel, no allocation (the caller lends its
 //! scratch buffer). Only when the kernel's send buffer is full are the
 //! remaining bytes kept in `pending` and the socket's task woken
 //! ([`Outlet::backlog`]) to finish the write ([`Outlet::flush`]); while
@@ -97,8 +97,8 @@ impl Outlet {
 
     /// One non-blocking `send` on the socket itself. Unlike tokio's
     /// `try_write` it does not read the reactor's readiness word for the
-    /// socket: in a fan-out pass that is one more cold cache line per
-    /// socket. A `WouldBlock` here leaves tokio's readiness as it was; the
+    /// socket (memory a fan-out pass would otherwise touch for every
+    /// socket). A `WouldBlock` here leaves tokio's readiness as it was; the
     /// task's [`Outlet::flush`] then meets `WouldBlock` itself and waits.
     fn send_now(&self, bytes: &[u8]) -> io::Result<usize> {
         socket2::SockRef::from(&self.tcp).send(bytes)
