@@ -158,6 +158,9 @@ async fn fanout(
         "p50_ms": ms(p50),
         "p99_ms": ms(p99),
         "max_ms": ms(percentile(&latencies, 1.0)),
+        // Every upload's latency in order, to see whether the slow ones come
+        // at random or in a pattern.
+        "latencies_ms": latencies.iter().map(|&l| ms(l)).collect::<Vec<_>>(),
         "missed": missed,
         "server_cpu_ms_per_upload": server_cpu_ms,
         "loadgen_cpu_ms_per_upload": loadgen_cpu_ms,
