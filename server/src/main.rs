@@ -114,6 +114,14 @@ struct ServeArgs {
     ws_rate: u32,
 }
 
+/// mimalloc keeps objects of one size together on pages of their own, so a
+/// fan-out pass walking every socket's write end touches fewer pages than
+/// with glibc's allocator, where each lies among its socket's buffers.
+/// Measured at 10 000 sockets: 8 % less server CPU per upload, 0.7 KiB more
+/// memory per socket (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
