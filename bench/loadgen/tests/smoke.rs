@@ -70,6 +70,8 @@ async fn a_short_run_delivers_every_upload_to_every_socket() {
         p99_limit: Duration::from_secs(10),
         quiz: "quadratics".to_owned(),
         pids: vec![std::process::id()],
+        readers: 2,
+        window: Duration::from_secs(30),
     };
     let result = run(&[target], &tokens, &plan).await.unwrap();
     assert_eq!(result["fanout"]["uploads"], 3);
