@@ -507,32 +507,34 @@ fn measure_ours(dir: &Path) -> Result<Measured> {
     Ok(Measured { headline, chart })
 }
 
-/// Figures 1–2 on the peer, at the same socket counts as ours. A point the
-/// peer could not deliver (connect or run past its limit) is recorded in
-/// `failures` and left out, without losing the others.
+/// Figures 1–2 on the peer, at the same socket counts as ours, each point on
+/// a fresh daphne (a killed process leaves no backlog, where waiting for one
+/// to drain takes minutes). A point the peer could not deliver (connect or
+/// run past its limit) is recorded in `failures` and left out, without
+/// losing the others.
 fn measure_django(python: &Path, dir: &Path, failures: &mut Vec<String>) -> Result<Measured> {
     step("bench: the Django Channels peer (daphne, InMemoryChannelLayer)");
     let db = dir.join("django.sqlite3");
     prepare_django(python, &db)?;
-    let port = free_port()?;
-    let server = start_django(python, port, &db, None)?;
-    let url = vec![format!("http://127.0.0.1:{port}")];
     let mut point = |n: usize, what: &str| {
-        // Its backlog from the run before (deliveries, thousands of disconnects).
-        settle(&[server.pid()]);
-        loadgen(
-            &run_args(
-                &url,
-                DJANGO_USER,
-                n,
-                DJANGO_UPLOADS,
-                "",
-                &[server.pid()],
-                DJANGO_WINDOW_S,
-            ),
-            django_run_limit(DJANGO_UPLOADS),
-        )
-        .unwrap_or_else(|e| {
+        let result = (|| -> Result<Value> {
+            let port = free_port()?;
+            let server = start_django(python, port, &db, None)?;
+            let url = vec![format!("http://127.0.0.1:{port}")];
+            loadgen(
+                &run_args(
+                    &url,
+                    DJANGO_USER,
+                    n,
+                    DJANGO_UPLOADS,
+                    "",
+                    &[server.pid()],
+                    DJANGO_WINDOW_S,
+                ),
+                django_run_limit(DJANGO_UPLOADS),
+            )
+        })();
+        result.unwrap_or_else(|e| {
             failures.push(format!("{what}, Django Channels, {n} sockets: {e:#}"));
             Value::Null
         })
@@ -543,7 +545,6 @@ fn measure_django(python: &Path, dir: &Path, failures: &mut Vec<String>) -> Resu
         chart.push((n, point(n, "figure 2")));
     }
     chart.push((sockets(), headline.clone()));
-    drop(server);
     Ok(Measured { headline, chart })
 }
 
@@ -817,12 +818,13 @@ pub fn run() -> Result<String> {
          and its consumer with it from every group). **How drops are counted:** a socket that has not received an \
          upload's last message (`quiz_leaderboard_updated`) when the window ends counts as one miss for that upload \
          (\"missed\" sums them over the uploads), whatever arrives later is not counted, and a `POST` still \
-         unanswered then is not an error (the upload is found by the messages it produced). Deliveries/s count only \
-         messages delivered within the windows, divided by the time to the last socket, or by the whole window for \
-         an upload that had not reached every socket (its latency is then shown as \"> window\"). After such an \
-         upload the generator waits (up to a minute) for the server to go idle before the next one, and between two \
-         runs on one server the bench waits until it is idle, so a backlog does not spill into the next figure. The \
-         peer gets {DJANGO_UPLOADS} uploads per point and no sustained rates (below).\n\n",
+         unanswered then is not an error (the upload is found by the messages it produced). Deliveries/s count the \
+         messages (all three kinds) the sockets received within the windows, divided by the time to the last socket, \
+         or by the whole window for an upload that had not reached every socket (its latency is then shown as \
+         \"> window\"). After such an upload the generator waits (up to a minute) for the server to go idle before \
+         the next one; each of the peer's points runs on a fresh daphne, and between two runs on one of our servers \
+         the bench waits until it is idle, so a backlog does not spill into the next figure. The peer gets \
+         {DJANGO_UPLOADS} uploads per point and no sustained rates (below).\n\n",
         if sockets() == 10_000 {
             String::new()
         } else {

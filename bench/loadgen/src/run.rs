@@ -152,7 +152,7 @@ async fn fanout(
         .await?;
         known.extend(upload.session);
         missed += u64::from(sockets - upload.reached.min(sockets));
-        delivered += u64::from(upload.reached);
+        delivered += upload.frames;
         unanswered += usize::from(!upload.answered);
         let took = if upload.reached >= sockets {
             Duration::from_nanos(upload.last_ns.saturating_sub(upload.started_ns))
@@ -192,6 +192,8 @@ async fn fanout(
         "max_ms": ms(percentile(&latencies, 1.0)),
         "missed": missed,
         "window_ms": ms(plan.window),
+        // Messages received within the windows (all three kinds).
+        "delivered_in_window": delivered,
         // Uploads that had not reached every socket when the window ended
         // (their latency is counted as the window: a lower bound).
         "incomplete": incomplete,
@@ -199,11 +201,11 @@ async fn fanout(
         "unanswered": unanswered,
         "server_cpu_ms_per_upload": server_cpu_ms,
         "loadgen_cpu_ms_per_upload": loadgen_cpu_ms,
-        // Frames delivered per second of fan-out (uploads one at a time; only
-        // what arrived within the window counts, over the time to the last
-        // socket, or the whole window when some socket had not got it).
+        // Messages delivered per second of fan-out (uploads one at a time;
+        // only what arrived within the windows counts, over the time to the
+        // last socket, or the whole window when some socket had not got it).
         "deliveries_per_s": if busy.is_zero() { 0.0 } else {
-            (delivered * FRAMES_PER_UPLOAD) as f64 / busy.as_secs_f64()
+            delivered as f64 / busy.as_secs_f64()
         },
     }))
 }
@@ -221,6 +223,9 @@ struct Upload {
     started_ns: u64,
     /// Whether the `POST` was answered within the window.
     answered: bool,
+    /// Messages of any kind the sockets received from the `POST` until the
+    /// last socket had this upload or the window ended.
+    frames: u64,
 }
 
 /// Every tally slot's count and latest arrival at one moment.
@@ -260,6 +265,8 @@ async fn timed_upload(
     known: &[u64],
 ) -> Result<Upload, Error> {
     let before = snapshot(tally);
+    let frames_before = tally.frames.load(Ordering::Relaxed);
+    let frames = || tally.frames.load(Ordering::Relaxed) - frames_before;
     let started_ns = tally.now_ns();
     let deadline = tokio::time::Instant::now() + window;
     match tokio::time::timeout_at(deadline, target.upload(token, quiz, score)).await {
@@ -272,9 +279,11 @@ async fn timed_upload(
                 last_ns: tally.last_ns(id),
                 started_ns,
                 answered: true,
+                frames: frames(),
             })
         }
         Err(_) => {
+            let frames = frames();
             let after = snapshot(tally);
             let slot = grown_slot(&before, &after, known);
             let (reached, last_ns) = slot
@@ -286,6 +295,7 @@ async fn timed_upload(
                 last_ns,
                 started_ns,
                 answered: false,
+                frames,
             })
         }
     }
