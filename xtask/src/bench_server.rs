@@ -730,6 +730,28 @@ fn latency(fanout: &Value, key: &str) -> String {
     }
 }
 
+/// The sustained figure's cell: the best qualifying rate's deliveries/s;
+/// "none" when rates were tried and none qualified; for a run without rates
+/// (the peer) whose single uploads already pass the p99 limit, 0, since no
+/// rate of them can qualify.
+fn sustained(run: &Value) -> String {
+    let best = &run["sustained"]["best_deliveries_per_s"];
+    let tried = run["sustained"]["steps"]
+        .as_array()
+        .is_some_and(|steps| !steps.is_empty());
+    match run["fanout"]["p99_ms"].as_f64() {
+        _ if best.is_number() => f(best),
+        _ if tried => "none".to_owned(),
+        Some(p99) if p99 > P99_LIMIT_MS => {
+            format!(
+                "0 (one upload alone: p99 {} ms)",
+                latency(&run["fanout"], "p99_ms")
+            )
+        }
+        _ => "not run".to_owned(),
+    }
+}
+
 fn f(v: &Value) -> String {
     match v.as_f64() {
         Some(x) if x >= 1000.0 => format!("{x:.0}"),
@@ -846,7 +868,6 @@ pub fn run() -> Result<String> {
         (Some(a), Some(b)) if b > 0.0 => format!("{:.0}×", a / b),
         _ => "–".into(),
     };
-    let best = |v: &Value| v["sustained"]["best_deliveries_per_s"].clone();
     let n = sockets();
     md.push_str(&format!("**1. Fan-out to {n} sockets** (both servers)\n\n"));
     md.push_str("| measure | ours | Django Channels | ours / Django |\n|---|---:|---:|---:|\n");
@@ -881,20 +902,10 @@ pub fn run() -> Result<String> {
             &d["fanout"]["deliveries_per_s"]
         )
     ));
-    // The peer gets no sustained rates: when one upload alone has a p99 over
-    // the limit, no rate of them can qualify, so its qualifying rate is 0.
-    let django_sustained = match d["fanout"]["p99_ms"].as_f64() {
-        Some(p99) if p99 > P99_LIMIT_MS => {
-            format!(
-                "0 (one upload alone: p99 {} ms)",
-                latency(&d["fanout"], "p99_ms")
-            )
-        }
-        _ => f(&best(d)),
-    };
     md.push_str(&format!(
-        "| sustained deliveries/s, no drops, p99 ≤ {P99_LIMIT_MS} ms (best rate; none: no rate qualified) | {} | {django_sustained} | |\n",
-        best(o).as_f64().map_or_else(|| "none".to_owned(), |_| f(&best(o))),
+        "| sustained deliveries/s, no drops, p99 ≤ {P99_LIMIT_MS} ms (best rate) | {} | {} | |\n",
+        sustained(o),
+        sustained(d)
     ));
     md.push_str(&format!(
         "| server CPU per upload (ms; independent of the machine's other load) | {} | {} | {} less |\n",
@@ -976,7 +987,7 @@ pub fn run() -> Result<String> {
             f(&v["fanout"]["deliveries_per_s"]),
             f(&v["fanout"]["server_cpu_ms_per_upload"]),
             f(&v["kib_per_socket"]),
-            f(&best(v))
+            sustained(v)
         ));
     }
     md.push('\n');
@@ -1012,4 +1023,35 @@ pub fn run() -> Result<String> {
         md.push('\n');
     }
     Ok(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_latency_past_the_window_is_shown_as_a_lower_bound() {
+        let late =
+            json!({"p99_ms": 60000.0, "p50_ms": 40000.0, "window_ms": 60000.0, "incomplete": 1});
+        assert_eq!(latency(&late, "p99_ms"), "> 60000");
+        assert_eq!(latency(&late, "p50_ms"), "40000");
+        let whole = json!({"p99_ms": 60000.0, "window_ms": 60000.0, "incomplete": 0});
+        assert_eq!(latency(&whole, "p99_ms"), "60000");
+        assert_eq!(latency(&json!(null), "p99_ms"), "–");
+    }
+
+    #[test]
+    fn the_sustained_cell_says_why_there_is_no_rate() {
+        let best = json!({"sustained": {"steps": [{}], "best_deliveries_per_s": 1500.0},
+                          "fanout": {"p99_ms": 50.0}});
+        assert_eq!(sustained(&best), "1500");
+        let none = json!({"sustained": {"steps": [{}], "best_deliveries_per_s": null},
+                          "fanout": {"p99_ms": 500.0}});
+        assert_eq!(sustained(&none), "none");
+        let slow = json!({"sustained": {"steps": [], "best_deliveries_per_s": null},
+                          "fanout": {"p99_ms": 60000.0, "window_ms": 60000.0, "incomplete": 3}});
+        assert_eq!(sustained(&slow), "0 (one upload alone: p99 > 60000 ms)");
+        assert_eq!(sustained(&json!(null)), "not run");
+    }
 }
