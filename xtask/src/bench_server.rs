@@ -841,9 +841,9 @@ pub fn run() -> Result<String> {
          upload's last message (`quiz_leaderboard_updated`) when the window ends counts as one miss for that upload \
          (\"missed\" sums them over the uploads), whatever arrives later is not counted, and a `POST` still \
          unanswered then is not an error (the upload is found by the messages it produced). Deliveries/s count the \
-         messages (all three kinds) the sockets received within the windows, divided by the time to the last socket, \
-         or by the whole window for an upload that had not reached every socket (its latency is then shown as \
-         \"> window\"). After such an upload the generator waits (up to a minute) for the server to go idle before \
+         messages (all three kinds) the sockets received within the windows, divided by the time from each `POST` to \
+         its last socket, or, for an upload that had not reached every socket, to the last message received within \
+         its window: dropped messages add nothing (its latency is then shown as \"> window\"). After such an upload the generator waits (up to a minute) for the server to go idle before \
          the next one; each of the peer's points runs on a fresh daphne, and between two runs on one of our servers \
          the bench waits until it is idle, so a backlog does not spill into the next figure. The peer gets \
          {DJANGO_UPLOADS} uploads per point and no sustained rates (below).\n\n",
