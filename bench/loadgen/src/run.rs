@@ -20,9 +20,6 @@ use crate::target::Target;
 /// Messages each following socket gets per upload (the contract's three).
 pub const FRAMES_PER_UPLOAD: u64 = 3;
 
-/// The default delivery window: longest wait for one upload to reach every socket.
-pub const DELIVERY_WINDOW: Duration = Duration::from_secs(30);
-
 /// Sessions a tally snapshot covers: the tally's slots (`fleet::SLOTS`,
 /// indexed by `session_id` modulo it), so every slot is read once.
 const SNAPSHOT_SESSIONS: u64 = 1 << 16;
@@ -158,6 +155,8 @@ async fn fanout(
             let took = Duration::from_nanos(upload.last_ns.saturating_sub(upload.started_ns));
             latencies.push(took);
             busy += took;
+            // Let the sockets' other frames of this upload drain before the next.
+            tokio::time::sleep(Duration::from_millis(5)).await;
         } else {
             // Not every socket within the window: the time to the last one is
             // more than the window; what was delivered took until the last
@@ -165,11 +164,6 @@ async fn fanout(
             incomplete += 1;
             latencies.push(plan.window);
             busy += Duration::from_nanos(upload.last_frame_ns.saturating_sub(upload.started_ns));
-        }
-        if upload.reached >= sockets {
-            // Let the sockets' other frames of this upload drain before the next.
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        } else {
             drain(&plan.pids, DRAIN_LIMIT).await;
         }
     }
