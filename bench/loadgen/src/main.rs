@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! loadgen run   --url http://127.0.0.1:8000 --user alice:alice-pass [--sockets 10000]
-//!               [--uploads 50] [--rates 2,5,10] [--step 2s] [--pid SERVER_PID]...
+//!               [--uploads 50] [--rates 2,5,10] [--step 2s] [--window 30s] [--pid SERVER_PID]...
 //! loadgen storm --url http://127.0.0.1:8000 --user alice:alice-pass [--sockets 10000] [--no-jitter]
 //! ```
 //!
@@ -73,6 +73,10 @@ enum Command {
         /// Threads reading the sockets (each an epoll loop over its share).
         #[arg(long, default_value_t = 2)]
         readers: usize,
+        /// Delivery window per upload (e.g. 30s): what has not reached a socket
+        /// by then counts as missed, and an unanswered POST is not an error.
+        #[arg(long, default_value = "30s", value_parser = seconds)]
+        window: Duration,
     },
     /// Reconnect storm while the server restarts (prints READY when it may).
     Storm {
@@ -152,6 +156,7 @@ async fn execute(command: Command) -> Result<serde_json::Value, Error> {
             quiz,
             pids,
             readers,
+            window,
         } => {
             let targets = common
                 .urls
@@ -177,6 +182,7 @@ async fn execute(command: Command) -> Result<serde_json::Value, Error> {
                 quiz,
                 pids,
                 readers,
+                window,
             };
             run(&targets, &tokens, &plan).await
         }

@@ -1,5 +1,10 @@
 //! The measurements: fan-out latency over sequential uploads, memory per
 //! socket, and sustained deliveries at a rising upload rate.
+//!
+//! Every upload has a delivery window ([`Plan::window`]): what has not
+//! reached a socket by its end counts as missed, and a slow server's late
+//! answer to the upload's `POST` is measured, not an error (the upload is
+//! then found by the tally slot that grew during the window).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -15,8 +20,13 @@ use crate::target::Target;
 /// Messages each following socket gets per upload (the contract's three).
 pub const FRAMES_PER_UPLOAD: u64 = 3;
 
-/// Longest wait for one upload to reach every socket.
-const DELIVERY_DEADLINE: Duration = Duration::from_secs(30);
+/// Sessions a tally snapshot covers: the tally's slots (`fleet::SLOTS`,
+/// indexed by `session_id` modulo it), so every slot is read once.
+const SNAPSHOT_SESSIONS: u64 = 1 << 16;
+
+/// Longest wait, after an upload that missed sockets, for the server to go
+/// idle before the next one (its backlog must not spill into that one).
+const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 
 /// One `run`'s settings.
 #[derive(Debug, Clone)]
@@ -37,6 +47,9 @@ pub struct Plan {
     pub pids: Vec<u32>,
     /// Threads reading the sockets.
     pub readers: usize,
+    /// How long each upload may take to reach every socket; what is late
+    /// counts as missed.
+    pub window: Duration,
 }
 
 /// Waits until `session` reached `sockets` sockets or the deadline passed;
@@ -118,25 +131,41 @@ async fn fanout(
     let mut delivered = 0u64;
     let server_cpu = cpu_total(&plan.pids);
     let own_cpu = cpu_seconds(std::process::id());
+    let mut busy = Duration::ZERO;
+    let mut incomplete = 0usize;
+    let mut unanswered = 0usize;
+    let mut known = Vec::with_capacity(plan.uploads);
     for u in 0..plan.uploads {
-        let started = tally.now_ns();
-        let id = target
-            .upload(&tokens[0], &plan.quiz, (u % 100) as f64)
-            .await?;
-        let reached = settle(
+        let upload = timed_upload(
+            target,
+            &tokens[0],
+            &plan.quiz,
+            (u % 100) as f64,
             tally,
-            id,
             sockets,
-            tokio::time::Instant::now() + DELIVERY_DEADLINE,
+            plan.window,
+            &known,
         )
-        .await;
-        missed += u64::from(sockets - reached.min(sockets));
-        delivered += u64::from(reached);
-        latencies.push(Duration::from_nanos(
-            tally.last_ns(id).saturating_sub(started),
-        ));
-        // Let the sockets' other frames of this upload drain before the next.
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        .await?;
+        known.extend(upload.session);
+        missed += u64::from(sockets - upload.reached.min(sockets));
+        delivered += upload.frames;
+        unanswered += usize::from(!upload.answered);
+        if upload.reached >= sockets {
+            let took = Duration::from_nanos(upload.last_ns.saturating_sub(upload.started_ns));
+            latencies.push(took);
+            busy += took;
+            // Let the sockets' other frames of this upload drain before the next.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        } else {
+            // Not every socket within the window: the time to the last one is
+            // more than the window; what was delivered took until the last
+            // message that arrived within it.
+            incomplete += 1;
+            latencies.push(plan.window);
+            busy += Duration::from_nanos(upload.last_frame_ns.saturating_sub(upload.started_ns));
+            drain(&plan.pids, DRAIN_LIMIT).await;
+        }
     }
     // CPU time per upload does not depend on what else the machine runs.
     let per_upload = |before: Option<f64>, after: Option<f64>| match (before, after) {
@@ -145,13 +174,12 @@ async fn fanout(
     };
     let server_cpu_ms = per_upload(server_cpu, cpu_total(&plan.pids));
     let loadgen_cpu_ms = per_upload(own_cpu, cpu_seconds(std::process::id()));
-    let busy: Duration = latencies.iter().sum();
     let p50 = percentile(&latencies, 0.5);
     let p99 = percentile(&latencies, 0.99);
     eprintln!(
-        "loadgen: fan-out to {} sockets over {} uploads: p50 {p50:.2?}, p99 {p99:.2?}, missed {missed}; \
-         CPU per upload: server {server_cpu_ms:.1?} ms, loadgen {loadgen_cpu_ms:.1?} ms",
-        plan.sockets, plan.uploads
+        "loadgen: fan-out to {} sockets over {} uploads: p50 {p50:.2?}, p99 {p99:.2?}, missed {missed} \
+         ({incomplete} uploads incomplete and {unanswered} unanswered within {:?}); CPU per upload: server {server_cpu_ms:.1?} ms, loadgen {loadgen_cpu_ms:.1?} ms",
+        plan.sockets, plan.uploads, plan.window
     );
     Ok(json!({
         "uploads": plan.uploads,
@@ -162,13 +190,167 @@ async fn fanout(
         // at random or in a pattern.
         "latencies_ms": latencies.iter().map(|&l| ms(l)).collect::<Vec<_>>(),
         "missed": missed,
+        "window_ms": ms(plan.window),
+        // Messages received within the windows (all three kinds).
+        "delivered_in_window": delivered,
+        // Uploads that had not reached every socket when the window ended
+        // (their latency is counted as the window: a lower bound).
+        "incomplete": incomplete,
+        // Uploads whose POST had no answer within the window.
+        "unanswered": unanswered,
         "server_cpu_ms_per_upload": server_cpu_ms,
         "loadgen_cpu_ms_per_upload": loadgen_cpu_ms,
-        // Frames delivered per second of fan-out (uploads one at a time).
+        // Messages delivered per second of fan-out (uploads one at a time;
+        // only what arrived within the windows counts, over the time to the
+        // last socket, or to the last message within the window when some
+        // socket had not got the upload by then).
         "deliveries_per_s": if busy.is_zero() { 0.0 } else {
-            (delivered * FRAMES_PER_UPLOAD) as f64 / busy.as_secs_f64()
+            delivered as f64 / busy.as_secs_f64()
         },
     }))
+}
+
+/// What one upload reached within its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Upload {
+    /// Its `session_id`, when known (from the answer or the grown slot).
+    session: Option<u64>,
+    /// Sockets that had its last message when the window ended.
+    reached: u32,
+    /// When the last of them got it (bench clock, ns).
+    last_ns: u64,
+    /// When its `POST` went out (bench clock, ns).
+    started_ns: u64,
+    /// Whether the `POST` was answered within the window.
+    answered: bool,
+    /// Messages of any kind the sockets received from the `POST` until the
+    /// last socket had this upload or the window ended.
+    frames: u64,
+    /// When the last of those arrived (bench clock, ns; 1 ms resolution).
+    last_frame_ns: u64,
+}
+
+/// Every tally slot's count and latest arrival at one moment.
+fn snapshot(tally: &Tally) -> Vec<(u32, u64)> {
+    (0..SNAPSHOT_SESSIONS)
+        .map(|session| (tally.delivered(session), tally.last_ns(session)))
+        .collect()
+}
+
+/// The slot of an upload whose `POST` had no answer: of the slots that grew
+/// between `before` and `after` and belong to no `known` upload, the one
+/// that grew most (sequential uploads: normally the only one).
+fn grown_slot(before: &[(u32, u64)], after: &[(u32, u64)], known: &[u64]) -> Option<u64> {
+    before
+        .iter()
+        .zip(after)
+        .enumerate()
+        .map(|(slot, (b, a))| (slot as u64, a.0.saturating_sub(b.0)))
+        .filter(|&(slot, grew)| grew > 0 && !known.iter().any(|k| k % SNAPSHOT_SESSIONS == slot))
+        .max_by_key(|&(_, grew)| grew)
+        .map(|(slot, _)| slot)
+}
+
+/// One upload, timed: its `POST`, then its messages until every socket has
+/// them or `window` (from the `POST`) has passed, counting every message the
+/// sockets receive meanwhile. A `POST` still unanswered at the window's end
+/// is abandoned and the upload found by its tally slot; an answer that is an
+/// error (bad token, unknown quiz) is an error.
+#[allow(clippy::too_many_arguments)]
+async fn timed_upload(
+    target: &Target,
+    token: &str,
+    quiz: &str,
+    score: f64,
+    tally: &Tally,
+    sockets: u32,
+    window: Duration,
+    known: &[u64],
+) -> Result<Upload, Error> {
+    let before = snapshot(tally);
+    let frames_before = tally.frames.load(Ordering::Relaxed);
+    let started_ns = tally.now_ns();
+    let deadline = tokio::time::Instant::now() + window;
+    let post = target.upload(token, quiz, score);
+    tokio::pin!(post);
+    let mut answer = None;
+    let mut frames = 0;
+    let mut last_frame_ns = started_ns;
+    loop {
+        let seen = tally.frames.load(Ordering::Relaxed) - frames_before;
+        if seen != frames {
+            frames = seen;
+            last_frame_ns = tally.now_ns();
+        }
+        if answer.is_some_and(|id| tally.delivered(id) >= sockets)
+            || tokio::time::Instant::now() >= deadline
+        {
+            break;
+        }
+        let tick = tokio::time::sleep(Duration::from_millis(1));
+        if answer.is_some() {
+            tick.await;
+        } else {
+            tokio::select! {
+                id = &mut post => answer = Some(id?),
+                () = tick => {}
+            }
+        }
+    }
+    let upload = Upload {
+        session: answer,
+        reached: 0,
+        last_ns: started_ns,
+        started_ns,
+        answered: answer.is_some(),
+        frames,
+        last_frame_ns,
+    };
+    Ok(match answer {
+        Some(id) => Upload {
+            reached: tally.delivered(id).min(sockets),
+            last_ns: tally.last_ns(id),
+            ..upload
+        },
+        None => {
+            let after = snapshot(tally);
+            let session = grown_slot(&before, &after, known);
+            match session.and_then(|s| after.get(s as usize)) {
+                Some(&(count, last)) => Upload {
+                    session,
+                    reached: count.min(sockets),
+                    last_ns: last,
+                    ..upload
+                },
+                None => upload,
+            }
+        }
+    })
+}
+
+/// Waits (up to `limit`) until `pids` use under 5 % of a core over a
+/// second: a server still working through an upload's backlog would slow
+/// the next one. Without `pids`, waits one second.
+async fn drain(pids: &[u32], limit: Duration) {
+    let started = tokio::time::Instant::now();
+    let mut last = cpu_total(pids);
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = cpu_total(pids);
+        let idle = match (last, now) {
+            (Some(a), Some(b)) => b - a < 0.05,
+            _ => true,
+        };
+        if idle || started.elapsed() >= limit {
+            eprintln!(
+                "loadgen: server {} after {:.0?}",
+                if idle { "idle" } else { "still busy" },
+                started.elapsed()
+            );
+            return;
+        }
+        last = now;
+    }
 }
 
 /// Rising upload rates, each held for `plan.step`, until p99 passes the
@@ -206,16 +388,24 @@ async fn sustain(
                     .map(|id| (id, started))
             }));
         }
+        // A POST with no answer within the window is an upload nobody got.
+        let answer_by = tokio::time::Instant::now() + plan.window;
         let mut sent = Vec::with_capacity(count);
-        for upload in uploads {
-            let result = upload
-                .await
-                .map_err(|e| Error::Http(format!("upload task: {e}")))?;
-            sent.push(result?);
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         let mut latencies = Vec::with_capacity(count);
         let mut missed = 0u64;
+        for mut upload in uploads {
+            match tokio::time::timeout_at(answer_by, &mut upload).await {
+                Ok(result) => {
+                    sent.push(result.map_err(|e| Error::Http(format!("upload task: {e}")))??);
+                }
+                Err(_) => {
+                    upload.abort();
+                    missed += u64::from(sockets);
+                    latencies.push(plan.window);
+                }
+            }
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         let mut delivered = 0u64;
         let mut last_ns = first_ns;
         for &(id, started) in &sent {
@@ -260,4 +450,34 @@ async fn sustain(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Ok(json!({"steps": steps, "best_deliveries_per_s": best}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slots(grown: &[(usize, u32)]) -> Vec<(u32, u64)> {
+        let mut slots = vec![(0, 0); SNAPSHOT_SESSIONS as usize];
+        for &(slot, count) in grown {
+            slots[slot] = (count, 1);
+        }
+        slots
+    }
+
+    #[test]
+    fn an_unanswered_upload_is_the_slot_that_grew_most_and_is_not_known() {
+        let before = slots(&[(7, 100)]);
+        // Upload 7's backlog still arrives; the new upload (8) reached 40.
+        let after = slots(&[(7, 180), (8, 40)]);
+        assert_eq!(grown_slot(&before, &after, &[7]), Some(8));
+        // Not knowing 7, the one that grew most wins.
+        assert_eq!(grown_slot(&before, &after, &[]), Some(7));
+        // Known sessions are matched modulo the slots.
+        assert_eq!(
+            grown_slot(&before, &after, &[7 + SNAPSHOT_SESSIONS]),
+            Some(8)
+        );
+        // Nothing arrived: no slot.
+        assert_eq!(grown_slot(&before, &before, &[]), None);
+    }
 }

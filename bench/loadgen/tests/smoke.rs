@@ -71,6 +71,7 @@ async fn a_short_run_delivers_every_upload_to_every_socket() {
         quiz: "quadratics".to_owned(),
         pids: vec![std::process::id()],
         readers: 2,
+        window: Duration::from_secs(30),
     };
     let result = run(&[target], &tokens, &plan).await.unwrap();
     assert_eq!(result["fanout"]["uploads"], 3);
@@ -85,6 +86,40 @@ async fn a_short_run_delivers_every_upload_to_every_socket() {
     // (read before the tally starts).
     assert_eq!(result["frames"], 8 * 5 * 3);
     assert!(result["kib_per_socket"].is_number());
+    stop.send(()).unwrap();
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_past_its_window_is_counted_as_missed_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, stop, task) = start(
+        &dir.path().join("window.db"),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await;
+    let target = Target::new(&format!("http://{addr}")).unwrap();
+    let tokens = sign_in_all(&target, &alice()).await.unwrap();
+    // A window no answer can meet: every POST is abandoned unanswered.
+    let plan = Plan {
+        sockets: 3,
+        uploads: 2,
+        rates: Vec::new(),
+        step: Duration::from_secs(1),
+        p99_limit: Duration::from_secs(10),
+        quiz: "quadratics".to_owned(),
+        pids: vec![std::process::id()],
+        readers: 1,
+        window: Duration::from_micros(1),
+    };
+    let result = run(&[target], &tokens, &plan).await.unwrap();
+    let fanout = &result["fanout"];
+    assert_eq!(fanout["uploads"], 2);
+    assert_eq!(fanout["unanswered"], 2);
+    assert_eq!(fanout["incomplete"], 2);
+    assert_eq!(fanout["missed"], 2 * 3);
+    assert_eq!(fanout["delivered_in_window"], 0);
+    assert_eq!(fanout["deliveries_per_s"], 0.0);
     stop.send(()).unwrap();
     task.await.unwrap();
 }

@@ -38,6 +38,11 @@ DATABASES = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("PEER_DB", str(BASE_DIR / "peer.sqlite3")),
         "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"},
+        # Persistent connections, as production deployments run: without them
+        # every consumer's query (channels' database_sync_to_async closes old
+        # connections around each call) opens and sets up a new connection.
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
     }
 }
 
