@@ -5,9 +5,10 @@
 //! fan-out loop ([`Hub::deliver`]) then writes each socket's bytes itself:
 //! WebSocket frame headers plus the shared text with that socket's `seq`
 //! spliced in, all of an upload's frames in one buffer, handed to the kernel
-//! with one non-blocking `send` on the socket ([`crate::outlet`]). No task is woken, no channel is used and nothing is
-//! allocated per socket in the common case; only when the kernel's send
-//! buffer is full does the socket's task finish the write.
+//! with one non-blocking `send` on the socket ([`crate::outlet`]). No task
+//! is woken, no channel is used and nothing is allocated per socket in the
+//! common case; only when the kernel's send buffer is full does the
+//! socket's task finish the write.
 //!
 //! Threads. A pass over many sockets (more than 2 048 a thread) is
 //! split into runs of the roster, one scoped thread per core: the kernel's

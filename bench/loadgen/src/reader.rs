@@ -21,7 +21,7 @@ use mio::{Events, Interest, Poll, Registry, Token};
 
 use crate::Error;
 use crate::fleet::{Tally, Watch};
-use crate::wire::{self, MAX_MESSAGE};
+use crate::wire;
 
 /// Each thread's read buffer (grown for a larger frame).
 const SCRATCH: usize = 64 * 1024;
@@ -110,17 +110,12 @@ impl Conn {
                     let _ = self.tcp.write_all(&wire::masked(0xA, payload));
                 }
                 0x8 => {
-                    let code =
-                        (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
-                    self.watch.close(code, tally);
+                    self.watch.close(wire::close_code(payload), tally);
                     return Ok(None);
                 }
                 0x1 | 0x2 if frame.fin => self.watch.text(payload, at, tally),
                 0x0..=0x2 => {
-                    if self.partial.len() + payload.len() > MAX_MESSAGE {
-                        return Err(Error::Socket("fragmented message too long".to_owned()));
-                    }
-                    self.partial.extend_from_slice(payload);
+                    wire::join_fragment(&mut self.partial, payload)?;
                     if frame.fin {
                         let whole = std::mem::take(&mut self.partial);
                         self.watch.text(&whole, at, tally);

@@ -103,6 +103,21 @@ pub fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
 /// Largest message accepted from a server.
 pub const MAX_MESSAGE: usize = 16 << 20;
 
+/// The status code a close frame's payload carries, if any.
+pub fn close_code(payload: &[u8]) -> Option<u16> {
+    (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]))
+}
+
+/// Appends one fragment of a message to `partial`, refusing messages over
+/// [`MAX_MESSAGE`].
+pub fn join_fragment(partial: &mut Vec<u8>, payload: &[u8]) -> Result<(), Error> {
+    if partial.len() + payload.len() > MAX_MESSAGE {
+        return Err(Error::Socket("fragmented message too long".to_owned()));
+    }
+    partial.extend_from_slice(payload);
+    Ok(())
+}
+
 impl Socket {
     /// Connects to `authority` (`host:port`) and upgrades `path` (with its
     /// query) to a WebSocket.
@@ -165,8 +180,8 @@ impl Socket {
             .map_err(|e| Error::Socket(format!("write: {e}")))
     }
 
-    /// The open TCP stream (blocking mode as tokio left it: non-blocking)
-    /// and the bytes read past the last message, for the fleet's readers.
+    /// The open TCP stream (still non-blocking, as tokio set it) and the
+    /// bytes read past the last message, for the fleet's readers.
     pub fn into_parts(mut self) -> Result<(std::net::TcpStream, Vec<u8>), Error> {
         let rest = self.buf.split_off(self.at);
         let tcp = self
@@ -220,8 +235,7 @@ impl Socket {
                     self.send(0xA, &payload).await?;
                 }
                 0x8 => {
-                    let body = &self.buf[frame.start..frame.end];
-                    let code = (body.len() >= 2).then(|| u16::from_be_bytes([body[0], body[1]]));
+                    let code = close_code(&self.buf[frame.start..frame.end]);
                     return Ok(Some(Event::Close(code)));
                 }
                 0x1 | 0x2 if frame.fin => {
@@ -229,11 +243,7 @@ impl Socket {
                     break;
                 }
                 0x0..=0x2 => {
-                    if self.partial.len() + (frame.end - frame.start) > MAX_MESSAGE {
-                        return Err(Error::Socket("fragmented message too long".to_owned()));
-                    }
-                    self.partial
-                        .extend_from_slice(&self.buf[frame.start..frame.end]);
+                    join_fragment(&mut self.partial, &self.buf[frame.start..frame.end])?;
                     if frame.fin {
                         break;
                     }
