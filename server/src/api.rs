@@ -7,6 +7,8 @@
 //! `Content-Type`, so `curl -d '{...}'` works and a malformed body gets
 //! `400 {"detail": ...}` instead of a plain-text rejection.
 
+use std::time::Instant;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -21,9 +23,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
-use crate::auth::{self, AuthUser, TokenKind};
+use crate::auth::{self, AuthUser, CheckError, TokenKind};
 use crate::db;
 use crate::error::AppError;
+use crate::limits::ClientAddr;
+use crate::metrics::{Metrics, inc_reason};
 
 /// Default and largest `?limit=` of the leaderboard reads.
 pub const DEFAULT_LIMIT: u32 = 10;
@@ -47,27 +51,92 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     })
 }
 
+/// How much of a username keys its failure throttle (Django's usernames are
+/// at most 150 characters; a longer one is refused by the password anyway).
+const USERNAME_KEY_CHARS: usize = 150;
+
 /// `POST /api/token/`: username and password for an access/refresh pair.
+///
+/// In order: the client address's rate (429), the username's failures
+/// (429), then one password check on a hashing thread (429 at once when
+/// every thread is busy and the queue is full). An unknown username is
+/// checked against a stand-in hash of the same cost, and a disabled account
+/// like any wrong password, so neither answers sooner; a successful sign-in
+/// is not counted as a failure.
 pub async fn obtain_token(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     body: Bytes,
 ) -> Result<Json<TokenPair>, AppError> {
+    Metrics::inc(&state.metrics.token_requests);
     let request: TokenRequest = parse_body(&body)?;
+    let now = Instant::now();
+    let throttled = |reason, wait| {
+        inc_reason(&state.metrics.sign_ins_throttled, reason);
+        AppError::Throttled(wait)
+    };
+    state
+        .sign_ins_per_address
+        .take(&address, now)
+        .map_err(|wait| throttled("address", wait))?;
+    let name: String = request.username.chars().take(USERNAME_KEY_CHARS).collect();
+    state
+        .sign_in_failures
+        .take(&name, now)
+        .map_err(|wait| throttled("username", wait))?;
+    let checked = check_credentials(&state, &request).await;
+    match checked {
+        Ok(Some(user)) => {
+            state.sign_in_failures.refund(&name);
+            Ok(Json(state.tokens.pair(user.id)?))
+        }
+        Ok(None) => Err(AppError::BadCredentials),
+        Err(CheckFailed::Busy) => {
+            // Not an attempt on the password: the username keeps its token.
+            state.sign_in_failures.refund(&name);
+            Err(throttled("busy", std::time::Duration::from_secs(1)))
+        }
+        Err(CheckFailed::Error(e)) => {
+            state.sign_in_failures.refund(&name);
+            Err(e)
+        }
+    }
+}
+
+/// Why a sign-in's credentials could not be judged.
+enum CheckFailed {
+    /// Every password check is busy.
+    Busy,
+    /// The database or a hashing thread failed.
+    Error(AppError),
+}
+
+/// The active account the credentials name, `None` for wrong ones (unknown
+/// username, wrong password, disabled account: the same work each time).
+async fn check_credentials(
+    state: &AppState,
+    request: &TokenRequest,
+) -> Result<Option<db::UserRow>, CheckFailed> {
     let user = db::user_by_name(&state.db, &request.username)
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let Some(user) = user.filter(|u| u.is_active) else {
-        return Err(AppError::BadCredentials);
+        .map_err(|e| CheckFailed::Error(AppError::Internal(e.to_string())))?;
+    let phc = match &user {
+        Some(user) => user.password_hash.clone(),
+        None => state
+            .passwords
+            .stand_in(&state.db)
+            .await
+            .map_err(CheckFailed::Error)?,
     };
-    let password = request.password;
-    let phc = user.password_hash.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
+    let ok = state
+        .passwords
+        .verify(request.password.clone(), phc)
         .await
-        .map_err(|e| AppError::Internal(format!("password check: {e}")))?;
-    if !ok {
-        return Err(AppError::BadCredentials);
-    }
-    Ok(Json(state.tokens.pair(user.id)?))
+        .map_err(|e| match e {
+            CheckError::Busy => CheckFailed::Busy,
+            CheckError::Failed(e) => CheckFailed::Error(AppError::Internal(e)),
+        })?;
+    Ok(user.filter(|user| ok && user.is_active))
 }
 
 /// `POST /api/token/refresh/`: a refresh token for a new access token (and a
@@ -76,6 +145,7 @@ pub async fn refresh_token(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Json<RefreshResponse>, AppError> {
+    Metrics::inc(&state.metrics.token_refresh_requests);
     let request: RefreshRequest = parse_body(&body)?;
     let user_id = state
         .tokens
@@ -179,12 +249,20 @@ pub async fn performance(
 }
 
 /// `POST /api/quiz-sessions/`: stores a session as the caller, then
-/// broadcasts it. `201` with the stored session.
+/// broadcasts it. `201` with the stored session; 429 past the account's
+/// upload rate (each upload is two or three messages to every socket).
 pub async fn upload_session(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     body: Bytes,
 ) -> Result<(StatusCode, Json<SessionEvent>), AppError> {
+    state
+        .uploads_per_user
+        .take(&user.id, Instant::now())
+        .map_err(|wait| {
+            inc_reason(&state.metrics.uploads_refused, "rate");
+            AppError::Throttled(wait)
+        })?;
     let new: NewSession = parse_body(&body)?;
     let event = state.record_session(&user, &new).await?;
     Ok((StatusCode::CREATED, Json(event)))

@@ -1,7 +1,11 @@
 //! Authentication, SimpleJWT-compatible: HS256 access and refresh tokens with
-//! claims `token_type`, `exp`, `iat`, `jti`, `user_id` (a string), no leeway;
-//! argon2id password hashes; the `Authorization: Bearer` extractor.
+//! claims `token_type`, `exp`, `iat`, `jti`, `user_id` (a string), no leeway,
+//! on a clock that may be shifted (`--token-clock-offset`); argon2id password
+//! hashes, checked by [`PasswordChecks`] (a few threads, a bounded queue, the
+//! same work for unknown usernames); the `Authorization: Bearer` extractor.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use argon2::password_hash::phc::PasswordHash;
@@ -18,6 +22,7 @@ use crate::AppState;
 use crate::config::{Secret, hex};
 use crate::db::{self, UserRow};
 use crate::error::AppError;
+use crate::metrics::Metrics;
 
 /// Which of the two SimpleJWT token kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,13 +65,17 @@ pub struct Tokens {
     validation: Validation,
     access_ttl: Duration,
     refresh_ttl: Duration,
+    /// Seconds added to the real clock for `iat`, `exp` and the expiry check.
+    clock_offset: i64,
 }
 
 impl Tokens {
     /// Keys from the shared secret, with the two lifetimes.
     pub fn new(secret: &Secret, access_ttl: Duration, refresh_ttl: Duration) -> Self {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
-        // SimpleJWT's LEEWAY is 0: an expired token is expired.
+        // `exp` is checked here against the token clock (see `verify`); it
+        // must be there.
+        validation.validate_exp = false;
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp"]);
         Self {
@@ -75,12 +84,29 @@ impl Tokens {
             validation,
             access_ttl,
             refresh_ttl,
+            clock_offset: 0,
         }
+    }
+
+    /// The same, on a clock `seconds` off the real one (negative: behind):
+    /// tokens are issued with `iat`/`exp` on it and checked against it, so
+    /// the server agrees with itself while a client whose clock is right
+    /// sees every token's times shifted (`--token-clock-offset`).
+    pub fn with_clock_offset(mut self, seconds: i64) -> Self {
+        self.clock_offset = seconds;
+        self
+    }
+
+    /// Now on the token clock, in seconds since the epoch.
+    fn now(&self) -> i64 {
+        chrono::Utc::now()
+            .timestamp()
+            .saturating_add(self.clock_offset)
     }
 
     /// A signed token of `kind` for `user_id`.
     pub fn issue(&self, kind: TokenKind, user_id: i64) -> Result<String, AppError> {
-        let now = chrono::Utc::now().timestamp();
+        let now = self.now();
         let ttl = match kind {
             TokenKind::Access => self.access_ttl,
             TokenKind::Refresh => self.refresh_ttl,
@@ -106,13 +132,18 @@ impl Tokens {
         })
     }
 
-    /// Checks signature, expiry and type; returns the user id.
+    /// Checks signature, expiry (no leeway: a token is expired once the
+    /// token clock is past its `exp`, as SimpleJWT's `LEEWAY = 0`) and type;
+    /// returns the user id.
     pub fn verify(&self, token: &str, kind: TokenKind) -> Result<i64, TokenError> {
         let data = jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })?;
+        if data.claims.exp < self.now() {
+            return Err(TokenError::Expired);
+        }
         if data.claims.token_type != kind.claim() {
             return Err(TokenError::WrongType);
         }
@@ -158,6 +189,126 @@ impl PasswordHashing {
             .map(|h| h.to_string())
             .map_err(|e| AppError::Internal(format!("hashing a password: {e}")))
     }
+}
+
+/// Why a password check did not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// Every hashing thread is busy and the queue is full: answer 429.
+    #[error("every password check is busy")]
+    Busy,
+    /// The check could not run (a hashing thread failed).
+    #[error("password check: {0}")]
+    Failed(String),
+}
+
+/// Password checks, bounded: at most `workers` run at once, each on a
+/// blocking thread of its own (so hashing memory is at most `workers` times
+/// the hash's memory cost), and at most `queue` more wait for one; past
+/// that, [`CheckError::Busy`] at once. An unknown username is checked
+/// against a stand-in hash with the same parameters as the accounts'
+/// ([`PasswordChecks::stand_in`]), so it takes the same time as a known one.
+pub struct PasswordChecks {
+    running: Arc<tokio::sync::Semaphore>,
+    /// Checks admitted (running or waiting).
+    admitted: Arc<AtomicUsize>,
+    capacity: usize,
+    stand_in: tokio::sync::OnceCell<String>,
+    metrics: Arc<Metrics>,
+}
+
+/// Gives an admitted check's place back when dropped (the check ended, or
+/// its request went away while waiting).
+struct Admitted(Arc<AtomicUsize>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl PasswordChecks {
+    /// `workers` threads (at least one) and a queue of `queue`.
+    pub fn new(workers: usize, queue: usize, metrics: Arc<Metrics>) -> Self {
+        let workers = workers.max(1);
+        Self {
+            running: Arc::new(tokio::sync::Semaphore::new(workers)),
+            admitted: Arc::new(AtomicUsize::new(0)),
+            capacity: workers.saturating_add(queue),
+            stand_in: tokio::sync::OnceCell::new(),
+            metrics,
+        }
+    }
+
+    /// Checks `password` against the PHC string `phc` on a hashing thread,
+    /// waiting for one if needed; `Busy` at once when the queue is full.
+    pub async fn verify(&self, password: String, phc: String) -> Result<bool, CheckError> {
+        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            return Err(CheckError::Busy);
+        }
+        let admitted = Admitted(Arc::clone(&self.admitted));
+        let permit = Arc::clone(&self.running)
+            .acquire_owned()
+            .await
+            .map_err(|e| CheckError::Failed(e.to_string()))?;
+        Metrics::inc(&self.metrics.password_checks);
+        // The permit and the place go with the thread: a request that goes
+        // away does not let another hash start while this one still runs.
+        tokio::task::spawn_blocking(move || {
+            let ok = verify_password(&password, &phc);
+            drop((permit, admitted));
+            ok
+        })
+        .await
+        .map_err(|e| CheckError::Failed(e.to_string()))
+    }
+
+    /// Checks admitted now (running or waiting).
+    pub fn admitted(&self) -> usize {
+        self.admitted.load(Ordering::Acquire)
+    }
+
+    /// The stand-in hash for unknown usernames: a random password hashed
+    /// with the parameters of the newest account's hash (`user add`'s
+    /// argon2id defaults when there is none, or it cannot be read), made
+    /// once, on first use.
+    pub async fn stand_in(&self, pool: &db::Pool) -> Result<String, AppError> {
+        self.stand_in
+            .get_or_try_init(|| async {
+                let newest = db::newest_password_hash(pool)
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                tokio::task::spawn_blocking(move || stand_in_for(newest.as_deref()))
+                    .await
+                    .map_err(|e| AppError::Internal(format!("stand-in hash: {e}")))?
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// A random password hashed with the parameters (algorithm, version, memory,
+/// passes, lanes, output length) of `reference`, or with `user add`'s.
+pub fn stand_in_for(reference: Option<&str>) -> Result<String, AppError> {
+    let argon2 = reference
+        .and_then(|phc| PasswordHash::new(phc).ok())
+        .and_then(|hash| {
+            let params = Params::try_from(&hash).ok()?;
+            let algorithm = Algorithm::new(hash.algorithm.as_str()).ok()?;
+            let version = hash
+                .version
+                .and_then(|v| Version::try_from(v).ok())
+                .unwrap_or_default();
+            Some(Argon2::new(algorithm, version, params))
+        })
+        .unwrap_or_default();
+    let mut password = [0u8; 32];
+    getrandom::fill(&mut password).map_err(|e| AppError::Internal(format!("getrandom: {e}")))?;
+    argon2
+        .hash_password(&password)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("hashing the stand-in: {e}")))
 }
 
 /// True if `password` matches the PHC string (whatever parameters made it).
@@ -209,13 +360,18 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// The user `user_id` if it exists and is active (SimpleJWT's codes otherwise).
+/// The user `user_id` if it exists and is active (SimpleJWT's codes
+/// otherwise). A disabled account found here has its open sockets closed
+/// with 4003 at once (the periodic check would close them shortly anyway).
 pub async fn active_user(state: &AppState, user_id: i64) -> Result<UserRow, AppError> {
     match db::user_by_id(&state.db, user_id).await {
         Ok(Some(user)) if user.is_active => Ok(user),
-        Ok(Some(_)) => Err(AppError::Unauthorized {
-            detail: "User is inactive".to_owned(),
-            code: "user_inactive",
+        Ok(Some(_)) => Err({
+            state.close_sockets_of_inactive(user_id);
+            AppError::Unauthorized {
+                detail: "User is inactive".to_owned(),
+                code: "user_inactive",
+            }
         }),
         Ok(None) => Err(AppError::Unauthorized {
             detail: "User not found".to_owned(),
@@ -279,6 +435,94 @@ mod tests {
             claims["iat"].as_i64().unwrap(),
         );
         assert_eq!(exp - iat, 300);
+    }
+
+    #[test]
+    fn a_shifted_token_clock_issues_and_checks_on_its_own_time() {
+        let behind = tokens(Duration::from_secs(300)).with_clock_offset(-3600);
+        let access = behind.issue(TokenKind::Access, 3).unwrap();
+        let claims = jsonwebtoken::decode::<serde_json::Value>(
+            &access,
+            &DecodingKey::from_secret(b"test-secret"),
+            &{
+                let mut v = Validation::new(jsonwebtoken::Algorithm::HS256);
+                v.validate_exp = false;
+                v
+            },
+        )
+        .unwrap()
+        .claims;
+        let real_now = chrono::Utc::now().timestamp();
+        let iat = claims["iat"].as_i64().unwrap();
+        assert!((real_now - 3600 - iat).abs() <= 2, "iat {iat}");
+        // Valid on its own clock, expired on the real one.
+        assert_eq!(behind.verify(&access, TokenKind::Access), Ok(3));
+        let real = tokens(Duration::from_secs(300));
+        assert_eq!(
+            real.verify(&access, TokenKind::Access),
+            Err(TokenError::Expired)
+        );
+        // A clock ahead takes a real token for expired once its life is past.
+        let ahead = tokens(Duration::from_secs(300)).with_clock_offset(600);
+        let fresh = real.issue(TokenKind::Access, 3).unwrap();
+        assert_eq!(
+            ahead.verify(&fresh, TokenKind::Access),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn the_stand_in_hash_has_the_accounts_parameters() {
+        let fast = PasswordHashing::insecure_fast().hash("pw").unwrap();
+        let stand_in = stand_in_for(Some(&fast)).unwrap();
+        let params = |phc: &str| {
+            let hash = PasswordHash::new(phc).unwrap();
+            (
+                hash.algorithm.to_string(),
+                hash.version,
+                hash.params.to_string(),
+                hash.hash.map(|h| h.len()),
+            )
+        };
+        assert_eq!(params(&stand_in), params(&fast));
+        assert_ne!(stand_in, fast);
+        assert!(!verify_password("pw", &stand_in));
+        // No account yet, or an unreadable hash: `user add`'s parameters.
+        let full = PasswordHashing::default().hash("pw").unwrap();
+        for reference in [None, Some("not a hash")] {
+            assert_eq!(params(&stand_in_for(reference).unwrap()), params(&full));
+        }
+    }
+
+    #[tokio::test]
+    async fn password_checks_past_the_queue_are_busy_at_once() {
+        let metrics = Arc::new(Metrics::default());
+        let checks = Arc::new(PasswordChecks::new(1, 1, Arc::clone(&metrics)));
+        let phc = PasswordHashing::default().hash("pw").unwrap();
+        // Hold the one worker: the next two checks wait (worker + queue).
+        let held = Arc::clone(&checks.running).acquire_owned().await.unwrap();
+        let waiting: Vec<_> = (0..2)
+            .map(|_| {
+                let checks = Arc::clone(&checks);
+                let phc = phc.clone();
+                tokio::spawn(async move { checks.verify("pw".into(), phc).await })
+            })
+            .collect();
+        while checks.admitted() < 2 {
+            tokio::task::yield_now().await;
+        }
+        // A third is refused at once.
+        assert_eq!(
+            checks.verify("pw".into(), phc.clone()).await,
+            Err(CheckError::Busy)
+        );
+        drop(held);
+        for waiter in waiting {
+            assert_eq!(waiter.await.unwrap(), Ok(true));
+        }
+        assert_eq!(checks.admitted(), 0);
+        assert_eq!(checks.verify("nope".into(), phc).await, Ok(false));
+        assert_eq!(metrics.password_checks.get(), 3);
     }
 
     #[test]

@@ -31,6 +31,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{AnyConnection, ConnectOptions, Connection, Executor, Row};
 
+use crate::config::SqliteSync;
+
 /// The pool every query runs on (SQLite or PostgreSQL).
 pub type Pool = sqlx::AnyPool;
 
@@ -96,10 +98,17 @@ pub fn redact(url: &str) -> String {
     url.to_owned()
 }
 
-/// Opens the database. SQLite: created if missing, WAL journal (set once on
-/// the file), `synchronous = NORMAL`, foreign keys on, a 5 s busy timeout.
-/// PostgreSQL: the database must exist.
+/// Opens the database with SQLite's `synchronous = FULL` (see [`connect_with`]).
 pub async fn connect(url: &str) -> Result<Pool, DbError> {
+    connect_with(url, SqliteSync::Full).await
+}
+
+/// Opens the database. SQLite: created if missing, WAL journal (set once on
+/// the file), `synchronous` as `sync` says (`FULL`: a commit, so an upload
+/// answered 201, is on the disk before it returns, even across a power cut),
+/// foreign keys on, a 5 s busy timeout. PostgreSQL: the database must exist
+/// (its own `synchronous_commit`, on by default, makes commits durable).
+pub async fn connect_with(url: &str, sync: SqliteSync) -> Result<Pool, DbError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of_url(url)?;
     let mut any_url = url.to_owned();
@@ -124,7 +133,11 @@ pub async fn connect(url: &str) -> Result<Pool, DbError> {
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    let pragma = match sync {
+                        SqliteSync::Full => "PRAGMA synchronous = FULL",
+                        SqliteSync::Normal => "PRAGMA synchronous = NORMAL",
+                    };
+                    conn.execute(pragma).await?;
                 }
                 Ok(())
             })
@@ -177,7 +190,33 @@ pub fn competition_ranks(sorted_desc: &[f64]) -> Vec<u32> {
 /// One unranked board row, as the queries return it.
 type BoardRow = (i64, String, f64, i64);
 
+/// The largest score a board shows. Uploads are bounded far below it
+/// (`--max-score`), and the totals' triggers clamp each best to
+/// [`BEST_CLAMP`], so only a row written some other way can exceed it; it
+/// is then shown as this, never as infinity or `null` (which no JSON reader
+/// takes for a number).
+pub const SCORE_CEILING: f64 = f64::MAX;
+
+/// Each best as a subject total counts it (migration
+/// `20261210000003_bounded_totals`): with every term at most 10^300, a sum
+/// of up to 10^8 quizzes stays finite.
+pub const BEST_CLAMP: f64 = 1e300;
+
+/// A stored score as the API sends it: finite (infinity as
+/// [`SCORE_CEILING`], not-a-number as 0).
+pub fn finite_score(score: f64) -> f64 {
+    if score.is_nan() {
+        0.0
+    } else {
+        score.clamp(-SCORE_CEILING, SCORE_CEILING)
+    }
+}
+
 fn ranked(rows: Vec<BoardRow>) -> Vec<Entry> {
+    let rows: Vec<BoardRow> = rows
+        .into_iter()
+        .map(|(id, name, score, sessions)| (id, name, finite_score(score), sessions))
+        .collect();
     let scores: Vec<f64> = rows.iter().map(|r| r.2).collect();
     rows.into_iter()
         .zip(competition_ranks(&scores))
@@ -252,6 +291,26 @@ pub async fn user_by_id(pool: &Pool, id: i64) -> Result<Option<UserRow>, DbError
     .fetch_optional(pool)
     .await?;
     Ok(row.as_ref().map(user_row).transpose()?)
+}
+
+/// The newest account's password hash, if there is an account (its
+/// parameters are those of the stand-in hash for unknown usernames).
+pub async fn newest_password_hash(pool: &Pool) -> Result<Option<String>, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT password_hash FROM users ORDER BY id DESC LIMIT 1")
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Ids of every disabled account, ascending.
+pub async fn inactive_user_ids(pool: &Pool) -> Result<Vec<i64>, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM users WHERE is_active = $1 ORDER BY id")
+            .bind(false)
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
 /// Enables or disables an account; false if there is no such user.
@@ -556,7 +615,7 @@ pub async fn performance(pool: &Pool, user: &UserRow) -> Result<Performance, DbE
         .map(|(subject_id, score, sessions, rank)| SubjectStanding {
             subject_id: SubjectId(subject_id),
             rank: u32::try_from(rank).unwrap_or(u32::MAX),
-            score,
+            score: finite_score(score),
             sessions: u32::try_from(sessions).unwrap_or(u32::MAX),
         })
         .collect();
@@ -579,7 +638,7 @@ pub async fn performance(pool: &Pool, user: &UserRow) -> Result<Performance, DbE
             .map(|(id, quiz_id, score, at)| RecentSession {
                 session_id: id.to_string().into(),
                 quiz_id: QuizId(quiz_id),
-                score,
+                score: finite_score(score),
                 completed_at: rfc3339(at),
             })
             .collect(),
@@ -621,6 +680,20 @@ mod tests {
         let refused = Backend::of_url("mysql://u:hunter2@h/db").unwrap_err();
         assert!(!refused.to_string().contains("hunter2"), "{refused}");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn scores_reach_the_api_finite() {
+        assert_eq!(finite_score(12.5), 12.5);
+        assert_eq!(finite_score(f64::INFINITY), f64::MAX);
+        assert_eq!(finite_score(f64::NAN), 0.0);
+        let entries = ranked(vec![
+            (1, "a".into(), f64::INFINITY, 2),
+            (2, "b".into(), 5.0, 1),
+        ]);
+        assert_eq!(entries[0].score, f64::MAX);
+        let json = serde_json::to_string(&entries).unwrap();
+        assert!(!json.contains("null"), "{json}");
     }
 
     #[test]

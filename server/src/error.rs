@@ -36,6 +36,10 @@ pub enum AppError {
     /// 405 (DRF's wording).
     #[error("Method not allowed.")]
     MethodNotAllowed,
+    /// 429 with `Retry-After`: a rate or a queue is full (DRF's `Throttled`
+    /// wording); `wait` is rounded up to whole seconds, at least 1.
+    #[error("Request was throttled. Expected available in {} second{}.", retry_after(*.0), if retry_after(*.0) == 1 { "" } else { "s" })]
+    Throttled(std::time::Duration),
     /// 500: storage failed. Logged; the client gets a generic body.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
@@ -55,6 +59,7 @@ impl AppError {
             | Self::BadCredentials => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Db(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,6 +88,11 @@ impl IntoResponse for AppError {
             tracing::error!(error = %self, "request failed");
         }
         let mut response = (status, Json(self.body())).into_response();
+        if let Self::Throttled(wait) = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after(*wait)));
+        }
         if status == StatusCode::UNAUTHORIZED {
             // DRF answers 401 with the scheme the client should use.
             response.headers_mut().insert(
@@ -94,6 +104,12 @@ impl IntoResponse for AppError {
     }
 }
 
+/// Whole seconds to wait, rounded up, at least 1 (`Retry-After`).
+pub fn retry_after(wait: std::time::Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
+}
+
 /// Fallback for unknown paths: `404 {"detail": "Not found."}`.
 pub async fn not_found() -> AppError {
     AppError::NotFound("Not found.".to_owned())
@@ -102,4 +118,26 @@ pub async fn not_found() -> AppError {
 /// Fallback for a known path with the wrong method.
 pub async fn method_not_allowed() -> AppError {
     AppError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn throttled_says_when_in_drf_words_and_retry_after() {
+        let e = AppError::Throttled(Duration::from_millis(1500));
+        assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            e.to_string(),
+            "Request was throttled. Expected available in 2 seconds."
+        );
+        let response = e.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(
+            AppError::Throttled(Duration::ZERO).to_string(),
+            "Request was throttled. Expected available in 1 second."
+        );
+    }
 }

@@ -187,16 +187,19 @@ pub struct Registration {
     pub id: ConnId,
     /// Signalled when the hub dropped it: close with [`Registration::kick_code`].
     pub kicked: Arc<Notify>,
-    /// Why it was dropped: 1013 (lagging) unless [`Hub::restart_all`] set 1012.
+    /// Why it was dropped: 1013 (lagging) unless [`Hub::restart_all`] set
+    /// 1012 or [`Hub::kick_user`] 4003.
     kick_code: Arc<AtomicU16>,
 }
 
 impl Registration {
     /// The close code and reason for a kick: 1013 for a full queue, 1012
-    /// when the hub restarted every socket (broadcasts may have been lost).
+    /// when the hub restarted every socket (broadcasts may have been lost),
+    /// 4003 when the socket's account was disabled.
     pub fn kick_code(&self) -> (u16, &'static str) {
         match self.kick_code.load(Ordering::Relaxed) {
             CLOSE_SERVICE_RESTART => (CLOSE_SERVICE_RESTART, RESTARTED),
+            CLOSE_FORBIDDEN => (CLOSE_FORBIDDEN, INACTIVE),
             _ => (CLOSE_TRY_AGAIN_LATER, LAGGING),
         }
     }
@@ -210,6 +213,10 @@ const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 pub const LAGGING: &str = "too far behind: reconnect and refetch";
 /// Close reason for 1012.
 const RESTARTED: &str = "broadcasts were interrupted: reconnect and refetch";
+/// Close code 4003 (the account may not connect).
+const CLOSE_FORBIDDEN: u16 = 4003;
+/// Close reason for 4003, as at connect.
+const INACTIVE: &str = "user_inactive";
 
 /// Most uploads written to the sockets in one pass of the fan-out loop.
 const MAX_UPLOADS_PER_PASS: usize = 64;
@@ -230,6 +237,8 @@ struct Conn {
     kicked: Arc<Notify>,
     kick_code: Arc<AtomicU16>,
     quizzes: HashSet<QuizId>,
+    /// The account it was opened with.
+    user: i64,
 }
 
 /// Every socket's id and outlet, in one array the fan-out loop walks.
@@ -240,6 +249,8 @@ struct Inner {
     next_id: ConnId,
     conns: HashMap<ConnId, Conn>,
     groups: HashMap<QuizId, HashSet<ConnId>>,
+    /// Each account's sockets.
+    users: HashMap<i64, HashSet<ConnId>>,
     /// `conns` as a [`Roster`], rebuilt only after sockets come or go: a
     /// pass shares it (one reference count) instead of touching each
     /// socket's `Arc` twice.
@@ -265,6 +276,12 @@ impl Inner {
     fn remove(&mut self, id: ConnId) -> Option<Conn> {
         let conn = self.conns.remove(&id)?;
         self.roster = None;
+        if let Some(sockets) = self.users.get_mut(&conn.user) {
+            sockets.remove(&id);
+            if sockets.is_empty() {
+                self.users.remove(&conn.user);
+            }
+        }
         for quiz in &conn.quizzes {
             if let Some(group) = self.groups.get_mut(quiz) {
                 group.remove(&id);
@@ -356,9 +373,9 @@ impl Hub {
         lock(&self.inner)
     }
 
-    /// Adds a socket, written through `outlet`; it receives every broadcast
-    /// from now on.
-    pub fn register(&self, outlet: Arc<Outlet>) -> Registration {
+    /// Adds a socket of account `user`, written through `outlet`; it
+    /// receives every broadcast from now on.
+    pub fn register(&self, outlet: Arc<Outlet>, user: i64) -> Registration {
         let kicked = Arc::new(Notify::new());
         let kick_code = Arc::new(AtomicU16::new(CLOSE_TRY_AGAIN_LATER));
         let mut inner = self.lock();
@@ -372,8 +389,10 @@ impl Hub {
                 kicked: Arc::clone(&kicked),
                 kick_code: Arc::clone(&kick_code),
                 quizzes: HashSet::new(),
+                user,
             },
         );
+        inner.users.entry(user).or_default().insert(id);
         Registration {
             id,
             kicked,
@@ -462,6 +481,7 @@ impl Hub {
         let mut inner = self.lock();
         let conns: Vec<Conn> = inner.conns.drain().map(|(_, conn)| conn).collect();
         inner.groups.clear();
+        inner.users.clear();
         inner.roster = None;
         drop(inner);
         for conn in &conns {
@@ -470,6 +490,29 @@ impl Hub {
             conn.kicked.notify_one();
         }
         conns.len()
+    }
+
+    /// Drops every socket of account `user` and tells each to close with
+    /// 4003 (the account was disabled). Returns how many.
+    pub fn kick_user(&self, user: i64) -> usize {
+        let mut inner = self.lock();
+        let ids: Vec<ConnId> = inner
+            .users
+            .get(&user)
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default();
+        let conns: Vec<Conn> = ids.into_iter().filter_map(|id| inner.remove(id)).collect();
+        drop(inner);
+        for conn in &conns {
+            conn.kick_code.store(CLOSE_FORBIDDEN, Ordering::Relaxed);
+            conn.kicked.notify_one();
+        }
+        conns.len()
+    }
+
+    /// The accounts with a socket open now.
+    pub fn users(&self) -> Vec<i64> {
+        self.lock().users.keys().copied().collect()
     }
 
     /// Queues `everyone` (in order) for every socket, followed by `followers`
@@ -649,7 +692,7 @@ mod tests {
     async fn socket(hub: &Hub) -> (Registration, Arc<Outlet>, tokio::net::TcpStream) {
         let (server, client) = pair().await;
         let outlet = Arc::new(Outlet::new(server));
-        (hub.register(Arc::clone(&outlet)), outlet, client)
+        (hub.register(Arc::clone(&outlet), 1), outlet, client)
     }
 
     #[tokio::test]
@@ -662,6 +705,27 @@ mod tests {
         assert!(hub.is_empty());
         assert_eq!(hub.followers(&"qa".into()), 0);
         assert_eq!(a.kick_code().0, CLOSE_SERVICE_RESTART);
+    }
+
+    #[tokio::test]
+    async fn kick_user_closes_that_accounts_sockets_with_4003_only() {
+        let hub = Hub::new(Arc::new(Metrics::default()), 8, 2);
+        let (a, _oa, _ca) = socket(&hub).await;
+        let (b, _ob, _cb) = socket(&hub).await;
+        let (server, _cc) = pair().await;
+        let other = hub.register(Arc::new(Outlet::new(server)), 2);
+        hub.subscribe(a.id, &"qa".into()).unwrap();
+        let mut users = hub.users();
+        users.sort_unstable();
+        assert_eq!(users, [1, 2]);
+        assert_eq!(hub.kick_user(1), 2);
+        assert_eq!(a.kick_code(), (4003, "user_inactive"));
+        assert_eq!(b.kick_code().0, 4003);
+        assert_eq!(other.kick_code().0, 1013);
+        assert_eq!(hub.len(), 1);
+        assert_eq!(hub.followers(&"qa".into()), 0);
+        assert_eq!(hub.users(), [2]);
+        assert_eq!(hub.kick_user(1), 0);
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@
 //! - [`api`]: the REST endpoints; [`ws`]: the socket; [`outlet`]: a socket's
 //!   write end, shared with the fan-out; [`hub`]: the broadcast
 //!   hub with per-quiz groups; [`demo`]: demo data and the upload simulator;
+//! - [`limits`]: throttles and quotas against abuse;
 //! - [`metrics`]: Prometheus counters; [`error`]: errors as DRF-style JSON.
 //!
 //! [`app`] builds the router from an [`AppState`]; [`Server`] binds, runs and
@@ -21,6 +22,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod hub;
+pub mod limits;
 pub mod metrics;
 pub mod order;
 pub mod outlet;
@@ -42,13 +44,14 @@ use tokio::task::JoinHandle;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{PasswordHashing, Tokens};
+use crate::auth::{PasswordChecks, PasswordHashing, Tokens};
 use crate::broker::{Broker, BrokerError};
-use crate::config::Config;
+use crate::config::{Config, WeakSecret};
 use crate::db::{DbError, Pool, SessionInput, UserRow};
 use crate::error::AppError;
 use crate::hub::{Delivery, Hub, SharedFrame};
-use crate::metrics::Metrics;
+use crate::limits::{AddrKey, PeerAddr, SocketQuotas, Throttle};
+use crate::metrics::{Metrics, inc_reason};
 use crate::order::{SubjectLocks, SubjectTurn};
 
 /// Entries carried by `leaderboard_updated` / `quiz_leaderboard_updated`.
@@ -74,6 +77,16 @@ pub struct AppState {
     subjects: Arc<SubjectLocks>,
     /// The Redis broker, when broadcasts are shared between instances.
     broker: Option<Broker>,
+    /// Password checks: a few threads and a bounded queue.
+    pub passwords: Arc<PasswordChecks>,
+    /// Sign-in attempts per client address.
+    pub sign_ins_per_address: Arc<Throttle<AddrKey>>,
+    /// Failed sign-ins per username.
+    pub sign_in_failures: Arc<Throttle<String>>,
+    /// Uploads per account.
+    pub uploads_per_user: Arc<Throttle<i64>>,
+    /// Open sockets per process, address and account.
+    pub sockets: Arc<SocketQuotas>,
 }
 
 impl AppState {
@@ -85,21 +98,44 @@ impl AppState {
             config.ws.queue_capacity,
             config.ws.max_subscriptions,
         ));
-        let tokens = Arc::new(Tokens::new(
-            &config.jwt_secret,
-            config.access_ttl,
-            config.refresh_ttl,
+        let tokens = Arc::new(
+            Tokens::new(&config.jwt_secret, config.access_ttl, config.refresh_ttl)
+                .with_clock_offset(config.token_clock_offset),
+        );
+        let passwords = Arc::new(PasswordChecks::new(
+            config.sign_in.hash_workers,
+            config.sign_in.hash_queue,
+            Arc::clone(&metrics),
         ));
         Self {
             db,
             tokens,
             hub,
             metrics,
-            config: Arc::new(config),
             shutdown,
             subjects: Arc::new(SubjectLocks::default()),
             broker: None,
+            passwords,
+            sign_ins_per_address: Arc::new(Throttle::new(config.sign_in.per_address)),
+            sign_in_failures: Arc::new(Throttle::new(config.sign_in.failures_per_username)),
+            uploads_per_user: Arc::new(Throttle::new(config.quotas.uploads_per_user)),
+            sockets: Arc::new(SocketQuotas::new(config.quotas.clone())),
+            config: Arc::new(config),
         }
+    }
+
+    /// Closes every open socket of the disabled account `user` with 4003.
+    pub fn close_sockets_of_inactive(&self, user: i64) -> usize {
+        let closed = self.hub.kick_user(user);
+        if closed > 0 {
+            self.metrics.sockets_closed_inactive.inc_by(closed as u64);
+            tracing::info!(
+                user,
+                closed,
+                "account disabled: its sockets closed with 4003"
+            );
+        }
+        closed
     }
 
     /// The per-subject upload turns (see [`order`]).
@@ -120,6 +156,7 @@ impl AppState {
             self.shutdown.clone(),
         )
         .await?;
+        // The broker's own tasks (subscriber, resync notices) end on shutdown.
         self.broker = Some(broker);
         Ok(Some(task))
     }
@@ -135,10 +172,12 @@ impl AppState {
         user: &UserRow,
         new: &NewSession,
     ) -> Result<SessionEvent, AppError> {
-        if !new.score.is_finite() || new.score < 0.0 {
-            return Err(AppError::BadRequest(
-                "score must be a finite number, 0 or more.".to_owned(),
-            ));
+        let max = self.config.max_score;
+        if !new.score.is_finite() || new.score < 0.0 || new.score > max {
+            inc_reason(&self.metrics.uploads_refused, "score");
+            return Err(AppError::BadRequest(format!(
+                "score must be a number from 0 to {max}."
+            )));
         }
         if !new.duration_s.is_finite() || new.duration_s < 0.0 {
             return Err(AppError::BadRequest(
@@ -311,6 +350,9 @@ pub enum ServerError {
     /// The broker (Redis) could not be reached.
     #[error("broker: {0}")]
     Broker(#[from] BrokerError),
+    /// The JWT secret is too weak to sign tokens with.
+    #[error("{0}")]
+    WeakSecret(#[from] WeakSecret),
 }
 
 /// A bound server, not yet serving: tests read [`Server::local_addr`] and
@@ -326,7 +368,8 @@ impl Server {
     /// Opens and migrates the database, seeds demo data under `--demo`, and
     /// binds the listener.
     pub async fn bind(config: Config) -> Result<Self, ServerError> {
-        let pool = db::connect(&config.db_url).await?;
+        config.jwt_secret.check_strength()?;
+        let pool = db::connect_with(&config.db_url, config.sqlite_synchronous).await?;
         db::migrate(&pool).await?;
         if config.demo.is_some() {
             // The demo passwords are public: cheap argon2id parameters keep
@@ -375,6 +418,7 @@ impl Server {
             .as_ref()
             .filter(|demo| !demo.simulate_every.is_zero())
             .map(|demo| tokio::spawn(demo::simulate(state.clone(), demo.simulate_every)));
+        let accounts = tokio::spawn(check_accounts(state.clone()));
         let served = accept(
             listener,
             app(state.clone()),
@@ -395,12 +439,48 @@ impl Server {
         if let Some(simulator) = simulator {
             simulator.abort();
         }
+        accounts.abort();
         if let Some(subscriber) = subscriber {
             subscriber.abort();
         }
         state.db.close().await;
         served?;
         Ok(())
+    }
+}
+
+/// Every `account_check_every`, closes with 4003 the open sockets of accounts
+/// disabled since they connected (`user disable` runs in another process;
+/// one query for the disabled accounts, only while sockets are open).
+async fn check_accounts(state: AppState) {
+    let every = state
+        .config
+        .account_check_every
+        .max(Duration::from_millis(10));
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.wait_for(|&stop| stop) => return,
+        }
+        if state.hub.is_empty() {
+            continue;
+        }
+        match db::inactive_user_ids(&state.db).await {
+            Ok(inactive) => {
+                if inactive.is_empty() {
+                    continue;
+                }
+                for user in state.hub.users() {
+                    if inactive.binary_search(&user).is_ok() {
+                        state.close_sockets_of_inactive(user);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "checking for disabled accounts"),
+        }
     }
 }
 
@@ -420,7 +500,7 @@ async fn accept(
     let (done_tx, done_rx) = watch::channel(());
     tokio::pin!(stop);
     loop {
-        let (tcp, _peer) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             () = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -432,7 +512,15 @@ async fn accept(
                 }
             },
         };
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        // The peer's address goes with every request (the limits count per client).
+        let service =
+            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+                router.clone(),
+                move |mut request: Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(PeerAddr(peer));
+                    request
+                },
+            ));
         let mut closing = closing.clone();
         let done = done_rx.clone();
         tokio::spawn(async move {

@@ -15,7 +15,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use quizpulse_server::auth::PasswordHashing;
-use quizpulse_server::config::{Config, DemoConfig, Secret, parse_duration};
+use quizpulse_server::config::{
+    self, Config, DemoConfig, Rate, Secret, SqliteSync, parse_clock_offset, parse_duration,
+    parse_max_score,
+};
 use quizpulse_server::{Server, db, demo};
 
 #[derive(Parser)]
@@ -112,6 +115,49 @@ struct ServeArgs {
     /// Client messages per second per socket.
     #[arg(long, env = "QUIZPULSE_WS_RATE", default_value_t = 50)]
     ws_rate: u32,
+    /// The highest score a session may carry; uploads over it get 400.
+    #[arg(long, env = "QUIZPULSE_MAX_SCORE", default_value = "1000", value_parser = parse_max_score)]
+    max_score: f64,
+    /// Shift the clock tokens are issued and checked with (e.g. -1h, +5m): for
+    /// testing clients against a server whose clock is off theirs.
+    #[arg(long, env = "QUIZPULSE_TOKEN_CLOCK_OFFSET", default_value = "0", value_parser = parse_clock_offset, allow_hyphen_values = true)]
+    token_clock_offset: i64,
+    /// Password checks (argon2id) run at once; each holds the hash's memory (19 MiB).
+    #[arg(long, env = "QUIZPULSE_HASH_WORKERS", default_value_t = config::default_hash_workers())]
+    hash_workers: usize,
+    /// Sign-ins that may wait for a password check; more get 429 at once.
+    #[arg(long, env = "QUIZPULSE_HASH_QUEUE", default_value_t = 32)]
+    hash_queue: usize,
+    /// Sign-in attempts per client address (e.g. 60/min; 0: no limit).
+    #[arg(long, env = "QUIZPULSE_SIGN_IN_RATE", default_value = "60/min", value_parser = Rate::parse)]
+    sign_in_rate: Rate,
+    /// Failed sign-ins per username, from any address (e.g. 10/1h; 0: no limit).
+    #[arg(long, env = "QUIZPULSE_SIGN_IN_FAILURES", default_value = "10/1h", value_parser = Rate::parse)]
+    sign_in_failures: Rate,
+    /// Uploads per account (e.g. 30/min; 0: no limit).
+    #[arg(long, env = "QUIZPULSE_UPLOAD_RATE", default_value = "30/min", value_parser = Rate::parse)]
+    upload_rate: Rate,
+    /// Sockets one account may hold open (0: no limit).
+    #[arg(long, env = "QUIZPULSE_MAX_SOCKETS_PER_USER", default_value_t = 20)]
+    max_sockets_per_user: usize,
+    /// Sockets one client address (IPv6: one /64) may hold open (0: no limit).
+    #[arg(
+        long,
+        env = "QUIZPULSE_MAX_SOCKETS_PER_ADDRESS",
+        default_value_t = 2000
+    )]
+    max_sockets_per_address: usize,
+    /// Sockets this process may hold open (0: no limit).
+    #[arg(long, env = "QUIZPULSE_MAX_SOCKETS", default_value_t = 50_000)]
+    max_sockets: usize,
+    /// Header a reverse proxy puts the client's address in (e.g.
+    /// X-Forwarded-For; its last address is used). Without it, the TCP peer.
+    #[arg(long, env = "QUIZPULSE_CLIENT_IP_HEADER")]
+    client_ip_header: Option<String>,
+    /// SQLite's synchronous setting: full (an upload answered 201 survives a
+    /// power cut) or normal (faster commits; a power cut may lose the last ones).
+    #[arg(long, env = "QUIZPULSE_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = SqliteSync::parse)]
+    sqlite_synchronous: SqliteSync,
 }
 
 /// mimalloc keeps objects of one size together on pages of their own, so a
@@ -159,7 +205,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate(DbArg { db }) => {
             let pool = db::connect(&db).await.map_err(|e| e.to_string())?;
             db::migrate(&pool).await.map_err(|e| e.to_string())?;
-            println!("migrations applied to {db}");
+            println!("migrations applied to {}", db::redact(&db));
             Ok(())
         }
         Command::User { command } => user(command).await,
@@ -236,7 +282,11 @@ async fn set_active(pool: &db::Pool, name: &str, active: bool) -> Result<(), Str
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let (secret, secret_note) = match (args.jwt_secret.filter(|s| !s.is_empty()), args.demo) {
-        (Some(secret), _) => (Secret::new(secret), None),
+        (Some(secret), _) => {
+            let secret = Secret::new(secret);
+            secret.check_strength().map_err(|e| e.to_string())?;
+            (secret, None)
+        }
         (None, true) => {
             let secret = Secret::random().map_err(|e| format!("random secret: {e}"))?;
             let note = format!(
@@ -268,6 +318,18 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     config.rotate_refresh = args.rotate_refresh;
     config.ws.queue_capacity = args.ws_queue;
     config.ws.rate_per_sec = args.ws_rate;
+    config.max_score = args.max_score;
+    config.token_clock_offset = args.token_clock_offset;
+    config.sign_in.hash_workers = args.hash_workers.max(1);
+    config.sign_in.hash_queue = args.hash_queue;
+    config.sign_in.per_address = args.sign_in_rate;
+    config.sign_in.failures_per_username = args.sign_in_failures;
+    config.quotas.uploads_per_user = args.upload_rate;
+    config.quotas.sockets_per_user = args.max_sockets_per_user;
+    config.quotas.sockets_per_address = args.max_sockets_per_address;
+    config.quotas.sockets_total = args.max_sockets;
+    config.client_ip_header = args.client_ip_header.filter(|h| !h.trim().is_empty());
+    config.sqlite_synchronous = args.sqlite_synchronous;
     if args.demo {
         config.demo = Some(DemoConfig {
             simulate_every: args.simulate_every,

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
@@ -40,6 +41,14 @@ impl Histogram {
     }
 }
 
+/// Counters by one label, `reason`.
+pub type ByReason = Family<[(&'static str, &'static str); 1], Counter>;
+
+/// Adds one to `family`'s counter for `reason`.
+pub fn inc_reason(family: &ByReason, reason: &'static str) {
+    family.get_or_create(&[("reason", reason)]).inc();
+}
+
 /// Every metric the server exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -63,8 +72,32 @@ pub struct Metrics {
     pub sessions_stored: Counter,
     /// Broadcasts fanned out (one per upload, on every instance).
     pub broadcasts: Counter,
-    /// Uploads stored but not broadcast because the broker refused them.
+    /// Uploads whose publish to the broker was not confirmed: delivered to
+    /// this instance's sockets, and every other instance told to resync.
     pub broker_publish_failed: Counter,
+    /// Resync notices: sent by this instance after a publish it could not
+    /// confirm, or received from another (its sockets then closed with 1012).
+    pub broker_resyncs: Counter,
+    /// `POST /api/token/` requests (sign-ins), whatever their answer.
+    pub token_requests: Counter,
+    /// `POST /api/token/refresh/` requests, whatever their answer.
+    pub token_refresh_requests: Counter,
+    /// Password checks run (argon2id), for known and unknown usernames alike.
+    pub password_checks: Counter,
+    /// Socket handshakes answered 101 (before the token is checked; a socket
+    /// refused at once with 4001/4003/1013 counts too).
+    pub socket_handshakes: Counter,
+    /// Open sockets closed with 4003 because their account was disabled.
+    pub sockets_closed_inactive: Counter,
+    /// Sockets refused by a quota (closed 1013 at once), by `reason`:
+    /// `user`, `address` or `server`.
+    pub sockets_refused: ByReason,
+    /// Sign-ins answered 429, by `reason`: `address` (that address's rate),
+    /// `username` (that username's failures) or `busy` (the hashing queue is full).
+    pub sign_ins_throttled: ByReason,
+    /// Uploads refused, by `reason`: `rate` (429, the account's upload rate)
+    /// or `score` (400, over the highest score).
+    pub uploads_refused: ByReason,
     /// Time of one pass of the fan-out loop (one or more uploads written
     /// to every socket, or left for the socket's task when its kernel
     /// buffer was full).
@@ -79,7 +112,7 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         let open_sockets = Gauge::default();
-        let counters: [Counter; 10] = Default::default();
+        let counters: [Counter; 16] = Default::default();
         let [
             sockets_total,
             messages_sent,
@@ -91,7 +124,18 @@ impl Default for Metrics {
             sessions_stored,
             broadcasts,
             broker_publish_failed,
+            broker_resyncs,
+            token_requests,
+            token_refresh_requests,
+            password_checks,
+            socket_handshakes,
+            sockets_closed_inactive,
         ] = counters;
+        let (sockets_refused, sign_ins_throttled, uploads_refused) = (
+            ByReason::default(),
+            ByReason::default(),
+            ByReason::default(),
+        );
         let broadcast_fanout = Histogram::default();
         let broadcast_delivery = Histogram::default();
         let mut registry = Registry::default();
@@ -148,11 +192,60 @@ impl Default for Metrics {
             ),
             (
                 "quizpulse_broker_publish_failed",
-                "Uploads stored but not broadcast because the broker refused them",
+                "Uploads whose broker publish was not confirmed (delivered locally, other instances told to resync)",
                 &broker_publish_failed,
+            ),
+            (
+                "quizpulse_broker_resyncs",
+                "Resync notices sent to or received from other instances",
+                &broker_resyncs,
+            ),
+            (
+                "quizpulse_token_requests",
+                "POST /api/token/ requests",
+                &token_requests,
+            ),
+            (
+                "quizpulse_token_refresh_requests",
+                "POST /api/token/refresh/ requests",
+                &token_refresh_requests,
+            ),
+            (
+                "quizpulse_password_checks",
+                "Password checks run (argon2id), known and unknown usernames alike",
+                &password_checks,
+            ),
+            (
+                "quizpulse_socket_handshakes",
+                "Socket handshakes answered 101",
+                &socket_handshakes,
+            ),
+            (
+                "quizpulse_sockets_closed_inactive",
+                "Open sockets closed with 4003 because their account was disabled",
+                &sockets_closed_inactive,
             ),
         ] {
             registry.register(name, help, counter.clone());
+        }
+        for (name, help, family) in [
+            (
+                "quizpulse_sockets_refused",
+                "Sockets refused by a quota (closed 1013), by reason: user, address, server",
+                &sockets_refused,
+            ),
+            (
+                "quizpulse_sign_ins_throttled",
+                "Sign-ins answered 429, by reason: address, username, busy",
+                &sign_ins_throttled,
+            ),
+            (
+                "quizpulse_uploads_refused",
+                "Uploads refused, by reason: rate (429), score (400)",
+                &uploads_refused,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
         }
         registry.register(
             "quizpulse_broadcast_fanout_seconds",
@@ -176,6 +269,15 @@ impl Default for Metrics {
             sessions_stored,
             broadcasts,
             broker_publish_failed,
+            broker_resyncs,
+            token_requests,
+            token_refresh_requests,
+            password_checks,
+            socket_handshakes,
+            sockets_closed_inactive,
+            sockets_refused,
+            sign_ins_throttled,
+            uploads_refused,
             broadcast_fanout,
             broadcast_delivery,
             registry,
@@ -220,6 +322,14 @@ mod tests {
         assert!(text.contains("\nquizpulse_open_sockets 1\n"));
         assert!(text.contains("\nquizpulse_sockets_total 1\n"));
         assert!(text.contains("\nquizpulse_messages_sent_total 0\n"));
+        inc_reason(&m.sockets_refused, "user");
+        inc_reason(&m.sockets_refused, "user");
+        let text = m.render();
+        assert!(
+            text.contains("\nquizpulse_sockets_refused_total{reason=\"user\"} 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nquizpulse_token_refresh_requests_total 0\n"));
         assert!(text.ends_with("# EOF\n"));
     }
 }

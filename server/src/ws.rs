@@ -8,7 +8,10 @@
 //! a kick from the hub (close 1013, or 1012 on a restart), bytes the fan-out
 //! left for it to finish writing, and the client's messages (answered
 //! directly: `subscription_confirmed`, `pong`, `error`). A bad or expired
-//! token is accepted and then closed with 4001; a disabled account with 4003.
+//! token is accepted and then closed with 4001; a disabled account with 4003
+//! (and an open socket whose account is disabled later, at once); a socket
+//! over a quota (per process, client address or account, see
+//! [`crate::limits`]) with 1013.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,7 +37,8 @@ use crate::AppState;
 use crate::auth::TokenKind;
 use crate::db::{self, UserRow};
 use crate::hub::{LAGGING, Registration, SubscribeError};
-use crate::metrics::Metrics;
+use crate::limits::{ClientAddr, QuotaRefusal, SocketTicket};
+use crate::metrics::{Metrics, inc_reason};
 use crate::outlet::{Outlet, OutletIo};
 
 /// Close code: the token is bad or expired (refresh, then reconnect).
@@ -58,18 +62,31 @@ pub struct WsQuery {
 /// Why a socket is refused right after the handshake.
 #[derive(Debug, Clone)]
 pub struct Refusal {
-    /// 4001 or 4003.
+    /// 4001, 4003, or 1013 (a quota).
     pub code: u16,
     /// Close reason (short, ASCII).
     pub reason: &'static str,
 }
 
-/// `GET /ws/leaderboard/`: checks the token, upgrades in any case, and closes
-/// with 4001/4003 at once if the token was refused (as a Channels consumer that
-/// accepts first does). The token is checked at connect only: an open socket
-/// outlives its access token, as on a Django backend.
+impl Refusal {
+    /// The refusal of a socket over a quota, counted.
+    fn quota(state: &AppState, over: QuotaRefusal) -> Self {
+        inc_reason(&state.metrics.sockets_refused, over.label());
+        Self {
+            code: CLOSE_TRY_AGAIN_LATER,
+            reason: over.close_reason(),
+        }
+    }
+}
+
+/// `GET /ws/leaderboard/`: checks the quotas and the token, upgrades in any
+/// case, and closes at once with 1013 if a quota is full, 4001/4003 if the
+/// token was refused (as a Channels consumer that accepts first does). The
+/// token is checked at connect only: an open socket outlives its access
+/// token, as on a Django backend (but not its account being disabled).
 pub async fn handler(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     query: Result<Query<WsQuery>, QueryRejection>,
     request: Request,
 ) -> Response {
@@ -89,8 +106,22 @@ pub async fn handler(
     };
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     let token = query.ok().and_then(|Query(q)| q.token);
-    let user = authenticate(&state, token.as_deref()).await;
+    // The process's and the address's quotas first (no database work for a
+    // socket over them), then the token, then the account's quota.
+    let (user, ticket) = match state.sockets.admit(address) {
+        Err(over) => (Err(Refusal::quota(&state, over)), None),
+        Ok(mut ticket) => match authenticate(&state, token.as_deref()).await {
+            Ok(user) => match ticket.for_user(user.id) {
+                Ok(()) => (Ok(user), Some(ticket)),
+                Err(over) => (Err(Refusal::quota(&state, over)), Some(ticket)),
+            },
+            Err(refusal) => (Err(refusal), Some(ticket)),
+        },
+    };
+    Metrics::inc(&state.metrics.socket_handshakes);
     tokio::spawn(async move {
+        // Holds the socket's place in the quotas until it has closed.
+        let _ticket: Option<SocketTicket> = ticket;
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
             Err(e) => {
@@ -245,7 +276,7 @@ where
         }
     };
 
-    let reg = state.hub.register(Arc::clone(&outlet));
+    let reg = state.hub.register(Arc::clone(&outlet), user.id);
     Metrics::inc(&metrics.sockets_total);
     metrics.open_sockets.inc();
     let span = tracing::info_span!("socket", conn = reg.id, user = %user.username);
@@ -535,13 +566,14 @@ mod tests {
     }
 
     async fn wait_for(what: impl Fn() -> bool) {
-        for _ in 0..500 {
+        // A generous bound: only a broken server waits it out.
+        for _ in 0..6000 {
             if what() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("condition not reached in 5 s");
+        panic!("condition not reached in 60 s");
     }
 
     #[tokio::test]

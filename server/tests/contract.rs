@@ -6,8 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{barrier, recv, recv_close, send, start, start_with, subscribe, types};
+use common::{SECRET, barrier, recv, recv_close, send, start, start_with, subscribe, types};
 use futures_util::SinkExt;
+use quizpulse_server::auth::{TokenKind, Tokens};
+use quizpulse_server::config::Secret;
 use serde_json::{Value, json};
 
 const READS: [&str; 5] = [
@@ -73,6 +75,51 @@ async fn token_obtain_and_refresh() {
     assert_eq!(status, 400, "{body}");
 }
 
+/// An access token for `user` of the test servers' secret that expired an
+/// hour ago (issued on a clock an hour behind): expired from the start,
+/// however long the test takes.
+async fn expired_access(server: &common::TestServer, user: &str) -> String {
+    let id = quizpulse_server::db::user_by_name(&server.state.db, user)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    Tokens::new(
+        &Secret::new(SECRET),
+        Duration::from_secs(300),
+        Duration::from_secs(300),
+    )
+    .with_clock_offset(-3600)
+    .issue(TokenKind::Access, id)
+    .unwrap()
+}
+
+/// The claims of a token, unverified.
+fn claims(token: &str) -> Value {
+    use base64_free::decode_segment;
+    serde_json::from_slice(&decode_segment(token.split('.').nth(1).unwrap())).unwrap()
+}
+
+/// Base64url without padding, as JWTs carry their segments.
+mod base64_free {
+    pub fn decode_segment(text: &str) -> Vec<u8> {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = Vec::new();
+        let (mut acc, mut bits) = (0u32, 0);
+        for c in text.bytes() {
+            let v = ALPHABET.iter().position(|&a| a == c).unwrap() as u32;
+            acc = (acc << 6) | v;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+                acc &= (1 << bits) - 1;
+            }
+        }
+        out
+    }
+}
+
 /// The same token with its signature replaced.
 fn forged(token: &str) -> String {
     let mut parts: Vec<&str> = token.split('.').collect();
@@ -97,8 +144,9 @@ async fn refresh_rotation_when_configured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_require_a_valid_access_token() {
-    let server = start_with(|c| c.access_ttl = Duration::from_secs(1)).await;
+    let server = start().await;
     let pair = server.login("alice").await;
+    let expired = expired_access(&server, "alice").await;
     for path in READS {
         let (status, body) = server.get(path, None).await;
         assert_eq!(status, 401, "{path}");
@@ -113,11 +161,8 @@ async fn reads_require_a_valid_access_token() {
         }
         let (status, _) = server.get(path, Some(&pair.access)).await;
         assert_eq!(status, 200, "{path}");
-    }
-    // Expired: wait past the 1 s lifetime (exp has whole-second resolution).
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    for path in READS {
-        let (status, body) = server.get(path, Some(&pair.access)).await;
+        // Expired.
+        let (status, body) = server.get(path, Some(&expired)).await;
         assert_eq!(status, 401, "{path}");
         assert_eq!(body["code"], "token_not_valid");
         assert_eq!(body["detail"], "Token is expired");
@@ -125,13 +170,13 @@ async fn reads_require_a_valid_access_token() {
     let (status, body) = server
         .post(
             "/api/quiz-sessions/",
-            Some(&pair.access),
+            Some(&expired),
             &json!({"quiz_id": "qa", "score": 1, "duration_s": 1}),
         )
         .await;
     assert_eq!(status, 401);
     assert_eq!(body["code"], "token_not_valid");
-    // The refresh token still works and buys a fresh access token.
+    // The refresh token buys a fresh access token.
     let (status, body) = server
         .post(
             "/api/token/refresh/",
@@ -142,6 +187,88 @@ async fn reads_require_a_valid_access_token() {
     assert_eq!(status, 200);
     let (status, _) = server.get(READS[0], body["access"].as_str()).await;
     assert_eq!(status, 200);
+}
+
+/// `--token-clock-offset`: tokens carry `iat`/`exp` on the shifted clock and
+/// the server checks them on it, so it agrees with itself (REST and socket
+/// work) while a client comparing `exp` with a correct clock sees them an
+/// hour off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_clock_an_hour_behind_issues_and_accepts_its_own_tokens() {
+    let server = start_with(|c| c.token_clock_offset = -3600).await;
+    let pair = server.login("alice").await;
+    let now = chrono::Utc::now().timestamp();
+    for token in [&pair.access, &pair.refresh] {
+        let iat = claims(token)["iat"].as_i64().unwrap();
+        assert!((now - 3600 - iat).abs() <= 5, "iat {iat}, now {now}");
+    }
+    let access = claims(&pair.access);
+    assert_eq!(
+        access["exp"].as_i64().unwrap() - access["iat"].as_i64().unwrap(),
+        300
+    );
+    // Already past on the real clock, yet the server takes it.
+    assert!(access["exp"].as_i64().unwrap() < now);
+    let (status, _) = server.get(READS[0], Some(&pair.access)).await;
+    assert_eq!(status, 200);
+    let (status, body) = server
+        .post(
+            "/api/token/refresh/",
+            None,
+            &json!({"refresh": pair.refresh}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut socket = server.connect(body["access"].as_str().unwrap()).await;
+    assert!(barrier(&mut socket, 1).await.is_empty());
+    // A token from a correct clock is an hour in this server's future, not expired.
+    let (status, _) = server
+        .get(READS[0], Some(&expired_access(&server, "alice").await))
+        .await;
+    assert_eq!(status, 200);
+}
+
+/// `/metrics` counts refresh calls and socket handshakes, whatever their
+/// outcome (an end-to-end test bounds a client's refreshes with them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_sign_ins_refreshes_and_handshakes() {
+    let server = start().await;
+    let pair = server.login("alice").await;
+    for refresh in [pair.refresh.as_str(), "garbage", pair.refresh.as_str()] {
+        server
+            .post("/api/token/refresh/", None, &json!({"refresh": refresh}))
+            .await;
+    }
+    server
+        .post_raw("/api/token/refresh/", None, "{nope".to_owned())
+        .await;
+    let mut good = server.connect(&pair.access).await;
+    barrier(&mut good, 1).await;
+    let mut bad = server.connect("garbage").await;
+    assert_eq!(recv_close(&mut bad).await, Some(4001));
+    let rest = |name: &'static str| {
+        let server = &server;
+        async move {
+            let text = server
+                .http
+                .get(server.url("/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        }
+    };
+    assert_eq!(rest("quizpulse_token_requests_total").await, 1);
+    assert_eq!(rest("quizpulse_token_refresh_requests_total").await, 4);
+    assert_eq!(server.metric("quizpulse_socket_handshakes_total").await, 2);
+    assert_eq!(server.metric("quizpulse_sockets_total").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -517,21 +644,56 @@ async fn unsubscribe_stops_quiz_messages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_tokens_are_accepted_then_closed_4001() {
-    let server = start_with(|c| c.access_ttl = Duration::from_secs(1)).await;
+    let server = start().await;
     let pair = server.login("alice").await;
-    for token in ["", "garbage", pair.refresh.as_str(), &forged(&pair.access)] {
+    let expired = expired_access(&server, "alice").await;
+    for token in [
+        "",
+        "garbage",
+        pair.refresh.as_str(),
+        &forged(&pair.access),
+        &expired,
+    ] {
         let mut socket = server.connect(token).await;
         assert_eq!(recv_close(&mut socket).await, Some(4001), "{token}");
     }
-    // Expired.
-    let mut live = server.connect(&pair.access).await;
-    barrier(&mut live, 1).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let mut socket = server.connect(&pair.access).await;
-    assert_eq!(recv_close(&mut socket).await, Some(4001));
-    // A socket opened before expiry stays up (the contract checks at connect).
-    barrier(&mut live, 2).await;
     assert!(server.metric("quizpulse_auth_rejected_total").await >= 5);
+}
+
+/// The token is checked at connect only: a socket outlives its access token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_socket_outlives_its_access_token() {
+    let server = start_with(|c| c.access_ttl = Duration::from_secs(2)).await;
+    // A socket opened while its token is valid (on a machine so slow that
+    // the token expired before the socket opened, sign in again).
+    let (pair, mut live) = loop {
+        let pair = server.login("alice").await;
+        let mut socket = server.connect(&pair.access).await;
+        send(&mut socket, r#"{"type": "ping", "id": 1}"#).await;
+        match tokio::time::timeout(common::WAIT, futures_util::StreamExt::next(&mut socket))
+            .await
+            .unwrap()
+        {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(_))) => break (pair, socket),
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => continue,
+            other => panic!("{other:?}"),
+        }
+    };
+    let exp = claims(&pair.access)["exp"].as_i64().unwrap();
+    // Wait until the token has expired on the server's own clock: a new
+    // socket with it is refused...
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "never expired");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if chrono::Utc::now().timestamp() > exp {
+            let mut socket = server.connect(&pair.access).await;
+            assert_eq!(recv_close(&mut socket).await, Some(4001));
+            break;
+        }
+    }
+    // ...and the one opened before still answers.
+    assert!(barrier(&mut live, 2).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -554,6 +716,36 @@ async fn disabled_accounts_get_4003_and_401() {
         )
         .await;
     assert_eq!(status, 401);
+}
+
+/// An account disabled while its sockets are open (`user disable` runs in
+/// another process): every one of them closes with 4003, soon, without a
+/// request from that account; the other accounts' sockets stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_accounts_open_sockets_close_4003_at_once() {
+    let server = start().await;
+    let carol = server.access("carol").await;
+    let bob = server.access("bob").await;
+    let mut first = server.connect(&carol).await;
+    let mut second = server.connect(&carol).await;
+    subscribe(&mut second, "qa").await;
+    let mut other = server.connect(&bob).await;
+    assert!(barrier(&mut first, 1).await.is_empty());
+    assert!(barrier(&mut other, 1).await.is_empty());
+    quizpulse_server::db::set_user_active(&server.state.db, "carol", false)
+        .await
+        .unwrap();
+    assert_eq!(recv_close(&mut first).await, Some(4003));
+    assert_eq!(recv_close(&mut second).await, Some(4003));
+    assert_eq!(
+        server
+            .metric("quizpulse_sockets_closed_inactive_total")
+            .await,
+        2
+    );
+    // Bob's socket still gets broadcasts.
+    server.upload(&bob, "qa", 5.0).await;
+    assert_eq!(recv(&mut other).await["type"], "quiz_session_uploaded");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

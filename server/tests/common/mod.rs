@@ -29,10 +29,13 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// How long any single wait in a test may take.
-pub const WAIT: Duration = Duration::from_secs(10);
+/// How long any single wait in a test may take: generous, so that only a
+/// server that never answers runs into it, however slow the database or busy
+/// the machine (a cold first PostgreSQL run, other builds alongside).
+pub const WAIT: Duration = Duration::from_secs(60);
 
-pub const SECRET: &str = "test-secret-for-integration-tests";
+/// A secret that passes the server's strength check.
+pub const SECRET: &str = "quizpulse-test-secret-f3a9c07b51e2d846";
 
 /// What the test server runs on (`QUIZPULSE_TEST_BACKEND`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -273,6 +276,23 @@ impl TestServer {
             );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+    }
+
+    /// A metric line with labels (`name{label="value"}`) of the socket instance.
+    pub async fn labelled_metric(&self, name: &str, label: &str, value: &str) -> u64 {
+        let text = self
+            .http
+            .get(format!("http://{}/metrics", self.ws_addr))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let prefix = format!("{name}{{{label}=\"{value}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .map_or(0, |n| n.parse().unwrap())
     }
 
     pub async fn connect(&self, token: &str) -> Socket {
