@@ -306,12 +306,40 @@ impl Object {
         self.or(name, T::default())
     }
 
+    /// A list of rows that must be there; a row that does not read as `T` is
+    /// left out (one bad row does not cost the whole board).
+    pub fn rows<T: FromJson>(&mut self, name: &'static str) -> Result<Vec<T>, Error> {
+        match self.take(name) {
+            Some(value) => readable_rows(value).map_err(|e| in_field(name, &e)),
+            None => Err(Error::missing_field(name)),
+        }
+    }
+
+    /// [`Object::rows`] whose absence means none.
+    pub fn opt_rows<T: FromJson>(&mut self, name: &'static str) -> Result<Vec<T>, Error> {
+        match self.take(name) {
+            Some(value) => readable_rows(value).map_err(|e| in_field(name, &e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// A field whose absence means `default`.
     pub fn or<T: FromJson>(&mut self, name: &'static str, default: T) -> Result<T, Error> {
         match self.take(name) {
             Some(value) => T::from_json(value).map_err(|e| in_field(name, &e)),
             None => Ok(default),
         }
+    }
+}
+
+/// The items of an array that read as `T`, in order.
+fn readable_rows<T: FromJson>(json: Json) -> Result<Vec<T>, Error> {
+    match json {
+        Json::Array(items) => Ok(items
+            .into_iter()
+            .filter_map(|item| T::from_json(item).ok())
+            .collect()),
+        other => Err(expected("an array", &other)),
     }
 }
 

@@ -426,9 +426,10 @@ fn entry(o: &Json) -> Option<Entry> {
     })
 }
 
-/// A list of rows; `None` when any row is unreadable (then the client refetches).
+/// A list of rows, leaving out any row that is unreadable (one bad row does
+/// not cost the whole board); `None` when it is not a list.
 fn entries(v: &Json) -> Option<Vec<Entry>> {
-    v.as_array()?.iter().map(entry).collect()
+    Some(v.as_array()?.iter().filter_map(entry).collect())
 }
 
 /// A full session (every field needed), or `None`.
@@ -676,7 +677,8 @@ pub struct Quiz {
 pub struct SubjectBoard {
     /// The subject.
     pub subject: Subject,
-    /// Top entries.
+    /// Top entries (an unreadable row is left out).
+    #[serde(deserialize_with = "rows")]
     pub entries: Vec<Entry>,
     /// Time of the newest counted session (`null` when there is none).
     #[serde(default)]
@@ -699,7 +701,8 @@ pub struct QuizRef {
 pub struct QuizBoard {
     /// The quiz.
     pub quiz: QuizRef,
-    /// Top entries.
+    /// Top entries (an unreadable row is left out).
+    #[serde(deserialize_with = "rows")]
     pub entries: Vec<Entry>,
     /// Time of the newest counted session (`null` when there is none).
     #[serde(default)]
@@ -746,12 +749,27 @@ pub struct RecentSession {
 pub struct Performance {
     /// Who this is.
     pub user: UserRef,
-    /// Standing per subject.
-    #[serde(default)]
+    /// Standing per subject (an unreadable row is left out).
+    #[serde(default, deserialize_with = "rows")]
     pub subjects: Vec<SubjectStanding>,
-    /// Newest sessions first.
-    #[serde(default)]
+    /// Newest sessions first (an unreadable row is left out).
+    #[serde(default, deserialize_with = "rows")]
     pub recent_sessions: Vec<RecentSession>,
+}
+
+/// A list, leaving out the items that do not read as `T`: serde's side of
+/// [`crate::json::Object::rows`] (a server that sends one bad row, such as
+/// a `null` score, does not cost the client the whole board).
+fn rows<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let items = Vec::<serde_json::Value>::deserialize(d)?;
+    Ok(items
+        .into_iter()
+        .filter_map(|item| serde_json::from_value(item).ok())
+        .collect())
 }
 
 crate::from_json_struct!(Entry {
@@ -770,7 +788,7 @@ crate::from_json_struct!(Quiz {
 });
 crate::from_json_struct!(SubjectBoard {
     subject: req,
-    entries: req,
+    entries: rows,
     updated_at: opt
 });
 crate::from_json_struct!(QuizRef {
@@ -780,7 +798,7 @@ crate::from_json_struct!(QuizRef {
 });
 crate::from_json_struct!(QuizBoard {
     quiz: req,
-    entries: req,
+    entries: rows,
     updated_at: opt
 });
 crate::from_json_struct!(UserRef {
@@ -801,8 +819,8 @@ crate::from_json_struct!(RecentSession {
 });
 crate::from_json_struct!(Performance {
     user: req,
-    subjects: opt,
-    recent_sessions: opt
+    subjects: opt_rows,
+    recent_sessions: opt_rows
 });
 
 /// `POST /api/quiz-sessions/` body.
@@ -920,6 +938,66 @@ mod tests {
             msg.encode(),
             r#"{"type": "subscribe_quiz", "quiz_id": "\u00e9\ud83d\ude00"}"#
         );
+    }
+
+    /// A server that sends one bad row (a `null` score: what an infinite
+    /// total becomes in JSON) costs the client that row, not the board or the
+    /// list of boards; both readers agree.
+    #[test]
+    fn one_unreadable_row_leaves_the_rest_of_the_board() {
+        use crate::json::FromJson;
+        let good = r#"{"rank": 1, "user_id": "1", "username": "ann", "score": 9.5, "sessions": 2}"#;
+        let bad =
+            r#"{"rank": 2, "user_id": "2", "username": "mallory", "score": null, "sessions": 2}"#;
+        let boards = format!(
+            r#"[{{"subject": {{"id": "m", "name": "Maths"}}, "entries": [{bad}, {good}], "updated_at": null}},
+                {{"subject": {{"id": "p", "name": "Physics"}}, "entries": [{good}], "updated_at": null}}]"#
+        );
+        let read = Vec::<SubjectBoard>::from_json_text(&boards).unwrap();
+        let serde: Vec<SubjectBoard> = serde_json::from_str(&boards).unwrap();
+        assert_eq!(read, serde);
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].entries.len(), 1);
+        assert_eq!(read[0].entries[0].username, "ann");
+        let board = format!(
+            r#"{{"quiz": {{"id": "q", "title": "Q", "subject_id": "m"}}, "entries": [{good}, {bad}]}}"#
+        );
+        let read = QuizBoard::from_json_text(&board).unwrap();
+        assert_eq!(read, serde_json::from_str::<QuizBoard>(&board).unwrap());
+        assert_eq!(read.entries.len(), 1);
+        let me = r#"{"user": {"id": "2", "username": "mallory"},
+            "subjects": [{"subject_id": "m", "rank": 1, "score": null, "sessions": 2},
+                         {"subject_id": "p", "rank": 3, "score": 4.0, "sessions": 1}],
+            "recent_sessions": [{"session_id": "9", "quiz_id": "q", "score": "high", "completed_at": "2026-01-01T00:00:00Z"}]}"#;
+        let read = Performance::from_json_text(me).unwrap();
+        assert_eq!(read, serde_json::from_str::<Performance>(me).unwrap());
+        assert_eq!(read.subjects.len(), 1);
+        assert_eq!(read.subjects[0].subject_id.as_str(), "p");
+        assert!(read.recent_sessions.is_empty());
+        // Still a list where one is needed.
+        assert!(
+            QuizBoard::from_json_text(
+                r#"{"quiz": {"id": "q", "title": "Q", "subject_id": "m"}, "entries": 3}"#
+            )
+            .is_err()
+        );
+        assert!(
+            QuizBoard::from_json_text(r#"{"quiz": {"id": "q", "title": "Q", "subject_id": "m"}}"#)
+                .is_err()
+        );
+        // A broadcast's entries too.
+        let frame = ServerFrame::decode(&format!(
+            r#"{{"type": "leaderboard_updated", "data": {{"subject_id": "m", "entries": [{bad}, {good}]}}}}"#
+        ))
+        .unwrap();
+        let ServerMessage::LeaderboardUpdated {
+            entries: Some(entries),
+            ..
+        } = frame.message
+        else {
+            panic!("{frame:?}");
+        };
+        assert_eq!(entries.len(), 1);
     }
 
     #[test]
