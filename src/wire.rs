@@ -763,7 +763,7 @@ pub struct Performance {
 fn rows<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
+    T: de::DeserializeOwned,
 {
     let items = Vec::<serde_json::Value>::deserialize(d)?;
     Ok(items

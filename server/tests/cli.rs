@@ -1,12 +1,15 @@
 //! The binary as an operator runs it: `serve` refuses to start without a
-//! secret outside `--demo`, `user add` reads the password from stdin or the
-//! environment, `migrate`, and `serve --demo` goes live and closes its sockets
+//! secret outside `--demo`, or with a guessable one; `user add` reads the
+//! password from stdin or the environment; `migrate` (which never prints the
+//! database's password); and `serve --demo` goes live and closes its sockets
 //! with 1001 on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -29,6 +32,32 @@ fn serve_without_a_secret_outside_demo_says_so() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("QUIZPULSE_JWT_SECRET"), "{stderr}");
+}
+
+#[test]
+fn serve_refuses_a_guessable_jwt_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    for (secret, says) in [
+        ("change-me", "at least 32"),
+        ("change-me-change-me-change-me-change-me", "guessable"),
+        ("abcdefghijklmnopqrstuvwxyzabcdefghijklmnop", "guessable"),
+    ] {
+        for demo in [false, true] {
+            let mut cmd = Command::new(BIN);
+            cmd.args(["serve", "--bind", "127.0.0.1:0", "--db", &db_url(&dir)])
+                .env("QUIZPULSE_JWT_SECRET", secret)
+                .stdout(Stdio::null());
+            if demo {
+                cmd.arg("--demo");
+            }
+            let out = cmd.output().unwrap();
+            assert!(!out.status.success(), "{secret:?} was accepted");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains(says), "{secret:?}: {stderr}");
+            assert!(stderr.contains("openssl rand -hex 32"), "{stderr}");
+            assert!(!stderr.contains(secret), "the secret was printed: {stderr}");
+        }
+    }
 }
 
 #[test]
@@ -78,6 +107,33 @@ fn user_add_reads_stdin_or_env_and_refuses_duplicates() {
     assert!(out.status.success());
 }
 
+/// `migrate` says where it applied the migrations, without the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_does_not_print_the_database_password() {
+    let url = common::services::Postgres::shared().fresh_database().await;
+    // The test cluster trusts every connection: any password goes.
+    let with_password = url.replacen("postgres@", "postgres:hunter2-secret@", 1);
+    assert_ne!(with_password, url);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["migrate", "--db", &with_password])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("migrations applied to postgres://postgres:***@"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("hunter2") && !stderr.contains("hunter2"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_demo_goes_live_and_sigterm_closes_sockets_1001() {
     let dir = tempfile::tempdir().unwrap();
@@ -125,10 +181,10 @@ async fn serve_demo_goes_live_and_sigterm_closes_sockets_1001() {
             .unwrap();
 
     // The simulator's uploads arrive without anyone posting.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + common::WAIT;
     loop {
         assert!(Instant::now() < deadline, "no simulated upload arrived");
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        let message = tokio::time::timeout(common::WAIT, socket.next())
             .await
             .unwrap()
             .unwrap()
@@ -147,7 +203,7 @@ async fn serve_demo_goes_live_and_sigterm_closes_sockets_1001() {
         .unwrap();
     assert!(status.success());
     let code = loop {
-        match tokio::time::timeout(Duration::from_secs(10), socket.next())
+        match tokio::time::timeout(common::WAIT, socket.next())
             .await
             .unwrap()
         {
