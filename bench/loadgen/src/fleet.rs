@@ -7,8 +7,9 @@
 //! each other. An upload's slot is found by its `session_id` (from the
 //! `quiz_session_uploaded` just before it on the same socket).
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
@@ -24,8 +25,13 @@ use crate::wire::{Event, Socket};
 /// Close code 1013 (the server dropped a slow reader).
 const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
-/// Uploads tracked at once (slots are indexed by `session_id` modulo this).
+/// Uploads tracked at once (slots are indexed by an upload's key, see
+/// [`Tally::key`], modulo this).
 const SLOTS: usize = 1 << 16;
+
+/// Where the keys of non-numeric session ids start (far from any numeric id
+/// a server of the same run would send).
+const FIRST_NAMED_KEY: u64 = 1 << 62;
 
 /// Sockets connecting at the same time.
 const CONNECTING: usize = 64;
@@ -53,6 +59,9 @@ pub struct Tally {
     pub closed: AtomicU64,
     /// Of those, closed with 1013 (the server dropped a slow reader).
     pub lagged: AtomicU64,
+    /// Keys given to session ids that are not numbers (UUIDs, …), in the
+    /// order they were first seen.
+    named: Mutex<HashMap<Box<[u8]>, u64>>,
 }
 
 impl Default for Tally {
@@ -72,7 +81,21 @@ impl Tally {
             seq_gaps: AtomicU64::new(0),
             closed: AtomicU64::new(0),
             lagged: AtomicU64::new(0),
+            named: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The key of a session id (its text): the number itself for an id of
+    /// digits (no lock: every socket reads it for every upload), else a
+    /// key given on first sight, counting up, so uploads made one after
+    /// the other never share a slot however their ids look.
+    pub fn key(&self, id: &[u8]) -> u64 {
+        if !id.is_empty() && id.len() <= 19 && id.iter().all(u8::is_ascii_digit) {
+            return id.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        }
+        let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
+        let next = FIRST_NAMED_KEY + named.len() as u64;
+        *named.entry(id.into()).or_insert(next)
     }
 
     /// Nanoseconds since this tally began (the bench's clock).
@@ -226,7 +249,11 @@ impl Watch {
             self.last_seq = Some(seq);
         }
         match frame::kind(text) {
-            Kind::SessionUploaded => self.session = frame::integer_field(text, frame::SESSION_ID),
+            Kind::SessionUploaded => {
+                self.session = frame::session_id(text)
+                    .and_then(frame::unescape)
+                    .map(|id| tally.key(&id));
+            }
             Kind::QuizLeaderboardUpdated => {
                 if let Some(id) = self.session.take() {
                     tally.record(id, at);

@@ -1,6 +1,8 @@
 //! Reading server frames cheaply: the generator shares the machine's cores
 //! with the server it measures, so it classifies a frame by its first bytes
 //! and finds `session_id` and `seq` by search, never parsing the whole JSON.
+//! A `session_id` is any JSON string (the contract's ids are strings: ours
+//! are digits, another server's may be UUIDs) or an integer.
 
 /// What a server frame is, as far as the bench cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +69,43 @@ pub fn integer_field(text: &[u8], needle: &[u8]) -> Option<u64> {
     )
 }
 
+/// The raw value of a frame's `session_id`: the bytes between its quotes
+/// (still JSON-escaped) or an integer's digits. `None` when there is none.
+pub fn session_id(text: &[u8]) -> Option<&[u8]> {
+    let at = memchr::memmem::find(text, SESSION_ID)? + SESSION_ID.len();
+    let rest = &text[at..];
+    let skip = rest.iter().position(|&b| b != b' ')?;
+    let rest = &rest[skip..];
+    if let Some(inner) = rest.strip_prefix(b"\"") {
+        // Up to the first quote not escaped by a backslash.
+        let mut escaped = false;
+        let end = inner.iter().position(|&b| {
+            let closes = b == b'"' && !escaped;
+            escaped = b == b'\\' && !escaped;
+            closes
+        })?;
+        return Some(&inner[..end]);
+    }
+    let end = rest
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
+/// A raw `session_id` (see [`session_id`]) as its text: JSON escapes undone.
+pub fn unescape(raw: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
+    if !raw.contains(&b'\\') {
+        return Some(std::borrow::Cow::Borrowed(raw));
+    }
+    let mut quoted = Vec::with_capacity(raw.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(raw);
+    quoted.push(b'"');
+    let text: String = serde_json::from_slice(&quoted).ok()?;
+    Some(std::borrow::Cow::Owned(text.into_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +138,30 @@ mod tests {
         assert_eq!(integer_field(django, SESSION_ID), Some(9));
         assert_eq!(integer_field(django, SEQ), None);
         assert_eq!(integer_field(br#"{"session_id": "abc"}"#, SESSION_ID), None);
+    }
+
+    #[test]
+    fn session_ids_are_any_string_or_an_integer() {
+        let uuid = br#"{"type": "quiz_session_uploaded", "data": {"session_id": "81aeb76d-5c1e-4a1b-9f0e-2f6c3b1d9a77", "quiz_id": "q"}}"#;
+        assert_eq!(
+            session_id(uuid),
+            Some(&b"81aeb76d-5c1e-4a1b-9f0e-2f6c3b1d9a77"[..])
+        );
+        assert_eq!(
+            session_id(br#"{"data":{"session_id":"9"}}"#),
+            Some(&b"9"[..])
+        );
+        assert_eq!(
+            session_id(br#"{"data":{"session_id": 42}}"#),
+            Some(&b"42"[..])
+        );
+        let escaped = br#"{"data": {"session_id": "a\"b\\c", "x": 1}}"#;
+        let raw = session_id(escaped).unwrap();
+        assert_eq!(raw, br#"a\"b\\c"#);
+        assert_eq!(unescape(raw).unwrap().as_ref(), br#"a"b\c"#);
+        assert_eq!(unescape(b"plain").unwrap().as_ref(), b"plain");
+        assert_eq!(session_id(br#"{"data": {"session_id": null}}"#), None);
+        assert_eq!(session_id(br#"{"data": {}}"#), None);
+        assert_eq!(session_id(br#"{"session_id": "unterminated"#), None);
     }
 }

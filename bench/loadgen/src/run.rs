@@ -6,6 +6,7 @@
 //! answer to the upload's `POST` is measured, not an error (the upload is
 //! then found by the tally slot that grew during the window).
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -292,7 +293,7 @@ async fn timed_upload(
             tick.await;
         } else {
             tokio::select! {
-                id = &mut post => answer = Some(id?),
+                id = &mut post => answer = Some(tally.key(id?.as_bytes())),
                 () = tick => {}
             }
         }
@@ -381,11 +382,12 @@ async fn sustain(
             let token = tokens[i % tokens.len()].clone();
             let quiz = plan.quiz.clone();
             let started = tally.now_ns();
+            let tally = Arc::clone(&fleet.tally);
             uploads.push(tokio::spawn(async move {
                 target
                     .upload(&token, &quiz, (i % 100) as f64)
                     .await
-                    .map(|id| (id, started))
+                    .map(|id| (tally.key(id.as_bytes()), started))
             }));
         }
         // A POST with no answer within the window is an upload nobody got.
@@ -405,7 +407,9 @@ async fn sustain(
                 }
             }
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        // Each upload's delivery window, as in the fan-out figure: what has
+        // not arrived by then is missed (a late one also passes the p99 limit).
+        let deadline = tokio::time::Instant::now() + plan.window;
         let mut delivered = 0u64;
         let mut last_ns = first_ns;
         for &(id, started) in &sent {

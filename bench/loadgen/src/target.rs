@@ -106,18 +106,16 @@ impl Target {
         })
     }
 
-    /// `POST /api/quiz-sessions/`: the stored session's id (an integer on
-    /// both our server and Django's).
-    pub async fn upload(&self, access: &str, quiz: &str, score: f64) -> Result<u64, Error> {
+    /// `POST /api/quiz-sessions/`: the stored session's id, as text. The
+    /// contract's ids are strings, any string (digits on our server and
+    /// Django's, a UUID on another); an integer is taken as its digits.
+    pub async fn upload(&self, access: &str, quiz: &str, score: f64) -> Result<String, Error> {
         let body = json!({"quiz_id": quiz, "score": score, "duration_s": 60.0});
         let reply = self
             .post("/api/quiz-sessions/", Some(access), &body)
             .await?;
-        let id = &reply["session_id"];
-        id.as_str()
-            .and_then(|s| s.parse().ok())
-            .or_else(|| id.as_u64())
-            .ok_or_else(|| Error::Http(format!("upload returned no integer session_id: {reply}")))
+        session_id(&reply)
+            .ok_or_else(|| Error::Http(format!("upload returned no session_id: {reply}")))
     }
 
     async fn post(&self, path: &str, bearer: Option<&str>, body: &Value) -> Result<Value, Error> {
@@ -141,9 +139,35 @@ impl Target {
     }
 }
 
+/// An upload answer's `session_id`: a non-empty string, or an integer's digits.
+fn session_id(reply: &Value) -> Option<String> {
+    match &reply["session_id"] {
+        Value::String(id) if !id.is_empty() => Some(id.clone()),
+        Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_answers_carry_any_string_id() {
+        for (reply, id) in [
+            (
+                json!({"session_id": "81aeb76d-5c1e-4a1b-9f0e-2f6c3b1d9a77"}),
+                Some("81aeb76d-5c1e-4a1b-9f0e-2f6c3b1d9a77"),
+            ),
+            (json!({"session_id": "301"}), Some("301")),
+            (json!({"session_id": 301}), Some("301")),
+            (json!({"session_id": ""}), None),
+            (json!({"session_id": null}), None),
+            (json!({}), None),
+        ] {
+            assert_eq!(session_id(&reply).as_deref(), id, "{reply}");
+        }
+    }
 
     #[test]
     fn only_loopback_targets() {

@@ -16,7 +16,10 @@ use quizpulse_server::demo;
 use tokio::sync::oneshot;
 
 fn config(db: &std::path::Path, bind: SocketAddr) -> Config {
-    let mut config = Config::new(format!("sqlite://{}", db.display()), Secret::new("smoke"));
+    let mut config = Config::new(
+        format!("sqlite://{}", db.display()),
+        Secret::new("loadgen-smoke-secret-5e0b27d9a41c8f36"),
+    );
     config.bind = bind;
     config.shutdown_grace = Duration::from_secs(2);
     config
@@ -67,11 +70,12 @@ async fn a_short_run_delivers_every_upload_to_every_socket() {
         uploads: 3,
         rates: vec![5.0],
         step: Duration::from_secs(1),
-        p99_limit: Duration::from_secs(10),
+        // Generous: a slow or busy machine must not turn a late delivery into a miss.
+        p99_limit: Duration::from_secs(60),
         quiz: "quadratics".to_owned(),
         pids: vec![std::process::id()],
         readers: 2,
-        window: Duration::from_secs(30),
+        window: Duration::from_secs(60),
     };
     let result = run(&[target], &tokens, &plan).await.unwrap();
     assert_eq!(result["fanout"]["uploads"], 3);
@@ -141,7 +145,7 @@ async fn every_socket_returns_after_a_restart() {
     let plan = StormPlan {
         sockets: 4,
         jitter: false,
-        timeout: Duration::from_secs(20),
+        timeout: Duration::from_secs(120),
         seed: 1,
     };
     let result = storm(&target, &tokens, &plan, move || {
