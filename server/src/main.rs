@@ -38,7 +38,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the REST API and the socket.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -201,7 +201,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(DbArg { db }) => {
             let pool = db::connect(&db).await.map_err(|e| e.to_string())?;
             db::migrate(&pool).await.map_err(|e| e.to_string())?;

@@ -25,6 +25,7 @@ const SECTIONS: &[Section] = &[
     ("popup", popup_bench::popup_open),
     ("core", core_throughput),
     ("server", server_boards),
+    ("limits", server_limits),
     ("fanout", server_fanout),
     ("worker", crate::bench_worker::measure),
 ];
@@ -128,6 +129,11 @@ fn core_throughput(_: &Tools) -> Result<String> {
 /// The reference server's leaderboard queries over 100 000 sessions.
 fn server_boards(_: &Tools) -> Result<String> {
     markdown_example("quizpulse-server", "boards", &[])
+}
+
+/// What the reference server's limits and SQLite durability cost (issue 18).
+fn server_limits(_: &Tools) -> Result<String> {
+    markdown_example("quizpulse-server", "limits", &[])
 }
 
 /// Fan-out, memory, sustained rate, two instances, reconnect storm: ours and

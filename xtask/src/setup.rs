@@ -267,17 +267,20 @@ fn ensure_wasm_target(ctx: &mut Ctx) -> Result<Option<PathBuf>> {
     // On a machine with a working rustup download, this is all it takes.
     if !force_debian && which("rustup").is_some() && !rustc.exists() {
         note("trying rustup first (bounded: it hangs where its download host is unreachable)");
-        let status = run_with_timeout(
-            Command::new("rustup").args(["target", "add", WASM_TARGET, "--component", "rust-src"]),
-            RUSTUP_LIMIT,
-        )?;
-        if status.is_some_and(|s| s.success())
+        let [target_add, component_add] = RUSTUP_WASM;
+        let target = run_with_timeout(Command::new("rustup").args(target_add), RUSTUP_LIMIT)?;
+        let source = if target.is_some_and(|s| s.success()) {
+            run_with_timeout(Command::new("rustup").args(component_add), RUSTUP_LIMIT)?
+        } else {
+            None
+        };
+        if source.is_some_and(|s| s.success())
             && rustup_has_wasm_target()
             && rustup_has_std_source()
         {
             return Ok(None);
         }
-        note("rustup could not add the target; using Debian's rustc-web instead");
+        note("rustup could not add the target and rust-src; using Debian's rustc-web instead");
     }
     if !rustc.exists() || std_source(rustc).is_none() || which("rust-lld").is_none() {
         note("installing Debian's wasm-capable Rust (rustc-web 1.96 with its library source)");
@@ -291,6 +294,14 @@ fn ensure_wasm_target(ctx: &mut Ctx) -> Result<Option<PathBuf>> {
     }
     Ok(Some(rustc.to_path_buf()))
 }
+
+/// The rustup commands that add the wasm32 target and the standard library's
+/// source, each bounded by [`RUSTUP_LIMIT`]. Two commands: rustup 1.29 refuses
+/// `target add … --component rust-src` ("unexpected argument '--component'").
+const RUSTUP_WASM: [[&str; 3]; 2] = [
+    ["target", "add", WASM_TARGET],
+    ["component", "add", "rust-src"],
+];
 
 /// How long a `rustup` download may take before setup gives up on it (it hangs where
 /// its download host is unreachable).
@@ -627,4 +638,28 @@ fn ensure_chromium(ctx: &mut Ctx) -> Result<PathBuf> {
     let (c, _) = versions().context("chromium --version fails after install")?;
     note(c);
     Ok(chromium)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every option the wasm commands pass is one rustup says its subcommand
+    /// takes (checked against the installed rustup's `--help`; skipped where
+    /// there is no rustup).
+    #[test]
+    fn the_rustup_commands_use_only_options_rustup_takes() {
+        for command in RUSTUP_WASM {
+            let [sub, action, _] = command;
+            let Some(help) = output_of(Command::new("rustup").args([sub, action, "--help"])) else {
+                return;
+            };
+            for option in command.iter().filter(|a| a.starts_with("--")) {
+                assert!(
+                    help.contains(option),
+                    "`rustup {sub} {action}` takes no {option}"
+                );
+            }
+        }
+    }
 }
