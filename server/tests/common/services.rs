@@ -63,11 +63,12 @@ fn watchdog(script: &str, args: &[&str], user: Option<&str>) -> Child {
 }
 
 fn wait_for_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // Generous: a cold first start on a busy machine is slow.
+    let deadline = Instant::now() + Duration::from_secs(120);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             Instant::now() < deadline,
-            "{what} did not listen on 127.0.0.1:{port} within 30 s"
+            "{what} did not listen on 127.0.0.1:{port} within 120 s"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -190,7 +191,7 @@ impl Postgres {
         );
         sqlx::any::install_default_drivers();
         // The cluster may still be starting: retry for a while.
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let created = async {
                 use sqlx::Connection;
