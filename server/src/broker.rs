@@ -183,6 +183,17 @@ impl Seen {
     }
 }
 
+/// Tasks aborted when this is dropped.
+struct AbortOnDrop<const N: usize>([JoinHandle<()>; N]);
+
+impl<const N: usize> Drop for AbortOnDrop<N> {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
 /// What the publisher and the subscriber of one instance share.
 struct Shared {
     hub: Arc<Hub>,
@@ -251,9 +262,10 @@ impl Broker {
             Arc::clone(&broker.shared),
             shutdown,
         ));
+        // One handle for both: aborting it (or its end) aborts both.
         let task = tokio::spawn(async move {
-            let _ = listener.await;
-            resyncs.abort();
+            let mut tasks = AbortOnDrop([listener, resyncs]);
+            let _ = (&mut tasks.0[0]).await;
         });
         Ok((broker, task))
     }
