@@ -76,28 +76,30 @@ pub async fn obtain_token(
         AppError::Throttled(wait)
     };
     state
+        .limits
         .sign_ins_per_address
         .take(&address, now)
         .map_err(|wait| throttled("address", wait))?;
     let name: String = request.username.chars().take(USERNAME_KEY_CHARS).collect();
     state
+        .limits
         .sign_in_failures
         .take(&name, now)
         .map_err(|wait| throttled("username", wait))?;
     let checked = check_credentials(&state, &request).await;
     match checked {
         Ok(Some(user)) => {
-            state.sign_in_failures.refund(&name);
+            state.limits.sign_in_failures.refund(&name);
             Ok(Json(state.tokens.pair(user.id)?))
         }
         Ok(None) => Err(AppError::BadCredentials),
         Err(CheckFailed::Busy) => {
             // Not an attempt on the password: the username keeps its token.
-            state.sign_in_failures.refund(&name);
+            state.limits.sign_in_failures.refund(&name);
             Err(throttled("busy", std::time::Duration::from_secs(1)))
         }
         Err(CheckFailed::Error(e)) => {
-            state.sign_in_failures.refund(&name);
+            state.limits.sign_in_failures.refund(&name);
             Err(e)
         }
     }
@@ -123,12 +125,14 @@ async fn check_credentials(
     let phc = match &user {
         Some(user) => user.password_hash.clone(),
         None => state
+            .limits
             .passwords
             .stand_in(&state.db)
             .await
             .map_err(CheckFailed::Error)?,
     };
     let ok = state
+        .limits
         .passwords
         .verify(request.password.clone(), phc)
         .await
@@ -257,6 +261,7 @@ pub async fn upload_session(
     body: Bytes,
 ) -> Result<(StatusCode, Json<SessionEvent>), AppError> {
     state
+        .limits
         .uploads_per_user
         .take(&user.id, Instant::now())
         .map_err(|wait| {

@@ -77,14 +77,21 @@ pub struct AppState {
     subjects: Arc<SubjectLocks>,
     /// The Redis broker, when broadcasts are shared between instances.
     broker: Option<Broker>,
+    /// The limits against abuse (one `Arc`: every socket's task holds a
+    /// clone of this state, so it stays small).
+    pub limits: Arc<Limits>,
+}
+
+/// The limits' state, shared by every handler.
+pub struct Limits {
     /// Password checks: a few threads and a bounded queue.
-    pub passwords: Arc<PasswordChecks>,
+    pub passwords: PasswordChecks,
     /// Sign-in attempts per client address.
-    pub sign_ins_per_address: Arc<Throttle<AddrKey>>,
+    pub sign_ins_per_address: Throttle<AddrKey>,
     /// Failed sign-ins per username.
-    pub sign_in_failures: Arc<Throttle<String>>,
+    pub sign_in_failures: Throttle<String>,
     /// Uploads per account.
-    pub uploads_per_user: Arc<Throttle<i64>>,
+    pub uploads_per_user: Throttle<i64>,
     /// Open sockets per process, address and account.
     pub sockets: Arc<SocketQuotas>,
 }
@@ -102,11 +109,17 @@ impl AppState {
             Tokens::new(&config.jwt_secret, config.access_ttl, config.refresh_ttl)
                 .with_clock_offset(config.token_clock_offset),
         );
-        let passwords = Arc::new(PasswordChecks::new(
-            config.sign_in.hash_workers,
-            config.sign_in.hash_queue,
-            Arc::clone(&metrics),
-        ));
+        let limits = Arc::new(Limits {
+            passwords: PasswordChecks::new(
+                config.sign_in.hash_workers,
+                config.sign_in.hash_queue,
+                Arc::clone(&metrics),
+            ),
+            sign_ins_per_address: Throttle::new(config.sign_in.per_address),
+            sign_in_failures: Throttle::new(config.sign_in.failures_per_username),
+            uploads_per_user: Throttle::new(config.quotas.uploads_per_user),
+            sockets: Arc::new(SocketQuotas::new(config.quotas.clone())),
+        });
         Self {
             db,
             tokens,
@@ -115,11 +128,7 @@ impl AppState {
             shutdown,
             subjects: Arc::new(SubjectLocks::default()),
             broker: None,
-            passwords,
-            sign_ins_per_address: Arc::new(Throttle::new(config.sign_in.per_address)),
-            sign_in_failures: Arc::new(Throttle::new(config.sign_in.failures_per_username)),
-            uploads_per_user: Arc::new(Throttle::new(config.quotas.uploads_per_user)),
-            sockets: Arc::new(SocketQuotas::new(config.quotas.clone())),
+            limits,
             config: Arc::new(config),
         }
     }

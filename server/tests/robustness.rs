@@ -504,7 +504,7 @@ async fn huge_scores_stored_before_the_bound_leave_every_board_finite() {
 async fn wait_for_open(server: &common::TestServer, open: usize) {
     let here = quizpulse_server::limits::AddrKey::of([127, 0, 0, 1].into());
     let deadline = Instant::now() + common::WAIT;
-    while server.ws_state.sockets.counts(here, 0).0 != open {
+    while server.ws_state.limits.sockets.counts(here, 0).0 != open {
         assert!(Instant::now() < deadline, "never {open} sockets open");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

@@ -146,6 +146,7 @@ async fn every_sign_in_costs_one_password_check_with_the_accounts_parameters() {
     // The stand-in for unknown usernames has the accounts' parameters.
     let stand_in = server
         .state
+        .limits
         .passwords
         .stand_in(&server.state.db)
         .await
