@@ -120,9 +120,8 @@ pub async fn handler(
     };
     Metrics::inc(&state.metrics.socket_handshakes);
     // Boxed: the socket's task grows by 8 bytes, not 48. Tokio rounds a task
-    // up to 128 bytes and mimalloc's bins there are 512 apart: this task (its
-    // future 2.7 KB, with the `AppState` it holds several times) sits in the
-    // 3 072-byte bin, and crossing it costs half a KiB per socket (measured
+    // up to 128 bytes and mimalloc's bins there are 512 apart: this task (a
+    // 2.7 KB future that holds `AppState`) sits in the 3 072-byte bin, and crossing it costs half a KiB per socket (measured
     // at 10 000 sockets when the limits were five `Arc`s in `AppState`).
     let ticket = ticket.map(Box::new);
     tokio::spawn(async move {
