@@ -302,7 +302,7 @@ pub enum CommandError {
     #[error("a message must be an object with a string \"type\"")]
     NoType,
     /// The `type` is not a command.
-    #[error("unknown message type {0:?}")]
+    #[error("unknown message type \"{0}\"")]
     UnknownType(String),
     /// The `type` is a command but the fields do not fit it.
     #[error("malformed \"{kind}\" message: {reason}")]
