@@ -416,7 +416,15 @@ impl<T: FromJson> FromJson for Box<T> {
 impl<T: FromJson> FromJson for Vec<T> {
     fn from_json(json: Json) -> Result<Self, Error> {
         match json {
-            Json::Array(items) => items.into_iter().map(T::from_json).collect(),
+            Json::Array(items) => {
+                // A plain loop: `collect()` into a `Result` compiles std's in-place
+                // collecting machinery once per item type.
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(T::from_json(item)?);
+                }
+                Ok(out)
+            }
             other => Err(expected("an array", &other)),
         }
     }
