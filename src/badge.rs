@@ -24,6 +24,7 @@ crate::from_json_struct!(Badge {
     color: req,
     title: req
 });
+crate::to_json_struct!(Badge { text, color, title });
 
 /// Grey: signed out.
 pub const COLOR_SIGNED_OUT: &str = "#9AA0A6";

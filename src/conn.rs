@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::json::ToJson;
 use crate::messages::need;
 use crate::time::{Timestamp, human_duration};
 
@@ -69,6 +70,45 @@ crate::from_json_struct!(RawConnState {
 impl crate::json::FromJson for ConnState {
     fn from_json(json: crate::json::Json) -> Result<Self, serde_json::Error> {
         ConnState::try_from(RawConnState::from_json(json)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ToJson for ConnState {
+    fn write_json(&self, out: &mut String) {
+        use crate::json::push;
+        match self {
+            ConnState::SignedOut => push(out, r#"{"state":"signed_out"}"#),
+            ConnState::Connecting => push(out, r#"{"state":"connecting"}"#),
+            ConnState::Connected { since } => {
+                push(out, r#"{"state":"connected","since":"#);
+                since.write_json(out);
+                out.push('}');
+            }
+            ConnState::Retrying {
+                attempt,
+                of,
+                next_at,
+            } => {
+                push(out, r#"{"state":"retrying","attempt":"#);
+                attempt.write_json(out);
+                push(out, r#","of":"#);
+                of.write_json(out);
+                push(out, r#","next_at":"#);
+                next_at.write_json(out);
+                out.push('}');
+            }
+            ConnState::Suspended { next_at } => {
+                push(out, r#"{"state":"suspended","next_at":"#);
+                next_at.write_json(out);
+                out.push('}');
+            }
+            ConnState::AuthFailed { reason } => {
+                push(out, r#"{"state":"auth_failed","reason":"#);
+                reason.write_json(out);
+                out.push('}');
+            }
+            ConnState::Offline => push(out, r#"{"state":"offline"}"#),
+        }
     }
 }
 

@@ -284,6 +284,16 @@ impl crate::json::FromJson for LogEntry {
     }
 }
 
+impl crate::json::ToJson for LogEntry {
+    fn write_json(&self, out: &mut String) {
+        crate::json::push(out, r#"{"at":"#);
+        self.at.write_json(out);
+        crate::json::push(out, r#","text":"#);
+        self.text.write_json(out);
+        out.push('}');
+    }
+}
+
 impl PartialEq for LogEntry {
     fn eq(&self, other: &Self) -> bool {
         self.at == other.at && self.text == other.text

@@ -1,7 +1,7 @@
 //! Popup ↔ service worker messages (JSON over the `popup` port): typed commands in,
 //! state snapshots out. Snapshots carry state, never tokens or passwords.
 
-use crate::json::{FromJson, Json};
+use crate::json::{FromJson, Json, ToJson};
 use crate::small::VecMap;
 use std::fmt;
 
@@ -355,7 +355,56 @@ impl Command {
 
     /// Encodes a command for the port.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        self.to_json_text()
+    }
+}
+
+impl ToJson for Command {
+    /// `{"type":…}` and the variant's fields, as serde's internally tagged encoding
+    /// writes them.
+    fn write_json(&self, out: &mut String) {
+        use crate::json::push;
+        push(out, r#"{"type":""#);
+        push(out, self.kind());
+        out.push('"');
+        match self {
+            Command::Follow { quiz_id }
+            | Command::Unfollow { quiz_id }
+            | Command::ViewQuiz { quiz_id }
+            | Command::CloseQuiz { quiz_id } => {
+                push(out, r#","quiz_id":"#);
+                quiz_id.write_json(out);
+            }
+            Command::SignIn {
+                server,
+                username,
+                password,
+            } => {
+                push(out, r#","server":"#);
+                server.write_json(out);
+                push(out, r#","username":"#);
+                username.write_json(out);
+                push(out, r#","password":"#);
+                password.0.write_json(out);
+            }
+            Command::SaveSettings { settings } => {
+                push(out, r#","settings":"#);
+                settings.write_json(out);
+            }
+            Command::DismissToast { id } => {
+                push(out, r#","id":"#);
+                id.write_json(out);
+            }
+            Command::Ping
+            | Command::Hello
+            | Command::RetryNow
+            | Command::SignOut
+            | Command::MuteForAnHour
+            | Command::Unmute
+            | Command::TestConnection
+            | Command::MarkRead => {}
+        }
+        out.push('}');
     }
 }
 
@@ -435,7 +484,28 @@ impl TryFrom<RawWorkerMessage> for WorkerMessage {
 impl WorkerMessage {
     /// Encodes it for the port.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        self.to_json_text()
+    }
+}
+
+impl ToJson for WorkerMessage {
+    fn write_json(&self, out: &mut String) {
+        use crate::json::push;
+        match self {
+            WorkerMessage::Snapshot { snapshot } => {
+                push(out, r#"{"type":"snapshot","snapshot":"#);
+                snapshot.write_json(out);
+            }
+            WorkerMessage::Pong { version } => {
+                push(out, r#"{"type":"pong","version":"#);
+                version.write_json(out);
+            }
+            WorkerMessage::Error { message } => {
+                push(out, r#"{"type":"error","message":"#);
+                message.write_json(out);
+            }
+        }
+        out.push('}');
     }
 }
 
@@ -476,6 +546,23 @@ impl<T: FromJson> FromJson for QueryView<T> {
             fetching: obj.req("fetching")?,
             error: obj.opt("error")?,
         })
+    }
+}
+
+impl<T: ToJson> ToJson for QueryView<T> {
+    fn write_json(&self, out: &mut String) {
+        use crate::json::push;
+        push(out, r#"{"data":"#);
+        self.data.write_json(out);
+        push(out, r#","updated_at":"#);
+        self.updated_at.write_json(out);
+        push(out, r#","stale":"#);
+        self.stale.write_json(out);
+        push(out, r#","fetching":"#);
+        self.fetching.write_json(out);
+        push(out, r#","error":"#);
+        self.error.write_json(out);
+        out.push('}');
     }
 }
 
@@ -522,6 +609,13 @@ crate::from_json_struct!(QuizRow {
     subscription: req,
     url: req
 });
+crate::to_json_struct!(QuizRow {
+    quiz,
+    followed,
+    open_in_tab,
+    subscription,
+    url
+});
 
 /// Who is signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -538,6 +632,11 @@ crate::from_json_struct!(Account {
     username: opt,
     user_id: opt,
     expires_at: opt
+});
+crate::to_json_struct!(Account {
+    username,
+    user_id,
+    expires_at
 });
 
 /// The sign-in form's state. JSON: `{"state": "failed", "message": "…"}`.
@@ -626,6 +725,21 @@ impl FromJson for SignInStatus {
     }
 }
 
+impl ToJson for SignInStatus {
+    fn write_json(&self, out: &mut String) {
+        use crate::json::push;
+        match self {
+            SignInStatus::Idle => push(out, r#"{"state":"idle"}"#),
+            SignInStatus::InProgress => push(out, r#"{"state":"in_progress"}"#),
+            SignInStatus::Failed(message) => {
+                push(out, r#"{"state":"failed","message":"#);
+                message.write_json(out);
+                out.push('}');
+            }
+        }
+    }
+}
+
 impl TryFrom<RawSignInStatus> for SignInStatus {
     type Error = String;
 
@@ -657,6 +771,12 @@ crate::from_json_struct!(TestStep {
     name: req,
     status: req,
     detail: req
+});
+crate::to_json_struct!(TestStep {
+    check,
+    name,
+    status,
+    detail
 });
 
 /// A test step's outcome.
@@ -761,6 +881,31 @@ crate::from_json_struct!(Snapshot {
     settings_error: opt,
     badge: req,
     test: opt,
+});
+crate::to_json_struct!(Snapshot {
+    generated_at,
+    clock_shift_ms,
+    connection,
+    connection_text,
+    last_message_at,
+    account,
+    sign_in,
+    subject_boards,
+    quiz_list,
+    quizzes,
+    quiz_boards,
+    my_standing,
+    subject_names,
+    last_update,
+    toasts,
+    unread,
+    muted_until,
+    events,
+    events_text,
+    settings,
+    settings_error,
+    badge,
+    test
 });
 
 #[cfg(test)]

@@ -214,6 +214,12 @@ crate::from_json_struct!(Toast {
     level: req,
     expires_at: req
 });
+crate::to_json_struct!(Toast {
+    id,
+    text,
+    level,
+    expires_at
+});
 
 #[derive(Debug, Clone)]
 struct Group {

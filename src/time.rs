@@ -114,6 +114,12 @@ impl crate::json::FromJson for Timestamp {
     }
 }
 
+impl crate::json::ToJson for Timestamp {
+    fn write_json(&self, out: &mut String) {
+        self.0.write_json(out);
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())

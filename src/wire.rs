@@ -63,6 +63,18 @@ macro_rules! id_type {
             }
         }
 
+        impl crate::json::ToJson for $name {
+            fn write_json(&self, out: &mut String) {
+                crate::json::push_str_literal(out, &self.0);
+            }
+        }
+
+        impl crate::json::JsonKey for $name {
+            fn json_key(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl crate::json::FromJson for $name {
             fn from_json(json: Json) -> Result<Self, serde_json::Error> {
                 id(&json)
@@ -471,9 +483,32 @@ pub enum ClientMessage {
 
 impl ClientMessage {
     /// Encodes the message byte-for-byte as the contract writes it, e.g.
-    /// `{"type": "subscribe_quiz", "quiz_id": "7"}`.
+    /// `{"type": "subscribe_quiz", "quiz_id": "7"}` (what [`to_python_json`] writes,
+    /// by plain code: the wasm compiles no serializer for it).
     pub fn encode(&self) -> String {
-        to_python_json(self)
+        let mut out = String::new();
+        let push = crate::json::push;
+        match self {
+            ClientMessage::SubscribeQuiz { quiz_id }
+            | ClientMessage::UnsubscribeQuiz { quiz_id } => {
+                push(&mut out, r#"{"type": ""#);
+                push(
+                    &mut out,
+                    match self {
+                        ClientMessage::SubscribeQuiz { .. } => "subscribe_quiz",
+                        _ => "unsubscribe_quiz",
+                    },
+                );
+                push(&mut out, r#"", "quiz_id": "#);
+                crate::json::push_ascii_str_literal(&mut out, quiz_id.as_str());
+            }
+            ClientMessage::Ping { id } => {
+                push(&mut out, r#"{"type": "ping", "id": "#);
+                crate::json::ToJson::write_json(id, &mut out);
+            }
+        }
+        out.push('}');
+        out
     }
 
     /// Decodes a client message strictly (the server's side), saying exactly
@@ -516,6 +551,8 @@ pub struct TokenRequest {
     pub password: String,
 }
 
+crate::to_json_struct!(TokenRequest { username, password });
+
 /// `200` from `POST /api/token/`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenPair {
@@ -529,6 +566,7 @@ crate::from_json_struct!(TokenPair {
     access: req,
     refresh: req
 });
+crate::to_json_struct!(TokenPair { access, refresh });
 
 impl fmt::Debug for TokenPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -542,6 +580,8 @@ pub struct RefreshRequest {
     /// Refresh JWT.
     pub refresh: String,
 }
+
+crate::to_json_struct!(RefreshRequest { refresh });
 
 /// `200` from `POST /api/token/refresh/`; may carry a rotated refresh token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -761,37 +801,73 @@ crate::from_json_struct!(Entry {
     score: req,
     sessions: req
 });
+crate::to_json_struct!(Entry {
+    rank,
+    user_id,
+    username,
+    score,
+    sessions
+});
 crate::from_json_struct!(Subject { id: req, name: req });
+crate::to_json_struct!(Subject { id, name });
 crate::from_json_struct!(Quiz {
     id: req,
     title: req,
     subject_id: req,
     sessions_count: opt
 });
+crate::to_json_struct!(Quiz {
+    id,
+    title,
+    subject_id,
+    sessions_count
+});
 crate::from_json_struct!(SubjectBoard {
     subject: req,
     entries: req,
     updated_at: opt
+});
+crate::to_json_struct!(SubjectBoard {
+    subject,
+    entries,
+    updated_at
 });
 crate::from_json_struct!(QuizRef {
     id: req,
     title: req,
     subject_id: req
 });
+crate::to_json_struct!(QuizRef {
+    id,
+    title,
+    subject_id
+});
 crate::from_json_struct!(QuizBoard {
     quiz: req,
     entries: req,
     updated_at: opt
 });
+crate::to_json_struct!(QuizBoard {
+    quiz,
+    entries,
+    updated_at
+});
 crate::from_json_struct!(UserRef {
     id: req,
     username: req
 });
+crate::to_json_struct!(UserRef { id, username });
 crate::from_json_struct!(SubjectStanding {
     subject_id: req,
     rank: req,
     score: req,
     sessions: req
+});
+crate::to_json_struct!(SubjectStanding {
+    subject_id,
+    rank,
+    score,
+    sessions
 });
 crate::from_json_struct!(RecentSession {
     session_id: req,
@@ -799,10 +875,21 @@ crate::from_json_struct!(RecentSession {
     score: req,
     completed_at: req
 });
+crate::to_json_struct!(RecentSession {
+    session_id,
+    quiz_id,
+    score,
+    completed_at
+});
 crate::from_json_struct!(Performance {
     user: req,
     subjects: opt,
     recent_sessions: opt
+});
+crate::to_json_struct!(Performance {
+    user,
+    subjects,
+    recent_sessions
 });
 
 /// `POST /api/quiz-sessions/` body.

@@ -1437,9 +1437,75 @@ fn snapshots_read_back_equal_through_the_wasm_json_reader_and_serde() {
     );
     for snapshot in snapshots {
         let text = serde_json::to_string(&snapshot).unwrap();
+        assert_eq!(
+            quizpulse::json::ToJson::to_json_text(&snapshot),
+            text,
+            "the worker writes a snapshot as serde does"
+        );
         let read = <Snapshot as quizpulse::json::FromJson>::from_json_text(&text).unwrap();
         assert_eq!(read, snapshot);
         assert_eq!(read, serde_json::from_str::<Snapshot>(&text).unwrap());
+    }
+}
+
+/// serde reads `json` as a `T` and writes it back unchanged.
+fn serde_writes_back<T: serde::Serialize + serde::de::DeserializeOwned>(
+    json: &str,
+) -> Result<(), serde_json::Error> {
+    let value: T = serde_json::from_str(json)?;
+    assert_eq!(serde_json::to_string(&value)?, json);
+    Ok(())
+}
+
+#[test]
+fn everything_the_client_stores_is_written_as_serde_writes_it() {
+    use quizpulse::client::{AuthRecord, Outage, RetryPlan};
+    use quizpulse::events::LogEntry;
+    use quizpulse::small::VecMap;
+    use quizpulse::subscriptions::FollowState;
+
+    let mut sim = connected(&["q1"]);
+    sim.command(Command::Follow {
+        quiz_id: "q2".into(),
+    });
+    sim.server_says(&session_json("q1", "bob", sim.now));
+    sim.answer_reads();
+    sim.command(Command::MuteForAnHour);
+    sim.command(Command::SaveSettings {
+        settings: Settings {
+            board_limit: 25,
+            ..Settings::default()
+        },
+    });
+    sim.server_closes(1006, true);
+    sim.advance(Duration::from_secs(120));
+    let mut seen = Vec::new();
+    for action in &sim.history {
+        if let Action::Persist { key, json } = action {
+            let written = match key {
+                PersistKey::Settings => serde_writes_back::<Settings>(json),
+                PersistKey::Auth => serde_writes_back::<AuthRecord>(json),
+                PersistKey::Follows => serde_writes_back::<FollowState>(json),
+                PersistKey::Mute => serde_writes_back::<Option<Timestamp>>(json),
+                PersistKey::NotificationTargets => {
+                    serde_writes_back::<VecMap<String, String>>(json)
+                }
+                PersistKey::EventLog => serde_writes_back::<Vec<LogEntry>>(json),
+                PersistKey::Outage => serde_writes_back::<Outage>(json),
+                PersistKey::Retry => serde_writes_back::<RetryPlan>(json),
+            };
+            written.unwrap();
+            seen.push(*key);
+        }
+    }
+    for key in PersistKey::ALL {
+        assert!(seen.contains(&key), "{key:?} was stored in this session");
+    }
+    for request in sim.history.iter().filter_map(|a| match a {
+        Action::Fetch(r) => r.body.as_deref(),
+        _ => None,
+    }) {
+        serde_writes_back::<serde_json::Value>(request).unwrap();
     }
 }
 

@@ -560,3 +560,27 @@ proptest! {
         prop_assert!(sim.count(attempt) <= allowance, "{} attempts in {} s", sim.count(attempt), elapsed);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The wasm's JSON writer escapes every string and prints every number as serde
+    /// does (`serde_json` for the popup and storage, Python's `json.dumps` for the
+    /// socket).
+    #[test]
+    fn the_json_writer_writes_any_string_and_number_as_serde_does(
+        text in any::<String>(),
+        bits in any::<u64>(),
+        id in any::<u64>(),
+    ) {
+        use quizpulse::json::ToJson;
+        use quizpulse::wire::{ClientMessage, to_python_json};
+
+        prop_assert_eq!(text.to_json_text(), serde_json::to_string(&text).unwrap());
+        let x = f64::from_bits(bits);
+        prop_assert_eq!(x.to_json_text(), serde_json::to_string(&x).unwrap());
+        prop_assert_eq!(id.to_json_text(), serde_json::to_string(&id).unwrap());
+        let message = ClientMessage::SubscribeQuiz { quiz_id: text.as_str().into() };
+        prop_assert_eq!(message.encode(), to_python_json(&message));
+    }
+}

@@ -1,7 +1,7 @@
 //! The few `chrome.*` extension APIs the pages use, as typed async functions.
 
 use js_sys::Reflect;
-use quizpulse::json::Json;
+use quizpulse::json::{Json, ToJson};
 use quizpulse::messages::{Command, WorkerMessage};
 use quizpulse_chrome::{describe, invoke, object, settle, strings};
 
@@ -86,11 +86,8 @@ fn json_text(api: &'static str, value: &JsValue) -> Result<String, ChromeError> 
     Ok(stored(api, value)?.map_or_else(|| "null".to_owned(), |s| s.json().to_owned()))
 }
 
-fn to_js<T: serde::Serialize>(api: &'static str, value: &T) -> Result<JsValue, ChromeError> {
-    let text = serde_json::to_string(value).map_err(|e| ChromeError::Data {
-        api,
-        message: e.to_string(),
-    })?;
+fn to_js<T: ToJson>(api: &'static str, value: &T) -> Result<JsValue, ChromeError> {
+    let text = value.to_json_text();
     js_sys::JSON::parse(&text).map_err(|e| ChromeError::Data {
         api,
         message: describe(&e),

@@ -31,11 +31,11 @@ impl Client {
         }
         self.settings = validated;
         self.persist_json(PersistKey::Settings, &self.settings.clone());
-        let body = serde_json::to_string(&TokenRequest {
+        let body = TokenRequest {
             username: username.clone(),
             password,
-        })
-        .unwrap_or_default();
+        }
+        .to_json_text();
         self.pending_username = Some(username);
         self.sign_in = SignInStatus::InProgress;
         self.request(
@@ -254,10 +254,10 @@ impl Client {
             }
             return;
         }
-        let body = serde_json::to_string(&RefreshRequest {
+        let body = RefreshRequest {
             refresh: auth.tokens.refresh.clone(),
-        })
-        .unwrap_or_default();
+        }
+        .to_json_text();
         self.timers.stop(Timer::TokenRefresh);
         self.gate.started(now);
         let id = self.request(

@@ -26,7 +26,7 @@ use crate::badge::{Badge, BadgeInput, badge};
 use crate::cache::{Cache, CacheTiming, Completion, FetchReason, FetchResult, QueryData, QueryKey};
 use crate::conn::ConnState;
 use crate::events::{ConnEvent, EventLog, LogEntry, close_code_meaning};
-use crate::json::FromJson;
+use crate::json::{FromJson, ToJson};
 use crate::jwt::decode_claims;
 use crate::messages::{
     Account, Command, Page, QueryView, QuizRow, SignInStatus, Snapshot, StepStatus,

@@ -37,10 +37,9 @@ impl Client {
     }
 
     /// Asks the adapter to store `value` under `key`.
-    pub(super) fn persist_json<T: Serialize>(&mut self, key: PersistKey, value: &T) {
-        if let Ok(json) = serde_json::to_string(value) {
-            self.actions.push_back(Action::Persist { key, json });
-        }
+    pub(super) fn persist_json<T: ToJson>(&mut self, key: PersistKey, value: &T) {
+        let json = value.to_json_text();
+        self.actions.push_back(Action::Persist { key, json });
     }
 
     /// Stores the tokens and sign-in state.

@@ -16,6 +16,12 @@ impl quizpulse::json::FromJson for Seen {
     }
 }
 
+impl quizpulse::json::ToJson for Seen {
+    fn write_json(&self, out: &mut String) {
+        self.0.write_json(out);
+    }
+}
+
 impl Seen {
     /// Remembers `entries` as shown.
     pub fn of(entries: &[Entry]) -> Seen {

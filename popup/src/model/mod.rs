@@ -198,6 +198,11 @@ pub struct UiState {
 }
 
 quizpulse::from_json_struct!(UiState default { tab, open_quiz, seen });
+quizpulse::to_json_struct!(UiState {
+    tab,
+    open_quiz,
+    seen
+});
 
 impl UiState {
     /// The `localStorage` key.
@@ -395,6 +400,24 @@ mod tests {
         };
         let text = serde_json::to_string(&state).unwrap();
         assert_eq!(UiState::from_stored(Some(&text)), state);
+        let mut seen = UiState::default();
+        seen.seen.insert(
+            "quiz:q1".into(),
+            board::Seen::of(&[quizpulse::wire::Entry {
+                rank: 1,
+                user_id: "u1".into(),
+                username: "ann".into(),
+                score: 87.5,
+                sessions: 2,
+            }]),
+        );
+        for state in [state, seen] {
+            // The popup writes its place as serde would (older saves read the same).
+            assert_eq!(
+                quizpulse::json::ToJson::to_json_text(&state),
+                serde_json::to_string(&state).unwrap()
+            );
+        }
     }
 
     #[test]

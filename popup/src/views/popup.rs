@@ -3,6 +3,7 @@
 use quizpulse::small::VecMap;
 
 use quizpulse::ConnState;
+use quizpulse::json::ToJson;
 use quizpulse::messages::{Command, Page};
 use quizpulse::wire::{Entry, QuizId};
 use sycamore::prelude::*;
@@ -46,8 +47,8 @@ impl Ui {
             open_quiz: self.open_quiz.get_clone_untracked(),
             seen: self.seen.get_clone_untracked(),
         };
-        if let (Some(storage), Ok(text)) = (chrome::local_storage(), serde_json::to_string(&state))
-        {
+        if let Some(storage) = chrome::local_storage() {
+            let text = state.to_json_text();
             // A full or disabled storage only loses the place: nothing to tell the user.
             let _ = storage.set_item(UiState::KEY, &text);
         }
