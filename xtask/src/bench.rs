@@ -156,9 +156,10 @@ fn extension_size(tools: &Tools) -> Result<String> {
     md.push_str(&format!(
         "`cargo xtask bench` (a default `cargo xtask dist`: one wasm module for the worker and \
          the pages (crate `quizpulse-extension`), profile `wasm-release` with std rebuilt for \
-         `panic=immediate-abort`, wasm-bindgen {bindgen} `--target web`, `wasm-opt {}`), {}.\n\
+         `panic=immediate-abort`, wasm-bindgen {bindgen} `--target web`, `wasm-opt {} {}`), {}.\n\
          Toolchain: {rustc}; {wasm_opt}.\n\n",
         dist::WASM_OPT_LEVEL,
+        dist::WASM_OPT_ASSUME.join(" "),
         today_utc()
     ));
     let sizes = budget::measure(&dist::dist_dir())?;
