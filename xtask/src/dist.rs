@@ -73,10 +73,11 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-reference-types",
     "--enable-sign-ext",
 ];
-/// What wasm-opt may assume: the first KiB of linear memory holds nothing (rustc puts
-/// the stack below 1 MiB and the data above it), so `load(add(p, C))` with `C` below
-/// 1 KiB becomes `load offset=C (p)`. The two differ only where `p + C` wraps past
-/// 2^32, which Rust's pointer arithmetic never does. −1.1 KB gzip.
+/// What wasm-opt may assume: nothing lives in the first KiB of linear memory, so
+/// `load(add(p, C))` with `C` below 1 KiB becomes `load offset=C (p)`. The two differ
+/// only where `p + C` wraps past 2^32 (into that first KiB), and Rust's pointer
+/// arithmetic never wraps (rustc's stack starts at 1 MiB and grows down; data and heap
+/// lie above it). −1.1 KB gzip.
 pub const WASM_OPT_ASSUME: &[&str] = &["--low-memory-unused"];
 /// Custom sections nothing reads at run time (the toolchain's names and the target's
 /// feature list): dropped.
