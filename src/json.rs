@@ -1,4 +1,4 @@
-//! The one JSON reader of the wasm: `serde_json` parses text once into a [`Json`] tree,
+//! The one JSON reader of the wasm: [`Json::parse`] parses text once into a [`Json`] tree,
 //! and [`FromJson`] reads each type from the tree by plain code, one call per field.
 //! And its one writer: [`ToJson`] writes each type as `serde_json` would, by plain
 //! code too.
@@ -12,6 +12,8 @@
 //! fields a message has; a [`Json`] object is its fields in text order.
 
 use std::fmt;
+
+mod parse;
 
 use serde::de::{Error as _, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -48,9 +50,10 @@ pub enum Number {
 }
 
 impl Json {
-    /// Parses JSON text.
+    /// Parses JSON text: the values and the errors of `serde_json::from_str`, by plain
+    /// code (module `json::parse`).
     pub fn parse(text: &str) -> Result<Json, Error> {
-        serde_json::from_str(text)
+        parse::parse(text)
     }
 
     /// An object's field (the last one when the key repeats); `None` for other values.
