@@ -4,7 +4,23 @@
 //! then the live snapshots the service worker posts on the `popup` port, and send the
 //! core's `Command`s back on it. They never open a socket and never see a token. Each page's HTML loads an external module script
 //! (`static/popup.js`, `static/options.js`; the CSP forbids inline scripts) that
-//! initialises this module and calls [`popup_main`] or [`options_main`].
+//! initialises this module and calls `popupMain` or `optionsMain` (below).
+//!
+//! # Exports (what the pages' loaders call)
+//!
+//! wasm-bindgen copies an export's doc comment into the generated `quizpulse.js`,
+//! which the worker and both pages download; the exports are documented here instead,
+//! and carry plain comments.
+//!
+//! - `popupMain(root, cached, place)`: renders the toolbar popup into `root` (its
+//!   previous content is replaced). `cached` is what the loader read of
+//!   `chrome.storage.session` under the core's `SNAPSHOT_KEY` while the wasm loaded
+//!   (see [`chrome::preread_session_value`]), so the first render already shows the
+//!   boards; `undefined` makes the popup read it itself. `place` is what the loader
+//!   read of `localStorage` under [`model::UiState::KEY`] (a string, or `null` when
+//!   nothing is stored); `undefined` makes the popup read it.
+//! - `optionsMain(root)`: renders the options page into `root` (its previous content
+//!   is replaced).
 
 pub mod chrome;
 mod live;
@@ -13,13 +29,9 @@ mod views;
 
 use wasm_bindgen::prelude::*;
 
-/// Renders the toolbar popup into `root` (its previous content is replaced). `cached`
-/// is what the loader read of `chrome.storage.session` under the core's
-/// `SNAPSHOT_KEY` while the wasm loaded (see [`chrome::preread_session_value`]), so the
-/// first render already shows the boards; `undefined` makes the popup read it itself.
-/// `place` is what the loader read of `localStorage` under [`model::UiState::KEY`] (a
-/// string, or `null` when nothing is stored); `undefined` makes the popup read it.
-#[wasm_bindgen(js_name = popupMain)]
+// `popupMain` (see the crate's doc: a doc comment here would be copied into the JS glue).
+#[doc(hidden)]
+#[wasm_bindgen(js_name = popupMain, skip_jsdoc)]
 pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue) {
     let cache = match chrome::preread_session_value(&cached, model::SNAPSHOT_KEY) {
         Some(read) => live::Cache::Read(read),
@@ -34,8 +46,9 @@ pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue) {
     sycamore::render_to(move || views::popup_page(cache, place), &root);
 }
 
-/// Renders the options page into `root` (its previous content is replaced).
-#[wasm_bindgen(js_name = optionsMain)]
+// `optionsMain` (see the crate's doc).
+#[doc(hidden)]
+#[wasm_bindgen(js_name = optionsMain, skip_jsdoc)]
 pub fn options_main(root: web_sys::Element) {
     prepare(&root);
     sycamore::render_to(views::Options, &root);
