@@ -192,7 +192,11 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
             .arg(out.join("wasm").join(&bg)),
     )?;
     let js = format!("{WASM_OUT}.js");
-    std::fs::copy(bindgen_dir.join(&js), out.join("wasm").join(&js))?;
+    // The glue without its comments and indentation (as generated when it cannot be
+    // compacted safely).
+    let glue = std::fs::read_to_string(bindgen_dir.join(&js))?;
+    let glue = crate::glue::compact(&glue).unwrap_or(glue);
+    std::fs::write(out.join("wasm").join(&js), glue)?;
     let bytes = std::fs::read(out.join("wasm").join(&bg))?;
     let wasm = vec![(format!("wasm/{bg}"), bytes.len(), gzip_len(&bytes)?)];
 

@@ -9,6 +9,7 @@ mod bench_worker;
 mod budget;
 mod demo;
 mod dist;
+mod glue;
 mod popup_bench;
 mod setup;
 mod test;
