@@ -104,12 +104,26 @@ pub fn invoke(path: &'static str, args: &[&JsValue]) -> Result<JsValue, ChromeEr
             return Err(missing());
         }
     }
-    let function: Function = Reflect::get(&this, &JsValue::from_str(method))
-        .map_err(fail)?
+    call_method(path, &this, method, args)
+}
+
+/// Calls method `name` of `this` with `args` (`response.text()`, `headers.get(name)`)
+/// and returns what it returned; errors name `api`.
+pub fn call_method(
+    api: &'static str,
+    this: &JsValue,
+    name: &str,
+    args: &[&JsValue],
+) -> Result<JsValue, ChromeError> {
+    let function: Function = Reflect::get(this, &JsValue::from_str(name))
+        .map_err(|err| ChromeError::thrown(api, &err))?
         .dyn_into()
-        .map_err(|_| missing())?;
+        .map_err(|_| ChromeError {
+            api,
+            message: "not available here".into(),
+        })?;
     let args: Array = args.iter().copied().collect();
-    Reflect::apply(&function, &this, &args).map_err(fail)
+    Reflect::apply(&function, this, &args).map_err(|err| ChromeError::thrown(api, &err))
 }
 
 /// Waits for what an [`invoke`] of `api` returned (a promise, or a plain value).
