@@ -348,5 +348,5 @@ fn arm_timer() {
 
 /// Logs a failure of a browser call (never a token: errors name APIs, not values).
 pub fn log_error(message: &str) {
-    web_sys::console::error_1(&format!("QuizPulse: {message}").into());
+    quizpulse_chrome::console("console.error", &format!("QuizPulse: {message}"));
 }

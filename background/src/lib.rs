@@ -73,12 +73,12 @@ pub fn worker_start() {
     let location = chrome::property(&chrome::property(&js_sys::global(), "location"), "href")
         .as_string()
         .unwrap_or_else(|| "an unknown scope".into());
-    web_sys::console::info_1(
+    quizpulse_chrome::console(
+        "console.info",
         &format!(
             "QuizPulse background {} ready in {location}",
             messages::VERSION
-        )
-        .into(),
+        ),
     );
     // Every worker start is a moment to (re)connect, whatever event woke it.
     push(Input::Wake);

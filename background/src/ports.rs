@@ -58,7 +58,7 @@ pub fn post(port: &Port, message: &JsValue) {
             "QuizPulse: a port closed before a message: {}",
             chrome::describe(&err)
         );
-        web_sys::console::debug_1(&text.into());
+        quizpulse_chrome::console("console.debug", &text);
     }
 }
 

@@ -126,6 +126,14 @@ pub fn call_method(
     Reflect::apply(&function, this, &args).map_err(|err| ChromeError::thrown(api, &err))
 }
 
+/// Writes `text` to the console at `level` (`"console.error"`, `"console.warn"`,
+/// `"console.info"`, `"console.debug"`), through [`invoke`] like every other browser
+/// call (typed console bindings would add a JS shim per level).
+pub fn console(level: &'static str, text: &str) {
+    // A console that cannot be written to has nobody to tell.
+    let _ = invoke(level, &[&JsValue::from_str(text)]);
+}
+
 /// Waits for what an [`invoke`] of `api` returned (a promise, or a plain value).
 pub async fn settle(
     api: &'static str,

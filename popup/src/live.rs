@@ -175,5 +175,5 @@ fn set_if_changed(signal: Signal<bool>, value: bool) {
 }
 
 fn warn(text: &str) {
-    web_sys::console::warn_1(&format!("QuizPulse: {text}").into());
+    quizpulse_chrome::console("console.warn", &format!("QuizPulse: {text}"));
 }
