@@ -12,6 +12,7 @@ use crate::conn::ConnState;
 use crate::events::LogEntry;
 use crate::notify::Toast;
 use crate::settings::Settings;
+use crate::text::Text;
 use crate::time::Timestamp;
 use crate::wire::{Performance, Quiz, QuizBoard, QuizId, SubjectBoard, SubjectId};
 
@@ -615,7 +616,7 @@ pub struct Snapshot {
     /// The connection state.
     pub connection: ConnState,
     /// The same, as a sentence.
-    pub connection_text: String,
+    pub connection_text: Text,
     /// When the last server message arrived.
     pub last_message_at: Option<Timestamp>,
     /// Who is signed in.

@@ -30,19 +30,30 @@ pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue) {
     } else {
         Some(chrome::js_text(&place))
     };
-    prepare(&root);
+    prepare(&root, quizpulse::text::k("ext_name"));
     sycamore::render_to(move || views::popup_page(cache, place), &root);
 }
 
 /// Renders the options page into `root` (its previous content is replaced).
 #[wasm_bindgen(js_name = optionsMain)]
 pub fn options_main(root: web_sys::Element) {
-    prepare(&root);
+    prepare(&root, quizpulse::text::k("options_title"));
     sycamore::render_to(views::Options, &root);
 }
 
-fn prepare(root: &web_sys::Element) {
+/// Empties `root` and puts the page in the catalog's language: `<html lang dir>` (the
+/// page mirrors in a right-to-left language) and the title (`title`, a catalog key).
+fn prepare(root: &web_sys::Element, title: &str) {
+    use quizpulse_chrome::i18n::{dir, lang, t};
     root.set_text_content(None);
+    if let Some(document) = root.owner_document() {
+        if let Some(html) = document.document_element() {
+            // Setting an attribute on the page's own root element cannot fail.
+            let _ = html.set_attribute("lang", &lang());
+            let _ = html.set_attribute("dir", dir());
+        }
+        document.set_title(&t(title));
+    }
 }
 
 #[cfg(test)]

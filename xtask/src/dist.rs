@@ -189,7 +189,7 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
     let bytes = std::fs::read(out.join("wasm").join(&bg))?;
     let wasm = vec![(format!("wasm/{bg}"), bytes.len(), gzip_len(&bytes)?)];
 
-    step("dist: manifest, loaders, pages, styles, icons");
+    step("dist: manifest, catalogs, loaders, pages, styles, icons");
     write_manifest(&out, &version, &hosts)?;
     std::fs::write(
         out.join("build.json"),
@@ -205,6 +205,9 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
         .with_context(|| format!("copying background/js/{script}"))?;
     }
     util::copy_dir(&root().join("popup").join("static"), &out)?;
+    // The catalogs: `_locales/<lang>/messages.json`, which the manifest's `__MSG_…__`
+    // names and `chrome.i18n` read.
+    util::copy_dir(&root().join("_locales"), &out.join("_locales"))?;
     std::fs::create_dir_all(out.join("icons"))?;
     for size in [16, 32, 48, 128] {
         let name = format!("icon-{size}.png");

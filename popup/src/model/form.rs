@@ -1,7 +1,9 @@
 //! The options page's settings form: text fields to the core's [`Settings`] and back,
 //! with each of the core's errors tied to its field.
 
+use quizpulse::Text;
 use quizpulse::settings::{QuietHours, Settings, SettingsError};
+use quizpulse::text::k;
 
 /// A form field an error belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,13 +21,12 @@ pub enum Field {
 }
 
 /// An error to show at a field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     /// Where.
     pub field: Field,
-    /// The core's words.
-    pub message: String,
+    /// What is wrong, for the page to put into words.
+    pub message: Text,
 }
 
 impl From<SettingsError> for FieldError {
@@ -39,7 +40,7 @@ impl From<SettingsError> for FieldError {
         };
         FieldError {
             field,
-            message: err.to_string(),
+            message: Text::new("error_detail").plain(err.to_string()),
         }
     }
 }
@@ -140,21 +141,18 @@ impl SettingsForm {
     pub fn to_settings(&self) -> Result<Settings, FieldError> {
         let board_limit = self.board_limit.trim().parse().map_err(|_| FieldError {
             field: Field::BoardLimit,
-            message: format!(
-                "Leaderboard size: must be a whole number from 1 to 100 (not \"{}\")",
-                self.board_limit.trim()
-            ),
+            message: Text::new("form_board_limit_not_number").plain(self.board_limit.trim()),
         })?;
         let quiet_hours = if self.quiet {
-            let time = |text: &str, which: &str| {
+            let time = |text: &str, key: &'static str| {
                 parse_hhmm(text).ok_or_else(|| FieldError {
                     field: Field::QuietHours,
-                    message: format!("Quiet hours: the {which} time must be HH:MM, like 22:00"),
+                    message: Text::new(key),
                 })
             };
             Some(QuietHours {
-                start_minute: time(&self.quiet_start, "start")?,
-                end_minute: time(&self.quiet_end, "end")?,
+                start_minute: time(&self.quiet_start, k("form_quiet_start_bad"))?,
+                end_minute: time(&self.quiet_end, k("form_quiet_end_bad"))?,
             })
         } else {
             None
@@ -218,22 +216,33 @@ mod tests {
         form.socket_url = "http://nope".into();
         let err = form.to_settings().unwrap_err();
         assert_eq!(err.field, Field::SocketUrl);
-        assert!(
-            err.message.starts_with("Socket URL: must start with ws://"),
-            "{err}"
-        );
-        assert_eq!(field_of(&err.message), Field::SocketUrl);
+        let core = SettingsError::SocketUrl("must start with ws:// or wss:// (not http://)".into())
+            .to_string();
+        assert_eq!(err.message, Text::new("error_detail").plain(core.clone()));
+        assert_eq!(field_of(&core), Field::SocketUrl);
 
         let mut form = SettingsForm::from_settings(&Settings::default());
         form.board_limit = "lots".into();
-        assert_eq!(form.to_settings().unwrap_err().field, Field::BoardLimit);
+        assert_eq!(
+            form.to_settings().unwrap_err(),
+            FieldError {
+                field: Field::BoardLimit,
+                message: Text::new("form_board_limit_not_number").plain("lots"),
+            }
+        );
         form.board_limit = "500".into();
         assert_eq!(form.to_settings().unwrap_err().field, Field::BoardLimit);
 
         let mut form = SettingsForm::from_settings(&Settings::default());
         form.quiet = true;
         form.quiet_start = "25:00".into();
-        assert_eq!(form.to_settings().unwrap_err().field, Field::QuietHours);
+        assert_eq!(
+            form.to_settings().unwrap_err(),
+            FieldError {
+                field: Field::QuietHours,
+                message: Text::new("form_quiet_start_bad"),
+            }
+        );
         assert_eq!(field_of("Server URL: is empty"), Field::ServerUrl);
     }
 

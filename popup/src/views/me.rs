@@ -1,41 +1,45 @@
 //! The Me tab: rank and score per subject, recent sessions, a sparkline of recent
 //! scores.
 
+use quizpulse_chrome::i18n::{ago, isolate, number, score, t, tn, tr};
 use sycamore::prelude::*;
 
-use super::board::query_note;
+use super::board::{Query, query_note};
 use super::reactive::dynamic;
 use crate::live::Live;
-use crate::model::board::format_score;
 use crate::model::sparkline::{VIEW_BOX, sparkline};
-use crate::model::{ago, recent_sessions};
+use crate::model::{recent_sessions, since};
 
 /// The tab's content.
 pub(super) fn me(live: Live) -> View {
     dynamic(move || {
         live.snapshot.get_clone().map(|s| {
             let query = &s.my_standing;
-            let note = query_note(query, "your standing");
+            let note = query_note(query, Query::Standing);
             let Some(perf) = query.data.as_ref() else { return note.unwrap_or_default() };
             let now = live.now.get_untracked();
             let standings: Vec<View> = perf.subjects.iter().map(|st| {
                 let name = s.subject_names.get(&st.subject_id).cloned()
                     .unwrap_or_else(|| st.subject_id.to_string());
-                let (rank, score, sessions) = (st.rank, format_score(st.score), st.sessions);
+                let (rank, points, sessions) = (
+                    tr("board_rank_value", &[number(u64::from(st.rank))]),
+                    tr("me_points", &[score(st.score)]),
+                    tn("me_sessions", u64::from(st.sessions), &[]),
+                );
                 view! {
                     li(class="standing") {
-                        span(class="standing__subject") { (name) }
-                        span(class="standing__rank") { "#" (rank) }
-                        span(class="standing__score") { (score) " pts" }
-                        span(class="standing__sessions") { (sessions) " sessions" }
+                        bdi(class="standing__subject") { (name) }
+                        span(class="standing__rank") { (rank) }
+                        span(class="standing__score") { (points) }
+                        span(class="standing__sessions") { (sessions) }
                     }
                 }
             }).collect();
             let recent = recent_sessions(perf, &s);
             let scores: Vec<f64> = recent.iter().rev().map(|r| r.score).collect();
-            let spoken = format!(
-                "Recent scores, oldest first: {}",
-                scores.iter().map(|s| format_score(*s)).collect::<Vec<_>>().join(", ")
+            let spoken = tr(
+                "me_sparkline",
+                &[scores.iter().map(|s| score(*s)).collect::<Vec<_>>().join(&t("list_separator"))],
             );
             let line: View = match sparkline(&scores) {
                 Some(line) => {
@@ -53,30 +57,35 @@ pub(super) fn me(live: Live) -> View {
                 None => View::default(),
             };
             let rows: Vec<View> = recent.into_iter().map(|r| {
-                let when = ago(&r.completed_at, now);
-                let (title, score) = (r.title, format_score(r.score));
+                let when = since(&r.completed_at, now).map_or_else(
+                    || r.completed_at.clone(),
+                    |span| ago(u64::try_from(span.as_millis()).unwrap_or(u64::MAX)),
+                );
+                let (title, points) = (r.title, score(r.score));
                 view! {
                     li(class="recent") {
-                        span(class="recent__title") { (title) }
-                        span(class="recent__score") { (score) }
+                        bdi(class="recent__title") { (title) }
+                        span(class="recent__score") { (points) }
                         span(class="recent__when") { (when) }
                     }
                 }
             }).collect();
-            let who = perf.user.username.clone();
+            let who = tr("me_title", &[isolate(&perf.user.username)]);
             let standings = if standings.is_empty() {
-                view! { p(class="note") { "No sessions yet: finish a quiz to get a rank." } }
+                let empty = t("me_empty");
+                view! { p(class="note") { (empty) } }
             } else {
                 view! { ul(class="standings") { (standings) } }
             };
+            let recent_title = t("me_recent");
             view! {
                 (note)
                 section(class="me", aria-labelledby="me-title") {
-                    h2(id="me-title", class="section-title") { "Your standing, " (who) }
+                    h2(id="me-title", class="section-title") { (who) }
                     (standings)
                 }
                 section(class="me", aria-labelledby="recent-title") {
-                    h2(id="recent-title", class="section-title") { "Recent sessions" }
+                    h2(id="recent-title", class="section-title") { (recent_title) }
                     (line)
                     ul(class="recents") { (rows) }
                 }

@@ -15,6 +15,7 @@ pub use options::Options;
 pub use popup::popup_page;
 
 use quizpulse::messages::Command;
+use quizpulse_chrome::i18n::{t, tr};
 use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
@@ -25,17 +26,46 @@ use crate::model::WorkerStatus;
 /// The extension's version, shown in footers.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The header both pages share: mark and name.
-fn header(subtitle: &'static str) -> View {
+/// The header both pages share: mark, name and the page's subtitle (a catalog key).
+fn header(subtitle: &str) -> View {
+    let (name, subtitle) = (t("ext_name"), t(subtitle));
     view! {
         header(class="bar") {
             img(class="bar__logo", src="icons/icon-48.png", alt="", width="28", height="28")
             div(class="bar__title") {
-                h1 { "QuizPulse" }
+                h1 { (name) }
                 p(class="bar__subtitle") { (subtitle) }
             }
         }
     }
+}
+
+/// The message `key` with views in its placeholders (`$1` is `parts[0]`, …), in the
+/// order the language puts them.
+fn compose(key: &str, parts: Vec<View>) -> View {
+    // Each placeholder is filled with a private-use character, then the text is cut there.
+    let marks: Vec<String> = (0..parts.len())
+        .map(|i| {
+            char::from_u32(0xE000 + i as u32)
+                .unwrap_or('\u{E000}')
+                .to_string()
+        })
+        .collect();
+    let mut parts: Vec<Option<View>> = parts.into_iter().map(Some).collect();
+    let mut out = Vec::new();
+    let mut run = String::new();
+    for c in tr(key, &marks).chars() {
+        let slot = (c as u32).checked_sub(0xE000).map(|i| i as usize);
+        match slot.and_then(|i| parts.get_mut(i)) {
+            Some(part) => {
+                out.push(View::from(std::mem::take(&mut run)));
+                out.push(part.take().unwrap_or_default());
+            }
+            None => run.push(c),
+        }
+    }
+    out.push(View::from(run));
+    View::from(out)
 }
 
 /// Asks the worker for its version and puts the answer in `worker`.
@@ -43,7 +73,7 @@ fn ping_worker(worker: Signal<WorkerStatus>) {
     spawn_local(async move {
         let status = match chrome::send_message(&Command::Ping).await {
             Ok(answer) => WorkerStatus::from_answer(answer),
-            Err(err) => WorkerStatus::Unavailable(err.to_string()),
+            Err(err) => WorkerStatus::Unavailable(err.words()),
         };
         worker.set(status);
     });
@@ -57,22 +87,23 @@ fn footer(live: Live) -> View {
     // Built here, not inside `view!`: the macro wraps every call it finds there in one
     // more dynamic view.
     let status = reactive::text(move || match worker.get_clone() {
-        WorkerStatus::Asking => "checking background worker…".to_string(),
-        WorkerStatus::Ready(version) => format!("background worker {version} ready"),
-        WorkerStatus::Unavailable(why) => format!("background worker not responding: {why}"),
+        WorkerStatus::Asking => t("worker_asking"),
+        WorkerStatus::Ready(version) => tr("worker_ready", &[version]),
+        WorkerStatus::Unavailable(why) => tr("worker_unavailable", &[why]),
+        WorkerStatus::Unexpected => tr("worker_unavailable", &[t("worker_odd_answer")]),
     });
     let problem = reactive::dynamic(move || {
         live.problem.get_clone().map(|problem| {
+            let said = tr("worker_problem", &[problem]);
             view! {
-                p(class="problem", role="alert", data-testid="worker-problem") {
-                    "The background worker said: " (problem)
-                }
+                p(class="problem", role="alert", data-testid="worker-problem") { (said) }
             }
         })
     });
+    let version = tr("footer_version", &[VERSION.to_owned()]);
     view! {
         footer(class="foot") {
-            span { "v" (VERSION) }
+            span { (version) }
             span(class="foot__sep", aria-hidden="true") { "·" }
             span(class="foot__worker", data-testid="worker-status") { (status) }
         }

@@ -3,6 +3,7 @@
 
 use quizpulse::messages::Command;
 use quizpulse::notify::{Toast, ToastLevel};
+use quizpulse_chrome::i18n::t;
 use sycamore::prelude::*;
 
 use super::reactive::{click, effect, keyed, selector};
@@ -67,6 +68,7 @@ fn toast_view(live: Live, shelf: Signal<Shelf>, toast: Toast) -> View {
         ToastLevel::Warning => "toast toast--warning",
         ToastLevel::Error => "toast toast--error",
     };
+    let (words, close) = (toast.text, t("toast_dismiss"));
     let dismiss = move |_| {
         shelf.update(|s| s.dismiss(id));
         live.send(Command::DismissToast { id });
@@ -80,8 +82,8 @@ fn toast_view(live: Live, shelf: Signal<Shelf>, toast: Toast) -> View {
             on:focusin=move |_| shelf.update(|s| s.pause(id, now())),
             on:focusout=move |_| shelf.update(|s| s.resume(id, now())),
         ) {
-            p(class="toast__text") { (toast.text) }
-            button(class="toast__close", r#type="button", aria-label="Dismiss notification", on:click=click(dismiss)) { "×" }
+            p(class="toast__text") { (words) }
+            button(class="toast__close", r#type="button", aria-label=close, on:click=click(dismiss)) { "×" }
         }
     }
 }

@@ -37,19 +37,19 @@ export function snapshot({ state = 'connected', toasts = [], toastMs = 5_000, ev
   switch (state) {
     case 'connected':
       snap.connection = { state: 'connected', since: now - 60_000 };
-      snap.connection_text = 'Live';
+      snap.connection_text = { key: 'conn_live' };
       break;
     case 'retrying':
       snap.connection = { state: 'retrying', attempt: 2, of: 5, next_at: now + 3_000 };
-      snap.connection_text = 'Connection lost: retry 2 of 5 in 3 s';
+      snap.connection_text = { key: 'conn_retrying', args: [{ number: 2 }, { number: 5 }, { span: 3_000 }] };
       break;
     case 'suspended':
       snap.connection = { state: 'suspended', next_at: now + 120_000 };
-      snap.connection_text = 'Server unreachable: next try in 2 min';
+      snap.connection_text = { key: 'conn_suspended', args: [{ span: 120_000 }] };
       break;
     case 'signed_out':
       snap.connection = { state: 'signed_out' };
-      snap.connection_text = 'Signed out: sign in to see live leaderboards';
+      snap.connection_text = { key: 'conn_signed_out' };
       snap.account = null;
       break;
     default:

@@ -1,0 +1,571 @@
+//! Words in the user's language, for the worker and the pages alike.
+//!
+//! The words are the extension's catalogs, `_locales/<lang>/messages.json` (`en` is the
+//! default locale), looked up with `chrome.i18n.getMessage`: the browser picks the
+//! catalog of its UI language. What a catalog's `$1` placeholders cannot say comes from
+//! the platform's `Intl` (through `js-sys`) in the catalog's own language (its `lang`
+//! message, so that numbers and words never disagree): plural forms
+//! (`Intl.PluralRules`, one catalog entry per form, `<key>__<form>`), numbers and scores
+//! (`Intl.NumberFormat`), spans ("3 s", a unit format), "4 s ago"
+//! (`Intl.RelativeTimeFormat`) and local times (`Intl.DateTimeFormat`).
+//!
+//! [`render`] puts the core's [`Text`] (a message key with typed arguments) into words;
+//! [`t`], [`tr`] and [`tn`] are the adapters' own messages. Outside text (usernames,
+//! titles, URLs, the server's words) is set apart with Unicode isolates ([`isolate`]),
+//! so a Latin name in an Arabic sentence, or the other way round, keeps its own
+//! direction. The rendering itself ([`render_with`]) is plain code over the [`Words`]
+//! trait, tested natively against the real catalogs.
+
+use std::cell::OnceCell;
+
+use js_sys::{Array, Function, Intl, Object};
+use quizpulse::json::Json;
+use quizpulse::text::{Arg, Text, k};
+use wasm_bindgen::prelude::*;
+
+use crate::{invoke, object};
+
+/// A unit of time for spans and "ago".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Seconds.
+    Second,
+    /// Minutes.
+    Minute,
+    /// Hours.
+    Hour,
+    /// Days.
+    Day,
+}
+
+impl Unit {
+    /// The unit's name in `Intl` (`"second"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Second => "second",
+            Unit::Minute => "minute",
+            Unit::Hour => "hour",
+            Unit::Day => "day",
+        }
+    }
+}
+
+/// Where words, plural forms and number formats come from: the browser ([`Browser`]),
+/// or a catalog read from its file (tests).
+pub trait Words {
+    /// The message `key` with `subs` in its placeholders (`$1`…); empty when the
+    /// catalog has no such message.
+    fn message(&self, key: &str, subs: &[String]) -> String;
+    /// The plural form of `n` in the catalog's language: `zero`, `one`, `two`, `few`,
+    /// `many` or `other`.
+    fn plural(&self, n: u64) -> String;
+    /// A number as the language writes it, with at most `fraction` decimals.
+    fn number(&self, n: f64, fraction: u8) -> String;
+    /// `n` of `unit`, short (`3 s`, `5 min`).
+    fn unit(&self, n: u64, unit: Unit) -> String;
+    /// `n` of `unit` ago (`4 s ago`).
+    fn ago(&self, n: u64, unit: Unit) -> String;
+    /// A moment (milliseconds since the epoch) as a local date and time.
+    fn moment(&self, millis: u64) -> String;
+    /// A time of day (minutes after midnight) as the language writes clock times.
+    fn clock(&self, minute: u32) -> String;
+}
+
+/// First strong isolate: what follows takes its direction from its own first letter.
+const FSI: char = '\u{2068}';
+/// Pop directional isolate: the end of an [`FSI`].
+const PDI: char = '\u{2069}';
+
+/// Outside text (a username, a title, a URL) set apart from the sentence around it, so
+/// that each keeps its direction.
+pub fn isolate(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 6);
+    out.push(FSI);
+    out.push_str(text);
+    out.push(PDI);
+    out
+}
+
+/// A span for people: seconds under a minute, minutes under an hour, then hours and
+/// minutes (`3 s`, `2 min`, `1 h 5 min`); whole units, rounded down.
+pub fn span_with<W: Words + ?Sized>(words: &W, millis: u64) -> String {
+    let s = millis / 1000;
+    if s < 60 {
+        words.unit(s, Unit::Second)
+    } else if s < 3600 {
+        words.unit(s / 60, Unit::Minute)
+    } else if s % 3600 / 60 == 0 {
+        words.unit(s / 3600, Unit::Hour)
+    } else {
+        words.message(
+            k("span_hours_minutes"),
+            &[
+                words.unit(s / 3600, Unit::Hour),
+                words.unit(s % 3600 / 60, Unit::Minute),
+            ],
+        )
+    }
+}
+
+/// How long ago, for people: in the largest unit that fits, rounded down (`4 s ago`,
+/// `5 min ago`, `3 h ago`, `2 days ago`).
+pub fn ago_with<W: Words + ?Sized>(words: &W, millis: u64) -> String {
+    let s = millis / 1000;
+    if s < 60 {
+        words.ago(s, Unit::Second)
+    } else if s < 3600 {
+        words.ago(s / 60, Unit::Minute)
+    } else if s < 48 * 3600 {
+        words.ago(s / 3600, Unit::Hour)
+    } else {
+        words.ago(s / 86_400, Unit::Day)
+    }
+}
+
+/// The message `key`, in the form a count of `n` takes: `<key>__<form>`, else
+/// `<key>__other`.
+pub fn plural_with<W: Words + ?Sized>(words: &W, key: &str, n: u64, subs: &[String]) -> String {
+    let found = words.message(&format!("{key}__{}", words.plural(n)), subs);
+    if found.is_empty() {
+        words.message(&format!("{key}__other"), subs)
+    } else {
+        found
+    }
+}
+
+/// A [`Text`] in words. A key no catalog has (which the catalog check in `cargo xtask
+/// test` rules out) shows as the key and its arguments, never as nothing.
+pub fn render_with<W: Words + ?Sized>(words: &W, text: &Text) -> String {
+    let subs: Vec<String> = text.args.iter().map(|arg| argument(words, arg)).collect();
+    let found = match text.plural_count() {
+        Some(n) => plural_with(words, &text.key, n, &subs),
+        None => words.message(&text.key, &subs),
+    };
+    if found.is_empty() {
+        let mut out = text.key.to_string();
+        for sub in &subs {
+            out.push(' ');
+            out.push_str(sub);
+        }
+        out
+    } else {
+        found
+    }
+}
+
+fn argument<W: Words + ?Sized>(words: &W, arg: &Arg) -> String {
+    match arg {
+        Arg::Plain(text) => isolate(text),
+        #[allow(clippy::cast_precision_loss)]
+        Arg::Count(n) => words.number(*n as f64, 0),
+        #[allow(clippy::cast_precision_loss)]
+        Arg::Number(n) => words.number(*n as f64, 0),
+        #[allow(clippy::cast_precision_loss)]
+        Arg::Score(tenths) => words.number(*tenths as f64 / 10.0, 1),
+        Arg::Span(millis) => span_with(words, *millis),
+        Arg::Ago(millis) => ago_with(words, *millis),
+        Arg::At(at) => words.moment(at.as_millis()),
+        Arg::Text(text) => render_with(words, text),
+    }
+}
+
+/// The browser: `chrome.i18n.getMessage` for words, `Intl` for the rest, in the
+/// catalog's language. Each `Intl` formatter is made on first use and kept.
+#[derive(Default)]
+pub struct Browser {
+    lang: OnceCell<Array>,
+    plural: OnceCell<Intl::PluralRules>,
+    integer: OnceCell<Function>,
+    decimal: OnceCell<Function>,
+    units: [OnceCell<Function>; 4],
+    relative: OnceCell<Intl::RelativeTimeFormat>,
+    moment: OnceCell<Function>,
+    clock: OnceCell<Function>,
+}
+
+thread_local! {
+    static BROWSER: Browser = Browser::default();
+}
+
+fn text_of(value: &JsValue) -> String {
+    value.as_string().unwrap_or_default()
+}
+
+impl Browser {
+    /// `[lang]`: the catalog's language (its `lang` message), the locale every `Intl`
+    /// formatter takes.
+    fn locales(&self) -> &Array {
+        self.lang.get_or_init(|| {
+            let lang = message(k("lang"), &[]);
+            Array::of1(&JsValue::from_str(if lang.is_empty() {
+                "en"
+            } else {
+                &lang
+            }))
+        })
+    }
+
+    fn number_format(&self, options: &JsValue) -> Function {
+        Intl::NumberFormat::new(self.locales(), options.unchecked_ref::<Object>()).format()
+    }
+
+    fn date_format(&self, options: &JsValue) -> Function {
+        Intl::DateTimeFormat::new(self.locales(), options.unchecked_ref::<Object>()).format()
+    }
+}
+
+fn call(format: &Function, value: f64) -> String {
+    text_of(
+        &format
+            .call1(&JsValue::NULL, &value.into())
+            .unwrap_or_default(),
+    )
+}
+
+/// `chrome.i18n.getMessage(key, subs)`: empty when there is no such message (or no
+/// `chrome.i18n`).
+fn message(key: &str, subs: &[String]) -> String {
+    let key = JsValue::from_str(key);
+    let found = if subs.is_empty() {
+        invoke("chrome.i18n.getMessage", &[&key])
+    } else {
+        let subs: Array = subs.iter().map(|s| JsValue::from_str(s)).collect();
+        invoke("chrome.i18n.getMessage", &[&key, &subs])
+    };
+    found.map(|value| text_of(&value)).unwrap_or_default()
+}
+
+impl Words for Browser {
+    fn message(&self, key: &str, subs: &[String]) -> String {
+        message(key, subs)
+    }
+
+    fn plural(&self, n: u64) -> String {
+        #[allow(clippy::cast_precision_loss)]
+        let n = n as f64;
+        let rules = self
+            .plural
+            .get_or_init(|| Intl::PluralRules::new(self.locales(), &Object::new()));
+        String::from(rules.select(n))
+    }
+
+    fn number(&self, n: f64, fraction: u8) -> String {
+        let format = if fraction == 0 {
+            self.integer.get_or_init(|| {
+                self.number_format(&object(&[("maximumFractionDigits", &0.into())]))
+            })
+        } else {
+            self.decimal.get_or_init(|| {
+                self.number_format(&object(&[("maximumFractionDigits", &1.into())]))
+            })
+        };
+        call(format, n)
+    }
+
+    fn unit(&self, n: u64, unit: Unit) -> String {
+        let format = self.units[unit as usize].get_or_init(|| {
+            self.number_format(&object(&[
+                ("style", &"unit".into()),
+                ("unit", &unit.name().into()),
+                ("unitDisplay", &"short".into()),
+            ]))
+        });
+        #[allow(clippy::cast_precision_loss)]
+        call(format, n as f64)
+    }
+
+    fn ago(&self, n: u64, unit: Unit) -> String {
+        let relative = self.relative.get_or_init(|| {
+            let options = object(&[("style", &"short".into())]);
+            Intl::RelativeTimeFormat::new(self.locales(), options.unchecked_ref())
+        });
+        #[allow(clippy::cast_precision_loss)]
+        String::from(relative.format(-(n as f64), unit.name()))
+    }
+
+    fn moment(&self, millis: u64) -> String {
+        let format = self.moment.get_or_init(|| {
+            self.date_format(&object(&[
+                ("dateStyle", &"medium".into()),
+                ("timeStyle", &"medium".into()),
+            ]))
+        });
+        #[allow(clippy::cast_precision_loss)]
+        call(format, millis as f64)
+    }
+
+    fn clock(&self, minute: u32) -> String {
+        let format = self.clock.get_or_init(|| {
+            self.date_format(&object(&[
+                ("hour", &"numeric".into()),
+                ("minute", &"2-digit".into()),
+                ("timeZone", &"UTC".into()),
+            ]))
+        });
+        // That minute of the epoch's first day, read in UTC: the clock time alone.
+        call(format, f64::from(minute % 1440) * 60_000.0)
+    }
+}
+
+/// Runs `f` with the browser's words.
+fn with<R>(f: impl FnOnce(&Browser) -> R) -> R {
+    BROWSER.with(f)
+}
+
+/// The adapter's message `key` (no placeholders).
+pub fn t(key: &str) -> String {
+    message(key, &[])
+}
+
+/// The adapter's message `key` with `subs` in its placeholders (`$1`…): text the
+/// caller formatted already (isolate outside text with [`isolate`]).
+pub fn tr(key: &str, subs: &[String]) -> String {
+    message(key, subs)
+}
+
+/// The adapter's message `key` in the plural form of `n`: `$1` is `n` as a number,
+/// `subs` follow from `$2`.
+pub fn tn(key: &str, n: u64, subs: &[String]) -> String {
+    with(|words| {
+        #[allow(clippy::cast_precision_loss)]
+        let mut all = vec![words.number(n as f64, 0)];
+        all.extend_from_slice(subs);
+        plural_with(words, key, n, &all)
+    })
+}
+
+/// The core's [`Text`] in words.
+pub fn render(text: &Text) -> String {
+    with(|words| render_with(words, text))
+}
+
+/// A whole number as the language writes it (`1,234`).
+pub fn number(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    with(|words| words.number(n as f64, 0))
+}
+
+/// A score: one decimal at most (`87.5`, `298`).
+pub fn score(score: f64) -> String {
+    with(|words| words.number(score, 1))
+}
+
+/// A span (`3 s`, `1 h 5 min`).
+pub fn span(millis: u64) -> String {
+    with(|words| span_with(words, millis))
+}
+
+/// How long ago (`4 s ago`).
+pub fn ago(millis: u64) -> String {
+    with(|words| ago_with(words, millis))
+}
+
+/// A time of day, minutes after midnight (`10:00 PM`, `22:00`).
+pub fn clock(minute: u32) -> String {
+    with(|words| words.clock(minute))
+}
+
+/// The catalog's language tag (`en`, `ar`), for `<html lang>`.
+pub fn lang() -> String {
+    let lang = t("lang");
+    if lang.is_empty() { "en".into() } else { lang }
+}
+
+/// The catalog's writing direction, `ltr` or `rtl`, for `<html dir>`.
+pub fn dir() -> &'static str {
+    if t("dir") == "rtl" { "rtl" } else { "ltr" }
+}
+
+/// A catalog read from its `messages.json` text, substituting placeholders the way
+/// `chrome.i18n.getMessage` does: `$NAME$` is the placeholder's `content`, in which
+/// (and in the message) `$1`…`$9` are the substitutions and `$$` is a `$`.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    messages: Vec<Entry>,
+}
+
+/// A catalog's message: its key (lower case), its text, its placeholders (name in lower
+/// case, content).
+type Entry = (String, String, Vec<(String, String)>);
+
+impl Catalog {
+    /// Reads a `messages.json`.
+    pub fn parse(text: &str) -> Result<Catalog, String> {
+        let json = Json::parse(text).map_err(|e| e.to_string())?;
+        let entries = json.as_object().ok_or("a catalog must be a JSON object")?;
+        let mut messages = Vec::with_capacity(entries.len());
+        for (key, entry) in entries {
+            let message = entry
+                .get("message")
+                .and_then(Json::as_str)
+                .ok_or_else(|| format!("{key}: no \"message\""))?;
+            let placeholders = entry
+                .get("placeholders")
+                .and_then(Json::as_object)
+                .unwrap_or_default()
+                .iter()
+                .map(|(name, p)| {
+                    let content = p.get("content").and_then(Json::as_str).unwrap_or_default();
+                    (name.to_ascii_lowercase(), content.to_owned())
+                })
+                .collect();
+            messages.push((key.to_ascii_lowercase(), message.to_owned(), placeholders));
+        }
+        Ok(Catalog { messages })
+    }
+
+    /// Every key (lower case, as the browser compares them).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.messages.iter().map(|(key, _, _)| key.as_str())
+    }
+
+    /// The message `key` with `subs` substituted; empty when there is none.
+    pub fn message(&self, key: &str, subs: &[String]) -> String {
+        let key = key.to_ascii_lowercase();
+        let Some((_, message, placeholders)) = self.messages.iter().find(|(k, _, _)| *k == key)
+        else {
+            return String::new();
+        };
+        let mut out = String::new();
+        let mut rest = message.as_str();
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            rest = &rest[at + 1..];
+            let named = rest.find('$').and_then(|end| {
+                let name = rest[..end].to_ascii_lowercase();
+                let content = placeholders.iter().find(|(n, _)| *n == name)?;
+                Some((end, content.1.as_str()))
+            });
+            if let Some((end, content)) = named {
+                out.push_str(&substitute(content, subs));
+                rest = &rest[end + 1..];
+            } else {
+                let (sub, len) = numbered(rest, subs);
+                out.push_str(&sub);
+                rest = &rest[len..];
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// `$1`…`$9` and `$$` in a placeholder's content.
+fn substitute(content: &str, subs: &[String]) -> String {
+    let mut out = String::new();
+    let mut rest = content;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let (sub, len) = numbered(&rest[at + 1..], subs);
+        out.push_str(&sub);
+        rest = &rest[at + 1 + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What follows a `$`: a digit's substitution (empty when missing), a `$`, or the `$`
+/// itself; and how many bytes that took.
+fn numbered(after: &str, subs: &[String]) -> (String, usize) {
+    match after.as_bytes().first() {
+        Some(d @ b'1'..=b'9') => (
+            subs.get(usize::from(d - b'1')).cloned().unwrap_or_default(),
+            1,
+        ),
+        Some(b'$') => ("$".into(), 1),
+        _ => ("$".into(), 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The catalog's words with plain stand-ins for `Intl`: English rules.
+    struct Plain(Catalog);
+
+    impl Words for Plain {
+        fn message(&self, key: &str, subs: &[String]) -> String {
+            self.0.message(key, subs)
+        }
+        fn plural(&self, n: u64) -> String {
+            if n == 1 { "one" } else { "other" }.into()
+        }
+        fn number(&self, n: f64, _fraction: u8) -> String {
+            n.to_string()
+        }
+        fn unit(&self, n: u64, unit: Unit) -> String {
+            format!("{n} {}", &unit.name()[..1])
+        }
+        fn ago(&self, n: u64, unit: Unit) -> String {
+            format!("{n} {} ago", &unit.name()[..1])
+        }
+        fn moment(&self, millis: u64) -> String {
+            format!("@{millis}")
+        }
+        fn clock(&self, minute: u32) -> String {
+            format!("{}:{:02}", minute / 60, minute % 60)
+        }
+    }
+
+    fn catalog() -> Catalog {
+        Catalog::parse(
+            r#"{
+              "hello": {"message": "Hello, $NAME$!", "placeholders": {"name": {"content": "$1", "example": "ann"}}},
+              "price": {"message": "$$$AMOUNT$ for $1 ($9)", "placeholders": {"AMOUNT": {"content": "$2"}}},
+              "things__one": {"message": "one thing in $WHERE$", "placeholders": {"count": {"content": "$1"}, "where": {"content": "$2"}}},
+              "things__other": {"message": "$COUNT$ things in $WHERE$", "placeholders": {"count": {"content": "$1"}, "where": {"content": "$2"}}},
+              "reason": {"message": "Stopped: $WHY$", "placeholders": {"why": {"content": "$1"}}},
+              "span_hours_minutes": {"message": "$H$ $M$", "placeholders": {"h": {"content": "$1"}, "m": {"content": "$2"}}}
+            }"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn placeholders_substitute_like_chrome() {
+        let c = catalog();
+        assert_eq!(c.message("hello", &["ann".into()]), "Hello, ann!");
+        assert_eq!(c.message("HELLO", &["bob".into()]), "Hello, bob!");
+        assert_eq!(
+            c.message("price", &["tea".into(), "3".into()]),
+            "$3 for tea ()"
+        );
+        assert_eq!(c.message("missing", &[]), "");
+        assert!(Catalog::parse(r#"{"x": {}}"#).is_err());
+    }
+
+    #[test]
+    fn texts_render_with_plural_forms_isolated_names_and_nested_messages() {
+        let words = Plain(catalog());
+        let two = Text::new("things").count(2).plain("Quadratics");
+        assert_eq!(
+            render_with(&words, &two),
+            "2 things in \u{2068}Quadratics\u{2069}"
+        );
+        let one = Text::new("things").count(1).plain("Kinematics");
+        assert_eq!(
+            render_with(&words, &one),
+            "one thing in \u{2068}Kinematics\u{2069}"
+        );
+        let nested = Text::new("reason").text(Text::new("hello").plain("<b>x</b>"));
+        assert_eq!(
+            render_with(&words, &nested),
+            "Stopped: Hello, \u{2068}<b>x</b>\u{2069}!"
+        );
+        // A key no catalog has still says something.
+        assert_eq!(render_with(&words, &Text::new("nope").number(7)), "nope 7");
+    }
+
+    #[test]
+    fn spans_and_ago_pick_the_largest_unit() {
+        let words = Plain(catalog());
+        assert_eq!(span_with(&words, 3_999), "3 s");
+        assert_eq!(span_with(&words, 150_000), "2 m");
+        assert_eq!(span_with(&words, 3_600_000), "1 h");
+        assert_eq!(span_with(&words, 3_900_000), "1 h 5 m");
+        assert_eq!(ago_with(&words, 4_000), "4 s ago");
+        assert_eq!(ago_with(&words, 3 * 3_600_000), "3 h ago");
+        assert_eq!(ago_with(&words, 3 * 86_400_000), "3 d ago");
+    }
+}

@@ -1,0 +1,240 @@
+//! What the core says to people, without the words.
+//!
+//! A [`Text`] names a message of the adapters' catalogs (`_locales/<lang>/messages.json`)
+//! by its key and carries the message's arguments as typed values: names and other
+//! outside text as they are, counts (which choose the plural form), numbers, scores,
+//! spans and moments of time, or another message. The adapters put it into the user's
+//! language, the catalog's words with the platform's `Intl` for numbers, plurals and
+//! times; the core never writes a sentence, and its tests assert these values.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::json::{FromJson, Json, Object, expected};
+use crate::time::Timestamp;
+
+/// A message for people: its catalog key and its arguments.
+///
+/// JSON: `{"key": "conn_retrying", "args": [{"number": 2}, {"number": 5}, {"span": 3000}]}`
+/// (`args` left out when there are none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Text {
+    /// The message's key in the catalogs. A message with a [`Arg::Count`] has one
+    /// catalog entry per plural form (`new_sessions__one`, `new_sessions__other`, …):
+    /// this is their stem.
+    pub key: Cow<'static, str>,
+    /// The arguments, in the order of the catalog's placeholders (`$1`, `$2`, …; at most
+    /// nine).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<Arg>,
+}
+
+/// One argument of a [`Text`].
+///
+/// JSON: an object with one field named for the kind: `{"plain": "alice"}`,
+/// `{"count": 3}`, `{"score": 875}`, `{"text": {…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arg {
+    /// Text from outside, shown as it is and set apart from the sentence's direction
+    /// (a username, a quiz title, a URL, a close code, the server's or the browser's own
+    /// words).
+    Plain(String),
+    /// A count: a number that also chooses the message's plural form. At most one per
+    /// message.
+    Count(u64),
+    /// A number (a rank, an attempt).
+    Number(i64),
+    /// A score, in tenths of a point (87.5 is 875).
+    Score(i64),
+    /// A span of time, in milliseconds ("3 s", "2 min").
+    Span(u64),
+    /// How long before the message was made, in milliseconds ("5 min ago").
+    Ago(u64),
+    /// A moment, shown as the user's local date and time.
+    At(Timestamp),
+    /// A message inside the message (a reason inside a sentence).
+    Text(Box<Text>),
+}
+
+/// Marks a catalog key that is held somewhere (a `match` arm, an array) before it
+/// reaches a message: `cargo xtask test`'s catalog check finds the keys the code uses
+/// as the literal first argument of `Text::new`, `k` and the adapters' `t`, `tr`, `tn`.
+pub const fn k(key: &'static str) -> &'static str {
+    key
+}
+
+impl Text {
+    /// The message `key` with no arguments yet.
+    pub const fn new(key: &'static str) -> Text {
+        Text {
+            key: Cow::Borrowed(key),
+            args: Vec::new(),
+        }
+    }
+
+    fn with(mut self, arg: Arg) -> Text {
+        self.args.push(arg);
+        self
+    }
+
+    /// Adds outside text, shown as it is.
+    pub fn plain(self, text: impl Into<String>) -> Text {
+        self.with(Arg::Plain(text.into()))
+    }
+
+    /// Adds a count (it chooses the plural form).
+    pub fn count(self, n: u64) -> Text {
+        self.with(Arg::Count(n))
+    }
+
+    /// Adds a number.
+    pub fn number(self, n: i64) -> Text {
+        self.with(Arg::Number(n))
+    }
+
+    /// Adds a score, rounded to tenths of a point (half away from zero; not a number
+    /// counts as 0).
+    pub fn score(self, score: f64) -> Text {
+        self.with(Arg::score(score))
+    }
+
+    /// Adds a span of time.
+    pub fn span(self, span: Duration) -> Text {
+        self.with(Arg::Span(millis(span)))
+    }
+
+    /// Adds how long ago something was.
+    pub fn ago(self, span: Duration) -> Text {
+        self.with(Arg::Ago(millis(span)))
+    }
+
+    /// Adds a moment.
+    pub fn at(self, at: Timestamp) -> Text {
+        self.with(Arg::At(at))
+    }
+
+    /// Adds a message inside this one.
+    pub fn text(self, text: Text) -> Text {
+        self.with(Arg::Text(Box::new(text)))
+    }
+
+    /// The count that chooses the plural form, if the message has one.
+    pub fn plural_count(&self) -> Option<u64> {
+        self.args.iter().find_map(|arg| match arg {
+            Arg::Count(n) => Some(*n),
+            _ => None,
+        })
+    }
+}
+
+impl Arg {
+    /// A score argument: `score` rounded to tenths (half away from zero), 0 when it is
+    /// not a finite number.
+    pub fn score(score: f64) -> Arg {
+        // Beyond ±9e17 tenths the cast saturates: no real quiz gets there.
+        let tenths = if score.is_finite() {
+            (score * 10.0).round() as i64
+        } else {
+            0
+        };
+        Arg::Score(tenths)
+    }
+}
+
+fn millis(span: Duration) -> u64 {
+    u64::try_from(span.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl From<&'static str> for Text {
+    fn from(key: &'static str) -> Text {
+        Text::new(key)
+    }
+}
+
+impl FromJson for Text {
+    fn from_json(json: Json) -> Result<Self, serde_json::Error> {
+        let mut obj = Object::new(json, "struct Text")?;
+        Ok(Text {
+            key: Cow::Owned(obj.req::<String>("key")?),
+            args: obj.opt("args")?,
+        })
+    }
+}
+
+impl FromJson for Arg {
+    fn from_json(json: Json) -> Result<Self, serde_json::Error> {
+        let (name, value) = match json {
+            Json::Object(mut fields) if fields.len() == 1 => fields.remove(0),
+            other => return Err(expected("an argument: an object with one field", &other)),
+        };
+        let int = |value: &Json| value.as_i64().ok_or_else(|| expected("an integer", value));
+        let unsigned = |value: &Json| value.as_u64().ok_or_else(|| expected("a count", value));
+        Ok(match name.as_str() {
+            "plain" => Arg::Plain(String::from_json(value)?),
+            "count" => Arg::Count(unsigned(&value)?),
+            "number" => Arg::Number(int(&value)?),
+            "score" => Arg::Score(int(&value)?),
+            "span" => Arg::Span(unsigned(&value)?),
+            "ago" => Arg::Ago(unsigned(&value)?),
+            "at" => Arg::At(Timestamp::from_json(value)?),
+            "text" => Arg::Text(Box::new(Text::from_json(value)?)),
+            other => {
+                return Err(<serde_json::Error as serde::de::Error>::unknown_variant(
+                    other,
+                    &[
+                        "plain", "count", "number", "score", "span", "ago", "at", "text",
+                    ],
+                ));
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_readers_agree_and_args_keep_their_order() {
+        let text = Text::new("new_sessions")
+            .count(3)
+            .plain("Quadratics")
+            .text(Text::new("latest").plain("ann").score(87.25))
+            .number(-2)
+            .span(Duration::from_secs(3))
+            .ago(Duration::from_millis(1500))
+            .at(Timestamp::from_secs(60));
+        let json = serde_json::to_string(&text).unwrap();
+        assert_eq!(
+            json,
+            r#"{"key":"new_sessions","args":[{"count":3},{"plain":"Quadratics"},{"text":{"key":"latest","args":[{"plain":"ann"},{"score":873}]}},{"number":-2},{"span":3000},{"ago":1500},{"at":60000}]}"#
+        );
+        assert_eq!(Text::from_json_text(&json).unwrap(), text);
+        assert_eq!(serde_json::from_str::<Text>(&json).unwrap(), text);
+        assert_eq!(text.plural_count(), Some(3));
+        // No arguments: no `args` field; reading one without it gives none.
+        let bare = serde_json::to_string(&Text::new("conn_live")).unwrap();
+        assert_eq!(bare, r#"{"key":"conn_live"}"#);
+        assert_eq!(Text::from_json_text(&bare).unwrap(), Text::new("conn_live"));
+        assert_eq!(Text::new("conn_live").plural_count(), None);
+    }
+
+    #[test]
+    fn scores_round_to_tenths_and_bad_arguments_are_refused() {
+        assert_eq!(Arg::score(87.25), Arg::Score(873));
+        assert_eq!(Arg::score(-0.05), Arg::Score(-1));
+        assert_eq!(Arg::score(f64::NAN), Arg::Score(0));
+        for bad in [
+            r#"{"key":"x","args":[{"shout":"hi"}]}"#,
+            r#"{"key":"x","args":[{"count":-1}]}"#,
+            r#"{"key":"x","args":[{"plain":"a","count":1}]}"#,
+            r#"{"args":[]}"#,
+        ] {
+            assert!(Text::from_json_text(bad).is_err(), "{bad}");
+            assert!(serde_json::from_str::<Text>(bad).is_err(), "{bad}");
+        }
+    }
+}
