@@ -347,6 +347,17 @@ impl Settings {
         )
     }
 
+    /// Where tokens go: the REST origin and the socket's origin (`scheme://host[:port]`).
+    /// A sign-in belongs to these; when either changes, it ends.
+    pub fn token_origins(&self) -> (String, String) {
+        let socket = self.socket_base();
+        let origin_end = socket
+            .find("://")
+            .and_then(|i| socket[i + 3..].find('/').map(|j| i + 3 + j))
+            .unwrap_or(socket.len());
+        (self.api_base().to_owned(), socket[..origin_end].to_owned())
+    }
+
     /// The origin host access is needed for (`<server origin>/*` as a match pattern).
     pub fn host_permission_pattern(&self) -> String {
         format!("{}/*", self.api_base())

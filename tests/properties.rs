@@ -286,6 +286,8 @@ proptest! {
                 sim.open();
                 sim.server_closes(1006, true);
                 sim.command(Command::RetryNow);
+                // The floor between attempts holds the retry for a second.
+                sim.advance(Duration::from_secs(1));
             }
         }
         for (tab, q) in &tabs {
