@@ -557,6 +557,165 @@ mod tests {
         assert_eq!(render_with(&words, &Text::new("nope").number(7)), "nope 7");
     }
 
+    /// A real catalog with CLDR's plural rules for its language (what `Intl.PluralRules`
+    /// answers for these four) and plain stand-ins for the rest of `Intl`.
+    struct Cldr {
+        lang: &'static str,
+        catalog: Catalog,
+    }
+
+    impl Cldr {
+        fn new(lang: &'static str) -> Cldr {
+            let text = match lang {
+                "en" => include_str!("../../_locales/en/messages.json"),
+                "es" => include_str!("../../_locales/es/messages.json"),
+                "de" => include_str!("../../_locales/de/messages.json"),
+                "ar" => include_str!("../../_locales/ar/messages.json"),
+                _ => unreachable!("no catalog for {lang}"),
+            };
+            Cldr {
+                lang,
+                catalog: Catalog::parse(text).unwrap(),
+            }
+        }
+    }
+
+    impl Words for Cldr {
+        fn message(&self, key: &str, subs: &[String]) -> String {
+            self.catalog.message(key, subs)
+        }
+        fn plural(&self, n: u64) -> String {
+            match (self.lang, n, n % 100) {
+                ("ar", 0, _) => "zero",
+                ("ar", 1, _) | ("en" | "de" | "es", 1, _) => "one",
+                ("ar", 2, _) => "two",
+                ("ar", _, 3..=10) => "few",
+                ("ar", _, 11..=99) => "many",
+                ("es", n, _) if n != 0 && n % 1_000_000 == 0 => "many",
+                _ => "other",
+            }
+            .into()
+        }
+        fn number(&self, n: f64, _fraction: u8) -> String {
+            n.to_string()
+        }
+        fn unit(&self, n: u64, unit: Unit) -> String {
+            let unit = match unit {
+                Unit::Second => "s",
+                Unit::Minute => "min",
+                Unit::Hour => "h",
+                Unit::Day => "d",
+            };
+            format!("{n} {unit}")
+        }
+        fn ago(&self, n: u64, unit: Unit) -> String {
+            format!("{} ago", self.unit(n, unit))
+        }
+        fn moment(&self, millis: u64) -> String {
+            quizpulse::Timestamp::from_millis(millis).to_rfc3339()
+        }
+        fn clock(&self, minute: u32) -> String {
+            format!("{:02}:{:02}", minute / 60, minute % 60)
+        }
+    }
+
+    const LANGS: [&str; 4] = ["en", "es", "de", "ar"];
+
+    #[test]
+    fn the_cores_connection_and_badge_texts_read_in_english() {
+        use quizpulse::badge::{BadgeInput, badge};
+        use quizpulse::{ConnState, Timestamp};
+        let en = Cldr::new("en");
+        let retrying = ConnState::Retrying {
+            attempt: 2,
+            of: 5,
+            next_at: Timestamp::from_secs(13),
+        };
+        let now = Timestamp::from_secs(10);
+        assert_eq!(
+            render_with(&en, &retrying.describe(now)),
+            "Connection lost: retry 2 of 5 in 3 s"
+        );
+        assert_eq!(render_with(&en, &retrying.name()), "Connection: retrying");
+        let title = |state: &ConnState, unread: u32, muted: bool| {
+            let b = badge(BadgeInput {
+                state,
+                unread,
+                server_error: false,
+                muted_until: muted.then_some(Timestamp::from_secs(60)),
+                now,
+            });
+            render_with(&en, &b.title)
+        };
+        let live = ConnState::Connected { since: now };
+        assert_eq!(title(&live, 0, false), "QuizPulse: live, no unread updates");
+        assert_eq!(title(&live, 1, false), "QuizPulse: live, 1 unread update");
+        assert_eq!(
+            title(&live, 3, true),
+            "QuizPulse: live, 3 unread updates (notifications muted)"
+        );
+        assert_eq!(
+            title(&retrying, 0, false),
+            "QuizPulse: Connection lost: retry 2 of 5 in 3 s"
+        );
+        let refused = ConnState::AuthFailed {
+            reason: "refused".into(),
+        };
+        assert_eq!(
+            title(&refused, 0, false),
+            "QuizPulse: Sign-in needed: \u{2068}refused\u{2069}. Click to sign in again."
+        );
+    }
+
+    #[test]
+    fn every_plural_form_a_count_reaches_has_its_own_words() {
+        // Counts that reach each CLDR form of the four languages.
+        let counts = [0, 1, 2, 3, 11, 100, 1_000_000];
+        let badge = |n: u64| Text::new("badge_unread").count(n);
+        for lang in LANGS {
+            let words = Cldr::new(lang);
+            let mut by_form: Vec<(String, String)> = Vec::new();
+            for n in counts {
+                let form = words.plural(n);
+                let text = render_with(&words, &badge(n));
+                assert!(!text.starts_with("badge_unread"), "{lang} {n}: {text}");
+                by_form.push((form, text));
+            }
+            // The words differ wherever the form differs (other than by the number).
+            for (form_a, a) in &by_form {
+                for (form_b, b) in &by_form {
+                    let strip = |t: &str| t.replace(|c: char| c.is_ascii_digit(), "");
+                    if form_a != form_b && !(lang == "es" && [form_a, form_b].contains(&&"many".to_owned())) {
+                        assert_ne!(strip(a), strip(b), "{lang}: {form_a} and {form_b}");
+                    }
+                }
+            }
+        }
+        let ar = Cldr::new("ar");
+        assert_eq!(
+            render_with(&ar, &badge(2)),
+            "QuizPulse: متصل، تحديثان غير مقروءين"
+        );
+        assert_eq!(
+            render_with(&ar, &badge(11)),
+            "QuizPulse: متصل، 11 تحديثًا غير مقروء"
+        );
+    }
+
+    #[test]
+    fn every_message_renders_in_every_language() {
+        let en = Cldr::new("en");
+        for lang in LANGS {
+            let words = Cldr::new(lang);
+            for key in en.catalog.keys() {
+                let subs: Vec<String> = (1..=9).map(|i| format!("<{i}>")).collect();
+                let text = words.message(key, &subs);
+                assert!(!text.is_empty(), "{lang}: {key}");
+                assert!(!text.contains('$'), "{lang}: {key}: {text}");
+            }
+        }
+    }
+
     #[test]
     fn spans_and_ago_pick_the_largest_unit() {
         let words = Plain(catalog());
