@@ -76,8 +76,9 @@ pub struct Sim {
     pub server_now: Timestamp,
     /// Every action ever taken, in order.
     pub history: Vec<Action>,
-    /// The true time at which each action of [`Sim::history`] was taken.
-    pub history_at: Vec<Timestamp>,
+    /// When each action of [`Sim::history`] was taken: in true time, and on the
+    /// client's own clock ([`Client::time`]).
+    pub history_at: Vec<(Timestamp, Timestamp)>,
     /// Actions since the last [`Sim::take`].
     pub recent: Vec<Action>,
     /// Sockets opened and not closed (by either side).
@@ -94,6 +95,9 @@ pub struct Sim {
     pub badge_sets: usize,
     /// The last snapshot published to the popup.
     pub snapshot: Option<Snapshot>,
+    /// When the driver's timer fires, in true time (re-armed after every input from
+    /// [`Client::poll_timeout`], as a delay from the browser's clock).
+    pub armed: Option<Timestamp>,
     /// The last snapshot written to `chrome.storage.session`.
     pub stored_snapshot: Option<Snapshot>,
     /// Requests not answered yet.
@@ -119,6 +123,7 @@ impl Sim {
             badge: None,
             badge_sets: 0,
             snapshot: None,
+            armed: None,
             stored_snapshot: None,
             outstanding: BTreeMap::new(),
             notifications: BTreeMap::new(),
@@ -230,9 +235,13 @@ impl Sim {
                 Action::Send { .. } | Action::OpenTab { .. } | Action::CheckHostAccess { .. } => {}
             }
             self.history.push(action.clone());
-            self.history_at.push(self.server_now);
+            self.history_at.push((self.server_now, self.client.time()));
             self.recent.push(action);
         }
+        self.armed = self
+            .client
+            .poll_timeout()
+            .map(|at| self.server_now + at.saturating_since(self.now));
     }
 
     /// The actions since the last call.
@@ -240,34 +249,36 @@ impl Sim {
         std::mem::take(&mut self.recent)
     }
 
-    /// Moves time forward by `d`, firing every timer on the way at its time.
+    /// Moves time forward by `d`, firing every timer on the way at its time. Like the
+    /// driver's `setTimeout`, a timer fires after the delay it was armed with, in true
+    /// time: a browser clock that jumps meanwhile does not move it.
     pub fn advance(&mut self, d: Duration) {
-        let target = self.now + d;
+        let target = self.server_now + d;
         let mut spins = 0u32;
-        while let Some(at) = self.client.poll_timeout() {
+        while let Some(at) = self.armed {
             if at > target {
                 break;
             }
-            if at <= self.now {
+            if at <= self.server_now {
                 spins += 1;
                 assert!(
                     spins < 1000,
                     "livelock: poll_timeout keeps answering {at} at {}",
-                    self.now
+                    self.server_now
                 );
             } else {
                 spins = 0;
             }
-            let step = at.saturating_since(self.now);
+            let step = at.saturating_since(self.server_now);
             self.now = self.now + step;
             self.server_now = self.server_now + step;
             let now = self.now;
             self.client.handle_timeout(now);
             self.drain();
         }
-        let rest = target.saturating_since(self.now);
-        self.now = target;
-        self.server_now = self.server_now + rest;
+        let rest = target.saturating_since(self.server_now);
+        self.now = self.now + rest;
+        self.server_now = target;
     }
 
     /// Moves time forward without any timer firing (the worker slept), then fires the alarm.

@@ -30,6 +30,12 @@ pub async fn storage_set(session: bool, items: &JsValue) -> Result<(), ChromeErr
     Ok(())
 }
 
+/// Removes `key` from `chrome.storage.local`.
+pub async fn storage_remove(key: &str) -> Result<(), ChromeError> {
+    call("chrome.storage.local.remove", &[&key.into()]).await?;
+    Ok(())
+}
+
 /// Sets the toolbar badge's text, colour and tooltip.
 pub async fn set_badge(text: &str, color: &str, title: &str) -> Result<(), ChromeError> {
     call(

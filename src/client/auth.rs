@@ -145,6 +145,9 @@ impl Client {
     /// Forgets what belonged to the previous server.
     pub(super) fn server_changed(&mut self) {
         self.server_pongs = false;
+        self.ping_unsupported = false;
+        self.server_skew_ms = None;
+        self.refused = VecSet::new();
         self.cache.clear();
     }
 

@@ -10,7 +10,9 @@ impl Client {
         for change in changes {
             match (self.phase.clone(), change) {
                 (Phase::Open { socket, .. }, SubChange::Subscribe(q)) => {
-                    self.send_subscribe(socket, q, now)
+                    if !self.refused.contains(&q) {
+                        self.send_subscribe(socket, q, now)
+                    }
                 }
                 (Phase::Open { socket, .. }, SubChange::Unsubscribe(q)) => {
                     self.announced.remove(&q);
@@ -96,6 +98,24 @@ impl Client {
         self.live
             .unconfirmed
             .insert(quiz, (now + self.config.confirm_timeout, false));
+    }
+
+    /// The unconfirmed subscription an `error` answers, when that is clear: the only one
+    /// waiting, or the only one whose id the message quotes.
+    fn refused_subscription(&self, message: &str) -> Option<QuizId> {
+        let mut waiting = self.live.unconfirmed.keys();
+        if let (Some(only), None) = (waiting.next(), waiting.next()) {
+            return Some(only.clone());
+        }
+        let mut quoted = self
+            .live
+            .unconfirmed
+            .keys()
+            .filter(|q| message.contains(&format!("\"{q}\"")));
+        match (quoted.next(), quoted.next()) {
+            (Some(q), None) => Some(q.clone()),
+            _ => None,
+        }
     }
 
     /// Something the server might answer with `error` went out after the keepalive
@@ -277,6 +297,12 @@ impl Client {
                 }
             }
             ServerMessage::Error { message } => {
+                if let Some(quiz) = self.refused_subscription(&message) {
+                    self.live.unconfirmed.remove(&quiz);
+                    self.live.sent.remove(&quiz);
+                    self.live.failed_confirm.insert(quiz.clone());
+                    self.refused.insert(quiz);
+                }
                 self.log(
                     now,
                     ConnEvent::ServerError {

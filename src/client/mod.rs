@@ -228,6 +228,9 @@ pub struct Client {
     timers: TimerTable,
     active_tab: Option<TabId>,
     viewed_quizzes: VecSet<QuizId>,
+    /// Quizzes whose `subscribe_quiz` this server answered with `error`: not sent again
+    /// (on any socket) until the user follows the quiz anew or the server changes.
+    refused: VecSet<QuizId>,
     /// Quizzes whose subscription was confirmed (and said) since they became wanted:
     /// a reconnect's re-subscribe is not news.
     announced: VecSet<QuizId>,
@@ -294,6 +297,7 @@ impl Client {
             active_tab: None,
             viewed_quizzes: VecSet::new(),
             announced: VecSet::new(),
+            refused: VecSet::new(),
             outage: Outage::default(),
             test: None,
             actions: VecDeque::new(),
@@ -384,6 +388,12 @@ impl Client {
         &self.events
     }
 
+    /// Quizzes whose subscription the server refused (not sent again until followed
+    /// anew).
+    pub fn refused_subscriptions(&self) -> &VecSet<QuizId> {
+        &self.refused
+    }
+
     /// Quizzes subscribed on the open socket.
     pub fn subscribed_on_socket(&self) -> &VecSet<QuizId> {
         &self.live.sent
@@ -393,6 +403,12 @@ impl Client {
     /// forgotten request, e.g. one from before a sign-out, is ignored).
     pub fn is_request_pending(&self, id: RequestId) -> bool {
         self.requests.contains_key(&id)
+    }
+
+    /// The client's own time at the last input: the adapter's clock made monotonic
+    /// (a step back counts as no time passing).
+    pub fn time(&self) -> Timestamp {
+        self.clock.latest()
     }
 
     /// Unread alerts.
@@ -543,6 +559,13 @@ impl Client {
                 self.retry_now(now, false);
             }
             Command::Follow { quiz_id } => {
+                if self.refused.remove(&quiz_id)
+                    && let Phase::Open { socket, .. } = self.phase
+                    && self.subs.is_wanted(&quiz_id)
+                {
+                    // Asked for again by the user: one more try.
+                    self.send_subscribe(socket, quiz_id.clone(), now);
+                }
                 let changes = self.subs.follow(quiz_id);
                 self.apply_sub_changes(changes, now);
                 self.persist_follows();
@@ -665,7 +688,9 @@ impl Client {
         // The server's side of a new socket subscribes to nothing: send the full set,
         // which covers every change made while there was no open socket.
         for quiz in self.subs.wanted() {
-            self.send_subscribe(socket, quiz, now);
+            if !self.refused.contains(&quiz) {
+                self.send_subscribe(socket, quiz, now);
+            }
         }
         // Delivery is at most once: whatever was missed while away is refetched.
         self.cache.resync_observed(now);
@@ -887,8 +912,11 @@ impl Client {
     }
 
     /// A tab shows `/quizzes/<id>` (or, with `None`, navigated away from quiz pages).
+    /// A quiz id a page may not ask for ([`crate::subscriptions::is_page_quiz_id`]) counts
+    /// as no quiz page.
     pub fn handle_tab_quiz(&mut self, tab: TabId, quiz: Option<QuizId>, now: Timestamp) {
         let now = self.clock.tick(now);
+        let quiz = quiz.filter(|q| crate::subscriptions::is_page_quiz_id(q.as_str()));
         let changes = match quiz {
             Some(q) => self.subs.tab_shows(tab, q),
             None => self.subs.tab_gone(tab),

@@ -58,6 +58,11 @@ impl Clock {
         self.now
     }
 
+    /// The client's time at the last reading.
+    pub(super) fn latest(&self) -> Timestamp {
+        self.now
+    }
+
     /// The client's time at `reading`, without taking it.
     pub(super) fn peek(&self, reading: Timestamp) -> Timestamp {
         match self.last {
@@ -66,14 +71,19 @@ impl Clock {
         }
     }
 
+    /// How far the client's time is ahead of the adapter's (ms): 0 unless the
+    /// adapter's clock went back (it is never behind).
+    pub(super) fn shift_ms(&self) -> u64 {
+        self.last.map_or(0, |last| {
+            self.now.as_millis().saturating_sub(last.as_millis())
+        })
+    }
+
     /// The adapter's reading at the client's time `at`.
     pub(super) fn adapter_time(&self, at: Timestamp) -> Timestamp {
         match self.last {
             None => at,
-            Some(last) => {
-                let shift = self.now.as_millis() as i64 - last.as_millis() as i64;
-                Timestamp::from_millis((at.as_millis() as i64 - shift).max(0) as u64)
-            }
+            Some(_) => Timestamp::from_millis(at.as_millis().saturating_sub(self.shift_ms())),
         }
     }
 }

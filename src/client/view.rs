@@ -277,7 +277,9 @@ impl Client {
                     SubscriptionStatus::None
                 } else if self.live.confirmed.contains(&quiz.id) {
                     SubscriptionStatus::Confirmed
-                } else if self.live.failed_confirm.contains(&quiz.id) {
+                } else if self.live.failed_confirm.contains(&quiz.id)
+                    || self.refused.contains(&quiz.id)
+                {
                     SubscriptionStatus::Unconfirmed
                 } else {
                     SubscriptionStatus::Pending
@@ -323,6 +325,7 @@ impl Client {
         });
         Snapshot {
             generated_at: now,
+            clock_shift_ms: self.clock.shift_ms(),
             connection_text: state.describe(now),
             badge: badge(BadgeInput {
                 state: &state,

@@ -46,6 +46,7 @@ struct FormSignals {
     site_url: Signal<String>,
     board_limit: Signal<String>,
     follow_new_quizzes: Signal<bool>,
+    allow_insecure: Signal<bool>,
     notify_enabled: Signal<bool>,
     notify_new_sessions: Signal<bool>,
     notify_leaderboard_changes: Signal<bool>,
@@ -67,6 +68,7 @@ impl FormSignals {
             site_url: create_signal(form.site_url),
             board_limit: create_signal(form.board_limit),
             follow_new_quizzes: create_signal(form.follow_new_quizzes),
+            allow_insecure: create_signal(form.allow_insecure),
             notify_enabled: create_signal(form.notify_enabled),
             notify_new_sessions: create_signal(form.notify_new_sessions),
             notify_leaderboard_changes: create_signal(form.notify_leaderboard_changes),
@@ -87,6 +89,7 @@ impl FormSignals {
         self.site_url.set(form.site_url);
         self.board_limit.set(form.board_limit);
         self.follow_new_quizzes.set(form.follow_new_quizzes);
+        self.allow_insecure.set(form.allow_insecure);
         self.notify_enabled.set(form.notify_enabled);
         self.notify_new_sessions.set(form.notify_new_sessions);
         self.notify_leaderboard_changes
@@ -108,6 +111,7 @@ impl FormSignals {
             site_url: self.site_url.get_clone(),
             board_limit: self.board_limit.get_clone(),
             follow_new_quizzes: self.follow_new_quizzes.get(),
+            allow_insecure: self.allow_insecure.get(),
             notify_enabled: self.notify_enabled.get(),
             notify_new_sessions: self.notify_new_sessions.get(),
             notify_leaderboard_changes: self.notify_leaderboard_changes.get(),
@@ -322,6 +326,12 @@ pub fn Options() -> View {
         "10",
         k("field_board_limit_hint"),
     );
+    let insecure_check = check(
+        "allow-insecure",
+        "Allow unencrypted connections",
+        form.allow_insecure,
+        "Lets http:// and ws:// reach a server on another computer: your password and sign-in would cross the network in clear text. Only on a network you trust.",
+    );
     let quiet_error = field_error(errors, Field::QuietHours);
     let checks: Vec<View> = vec![
         check(
@@ -465,6 +475,7 @@ pub fn Options() -> View {
                     form(class="form", on:submit=submit(save), novalidate=true) {
                         (server_field)
                         (socket_field)
+                        (insecure_check)
                         (site_field)
                         (limit_field)
                         fieldset(class="fieldset") {
