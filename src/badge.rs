@@ -124,7 +124,13 @@ mod tests {
     fn every_state_has_a_distinct_badge() {
         let badges = [
             b(ConnState::SignedOut, 0, false),
-            b(ConnState::AuthFailed { reason: "x".into() }, 0, false),
+            b(
+                ConnState::AuthFailed {
+                    reason: Text::new("auth_expired"),
+                },
+                0,
+                false,
+            ),
             b(ConnState::Offline, 0, false),
             b(
                 ConnState::Retrying {

@@ -41,7 +41,7 @@ pub enum ConnState {
     /// or 4001 again right after a refresh): nothing happens until the user signs in.
     AuthFailed {
         /// What happened, for people.
-        reason: String,
+        reason: Text,
     },
     /// The browser is offline; the connection comes back when it is online.
     Offline,
@@ -55,7 +55,7 @@ pub struct RawConnState {
     attempt: Option<u32>,
     of: Option<u32>,
     next_at: Option<Timestamp>,
-    reason: Option<String>,
+    reason: Option<Text>,
 }
 
 crate::from_json_struct!(RawConnState {
@@ -119,7 +119,7 @@ impl ConnState {
             ConnState::Suspended { next_at } => {
                 Text::new("conn_suspended").span(next_at.saturating_since(now))
             }
-            ConnState::AuthFailed { reason } => Text::new("conn_auth_failed").plain(reason.clone()),
+            ConnState::AuthFailed { reason } => Text::new("conn_auth_failed").text(reason.clone()),
             ConnState::Offline => Text::new("conn_offline"),
         }
     }
@@ -184,7 +184,7 @@ mod tests {
             ),
             (
                 ConnState::AuthFailed {
-                    reason: "refused".into(),
+                    reason: Text::new("auth_expired"),
                 },
                 "conn_name_auth_failed",
                 false,

@@ -18,8 +18,10 @@ use crate::time::Timestamp;
 /// A message for people: its catalog key and its arguments.
 ///
 /// JSON: `{"key": "conn_retrying", "args": [{"number": 2}, {"number": 5}, {"span": 3000}]}`
-/// (`args` left out when there are none).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// (`args` left out when there are none). A bare string (a sentence stored by an
+/// earlier version) reads as that text, shown as it is ([`Text::plain_text`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "TextJson")]
 pub struct Text {
     /// The message's key in the catalogs. A message with a [`Arg::Count`] has one
     /// catalog entry per plural form (`new_sessions__one`, `new_sessions__other`, …):
@@ -27,15 +29,48 @@ pub struct Text {
     pub key: Cow<'static, str>,
     /// The arguments, in the order of the catalog's placeholders (`$1`, `$2`, …; at most
     /// nine).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<Arg>,
+}
+
+/// Written by hand, like [`Arg`]'s.
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("key", &*self.key)?;
+        if !self.args.is_empty() {
+            map.serialize_entry("args", &self.args)?;
+        }
+        map.end()
+    }
+}
+
+/// What a [`Text`] may be read from: itself, or an earlier version's sentence.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TextJson {
+    Said {
+        key: Cow<'static, str>,
+        #[serde(default)]
+        args: Vec<Arg>,
+    },
+    Sentence(String),
+}
+
+impl From<TextJson> for Text {
+    fn from(json: TextJson) -> Text {
+        match json {
+            TextJson::Said { key, args } => Text { key, args },
+            TextJson::Sentence(text) => Text::plain_text(text),
+        }
+    }
 }
 
 /// One argument of a [`Text`].
 ///
 /// JSON: an object with one field named for the kind: `{"plain": "alice"}`,
 /// `{"count": 3}`, `{"score": 875}`, `{"text": {…}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Arg {
     /// Text from outside, shown as it is and set apart from the sentence's direction
@@ -78,6 +113,11 @@ impl Text {
     fn with(mut self, arg: Arg) -> Text {
         self.args.push(arg);
         self
+    }
+
+    /// Outside text alone, shown as it is (the server's or the browser's own words).
+    pub fn plain_text(text: impl Into<String>) -> Text {
+        Text::new("plain").plain(text)
     }
 
     /// Adds outside text, shown as it is.
@@ -130,6 +170,26 @@ impl Text {
     }
 }
 
+/// Written by hand: serde's derive writes each variant's value through its own code,
+/// which the worker's wasm would carry once per kind of number.
+impl Serialize for Arg {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        match self {
+            Arg::Plain(text) => map.serialize_entry("plain", text)?,
+            Arg::Text(text) => map.serialize_entry("text", text)?,
+            Arg::Count(n) => map.serialize_entry("count", n)?,
+            Arg::Span(n) => map.serialize_entry("span", n)?,
+            Arg::Ago(n) => map.serialize_entry("ago", n)?,
+            Arg::At(at) => map.serialize_entry("at", &at.as_millis())?,
+            Arg::Number(n) => map.serialize_entry("number", n)?,
+            Arg::Score(n) => map.serialize_entry("score", n)?,
+        }
+        map.end()
+    }
+}
+
 impl Arg {
     /// A score argument: `score` rounded to tenths (half away from zero), 0 when it is
     /// not a finite number.
@@ -154,8 +214,37 @@ impl From<&'static str> for Text {
     }
 }
 
+/// The key and arguments, for logs and tests (`conn_retrying(2, 5, 3000 ms)`); people
+/// read a [`Text`] through the adapters' catalogs.
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.key)?;
+        if self.args.is_empty() {
+            return Ok(());
+        }
+        f.write_str("(")?;
+        for (i, arg) in self.args.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            match arg {
+                Arg::Plain(text) => write!(f, "{text:?}")?,
+                Arg::Count(n) => write!(f, "{n}")?,
+                Arg::Number(n) | Arg::Score(n) => write!(f, "{n}")?,
+                Arg::Span(ms) | Arg::Ago(ms) => write!(f, "{ms} ms")?,
+                Arg::At(at) => write!(f, "{at}")?,
+                Arg::Text(text) => write!(f, "{text}")?,
+            }
+        }
+        f.write_str(")")
+    }
+}
+
 impl FromJson for Text {
     fn from_json(json: Json) -> Result<Self, serde_json::Error> {
+        if let Json::String(sentence) = json {
+            return Ok(Text::plain_text(sentence));
+        }
         let mut obj = Object::new(json, "struct Text")?;
         Ok(Text {
             key: Cow::Owned(obj.req::<String>("key")?),
@@ -168,28 +257,21 @@ impl FromJson for Arg {
     fn from_json(json: Json) -> Result<Self, serde_json::Error> {
         let (name, value) = match json {
             Json::Object(mut fields) if fields.len() == 1 => fields.remove(0),
-            other => return Err(expected("an argument: an object with one field", &other)),
+            other => return Err(expected("an argument", &other)),
         };
-        let int = |value: &Json| value.as_i64().ok_or_else(|| expected("an integer", value));
-        let unsigned = |value: &Json| value.as_u64().ok_or_else(|| expected("a count", value));
-        Ok(match name.as_str() {
-            "plain" => Arg::Plain(String::from_json(value)?),
-            "count" => Arg::Count(unsigned(&value)?),
-            "number" => Arg::Number(int(&value)?),
-            "score" => Arg::Score(int(&value)?),
-            "span" => Arg::Span(unsigned(&value)?),
-            "ago" => Arg::Ago(unsigned(&value)?),
-            "at" => Arg::At(Timestamp::from_json(value)?),
-            "text" => Arg::Text(Box::new(Text::from_json(value)?)),
-            other => {
-                return Err(<serde_json::Error as serde::de::Error>::unknown_variant(
-                    other,
-                    &[
-                        "plain", "count", "number", "score", "span", "ago", "at", "text",
-                    ],
-                ));
-            }
-        })
+        let (int, unsigned) = (value.as_i64(), value.as_u64());
+        let arg = match (name.as_str(), value) {
+            ("plain", Json::String(text)) => Some(Arg::Plain(text)),
+            ("count", _) => unsigned.map(Arg::Count),
+            ("number", _) => int.map(Arg::Number),
+            ("score", _) => int.map(Arg::Score),
+            ("span", _) => unsigned.map(Arg::Span),
+            ("ago", _) => unsigned.map(Arg::Ago),
+            ("at", _) => unsigned.map(|ms| Arg::At(Timestamp::from_millis(ms))),
+            ("text", value) => Some(Arg::Text(Box::new(Text::from_json(value)?))),
+            _ => None,
+        };
+        arg.ok_or_else(|| expected("an argument", &Json::String(name)))
     }
 }
 
@@ -220,6 +302,15 @@ mod tests {
         assert_eq!(bare, r#"{"key":"conn_live"}"#);
         assert_eq!(Text::from_json_text(&bare).unwrap(), Text::new("conn_live"));
         assert_eq!(Text::new("conn_live").plural_count(), None);
+        // An earlier version's sentence reads as that text, shown as it is.
+        let old = r#""the server refused this account""#;
+        let said = Text::plain_text("the server refused this account");
+        assert_eq!(Text::from_json_text(old).unwrap(), said);
+        assert_eq!(serde_json::from_str::<Text>(old).unwrap(), said);
+        assert_eq!(
+            said.to_string(),
+            r#"plain("the server refused this account")"#
+        );
     }
 
     #[test]
@@ -232,6 +323,7 @@ mod tests {
             r#"{"key":"x","args":[{"count":-1}]}"#,
             r#"{"key":"x","args":[{"plain":"a","count":1}]}"#,
             r#"{"args":[]}"#,
+            "7",
         ] {
             assert!(Text::from_json_text(bad).is_err(), "{bad}");
             assert!(serde_json::from_str::<Text>(bad).is_err(), "{bad}");

@@ -16,14 +16,12 @@
 //! direction. The rendering itself ([`render_with`]) is plain code over the [`Words`]
 //! trait, tested natively against the real catalogs.
 
-use std::cell::OnceCell;
-
-use js_sys::{Array, Function, Intl, Object};
+use js_sys::{Array, Function, Object, Reflect};
 use quizpulse::json::Json;
 use quizpulse::text::{Arg, Text, k};
 use wasm_bindgen::prelude::*;
 
-use crate::{invoke, object};
+use crate::{invoke, object, property};
 
 /// A unit of time for spans and "ago".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +67,8 @@ pub trait Words {
     fn moment(&self, millis: u64) -> String;
     /// A time of day (minutes after midnight) as the language writes clock times.
     fn clock(&self, minute: u32) -> String;
+    /// Whether the catalog's language is written right to left.
+    fn rtl(&self) -> bool;
 }
 
 /// First strong isolate: what follows takes its direction from its own first letter.
@@ -76,9 +76,20 @@ const FSI: char = '\u{2068}';
 /// Pop directional isolate: the end of an [`FSI`].
 const PDI: char = '\u{2069}';
 
-/// Outside text (a username, a title, a URL) set apart from the sentence around it, so
-/// that each keeps its direction.
-pub fn isolate(text: &str) -> String {
+/// Whether `c` is written right to left (Hebrew, Arabic, Syriac, Thaana, N'Ko and the
+/// other scripts of those blocks, their presentation forms).
+fn right_to_left(c: char) -> bool {
+    matches!(u32::from(c), 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF | 0x10800..=0x10FFF | 0x1E800..=0x1EFFF)
+}
+
+/// Outside text (a username, a title, a URL) set apart from the sentence around it
+/// (between Unicode isolates), so that each keeps its direction: always on a
+/// right-to-left page, and on a left-to-right one when the text has right-to-left
+/// letters (a Latin name in an Arabic sentence, an Arabic name in an English one).
+pub fn isolate_with<W: Words + ?Sized>(words: &W, text: &str) -> String {
+    if !words.rtl() && !text.chars().any(right_to_left) {
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len() + 6);
     out.push(FSI);
     out.push_str(text);
@@ -155,7 +166,7 @@ pub fn render_with<W: Words + ?Sized>(words: &W, text: &Text) -> String {
 
 fn argument<W: Words + ?Sized>(words: &W, arg: &Arg) -> String {
     match arg {
-        Arg::Plain(text) => isolate(text),
+        Arg::Plain(text) => isolate_with(words, text),
         #[allow(clippy::cast_precision_loss)]
         Arg::Count(n) => words.number(*n as f64, 0),
         #[allow(clippy::cast_precision_loss)]
@@ -170,56 +181,51 @@ fn argument<W: Words + ?Sized>(words: &W, arg: &Arg) -> String {
 }
 
 /// The browser: `chrome.i18n.getMessage` for words, `Intl` for the rest, in the
-/// catalog's language. Each `Intl` formatter is made on first use and kept.
-#[derive(Default)]
-pub struct Browser {
-    lang: OnceCell<Array>,
-    plural: OnceCell<Intl::PluralRules>,
-    integer: OnceCell<Function>,
-    decimal: OnceCell<Function>,
-    units: [OnceCell<Function>; 4],
-    relative: OnceCell<Intl::RelativeTimeFormat>,
-    moment: OnceCell<Function>,
-    clock: OnceCell<Function>,
-}
+/// catalog's language. Each `Intl` formatter is made on first use and kept (in one JS
+/// object, by name). They are reached through `Reflect` (`Reflect.construct`, a method
+/// by its name), like the `chrome.*` APIs ([`crate::invoke`]): a typed binding per
+/// constructor and method would be one more shim each in the JS glue that every page
+/// downloads.
+pub struct Browser;
 
 thread_local! {
-    static BROWSER: Browser = Browser::default();
+    /// The formatters made so far, by name.
+    static FORMATTERS: Object = Object::new();
+    /// The catalog's direction, once read.
+    static RTL: std::cell::OnceCell<bool> = const { std::cell::OnceCell::new() };
 }
 
 fn text_of(value: &JsValue) -> String {
     value.as_string().unwrap_or_default()
 }
 
-impl Browser {
-    /// `[lang]`: the catalog's language (its `lang` message), the locale every `Intl`
-    /// formatter takes.
-    fn locales(&self) -> &Array {
-        self.lang.get_or_init(|| {
-            let lang = message(k("lang"), &[]);
-            Array::of1(&JsValue::from_str(if lang.is_empty() {
-                "en"
-            } else {
-                &lang
-            }))
-        })
+/// The formatter called `name`: `new Intl[kind]([lang], options())`, made once, where
+/// `lang` is the catalog's language (its `lang` message). `undefined` if the browser
+/// has no such formatter.
+fn intl(name: &str, kind: &str, options: &dyn Fn() -> JsValue) -> JsValue {
+    let cache = FORMATTERS.with(Object::clone);
+    let found = property(&cache, name);
+    if !found.is_undefined() {
+        return found;
     }
-
-    fn number_format(&self, options: &JsValue) -> Function {
-        Intl::NumberFormat::new(self.locales(), options.unchecked_ref::<Object>()).format()
-    }
-
-    fn date_format(&self, options: &JsValue) -> Function {
-        Intl::DateTimeFormat::new(self.locales(), options.unchecked_ref::<Object>()).format()
-    }
+    let lang = message(k("lang"), &[]);
+    let lang = JsValue::from_str(if lang.is_empty() { "en" } else { &lang });
+    let class = property(&property(&js_sys::global(), "Intl"), kind);
+    let args = Array::of2(&Array::of1(&lang), &options());
+    let made = invoke("Reflect.construct", &[&class, &args]).unwrap_or(JsValue::UNDEFINED);
+    let _ = Reflect::set(&cache, &name.into(), &made);
+    made
 }
 
-fn call(format: &Function, value: f64) -> String {
-    text_of(
-        &format
-            .call1(&JsValue::NULL, &value.into())
-            .unwrap_or_default(),
-    )
+/// `this[name](...args)` as text; empty when it fails.
+fn method(this: &JsValue, name: &str, args: &[&JsValue]) -> String {
+    let Ok(function) = property(this, name).dyn_into::<Function>() else {
+        return String::new();
+    };
+    let args: Array = args.iter().copied().collect();
+    Reflect::apply(&function, this, &args)
+        .map(|value| text_of(&value))
+        .unwrap_or_default()
 }
 
 /// `chrome.i18n.getMessage(key, subs)`: empty when there is no such message (or no
@@ -235,81 +241,87 @@ fn message(key: &str, subs: &[String]) -> String {
     found.map(|value| text_of(&value)).unwrap_or_default()
 }
 
+#[allow(clippy::cast_precision_loss)]
+fn float(n: u64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
 impl Words for Browser {
     fn message(&self, key: &str, subs: &[String]) -> String {
         message(key, subs)
     }
 
     fn plural(&self, n: u64) -> String {
-        #[allow(clippy::cast_precision_loss)]
-        let n = n as f64;
-        let rules = self
-            .plural
-            .get_or_init(|| Intl::PluralRules::new(self.locales(), &Object::new()));
-        String::from(rules.select(n))
+        let rules = intl("plural", "PluralRules", &|| Object::new().into());
+        method(&rules, "select", &[&float(n)])
     }
 
     fn number(&self, n: f64, fraction: u8) -> String {
-        let format = if fraction == 0 {
-            self.integer.get_or_init(|| {
-                self.number_format(&object(&[("maximumFractionDigits", &0.into())]))
-            })
-        } else {
-            self.decimal.get_or_init(|| {
-                self.number_format(&object(&[("maximumFractionDigits", &1.into())]))
-            })
-        };
-        call(format, n)
+        let options = || object(&[("maximumFractionDigits", &fraction.into())]);
+        let name = if fraction == 0 { "integer" } else { "decimal" };
+        method(
+            &intl(name, "NumberFormat", &options),
+            "format",
+            &[&n.into()],
+        )
     }
 
     fn unit(&self, n: u64, unit: Unit) -> String {
-        let format = self.units[unit as usize].get_or_init(|| {
-            self.number_format(&object(&[
+        let options = || {
+            object(&[
                 ("style", &"unit".into()),
                 ("unit", &unit.name().into()),
                 ("unitDisplay", &"short".into()),
-            ]))
-        });
-        #[allow(clippy::cast_precision_loss)]
-        call(format, n as f64)
+            ])
+        };
+        let format = intl(unit.name(), "NumberFormat", &options);
+        method(&format, "format", &[&float(n)])
     }
 
     fn ago(&self, n: u64, unit: Unit) -> String {
-        let relative = self.relative.get_or_init(|| {
-            let options = object(&[("style", &"short".into())]);
-            Intl::RelativeTimeFormat::new(self.locales(), options.unchecked_ref())
-        });
+        let options = || object(&[("style", &"short".into())]);
+        let relative = intl("relative", "RelativeTimeFormat", &options);
         #[allow(clippy::cast_precision_loss)]
-        String::from(relative.format(-(n as f64), unit.name()))
+        let back = JsValue::from_f64(-(n as f64));
+        method(&relative, "format", &[&back, &unit.name().into()])
     }
 
     fn moment(&self, millis: u64) -> String {
-        let format = self.moment.get_or_init(|| {
-            self.date_format(&object(&[
+        let options = || {
+            object(&[
                 ("dateStyle", &"medium".into()),
                 ("timeStyle", &"medium".into()),
-            ]))
-        });
-        #[allow(clippy::cast_precision_loss)]
-        call(format, millis as f64)
+            ])
+        };
+        let format = intl("moment", "DateTimeFormat", &options);
+        method(&format, "format", &[&float(millis)])
     }
 
     fn clock(&self, minute: u32) -> String {
-        let format = self.clock.get_or_init(|| {
-            self.date_format(&object(&[
+        let options = || {
+            object(&[
                 ("hour", &"numeric".into()),
                 ("minute", &"2-digit".into()),
                 ("timeZone", &"UTC".into()),
-            ]))
-        });
+            ])
+        };
+        let format = intl("clock", "DateTimeFormat", &options);
         // That minute of the epoch's first day, read in UTC: the clock time alone.
-        call(format, f64::from(minute % 1440) * 60_000.0)
+        method(
+            &format,
+            "format",
+            &[&float(u64::from(minute % 1440) * 60_000)],
+        )
+    }
+
+    fn rtl(&self) -> bool {
+        RTL.with(|rtl| *rtl.get_or_init(|| t(k("dir")) == "rtl"))
     }
 }
 
 /// Runs `f` with the browser's words.
 fn with<R>(f: impl FnOnce(&Browser) -> R) -> R {
-    BROWSER.with(f)
+    f(&Browser)
 }
 
 /// The adapter's message `key` (no placeholders).
@@ -373,7 +385,12 @@ pub fn lang() -> String {
 
 /// The catalog's writing direction, `ltr` or `rtl`, for `<html dir>`.
 pub fn dir() -> &'static str {
-    if t("dir") == "rtl" { "rtl" } else { "ltr" }
+    if Browser.rtl() { "rtl" } else { "ltr" }
+}
+
+/// Outside text set apart from the sentence around it (see [`isolate_with`]).
+pub fn isolate(text: &str) -> String {
+    isolate_with(&Browser, text)
 }
 
 /// A catalog read from its `messages.json` text, substituting placeholders the way
@@ -506,6 +523,9 @@ mod tests {
         fn clock(&self, minute: u32) -> String {
             format!("{}:{:02}", minute / 60, minute % 60)
         }
+        fn rtl(&self) -> bool {
+            false
+        }
     }
 
     fn catalog() -> Catalog {
@@ -539,19 +559,19 @@ mod tests {
     fn texts_render_with_plural_forms_isolated_names_and_nested_messages() {
         let words = Plain(catalog());
         let two = Text::new("things").count(2).plain("Quadratics");
-        assert_eq!(
-            render_with(&words, &two),
-            "2 things in \u{2068}Quadratics\u{2069}"
-        );
+        assert_eq!(render_with(&words, &two), "2 things in Quadratics");
         let one = Text::new("things").count(1).plain("Kinematics");
-        assert_eq!(
-            render_with(&words, &one),
-            "one thing in \u{2068}Kinematics\u{2069}"
-        );
+        assert_eq!(render_with(&words, &one), "one thing in Kinematics");
         let nested = Text::new("reason").text(Text::new("hello").plain("<b>x</b>"));
+        assert_eq!(render_with(&words, &nested), "Stopped: Hello, <b>x</b>!");
+        // An Arabic name in an English sentence is set apart; on an Arabic page, every
+        // outside text is.
+        let arabic = Text::new("hello").plain("ليلى");
+        assert_eq!(render_with(&words, &arabic), "Hello, \u{2068}ليلى\u{2069}!");
+        let ar = Cldr::new("ar");
         assert_eq!(
-            render_with(&words, &nested),
-            "Stopped: Hello, \u{2068}<b>x</b>\u{2069}!"
+            render_with(&ar, &Text::new("board_caption").plain("Quadratics")),
+            "لوحة صدارة \u{2068}Quadratics\u{2069}"
         );
         // A key no catalog has still says something.
         assert_eq!(render_with(&words, &Text::new("nope").number(7)), "nope 7");
@@ -617,6 +637,9 @@ mod tests {
         fn clock(&self, minute: u32) -> String {
             format!("{:02}:{:02}", minute / 60, minute % 60)
         }
+        fn rtl(&self) -> bool {
+            self.lang == "ar"
+        }
     }
 
     const LANGS: [&str; 4] = ["en", "es", "de", "ar"];
@@ -659,12 +682,108 @@ mod tests {
             "QuizPulse: Connection lost: retry 2 of 5 in 3 s"
         );
         let refused = ConnState::AuthFailed {
-            reason: "refused".into(),
+            reason: Text::new("auth_expired"),
         };
         assert_eq!(
             title(&refused, 0, false),
-            "QuizPulse: Sign-in needed: \u{2068}refused\u{2069}. Click to sign in again."
+            "QuizPulse: Sign-in needed: your sign-in has expired or was revoked. Click to sign in again."
         );
+    }
+
+    #[test]
+    fn the_cores_texts_read_in_english_as_they_always_did() {
+        use quizpulse::events::ConnEvent;
+        use quizpulse::moves::{Move, describe};
+        use quizpulse::settings::Settings;
+        use quizpulse::wire::ApiError;
+        let en = Cldr::new("en");
+        let said = |text: &Text| render_with(&en, text).replace(['\u{2068}', '\u{2069}'], "");
+        let moves = |n: u32| -> Vec<Move> {
+            (1..=n)
+                .map(|i| Move {
+                    username: format!("u{i}"),
+                    from: (i % 2 == 0).then_some(i + 5),
+                    to: i,
+                })
+                .collect()
+        };
+        let bad_url = Settings {
+            server_url: "ftp://quiz.example.org".into(),
+            ..Settings::default()
+        }
+        .validated()
+        .unwrap_err();
+        let cases: Vec<(Text, &str)> = vec![
+            (
+                Text::new("notify_new_sessions")
+                    .count(3)
+                    .plain("Quadratics")
+                    .plain("bob")
+                    .score(87.5),
+                "3 new sessions on Quadratics (latest: bob, 87.5)",
+            ),
+            (
+                Text::new("notify_summary").count(1),
+                "and 1 more update on what you follow",
+            ),
+            (describe(&moves(1)), "u1 entered the top 10 at #1"),
+            (
+                describe(&moves(2)),
+                "u1 entered the top 10 at #1, u2 moved up to #2 (from #7)",
+            ),
+            (
+                describe(&moves(5)),
+                "u1 entered the top 10 at #1, u2 moved up to #2 (from #7), u3 entered the top 10 at #3, and 2 more",
+            ),
+            (
+                bad_url.text(),
+                "Server URL: must start with http:// or https:// (not ftp://)",
+            ),
+            (
+                ApiError::describe_status(502, "Bad Gateway"),
+                "Server error (HTTP 502: Bad Gateway)",
+            ),
+            (
+                ConnEvent::Closed {
+                    code: 4001,
+                    reason: "token expired".into(),
+                    was_open: true,
+                }
+                .text(),
+                "closed: code 4001 (token invalid or expired), reason “token expired”",
+            ),
+            (
+                ConnEvent::RetryScheduled {
+                    in_secs: 3,
+                    attempt: Some(2),
+                }
+                .text(),
+                "retry 2 of 5 in 3 s",
+            ),
+            (
+                ConnEvent::ClosedByUs {
+                    code: 4000,
+                    reason: "keepalive timeout".into(),
+                }
+                .text(),
+                "closed by QuizPulse: code 4000, keepalive timeout",
+            ),
+            (
+                Text::new("notify_connection_lost")
+                    .plain("http://127.0.0.1:8000")
+                    .ago(std::time::Duration::from_secs(150)),
+                "Cannot reach http://127.0.0.1:8000 (lost 2 min ago); QuizPulse keeps trying in the background.",
+            ),
+            (
+                Text::new("toast_alert")
+                    .text(Text::plain_text("Quadratics"))
+                    .text(Text::new("notify_new_session").plain("bob").score(91.0)),
+                "Quadratics: New session: bob scored 91",
+            ),
+        ];
+        for (text, english) in cases {
+            assert_eq!(said(&text), english, "{text}");
+        }
     }
 
     #[test]
@@ -685,7 +804,9 @@ mod tests {
             for (form_a, a) in &by_form {
                 for (form_b, b) in &by_form {
                     let strip = |t: &str| t.replace(|c: char| c.is_ascii_digit(), "");
-                    if form_a != form_b && !(lang == "es" && [form_a, form_b].contains(&&"many".to_owned())) {
+                    if form_a != form_b
+                        && !(lang == "es" && [form_a, form_b].contains(&&"many".to_owned()))
+                    {
                         assert_ne!(strip(a), strip(b), "{lang}: {form_a} and {form_b}");
                     }
                 }

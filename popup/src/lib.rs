@@ -45,15 +45,17 @@ pub fn options_main(root: web_sys::Element) {
 /// page mirrors in a right-to-left language) and the title (`title`, a catalog key).
 fn prepare(root: &web_sys::Element, title: &str) {
     use quizpulse_chrome::i18n::{dir, lang, t};
+    use quizpulse_chrome::property;
     root.set_text_content(None);
-    if let Some(document) = root.owner_document() {
-        if let Some(html) = document.document_element() {
-            // Setting an attribute on the page's own root element cannot fail.
-            let _ = html.set_attribute("lang", &lang());
-            let _ = html.set_attribute("dir", dir());
-        }
-        document.set_title(&t(title));
-    }
+    // Read and set in place: typed bindings for `document`, its root and its title
+    // would add their shims to the glue every page downloads.
+    let document = property(&js_sys::global(), "document");
+    let html = property(&document, "documentElement");
+    let html: &web_sys::Element = html.unchecked_ref();
+    // Setting an attribute on the page's own root element cannot fail.
+    let _ = html.set_attribute("lang", &lang());
+    let _ = html.set_attribute("dir", dir());
+    let _ = js_sys::Reflect::set(&document, &"title".into(), &t(title).into());
 }
 
 #[cfg(test)]

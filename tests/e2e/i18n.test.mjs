@@ -15,14 +15,17 @@ import { DIST, SERVER_BIN, launchExtension, openPage, screenshot, startServer } 
 import {
   LIVE_ARGS,
   accessToken,
+  badge,
+  cachedSnapshot,
   command,
   notificationCalls,
+  quizRow,
   signIn,
   spyOnNotifications,
   upload,
   waitFor,
 } from './lib/live.mjs';
-import { EVIL, SNAPSHOT_KEY, silenceWorkerPort, snapshot, storeSnapshot } from './lib/snapshots.mjs';
+import { EVIL, sessionToast, silenceWorkerPort, snapshot, storeSnapshot } from './lib/snapshots.mjs';
 
 /** The languages, with the --lang each browser starts with and the direction expected. */
 const LANGUAGES = [
@@ -31,6 +34,9 @@ const LANGUAGES = [
   { lang: 'de', flag: 'de', dir: 'ltr' },
   { lang: 'ar', flag: 'ar', dir: 'rtl' },
 ];
+
+/** No live worker test without the real server (`cargo xtask test` builds it). */
+const noServer = SERVER_BIN ? false : 'no server binary (QUIZPULSE_SERVER_BIN; cargo xtask test sets it)';
 
 /** An Arabic username (Layla), for the isolation of right-to-left names. */
 const ARABIC_NAME = 'ليلى';
@@ -88,13 +94,19 @@ async function noSeriousViolations(page, what) {
 async function mirrored(page, dir) {
   const root = await page.evaluate(() => ({ lang: document.documentElement.lang, dir: document.documentElement.dir }));
   assert.equal(root.dir, dir);
-  if (dir === 'rtl') {
-    // The first tab sits at the right edge, the page's start.
+  // The header's mark sits at the page's start: the left edge, or the right one in a
+  // right-to-left language; so does the first tab of the popup.
+  const [logo, title] = await Promise.all([
+    page.locator('.bar__logo').boundingBox(),
+    page.locator('.bar__title').boundingBox(),
+  ]);
+  assert.equal(logo.x > title.x, dir === 'rtl', 'the header mirrors with the language');
+  if ((await page.locator('.tab').count()) > 1) {
     const [first, last] = await Promise.all([
       page.locator('.tab').first().boundingBox(),
       page.locator('.tab').last().boundingBox(),
     ]);
-    if (first && last) assert.ok(first.x > last.x, 'tabs run right to left');
+    assert.equal(first.x > last.x, dir === 'rtl', 'tabs run in the reading direction');
   }
   return root.lang;
 }
@@ -144,7 +156,10 @@ for (const { lang, flag, dir } of LANGUAGES) {
       const theme = dark ? 'dark' : 'light';
 
       test(`the popup, every tab (${theme})`, async () => {
-        const snap = snapshot({ state: 'retrying', toasts: [] });
+        // The toast is the one the worker makes for a new session (the same words as
+        // its notification), so that it shows in every screenshot's language.
+        const toast = sessionToast('Quadratics', 'bob', 91.5);
+        const snap = snapshot({ state: 'retrying', toasts: [toast], toastMs: 120_000 });
         const { page, errors } = await openPopup(ext, snap, { dark });
         await page.locator('.board').first().waitFor();
         assert.equal(await mirrored(page, dir), lang);
@@ -192,11 +207,50 @@ for (const { lang, flag, dir } of LANGUAGES) {
       });
     }
 
+    test('one notification from the live worker, and the badge\u2019s tooltip', { skip: noServer }, async () => {
+      const server = await startServer({ args: LIVE_ARGS });
+      try {
+        const { page } = await openPage(ext, 'options.html', { width: 900, height: 700 });
+        await signIn(page, server, 'alice');
+        await spyOnNotifications(ext.worker);
+        await command(page, { type: 'follow', quiz_id: 'quadratics' });
+        await waitFor(
+          async () => quizRow(await cachedSnapshot(page), 'quadratics')?.subscription === 'confirmed',
+          15_000,
+          'the follow confirmed',
+        );
+        const bob = await accessToken(server, 'bob');
+        await upload(server, bob, 'quadratics', 91.5);
+        const shown = await waitFor(
+          async () => (await notificationCalls(ext.worker)).find((c) => c.name === 'create' && c.id === 'quiz:quadratics'),
+          20_000,
+          'the notification of bob\u2019s session',
+        );
+        // The catalog's sentence, with the language's own number and the name set apart
+        // where the page is right to left.
+        const score = await page.evaluate((l) => new Intl.NumberFormat(l, { maximumFractionDigits: 1 }).format(91.5), lang);
+        const name = dir === 'rtl' ? '\u2068bob\u2069' : 'bob';
+        const title = dir === 'rtl' ? '\u2068Quadratics\u2069' : 'Quadratics';
+        const expected = CATALOGS[lang].notify_new_session.replace('$USER$', name).replace('$SCORE$', score);
+        assert.equal(shown.message, expected);
+        assert.equal(shown.title, title);
+        // The toolbar button's tooltip: live, one unread update, in the language's form for one.
+        const category = await page.evaluate((l) => new Intl.PluralRules(l).select(1), lang);
+        const one = await page.evaluate((l) => new Intl.NumberFormat(l, { maximumFractionDigits: 0 }).format(1), lang);
+        const tooltip = CATALOGS[lang][`badge_unread__${category}`].replace('$COUNT$', one);
+        await waitFor(async () => (await badge(page)).title === tooltip, 10_000, `the tooltip ${tooltip}`);
+        await command(page, { type: 'sign_out' });
+        await page.close();
+      } finally {
+        await server.stop();
+      }
+    });
+
     if (lang === 'en' || lang === 'ar') {
       test('a hostile and an Arabic username are text, in the board, the toasts and the titles', async () => {
         const snap = snapshot({
           evil: true,
-          toasts: [`New session by ${EVIL}`, `New session by ${ARABIC_NAME}`],
+          toasts: [sessionToast('Quadratics', EVIL, 50), sessionToast('Quadratics', ARABIC_NAME, 60)],
           toastMs: 60_000,
         });
         // The second player is an Arabic name; the signed-in user too (the Me tab's title).

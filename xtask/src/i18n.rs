@@ -99,6 +99,36 @@ pub const ALLOWED: &[(&str, &str, &str)] = &[
         "QuizPulse: a port closed before a message: {}",
         "a console.debug line",
     ),
+    (
+        "background/src/messages.rs",
+        "QuizPulse takes commands only from its own pages",
+        "the port protocol's answer to a content script or another extension, never to a user",
+    ),
+    (
+        "background/src/secrets.rs",
+        "IndexedDB get",
+        "the name of the browser API that failed, as in every ChromeError",
+    ),
+    (
+        "background/src/secrets.rs",
+        "IndexedDB put",
+        "the name of the browser API that failed, as in every ChromeError",
+    ),
+    (
+        "background/src/secrets.rs",
+        "IndexedDB open",
+        "the name of the browser API that failed, as in every ChromeError",
+    ),
+    (
+        "background/src/secrets.rs",
+        "the promise gave no resolver",
+        "cannot happen (a JS Promise always calls its executor): the detail of an impossible error",
+    ),
+    (
+        "background/src/secrets.rs",
+        "not available here",
+        "the detail of a call to a browser API that does not exist; the browser's own API errors are English too",
+    ),
 ];
 
 /// Everything the check found wrong, one line each (empty: all good).

@@ -40,23 +40,9 @@ impl From<SettingsError> for FieldError {
         };
         FieldError {
             field,
-            message: Text::new("error_detail").plain(err.to_string()),
+            message: err.text(),
         }
     }
-}
-
-/// Which field a message from the worker's `settings_error` belongs to, by the
-/// core's prefix (`"Socket URL: …"`); the server URL when it names none.
-pub fn field_of(message: &str) -> Field {
-    [
-        ("Socket URL:", Field::SocketUrl),
-        ("Site URL:", Field::SiteUrl),
-        ("Leaderboard size:", Field::BoardLimit),
-        ("Quiet hours:", Field::QuietHours),
-    ]
-    .into_iter()
-    .find(|(prefix, _)| message.starts_with(prefix))
-    .map_or(Field::ServerUrl, |(_, field)| field)
 }
 
 /// The form's fields as typed.
@@ -220,10 +206,15 @@ mod tests {
         form.socket_url = "http://nope".into();
         let err = form.to_settings().unwrap_err();
         assert_eq!(err.field, Field::SocketUrl);
-        let core = SettingsError::SocketUrl("must start with ws:// or wss:// (not http://)".into())
-            .to_string();
-        assert_eq!(err.message, Text::new("error_detail").plain(core.clone()));
-        assert_eq!(field_of(&core), Field::SocketUrl);
+        let core = Text::new("url_scheme_not")
+            .plain("ws://")
+            .plain("wss://")
+            .plain("http://");
+        assert_eq!(
+            err.message,
+            Text::new("settings_socket_url").text(core.clone())
+        );
+        assert_eq!(FieldError::from(SettingsError::SocketUrl(core)), err);
 
         let mut form = SettingsForm::from_settings(&Settings::default());
         form.board_limit = "lots".into();
@@ -247,7 +238,6 @@ mod tests {
                 message: Text::new("form_quiet_start_bad"),
             }
         );
-        assert_eq!(field_of("Server URL: is empty"), Field::ServerUrl);
     }
 
     #[test]

@@ -130,7 +130,7 @@ pub(super) fn query_note<T>(query: &QueryView<T>, what: Query) -> Option<View> {
             k("standing_empty"),
         ],
     };
-    let error = query.error.as_deref().map(isolate).unwrap_or_default();
+    let error = query.error.as_ref().map(render).unwrap_or_default();
     let text = match (&query.data, &query.error, query.fetching) {
         (None, Some(_), _) => tr(keys[0], &[error]),
         (Some(_), Some(_), _) => tr(keys[1], &[error]),

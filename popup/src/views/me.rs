@@ -5,6 +5,7 @@ use quizpulse_chrome::i18n::{ago, isolate, number, score, t, tn, tr};
 use sycamore::prelude::*;
 
 use super::board::{Query, query_note};
+use super::list;
 use super::reactive::dynamic;
 use crate::live::Live;
 use crate::model::sparkline::{VIEW_BOX, sparkline};
@@ -39,7 +40,7 @@ pub(super) fn me(live: Live) -> View {
             let scores: Vec<f64> = recent.iter().rev().map(|r| r.score).collect();
             let spoken = tr(
                 "me_sparkline",
-                &[scores.iter().map(|s| score(*s)).collect::<Vec<_>>().join(&t("list_separator"))],
+                &[list(scores.iter().map(|s| score(*s)))],
             );
             let line: View = match sparkline(&scores) {
                 Some(line) => {

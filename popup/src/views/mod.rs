@@ -40,32 +40,17 @@ fn header(subtitle: &str) -> View {
     }
 }
 
-/// The message `key` with views in its placeholders (`$1` is `parts[0]`, …), in the
-/// order the language puts them.
-fn compose(key: &str, parts: Vec<View>) -> View {
-    // Each placeholder is filled with a private-use character, then the text is cut there.
-    let marks: Vec<String> = (0..parts.len())
-        .map(|i| {
-            char::from_u32(0xE000 + i as u32)
-                .unwrap_or('\u{E000}')
-                .to_string()
-        })
-        .collect();
-    let mut parts: Vec<Option<View>> = parts.into_iter().map(Some).collect();
-    let mut out = Vec::new();
-    let mut run = String::new();
-    for c in tr(key, &marks).chars() {
-        let slot = (c as u32).checked_sub(0xE000).map(|i| i as usize);
-        match slot.and_then(|i| parts.get_mut(i)) {
-            Some(part) => {
-                out.push(View::from(std::mem::take(&mut run)));
-                out.push(part.take().unwrap_or_default());
-            }
-            None => run.push(c),
+/// Items as a list in the language (`a, b, c`).
+fn list(items: impl Iterator<Item = String>) -> String {
+    let separator = t("list_separator");
+    let mut out = String::new();
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(&separator);
         }
+        out.push_str(&item);
     }
-    out.push(View::from(run));
-    View::from(out)
+    out
 }
 
 /// Asks the worker for its version and puts the answer in `worker`.

@@ -2,7 +2,6 @@
 //! errors at their field), sign out, "Test connection" step by step, and the connection
 //! event log, copyable.
 
-use quizpulse::Text;
 use quizpulse::messages::{Command, Page, StepStatus, TestCheck, TestStep};
 use quizpulse::settings::{DEFAULT_SERVER_URL, Settings};
 use quizpulse::text::k;
@@ -11,10 +10,10 @@ use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use super::reactive::{attr, click, dynamic, effect, selector, submit, text};
-use super::{compose, footer, header, strip};
+use super::{footer, header, list, strip};
 use crate::chrome;
 use crate::live::{Cache, Live};
-use crate::model::form::{Field, FieldError, SettingsForm, field_of, parse_hhmm};
+use crate::model::form::{Field, FieldError, SettingsForm, parse_hhmm};
 use crate::model::{granted_hosts, settings_key, stored_settings};
 
 /// Whether the extension may reach the configured server.
@@ -241,10 +240,7 @@ pub fn Options() -> View {
             return;
         };
         if let Some(err) = error {
-            errors.set(Some(FieldError {
-                field: field_of(&err),
-                message: Text::new("error_detail").plain(err),
-            }));
+            errors.set(Some(FieldError::from(err)));
             message.set(t("options_not_saved"));
             message_is_error.set(true);
             pending.set(None);
@@ -328,9 +324,9 @@ pub fn Options() -> View {
     );
     let insecure_check = check(
         "allow-insecure",
-        "Allow unencrypted connections",
+        k("check_insecure"),
         form.allow_insecure,
-        "Lets http:// and ws:// reach a server on another computer: your password and sign-in would cross the network in clear text. Only on a network you trust.",
+        k("check_insecure_hint"),
     );
     let quiet_error = field_error(errors, Field::QuietHours);
     let checks: Vec<View> = vec![
@@ -404,13 +400,9 @@ pub fn Options() -> View {
     let sign_out = move |_| live.send(Command::SignOut);
     let account = move || match signed_in.get_clone() {
         Some(name) => {
-            let said = compose(
-                k("options_signed_in_as"),
-                vec![view! { strong(data-testid="account") { bdi { (name) } } }],
-            );
-            let sign_out_words = t("options_sign_out");
+            let (said, sign_out_words) = (t("options_signed_in_as"), t("options_sign_out"));
             view! {
-                p { (said) }
+                p { (said) " " strong(data-testid="account") { bdi { (name) } } }
                 div(class="form__actions") {
                     button(class="button", r#type="button", on:click=click(sign_out)) { (sign_out_words) }
                 }
@@ -525,7 +517,7 @@ fn access_card(
         if hosts.is_empty() {
             t("access_none")
         } else {
-            hosts.join(&t("list_separator"))
+            list(hosts.into_iter())
         }
     });
     let pattern = text(move || saved.with(Settings::host_permission_pattern));
@@ -541,20 +533,14 @@ fn access_card(
         };
         view! { span(class=class) { (words) } }
     });
-    let title = t("access_title");
-    let hosts = compose(
-        k("access_hosts"),
-        vec![view! { strong(data-testid="granted-hosts", dir="ltr") { (granted) } }],
-    );
-    let server = compose(
-        k("access_server"),
-        vec![view! { code(dir="ltr") { (pattern) } }, state],
-    );
+    let (title, hosts, server) = (t("access_title"), t("access_hosts"), t("access_server"));
     view! {
         section(class="card", aria-labelledby="access-title") {
             h2(id="access-title") { (title) }
-            p { (hosts) }
-            p(class="access", data-testid="server-access") { (server) }
+            p { (hosts) " " strong(data-testid="granted-hosts", dir="ltr") { (granted) } }
+            p(class="access", data-testid="server-access") {
+                (server) " " code(dir="ltr") { (pattern) } " " (state)
+            }
         }
     }
 }
@@ -590,7 +576,7 @@ fn test_card(live: Live) -> View {
                 .map(|step| {
                     let (words, class) = step_words(step.status);
                     let head = tr("step_head", &[t(check_name(step.check)), t(words)]);
-                    let detail = step.detail;
+                    let detail = step.detail.as_ref().map(render).unwrap_or_default();
                     view! {
                         li(class=class) {
                             span(class="step__mark", aria-hidden="true")
@@ -620,11 +606,16 @@ fn test_card(live: Live) -> View {
 
 fn log_card(live: Live) -> View {
     let entries = selector(move || live.with(|s| s.map(|s| s.events.clone()).unwrap_or_default()));
-    let log_text =
-        selector(move || live.with(|s| s.map(|s| s.events_text.clone()).unwrap_or_default()));
     let copied = create_signal(String::new());
     let copy = move |_| {
-        let text = log_text.get_clone();
+        // One `time  what happened` line per entry, oldest first: the times stay
+        // RFC 3339 in UTC for the bug report, the words are the user's language.
+        let text: String = entries.with_untracked(|entries| {
+            entries
+                .iter()
+                .map(|e| format!("{}  {}\n", e.at.to_rfc3339(), render(&e.text)))
+                .collect()
+        });
         spawn_local(async move {
             copied.set(match chrome::copy_text(&text).await {
                 Ok(()) => t("log_copied"),
@@ -640,7 +631,7 @@ fn log_card(live: Live) -> View {
             .map(|e| {
                 let at = e.at.to_rfc3339();
                 let datetime = at.clone();
-                let text = e.text;
+                let text = render(&e.text);
                 view! { li { time(datetime=datetime, dir="ltr") { (at) } " " (text) } }
             })
             .collect();

@@ -85,7 +85,7 @@ fn quiz_list(live: Live, ui: Ui) -> View {
             query_note(&list, Query::Quizzes)
         } else {
             list.error.map(|error| {
-                let text = tr("quizzes_stale", &[isolate(&error)]);
+                let text = tr("quizzes_stale", &[render(&error)]);
                 view! { p(class="note note--error") { (text) } }
             })
         }

@@ -6,7 +6,7 @@ use quizpulse::ConnState;
 use quizpulse::messages::{Command, Secret, SignInStatus};
 use quizpulse::settings::{DEFAULT_SERVER_URL, Settings};
 use quizpulse::text::k;
-use quizpulse_chrome::i18n::{isolate, t, tr};
+use quizpulse_chrome::i18n::{isolate, render, t, tr};
 use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
@@ -52,7 +52,7 @@ pub(super) fn sign_in(live: Live) -> View {
         let settings = match candidate.validated() {
             Ok(settings) => settings,
             Err(err) => {
-                server_error.set(err.to_string());
+                server_error.set(render(&err.text()));
                 return;
             }
         };
@@ -96,7 +96,7 @@ pub(super) fn sign_in(live: Live) -> View {
     // more dynamic view.
     let refused = dynamic(move || {
         reason.get_clone().map(|reason| {
-            let words = tr("signin_stopped", &[isolate(&reason)]);
+            let words = tr("signin_stopped", &[render(&reason)]);
             view! {
                 p(class="note note--error", data-testid="auth-failed") { (words) }
             }
@@ -123,7 +123,7 @@ pub(super) fn sign_in(live: Live) -> View {
             return local;
         }
         match status.get_clone() {
-            SignInStatus::Failed(message) => message,
+            SignInStatus::Failed(message) => render(&message),
             _ => String::new(),
         }
     });

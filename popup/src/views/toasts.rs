@@ -3,7 +3,7 @@
 
 use quizpulse::messages::Command;
 use quizpulse::notify::{Toast, ToastLevel};
-use quizpulse_chrome::i18n::t;
+use quizpulse_chrome::i18n::{render, t};
 use sycamore::prelude::*;
 
 use super::reactive::{click, effect, keyed, selector};
@@ -68,7 +68,7 @@ fn toast_view(live: Live, shelf: Signal<Shelf>, toast: Toast) -> View {
         ToastLevel::Warning => "toast toast--warning",
         ToastLevel::Error => "toast toast--error",
     };
-    let (words, close) = (toast.text, t("toast_dismiss"));
+    let (words, close) = (render(&toast.text), t("toast_dismiss"));
     let dismiss = move |_| {
         shelf.update(|s| s.dismiss(id));
         live.send(Command::DismissToast { id });
