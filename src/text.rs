@@ -71,27 +71,65 @@ impl From<TextJson> for Text {
 /// JSON: an object with one field named for the kind: `{"plain": "alice"}`,
 /// `{"count": 3}`, `{"score": 875}`, `{"text": {…}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "Json")]
 pub enum Arg {
     /// Text from outside, shown as it is and set apart from the sentence's direction
     /// (a username, a quiz title, a URL, a close code, the server's or the browser's own
     /// words).
     Plain(String),
-    /// A count: a number that also chooses the message's plural form. At most one per
-    /// message.
-    Count(u64),
-    /// A number (a rank, an attempt).
-    Number(i64),
-    /// A score, in tenths of a point (87.5 is 875).
-    Score(i64),
-    /// A span of time, in milliseconds ("3 s", "2 min").
-    Span(u64),
-    /// How long before the message was made, in milliseconds ("5 min ago").
-    Ago(u64),
-    /// A moment, shown as the user's local date and time.
-    At(Timestamp),
     /// A message inside the message (a reason inside a sentence).
     Text(Box<Text>),
+    /// A number of some [`Kind`]: how the adapters write it.
+    Value(Kind, i64),
+}
+
+/// What a number argument is, which says how it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A count: a number that also chooses the message's plural form (at most one per
+    /// message).
+    Count,
+    /// A number (a rank, an attempt).
+    Number,
+    /// A score, in tenths of a point (87.5 is 875).
+    Score,
+    /// A span of time, in milliseconds ("3 s", "2 min").
+    Span,
+    /// How long before the message was made, in milliseconds ("5 min ago").
+    Ago,
+    /// A moment (milliseconds since the epoch), shown as the user's local date and time.
+    At,
+}
+
+impl Kind {
+    /// Every kind, in the order of [`Kind::name`]'s names.
+    const ALL: [Kind; 6] = [
+        Kind::Count,
+        Kind::Number,
+        Kind::Score,
+        Kind::Span,
+        Kind::Ago,
+        Kind::At,
+    ];
+
+    /// Its name in the JSON (`"count"`).
+    pub fn name(self) -> &'static str {
+        ["count", "number", "score", "span", "ago", "at"][self as usize]
+    }
+
+    fn named(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// serde reads an argument through the one JSON reader ([`FromJson`]), so both
+/// readers agree by construction.
+impl TryFrom<Json> for Arg {
+    type Error = serde_json::Error;
+
+    fn try_from(json: Json) -> Result<Arg, serde_json::Error> {
+        Arg::from_json(json)
+    }
 }
 
 /// Marks a catalog key that is held somewhere (a `match` arm, an array) before it
@@ -127,12 +165,16 @@ impl Text {
 
     /// Adds a count (it chooses the plural form).
     pub fn count(self, n: u64) -> Text {
-        self.with(Arg::Count(n))
+        self.value(Kind::Count, i64::try_from(n).unwrap_or(i64::MAX))
     }
 
     /// Adds a number.
     pub fn number(self, n: i64) -> Text {
-        self.with(Arg::Number(n))
+        self.value(Kind::Number, n)
+    }
+
+    fn value(self, kind: Kind, n: i64) -> Text {
+        self.with(Arg::Value(kind, n))
     }
 
     /// Adds a score, rounded to tenths of a point (half away from zero; not a number
@@ -143,17 +185,17 @@ impl Text {
 
     /// Adds a span of time.
     pub fn span(self, span: Duration) -> Text {
-        self.with(Arg::Span(millis(span)))
+        self.value(Kind::Span, millis(span))
     }
 
     /// Adds how long ago something was.
     pub fn ago(self, span: Duration) -> Text {
-        self.with(Arg::Ago(millis(span)))
+        self.value(Kind::Ago, millis(span))
     }
 
     /// Adds a moment.
     pub fn at(self, at: Timestamp) -> Text {
-        self.with(Arg::At(at))
+        self.value(Kind::At, i64::try_from(at.as_millis()).unwrap_or(i64::MAX))
     }
 
     /// Adds a message inside this one.
@@ -164,14 +206,13 @@ impl Text {
     /// The count that chooses the plural form, if the message has one.
     pub fn plural_count(&self) -> Option<u64> {
         self.args.iter().find_map(|arg| match arg {
-            Arg::Count(n) => Some(*n),
+            Arg::Value(Kind::Count, n) => u64::try_from(*n).ok(),
             _ => None,
         })
     }
 }
 
-/// Written by hand: serde's derive writes each variant's value through its own code,
-/// which the worker's wasm would carry once per kind of number.
+/// Written by hand, like [`Text`]'s.
 impl Serialize for Arg {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -179,12 +220,7 @@ impl Serialize for Arg {
         match self {
             Arg::Plain(text) => map.serialize_entry("plain", text)?,
             Arg::Text(text) => map.serialize_entry("text", text)?,
-            Arg::Count(n) => map.serialize_entry("count", n)?,
-            Arg::Span(n) => map.serialize_entry("span", n)?,
-            Arg::Ago(n) => map.serialize_entry("ago", n)?,
-            Arg::At(at) => map.serialize_entry("at", &at.as_millis())?,
-            Arg::Number(n) => map.serialize_entry("number", n)?,
-            Arg::Score(n) => map.serialize_entry("score", n)?,
+            Arg::Value(kind, n) => map.serialize_entry(kind.name(), n)?,
         }
         map.end()
     }
@@ -200,12 +236,12 @@ impl Arg {
         } else {
             0
         };
-        Arg::Score(tenths)
+        Arg::Value(Kind::Score, tenths)
     }
 }
 
-fn millis(span: Duration) -> u64 {
-    u64::try_from(span.as_millis()).unwrap_or(u64::MAX)
+fn millis(span: Duration) -> i64 {
+    i64::try_from(span.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl From<&'static str> for Text {
@@ -229,11 +265,8 @@ impl std::fmt::Display for Text {
             }
             match arg {
                 Arg::Plain(text) => write!(f, "{text:?}")?,
-                Arg::Count(n) => write!(f, "{n}")?,
-                Arg::Number(n) | Arg::Score(n) => write!(f, "{n}")?,
-                Arg::Span(ms) | Arg::Ago(ms) => write!(f, "{ms} ms")?,
-                Arg::At(at) => write!(f, "{at}")?,
                 Arg::Text(text) => write!(f, "{text}")?,
+                Arg::Value(kind, n) => write!(f, "{}={n}", kind.name())?,
             }
         }
         f.write_str(")")
@@ -259,17 +292,14 @@ impl FromJson for Arg {
             Json::Object(mut fields) if fields.len() == 1 => fields.remove(0),
             other => return Err(expected("an argument", &other)),
         };
-        let (int, unsigned) = (value.as_i64(), value.as_u64());
         let arg = match (name.as_str(), value) {
             ("plain", Json::String(text)) => Some(Arg::Plain(text)),
-            ("count", _) => unsigned.map(Arg::Count),
-            ("number", _) => int.map(Arg::Number),
-            ("score", _) => int.map(Arg::Score),
-            ("span", _) => unsigned.map(Arg::Span),
-            ("ago", _) => unsigned.map(Arg::Ago),
-            ("at", _) => unsigned.map(|ms| Arg::At(Timestamp::from_millis(ms))),
             ("text", value) => Some(Arg::Text(Box::new(Text::from_json(value)?))),
-            _ => None,
+            // Counts, spans and moments are never negative.
+            (name, value) => Kind::named(name)
+                .zip(value.as_i64())
+                .filter(|(kind, n)| *n >= 0 || matches!(kind, Kind::Number | Kind::Score))
+                .map(|(kind, n)| Arg::Value(kind, n)),
         };
         arg.ok_or_else(|| expected("an argument", &Json::String(name)))
     }
@@ -315,9 +345,9 @@ mod tests {
 
     #[test]
     fn scores_round_to_tenths_and_bad_arguments_are_refused() {
-        assert_eq!(Arg::score(87.25), Arg::Score(873));
-        assert_eq!(Arg::score(-0.05), Arg::Score(-1));
-        assert_eq!(Arg::score(f64::NAN), Arg::Score(0));
+        assert_eq!(Arg::score(87.25), Arg::Value(Kind::Score, 873));
+        assert_eq!(Arg::score(-0.05), Arg::Value(Kind::Score, -1));
+        assert_eq!(Arg::score(f64::NAN), Arg::Value(Kind::Score, 0));
         for bad in [
             r#"{"key":"x","args":[{"shout":"hi"}]}"#,
             r#"{"key":"x","args":[{"count":-1}]}"#,

@@ -18,10 +18,10 @@
 
 use js_sys::{Array, Function, Object, Reflect};
 use quizpulse::json::Json;
-use quizpulse::text::{Arg, Text, k};
+use quizpulse::text::{Arg, Kind, Text, k};
 use wasm_bindgen::prelude::*;
 
-use crate::{invoke, object, property};
+use crate::{invoke, property};
 
 /// A unit of time for spans and "ago".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,16 +167,19 @@ pub fn render_with<W: Words + ?Sized>(words: &W, text: &Text) -> String {
 fn argument<W: Words + ?Sized>(words: &W, arg: &Arg) -> String {
     match arg {
         Arg::Plain(text) => isolate_with(words, text),
-        #[allow(clippy::cast_precision_loss)]
-        Arg::Count(n) => words.number(*n as f64, 0),
-        #[allow(clippy::cast_precision_loss)]
-        Arg::Number(n) => words.number(*n as f64, 0),
-        #[allow(clippy::cast_precision_loss)]
-        Arg::Score(tenths) => words.number(*tenths as f64 / 10.0, 1),
-        Arg::Span(millis) => span_with(words, *millis),
-        Arg::Ago(millis) => ago_with(words, *millis),
-        Arg::At(at) => words.moment(at.as_millis()),
         Arg::Text(text) => render_with(words, text),
+        Arg::Value(kind, n) => {
+            #[allow(clippy::cast_precision_loss)]
+            let float = *n as f64;
+            let unsigned = u64::try_from(*n).unwrap_or(0);
+            match kind {
+                Kind::Count | Kind::Number => words.number(float, 0),
+                Kind::Score => words.number(float / 10.0, 1),
+                Kind::Span => span_with(words, unsigned),
+                Kind::Ago => ago_with(words, unsigned),
+                Kind::At => words.moment(unsigned),
+            }
+        }
     }
 }
 
@@ -199,10 +202,10 @@ fn text_of(value: &JsValue) -> String {
     value.as_string().unwrap_or_default()
 }
 
-/// The formatter called `name`: `new Intl[kind]([lang], options())`, made once, where
-/// `lang` is the catalog's language (its `lang` message). `undefined` if the browser
-/// has no such formatter.
-fn intl(name: &str, kind: &str, options: &dyn Fn() -> JsValue) -> JsValue {
+/// The formatter called `name`: `new Intl[kind]([lang], options)` (`options` as JSON
+/// text), made once, where `lang` is the catalog's language (its `lang` message).
+/// `undefined` if the browser has no such formatter.
+fn intl(name: &str, kind: &str, options: &str) -> JsValue {
     let cache = FORMATTERS.with(Object::clone);
     let found = property(&cache, name);
     if !found.is_undefined() {
@@ -211,7 +214,7 @@ fn intl(name: &str, kind: &str, options: &dyn Fn() -> JsValue) -> JsValue {
     let lang = message(k("lang"), &[]);
     let lang = JsValue::from_str(if lang.is_empty() { "en" } else { &lang });
     let class = property(&property(&js_sys::global(), "Intl"), kind);
-    let args = Array::of2(&Array::of1(&lang), &options());
+    let args = Array::of2(&Array::of1(&lang), &crate::json_text(options));
     let made = invoke("Reflect.construct", &[&class, &args]).unwrap_or(JsValue::UNDEFINED);
     let _ = Reflect::set(&cache, &name.into(), &made);
     made
@@ -230,6 +233,7 @@ fn method(this: &JsValue, name: &str, args: &[&JsValue]) -> String {
 
 /// `chrome.i18n.getMessage(key, subs)`: empty when there is no such message (or no
 /// `chrome.i18n`).
+#[inline(never)]
 fn message(key: &str, subs: &[String]) -> String {
     let key = JsValue::from_str(key);
     let found = if subs.is_empty() {
@@ -252,60 +256,46 @@ impl Words for Browser {
     }
 
     fn plural(&self, n: u64) -> String {
-        let rules = intl("plural", "PluralRules", &|| Object::new().into());
+        let rules = intl("plural", "PluralRules", "{}");
         method(&rules, "select", &[&float(n)])
     }
 
     fn number(&self, n: f64, fraction: u8) -> String {
-        let options = || object(&[("maximumFractionDigits", &fraction.into())]);
-        let name = if fraction == 0 { "integer" } else { "decimal" };
-        method(
-            &intl(name, "NumberFormat", &options),
-            "format",
-            &[&n.into()],
-        )
+        let format = if fraction == 0 {
+            intl("integer", "NumberFormat", r#"{"maximumFractionDigits":0}"#)
+        } else {
+            intl("decimal", "NumberFormat", r#"{"maximumFractionDigits":1}"#)
+        };
+        method(&format, "format", &[&n.into()])
     }
 
     fn unit(&self, n: u64, unit: Unit) -> String {
-        let options = || {
-            object(&[
-                ("style", &"unit".into()),
-                ("unit", &unit.name().into()),
-                ("unitDisplay", &"short".into()),
-            ])
-        };
-        let format = intl(unit.name(), "NumberFormat", &options);
+        let options = [
+            r#"{"style":"unit","unit":"second","unitDisplay":"short"}"#,
+            r#"{"style":"unit","unit":"minute","unitDisplay":"short"}"#,
+            r#"{"style":"unit","unit":"hour","unitDisplay":"short"}"#,
+            r#"{"style":"unit","unit":"day","unitDisplay":"short"}"#,
+        ][unit as usize];
+        let format = intl(unit.name(), "NumberFormat", options);
         method(&format, "format", &[&float(n)])
     }
 
     fn ago(&self, n: u64, unit: Unit) -> String {
-        let options = || object(&[("style", &"short".into())]);
-        let relative = intl("relative", "RelativeTimeFormat", &options);
+        let relative = intl("relative", "RelativeTimeFormat", r#"{"style":"short"}"#);
         #[allow(clippy::cast_precision_loss)]
         let back = JsValue::from_f64(-(n as f64));
         method(&relative, "format", &[&back, &unit.name().into()])
     }
 
     fn moment(&self, millis: u64) -> String {
-        let options = || {
-            object(&[
-                ("dateStyle", &"medium".into()),
-                ("timeStyle", &"medium".into()),
-            ])
-        };
-        let format = intl("moment", "DateTimeFormat", &options);
+        let options = r#"{"dateStyle":"medium","timeStyle":"medium"}"#;
+        let format = intl("moment", "DateTimeFormat", options);
         method(&format, "format", &[&float(millis)])
     }
 
     fn clock(&self, minute: u32) -> String {
-        let options = || {
-            object(&[
-                ("hour", &"numeric".into()),
-                ("minute", &"2-digit".into()),
-                ("timeZone", &"UTC".into()),
-            ])
-        };
-        let format = intl("clock", "DateTimeFormat", &options);
+        let options = r#"{"hour":"numeric","minute":"2-digit","timeZone":"UTC"}"#;
+        let format = intl("clock", "DateTimeFormat", options);
         // That minute of the epoch's first day, read in UTC: the clock time alone.
         method(
             &format,
@@ -325,18 +315,21 @@ fn with<R>(f: impl FnOnce(&Browser) -> R) -> R {
 }
 
 /// The adapter's message `key` (no placeholders).
+#[inline(never)]
 pub fn t(key: &str) -> String {
     message(key, &[])
 }
 
 /// The adapter's message `key` with `subs` in its placeholders (`$1`…): text the
 /// caller formatted already (isolate outside text with [`isolate`]).
+#[inline(never)]
 pub fn tr(key: &str, subs: &[String]) -> String {
     message(key, subs)
 }
 
 /// The adapter's message `key` in the plural form of `n`: `$1` is `n` as a number,
 /// `subs` follow from `$2`.
+#[inline(never)]
 pub fn tn(key: &str, n: u64, subs: &[String]) -> String {
     with(|words| {
         #[allow(clippy::cast_precision_loss)]
@@ -347,6 +340,7 @@ pub fn tn(key: &str, n: u64, subs: &[String]) -> String {
 }
 
 /// The core's [`Text`] in words.
+#[inline(never)]
 pub fn render(text: &Text) -> String {
     with(|words| render_with(words, text))
 }
@@ -389,6 +383,7 @@ pub fn dir() -> &'static str {
 }
 
 /// Outside text set apart from the sentence around it (see [`isolate_with`]).
+#[inline(never)]
 pub fn isolate(text: &str) -> String {
     isolate_with(&Browser, text)
 }
