@@ -658,7 +658,11 @@ fn has_words(text: &str) -> bool {
         token.chars().filter(char::is_ascii_alphabetic).count() >= 2
             && token.chars().all(|c| c.is_ascii_alphabetic() || c == '\'')
     };
-    let tokens: Vec<&str> = text.split_whitespace().collect();
+    // A `format!` placeholder (`{n}`) stands for a word: "and {n} more" is two words.
+    let tokens: Vec<&str> = text
+        .split_whitespace()
+        .filter(|t| !(t.starts_with('{') && t.ends_with('}')))
+        .collect();
     tokens.windows(2).any(|pair| word(pair[0]) && word(pair[1]))
 }
 
@@ -1024,6 +1028,7 @@ mod tests {
                     }
                 }
                 let oops = format!("Could not load {what}");
+                let more = format!("and {n} more");
                 log_error(&format!("sending on the socket failed: {}", why));
                 web_sys::console::warn_1(&"the cache cannot be read".into());
                 unreachable!("a closure runs once");
@@ -1033,7 +1038,10 @@ mod tests {
             struct E;
         "##;
         let found: Vec<String> = english_in_rust(code).into_iter().map(|(_, t)| t).collect();
-        assert_eq!(found, ["Close it", "Loading", "Could not load {what}"]);
+        assert_eq!(
+            found,
+            ["Close it", "Loading", "Could not load {what}", "and {n} more"]
+        );
         let html = r#"<html><head><title>QuizPulse</title><!-- a comment here -->
             <script type="module">const x = "a b";</script></head>
             <body><img alt="The logo"><div id="app"></div></body></html>"#;
