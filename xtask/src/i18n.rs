@@ -1040,7 +1040,12 @@ mod tests {
         let found: Vec<String> = english_in_rust(code).into_iter().map(|(_, t)| t).collect();
         assert_eq!(
             found,
-            ["Close it", "Loading", "Could not load {what}", "and {n} more"]
+            [
+                "Close it",
+                "Loading",
+                "Could not load {what}",
+                "and {n} more"
+            ]
         );
         let html = r#"<html><head><title>QuizPulse</title><!-- a comment here -->
             <script type="module">const x = "a b";</script></head>
