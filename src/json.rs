@@ -584,6 +584,14 @@ impl ToJson for u64 {
     }
 }
 
+impl ToJson for i64 {
+    fn write_json(&self, out: &mut String) {
+        use fmt::Write as _;
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, "{self}");
+    }
+}
+
 impl ToJson for u32 {
     fn write_json(&self, out: &mut String) {
         u64::from(*self).write_json(out);

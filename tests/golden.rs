@@ -581,10 +581,35 @@ fn every_value_the_extension_writes_is_written_as_serde_writes_it() {
     ]) {
         written_alike(&TestStep {
             check,
-            name: check.name().into(),
             status,
-            detail: odd.into(),
+            detail: Some(quizpulse::Text::plain_text(odd)),
         });
+        written_alike(&TestStep {
+            check,
+            status,
+            detail: None,
+        });
+    }
+    let said = quizpulse::Text::new("conn_retrying")
+        .plain(odd)
+        .count(3)
+        .number(-2)
+        .score(87.25)
+        .span(std::time::Duration::from_millis(3000))
+        .ago(std::time::Duration::from_secs(90))
+        .at(T0)
+        .text(quizpulse::Text::new("plain").plain("inner"));
+    written_alike(&said);
+    written_alike(&quizpulse::Text::new("no_args"));
+    use quizpulse::settings::SettingsError;
+    for error in [
+        SettingsError::ServerUrl(said.clone()),
+        SettingsError::SocketUrl(said.clone()),
+        SettingsError::SiteUrl(said.clone()),
+        SettingsError::BoardLimit(said.clone()),
+        SettingsError::QuietHours(said.clone()),
+    ] {
+        written_alike(&error);
     }
     written_alike(&StepStatus::Skipped);
     for level in [

@@ -1,6 +1,6 @@
 //! `Fetch`: one HTTP request through the global `fetch` (the worker's scope: there is
 //! no `window`), with the bearer token and JSON body the core gives, aborted after
-//! [`TIME_LIMIT_S`]. Any answer is a [`FetchResult::Response`], whatever its status;
+//! [`TIME_LIMIT_MS`]. Any answer is a [`FetchResult::Response`], whatever its status;
 //! no answer is a [`FetchResult::NetworkError`], said as the browser's error says
 //! itself (`TypeError: Failed to fetch`).
 //!
@@ -11,6 +11,7 @@
 use js_sys::Promise;
 use quizpulse::cache::{FetchResult, ResponseHeaders};
 use quizpulse::client::{FetchRequest, Method};
+use quizpulse_chrome::i18n::{isolate, span, tr};
 use quizpulse_chrome::{call_method, invoke};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -18,20 +19,17 @@ use web_sys::AbortController;
 
 use crate::chrome;
 
-/// A request with no answer after this many seconds is aborted.
-pub const TIME_LIMIT_S: u32 = 15;
-
-/// The same in milliseconds, for `setTimeout`.
-pub const TIME_LIMIT_MS: f64 = (TIME_LIMIT_S * 1000) as f64;
+/// A request with no answer after this long is aborted.
+pub const TIME_LIMIT_MS: f64 = 15_000.0;
 
 /// Performs `request`; never fails, the outcome is the result.
 pub async fn perform(request: &FetchRequest) -> FetchResult {
     let controller = match AbortController::new() {
         Ok(c) => c,
         Err(err) => {
-            return network_error(&format!(
-                "cannot start a request: {}",
-                chrome::describe(&err)
+            return network_error(&tr(
+                "fetch_cannot_start",
+                &[isolate(&chrome::describe(&err))],
             ));
         }
     };
@@ -46,10 +44,9 @@ pub async fn perform(request: &FetchRequest) -> FetchResult {
     drop(abort);
     match result {
         Ok(result) => result,
-        Err(_) if timed_out => network_error(&format!(
-            // An integer: formatting an `f64` links core's float printing (~5 KB of wasm).
-            "no answer from {} within {TIME_LIMIT_S} s",
-            request.url,
+        Err(_) if timed_out => network_error(&tr(
+            "fetch_timeout",
+            &[isolate(&request.url), span(TIME_LIMIT_MS as u64)],
         )),
         Err(message) => network_error(&message),
     }

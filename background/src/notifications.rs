@@ -2,21 +2,23 @@
 //! place as the core says.
 
 use quizpulse::notify::Notification;
+use quizpulse_chrome::i18n::render;
 
 use crate::chrome::{self, ChromeError};
 
 /// The icon every notification shows.
 const ICON: &str = "icons/icon-128.png";
 
-/// Shows `notification`: `chrome.notifications.update` when it replaces one issued
-/// before (so it does not pop up again), else `create`. An update of one the user
-/// already closed creates it afresh.
+/// Shows `notification` in the user's language: `chrome.notifications.update` when it
+/// replaces one issued before (so it does not pop up again), else `create`. An update
+/// of one the user already closed creates it afresh.
 pub async fn show(notification: &Notification) -> Result<(), ChromeError> {
+    let (title, message) = (render(&notification.title), render(&notification.message));
     let options = chrome::object(&[
         ("type", &"basic".into()),
         ("iconUrl", &ICON.into()),
-        ("title", &notification.title.as_str().into()),
-        ("message", &notification.message.as_str().into()),
+        ("title", &title.into()),
+        ("message", &message.into()),
         (
             "requireInteraction",
             &notification.require_interaction.into(),

@@ -42,7 +42,7 @@ pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue) {
     } else {
         Some(chrome::js_text(&place))
     };
-    prepare(&root);
+    prepare(&root, quizpulse::text::k("ext_name"));
     sycamore::render_to(move || views::popup_page(cache, place), &root);
 }
 
@@ -50,12 +50,25 @@ pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue) {
 #[doc(hidden)]
 #[wasm_bindgen(js_name = optionsMain, skip_jsdoc)]
 pub fn options_main(root: web_sys::Element) {
-    prepare(&root);
+    prepare(&root, quizpulse::text::k("options_title"));
     sycamore::render_to(views::Options, &root);
 }
 
-fn prepare(root: &web_sys::Element) {
+/// Empties `root` and puts the page in the catalog's language: `<html lang dir>` (the
+/// page mirrors in a right-to-left language) and the title (`title`, a catalog key).
+fn prepare(root: &web_sys::Element, title: &str) {
+    use quizpulse_chrome::i18n::{dir, lang, t};
+    use quizpulse_chrome::property;
     root.set_text_content(None);
+    // Read and set in place: typed bindings for `document`, its root and its title
+    // would add their shims to the glue every page downloads.
+    let document = property(&js_sys::global(), "document");
+    let html = property(&document, "documentElement");
+    let html: &web_sys::Element = html.unchecked_ref();
+    // Setting an attribute on the page's own root element cannot fail.
+    let _ = html.set_attribute("lang", &lang());
+    let _ = html.set_attribute("dir", dir());
+    let _ = js_sys::Reflect::set(&document, &"title".into(), &t(title).into());
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Build tooling for QuizPulse, run as `cargo xtask <command>`.
 //!
-//! Commands: `setup`, `dist [--server URL]`, `demo [--browser]`, `test`, `bench`.
+//! Commands: `setup`, `dist [--server URL]`, `demo [--browser]`, `i18n`, `test`, `bench`.
 
 mod bench;
 mod bench_chart;
@@ -10,6 +10,7 @@ mod budget;
 mod demo;
 mod dist;
 mod glue;
+mod i18n;
 mod popup_bench;
 mod setup;
 mod test;
@@ -32,7 +33,10 @@ commands:
                         --wasm-pack compiles through wasm-pack instead of cargo+wasm-bindgen
   demo [--browser]      build dist/, start the reference server with demo data on
                         127.0.0.1:8000; --browser opens Chromium with the extension loaded
-  test                  setup, fmt, clippy, native tests, wasm build, end-to-end suite;
+  i18n                  check the catalogs (_locales/) against the code: every key used
+                        exists in every language, none unused, placeholders and plural
+                        forms agree, no English left in the pages and the worker
+  test                  setup, fmt, clippy, native tests, i18n, wasm build, end-to-end suite;
                         ends with one line `N passed, N failed`
   bench [SECTION...]    measure and record it in BENCHMARKS.md: size, popup, core, server
                         (boards), fanout (ours vs the Django Channels peer), worker; all of
@@ -91,6 +95,10 @@ fn dispatch(args: &[String]) -> Result<bool> {
         "test" => {
             no_args(rest)?;
             test::run()
+        }
+        "i18n" => {
+            no_args(rest)?;
+            i18n::run()
         }
         "bench" => bench::run(rest).map(|()| true),
         "help" | "-h" | "--help" => {
