@@ -19,8 +19,10 @@ use wasm_bindgen::prelude::*;
 /// first render already shows the boards; `undefined` makes the popup read it itself.
 /// `place` is what the loader read of `localStorage` under [`model::UiState::KEY`] (a
 /// string, or `null` when nothing is stored); `undefined` makes the popup read it.
+/// `platform` is what it read of the package's `platform.json` (see [`options_main`]).
 #[wasm_bindgen(js_name = popupMain)]
-pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue) {
+pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue, platform: JsValue) {
+    quizpulse_chrome::platform::set(&platform);
     let cache = match chrome::preread_session_value(&cached, model::SNAPSHOT_KEY) {
         Some(read) => live::Cache::Read(read),
         None => live::Cache::Unread,
@@ -35,8 +37,11 @@ pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue) {
 }
 
 /// Renders the options page into `root` (its previous content is replaced).
+/// `platform` is what the loader read of the package's `platform.json` (`null` when it
+/// could not): what this browser can do (`quizpulse_chrome::platform`).
 #[wasm_bindgen(js_name = optionsMain)]
-pub fn options_main(root: web_sys::Element) {
+pub fn options_main(root: web_sys::Element, platform: JsValue) {
+    quizpulse_chrome::platform::set(&platform);
     prepare(&root);
     sycamore::render_to(views::Options, &root);
 }
@@ -47,6 +52,18 @@ fn prepare(root: &web_sys::Element) {
 
 #[cfg(test)]
 mod tests {
+    /// The loaders that hand `platform.json` to the wasm read the file the build writes.
+    #[test]
+    fn the_loaders_read_the_platform_file() {
+        for loader in [
+            include_str!("../static/popup_cache.js"),
+            include_str!("../static/options.js"),
+            include_str!("../../background/js/service_worker.js"),
+        ] {
+            assert!(loader.contains(&format!("fetch('{}')", quizpulse_chrome::platform::FILE)));
+        }
+    }
+
     /// The popup's `<head>` script reads the storage keys the wasm expects.
     #[test]
     fn the_loader_reads_the_keys_the_popup_uses() {

@@ -8,7 +8,7 @@ use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use super::reactive::{attr, click, dynamic, effect, selector, submit, text};
-use super::{footer, header, strip};
+use super::{footer, header, offered, strip};
 use crate::chrome;
 use crate::live::{Cache, Live};
 use crate::model::form::{Field, FieldError, SettingsForm, field_of};
@@ -168,11 +168,23 @@ fn text_field(
 
 /// A labelled checkbox.
 fn check(id: &'static str, label: &'static str, value: Signal<bool>, hint: &'static str) -> View {
+    check_offered(id, label, value, hint.into(), true)
+}
+
+/// A check box that the browser may not offer (`usable`: false, disabled; the hint says
+/// why; see `offered`).
+pub(super) fn check_offered(
+    id: &'static str,
+    label: &'static str,
+    value: Signal<bool>,
+    hint: String,
+    usable: bool,
+) -> View {
     let hint_id = format!("{id}-hint");
     let described = hint_id.clone();
     view! {
         div(class="check") {
-            input(id=id, r#type="checkbox", aria-describedby=described, bind:checked=value)
+            input(id=id, r#type="checkbox", aria-describedby=described, disabled=!usable, bind:checked=value)
             label(r#for=id) { (label) }
             p(id=hint_id, class="hint") { (hint) }
         }
@@ -362,12 +374,7 @@ pub fn Options() -> View {
             form.notify_account,
             "A sign-in about to run out, or refused.",
         ),
-        check(
-            "keep-on-screen",
-            "Keep on screen until dismissed",
-            form.keep_on_screen,
-            "Notifications stay until you close them.",
-        ),
+        offered::keep_on_screen(form.keep_on_screen),
         check(
             "quiet",
             "Quiet hours",
