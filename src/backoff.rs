@@ -48,12 +48,12 @@ impl Backoff {
     }
 
     /// The delay before slow retry `n` (0-based): the ceiling `min(slow_max, slow_min * 2^n)`,
-    /// jittered uniformly over its upper half and never below `slow_min`.
+    /// jittered uniformly over its upper quarter and never below `slow_min`.
     pub fn slow_delay(&self, n: u32, rng: &mut Rng) -> Duration {
         let shift = n.min(20);
         let ceiling = self.slow_min.saturating_mul(1 << shift).min(self.slow_max);
         let hi = ceiling.as_millis() as u64;
-        let lo = (hi / 2).max(self.slow_min.as_millis() as u64);
+        let lo = (hi / 4 * 3).max(self.slow_min.as_millis() as u64);
         Duration::from_millis(rng.between(lo, hi))
     }
 

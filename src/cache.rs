@@ -97,6 +97,8 @@ pub enum FetchResult {
         status: u16,
         /// Body text.
         body: String,
+        /// The headers the client reads.
+        headers: ResponseHeaders,
     },
     /// No answer: network down, DNS, CORS, host access missing, aborted.
     NetworkError {
@@ -104,6 +106,43 @@ pub enum FetchResult {
         message: String,
     },
 }
+
+/// The response headers the client reads (the adapter copies them verbatim).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseHeaders {
+    /// `Date`: the server's clock (an HTTP date), which every HTTP server sends.
+    pub date: Option<String>,
+    /// `Retry-After` (seconds, or an HTTP date), sent with 429 and 503.
+    pub retry_after: Option<String>,
+}
+
+/// The longest `Retry-After` the client honours: a server asking for more is still
+/// tried again after this long.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+impl ResponseHeaders {
+    /// `Date` as a timestamp on the server's clock.
+    pub fn server_time(&self) -> Option<Timestamp> {
+        self.date.as_deref().and_then(crate::time::parse_http_date)
+    }
+
+    /// How long `Retry-After` asks the client to wait (capped at [`MAX_RETRY_AFTER`]):
+    /// whole seconds, or an HTTP date measured against the response's own `Date` (both
+    /// on the server's clock; without `Date` a date form cannot be trusted and is ignored).
+    pub fn retry_after(&self) -> Option<Duration> {
+        let text = self.retry_after.as_deref()?.trim();
+        let wait = match text.parse::<u64>() {
+            Ok(secs) => Duration::from_secs(secs),
+            Err(_) => crate::time::parse_http_date(text)?.saturating_since(self.server_time()?),
+        };
+        Some(wait.min(MAX_RETRY_AFTER))
+    }
+}
+
+/// How many quiz boards that are neither followed, open in a tab nor on screen the
+/// cache keeps (the most recently updated): reopening a board shows it at once, and
+/// browsing many quizzes does not grow the worker's memory without end.
+pub const KEEP_UNOBSERVED_BOARDS: usize = 8;
 
 /// One key's state.
 #[derive(Debug, Clone, Default)]
@@ -245,6 +284,32 @@ impl Cache {
         if let Some(q) = self.queries.get_mut(key) {
             q.due = None;
         }
+        self.evict_boards();
+    }
+
+    /// Drops the least recently updated unobserved quiz boards beyond
+    /// [`KEEP_UNOBSERVED_BOARDS`] (a late answer for one is then ignored).
+    fn evict_boards(&mut self) {
+        // No sort: one more element type sorted is one more copy of std's sort in the
+        // wasm, and the list is short.
+        loop {
+            let is_idle =
+                |k: &QueryKey| matches!(k, QueryKey::QuizBoard(_)) && !self.observed.contains(k);
+            let idle = self.queries.iter().filter(|(k, _)| is_idle(k));
+            if idle.count() <= KEEP_UNOBSERVED_BOARDS {
+                return;
+            }
+            let Some(oldest) = self
+                .queries
+                .iter()
+                .filter(|(k, _)| is_idle(k))
+                .min_by_key(|(_, q)| q.updated_at)
+                .map(|(k, _)| k.clone())
+            else {
+                return;
+            };
+            self.queries.remove(&oldest);
+        }
     }
 
     /// A server message says `key` changed. Unobserved keys are only marked stale.
@@ -346,7 +411,7 @@ impl Cache {
         q.in_flight = None;
         let follow_up = q.refetch_after.take();
         let completion = match result {
-            FetchResult::Response { status, body } if (200..300).contains(&status) => {
+            FetchResult::Response { status, body, .. } if (200..300).contains(&status) => {
                 match QueryData::decode(key, &body) {
                     Ok(data) => {
                         let previous = q.data.replace(data);
@@ -365,7 +430,9 @@ impl Cache {
                     ),
                 }
             }
-            FetchResult::Response { status: 401, body } => {
+            FetchResult::Response {
+                status: 401, body, ..
+            } => {
                 if q.auth_retried {
                     let detail = ApiError::message_from(&body);
                     q.error = Some(format!(
@@ -385,12 +452,23 @@ impl Cache {
                 q.stale = q.data.is_some();
                 Completion::Failed
             }
-            FetchResult::Response { status, body } => fail(
-                q,
-                format!("{}.", ApiError::describe_status(status, &body)),
-                now,
-                &timing,
-            ),
+            FetchResult::Response {
+                status,
+                body,
+                headers,
+            } => {
+                let completion = fail(
+                    q,
+                    format!("{}.", ApiError::describe_status(status, &body)),
+                    now,
+                    &timing,
+                );
+                // A server that says when to come back is believed (within bounds).
+                if let (Some(wait), Some((at, reason))) = (headers.retry_after(), q.due) {
+                    q.due = Some((at.max(now + wait), reason));
+                }
+                completion
+            }
             FetchResult::NetworkError { message } => fail(
                 q,
                 format!("Cannot reach the server ({message})."),
@@ -426,12 +504,11 @@ impl Cache {
         self.queries.values().any(|q| q.waiting_for_token)
     }
 
-    /// The token could not be refreshed: keys waiting for it record `message`.
+    /// The token could not be refreshed yet: keys waiting for it say `message` and go on
+    /// waiting (the next token fetches them).
     pub fn token_failed(&mut self, message: &str) {
         for q in self.queries.values_mut() {
             if q.waiting_for_token {
-                q.waiting_for_token = false;
-                q.due = None;
                 q.error = Some(message.to_owned());
             }
         }
@@ -579,6 +656,7 @@ mod tests {
         FetchResult::Response {
             status: 200,
             body: body.into(),
+            headers: ResponseHeaders::default(),
         }
     }
 
@@ -693,6 +771,7 @@ mod tests {
             FetchResult::Response {
                 status: 502,
                 body: "Bad Gateway".into(),
+                headers: ResponseHeaders::default(),
             },
             t0 + Duration::from_secs(1),
         );
@@ -709,6 +788,73 @@ mod tests {
     }
 
     #[test]
+    fn a_read_answered_429_waits_as_long_as_retry_after_says() {
+        let mut c = Cache::default();
+        let t0 = Timestamp(1_000_000);
+        let mut next = ids();
+        c.observe(QueryKey::Quizzes, t0);
+        let id = c.start_due(t0, &mut next)[0].1;
+        let headers = ResponseHeaders {
+            date: None,
+            retry_after: Some("90".into()),
+        };
+        let r = FetchResult::Response {
+            status: 429,
+            body: String::new(),
+            headers,
+        };
+        assert_eq!(
+            c.complete(&QueryKey::Quizzes, id, r, t0),
+            Completion::Failed
+        );
+        assert_eq!(c.next_due(), Some(t0 + Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_and_is_bounded() {
+        let at = |date: Option<&str>, value: &str| {
+            ResponseHeaders {
+                date: date.map(str::to_owned),
+                retry_after: Some(value.to_owned()),
+            }
+            .retry_after()
+        };
+        let date = "Thu, 26 Nov 2026 06:00:00 GMT";
+        assert_eq!(at(None, "120"), Some(Duration::from_secs(120)));
+        assert_eq!(at(None, "99999999"), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            at(Some(date), "Thu, 26 Nov 2026 06:00:30 GMT"),
+            Some(Duration::from_secs(30))
+        );
+        // A date without the server's own Date cannot be measured: ignored.
+        assert_eq!(at(None, "Thu, 26 Nov 2026 06:00:30 GMT"), None);
+        assert_eq!(at(Some(date), "soon"), None);
+    }
+
+    #[test]
+    fn boards_nobody_looks_at_are_bounded() {
+        let mut c = Cache::default();
+        let t0 = Timestamp(1_000_000);
+        let mut next = ids();
+        for i in 0..100u64 {
+            let key = QueryKey::QuizBoard(QuizId::from(format!("q{i}")));
+            let now = t0 + Duration::from_secs(i);
+            c.observe(key.clone(), now);
+            let id = c.start_due(now, &mut next)[0].1;
+            let body = format!(
+                r#"{{"quiz": {{"id": "q{i}", "title": "Q", "subject_id": "s"}}, "entries": [], "updated_at": null}}"#
+            );
+            c.complete(&key, id, ok(&body), now);
+            c.unobserve(&key);
+        }
+        let kept: Vec<&QueryKey> = c.keys().collect();
+        assert_eq!(kept.len(), KEEP_UNOBSERVED_BOARDS);
+        // The most recently updated ones stay.
+        assert!(kept.contains(&&QueryKey::QuizBoard(QuizId::from("q99".to_owned()))));
+        assert!(!kept.contains(&&QueryKey::QuizBoard(QuizId::from("q0".to_owned()))));
+    }
+
+    #[test]
     fn rest_401_asks_for_a_token_once_then_reports() {
         let mut c = Cache::default();
         let t0 = Timestamp(1_000_000);
@@ -719,6 +865,7 @@ mod tests {
             FetchResult::Response {
             status: 401,
             body: r#"{"detail": "Given token not valid for any token type", "code": "token_not_valid"}"#.into(),
+            headers: ResponseHeaders::default(),
         }
         };
         assert_eq!(

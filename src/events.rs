@@ -2,6 +2,7 @@
 //! opens, close codes, errors, token refreshes) with their times, shown on the options
 //! page's troubleshooting view and copyable as text for a bug report.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
 
@@ -165,6 +166,77 @@ impl fmt::Display for ConnEvent {
     }
 }
 
+impl ConnEvent {
+    /// The event with every text that came from outside (the browser, the server)
+    /// passed through [`redact_secrets`].
+    fn redacted(self) -> ConnEvent {
+        let clean = |t: String| match redact_secrets(&t) {
+            Cow::Borrowed(_) => t,
+            Cow::Owned(c) => c,
+        };
+        match self {
+            ConnEvent::Attempt { attempt, url } => ConnEvent::Attempt {
+                attempt,
+                url: clean(url),
+            },
+            ConnEvent::Closed {
+                code,
+                reason,
+                was_open,
+            } => ConnEvent::Closed {
+                code,
+                reason: clean(reason),
+                was_open,
+            },
+            ConnEvent::RefreshFailed { message } => ConnEvent::RefreshFailed {
+                message: clean(message),
+            },
+            ConnEvent::BadMessage { message } => ConnEvent::BadMessage {
+                message: clean(message),
+            },
+            ConnEvent::ServerError { message } => ConnEvent::ServerError {
+                message: clean(message),
+            },
+            ConnEvent::Note { message } => ConnEvent::Note {
+                message: clean(message),
+            },
+            other => other,
+        }
+    }
+}
+
+/// Cuts secrets out of a text bound for the log: the value of any `token=` parameter
+/// (a socket URL the browser echoes in an error) and anything shaped like a JWT
+/// (`eyJ…` in three dot-separated base64url parts) become `[token]`.
+pub fn redact_secrets(text: &str) -> Cow<'_, str> {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '%');
+    let looks_like_jwt = |w: &str| w.starts_with("eyJ") && w.matches('.').count() >= 2;
+    if !text.to_ascii_lowercase().contains("token=") && !text.contains("eyJ") {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let start = rest.find(is_word).unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
+        let word = &rest[..end];
+        rest = &rest[end..];
+        let after_token_param = out
+            .as_bytes()
+            .rchunks(6)
+            .next()
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(b"token="));
+        if after_token_param || looks_like_jwt(word) {
+            out.push_str("[token]");
+        } else {
+            out.push_str(word);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// What a WebSocket close code means, in a few words.
 pub fn close_code_meaning(code: u16) -> &'static str {
     match code {
@@ -226,8 +298,10 @@ pub struct EventLog {
 }
 
 impl EventLog {
-    /// Appends an event, dropping the oldest when full.
+    /// Appends an event, dropping the oldest when full. Secrets are cut out of its
+    /// texts first (see [`redact_secrets`]): the log is copied into bug reports.
     pub fn push(&mut self, at: Timestamp, event: ConnEvent) {
+        let event = event.redacted();
         let text = event.to_string();
         self.restore(LogEntry {
             at,
@@ -237,7 +311,10 @@ impl EventLog {
     }
 
     /// Appends an entry as it was stored (or logged), dropping the oldest when full.
-    pub fn restore(&mut self, entry: LogEntry) {
+    pub fn restore(&mut self, mut entry: LogEntry) {
+        if let Cow::Owned(clean) = redact_secrets(&entry.text) {
+            entry.text = clean;
+        }
         if self.entries.len() == EVENT_LOG_CAPACITY {
             self.entries.pop_front();
         }
@@ -286,6 +363,52 @@ pub fn entries_to_text<'a>(entries: impl Iterator<Item = &'a LogEntry>) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_token_reaches_the_log() {
+        let jwt = crate::sim::token(
+            "access",
+            "7",
+            Timestamp::from_secs(1),
+            Timestamp::from_secs(2),
+        );
+        let mut log = EventLog::default();
+        log.push(
+            Timestamp::ZERO,
+            ConnEvent::Note {
+                message: format!(
+                    "new WebSocket failed: SyntaxError: The URL 'ws://a b/?token={jwt}' is invalid."
+                ),
+            },
+        );
+        log.push(
+            Timestamp::ZERO,
+            ConnEvent::ServerError {
+                message: format!("bad token {jwt}, try TOKEN=abc&x=1"),
+            },
+        );
+        log.restore(LogEntry {
+            at: Timestamp::ZERO,
+            event: None,
+            text: format!("stored: ?token={jwt}"),
+        });
+        let text = log.to_text();
+        assert!(!text.contains(&jwt), "{text}");
+        assert!(!text.contains("abc"), "{text}");
+        assert!(
+            text.contains("ws://a b/?token=[token]' is invalid."),
+            "{text}"
+        );
+        assert!(text.contains("TOKEN=[token]&x=1"), "{text}");
+        for e in log.entries() {
+            assert!(!format!("{:?}", e.event).contains(&jwt));
+        }
+        // Ordinary texts pass untouched.
+        assert!(matches!(
+            redact_secrets("closed: code 1006"),
+            Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn event_log_keeps_the_last_fifty_and_copies_as_text() {

@@ -60,6 +60,82 @@ impl Page {
     }
 }
 
+/// The port name prefix of a quiz page's content script: `quiz:<quiz id>`.
+pub const QUIZ_PORT_PREFIX: &str = "quiz:";
+
+/// Who sent a runtime message or opened a port, as the browser's `sender` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// One of this extension's own pages (popup, options page): this extension's id,
+    /// and a URL on the extension's own origin.
+    ExtensionPage,
+    /// This extension's content script in a web page's tab.
+    ContentScript {
+        /// The tab.
+        tab: crate::subscriptions::TabId,
+    },
+    /// Anyone else: another extension, a web page, a sender without a tab or URL.
+    Other,
+}
+
+impl Sender {
+    /// Reads the browser's `sender`: whether its extension id is this extension's
+    /// (`own_id`), whether its URL is on this extension's origin (`own_origin`: the
+    /// worker compares it with `runtime.getURL("")`), and its tab's id.
+    pub fn classify(
+        own_id: bool,
+        own_origin: bool,
+        tab: Option<crate::subscriptions::TabId>,
+    ) -> Sender {
+        match (own_id, own_origin, tab) {
+            (true, true, _) => Sender::ExtensionPage,
+            (true, false, Some(tab)) => Sender::ContentScript { tab },
+            _ => Sender::Other,
+        }
+    }
+
+    /// Whether it may send commands (sign in, settings, follows…): only the extension's
+    /// own pages. A content script runs beside a web page the extension does not
+    /// control; it only tells which quiz its tab shows, by its port.
+    pub fn may_command(self) -> bool {
+        self == Sender::ExtensionPage
+    }
+}
+
+/// What a connecting port is, once its name and sender agree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortRole {
+    /// An extension page that gets snapshots and may send commands.
+    Page(Page),
+    /// A content script saying its tab shows a quiz page.
+    QuizTab {
+        /// The tab.
+        tab: crate::subscriptions::TabId,
+        /// The quiz (an id a page may ask for).
+        quiz: QuizId,
+    },
+}
+
+impl PortRole {
+    /// Decides what a port is: `popup` and `options` only from the extension's own
+    /// pages; `quiz:<id>` only from a content script in a tab, with an id a page may
+    /// ask for ([`crate::subscriptions::is_page_quiz_id`]). Anything else: `None`
+    /// (the port is ignored).
+    pub fn of(name: &str, sender: Sender) -> Option<PortRole> {
+        match sender {
+            Sender::ExtensionPage => Page::from_port_name(name).map(PortRole::Page),
+            Sender::ContentScript { tab } => name
+                .strip_prefix(QUIZ_PORT_PREFIX)
+                .filter(|id| crate::subscriptions::is_page_quiz_id(id))
+                .map(|id| PortRole::QuizTab {
+                    tab,
+                    quiz: QuizId::from(id),
+                }),
+            Sender::Other => None,
+        }
+    }
+}
+
 /// What the popup (or options page) asks the service worker to do.
 ///
 /// JSON: `{"type": "follow", "quiz_id": "7"}`. Decoding reads a flat record
@@ -612,6 +688,11 @@ crate::from_json_enum!(StepStatus {
 pub struct Snapshot {
     /// When it was made.
     pub generated_at: Timestamp,
+    /// How far the worker's clock is ahead of the browser's (ms): 0 unless the
+    /// browser's clock went back while the worker ran. Every time in a snapshot is on
+    /// the worker's clock; a page adds this to its own clock to compare with them.
+    #[serde(default)]
+    pub clock_shift_ms: u64,
     /// The connection state.
     pub connection: ConnState,
     /// The same, as a sentence.
@@ -658,6 +739,7 @@ pub struct Snapshot {
 
 crate::from_json_struct!(Snapshot {
     generated_at: req,
+    clock_shift_ms: opt,
     connection: req,
     connection_text: req,
     last_message_at: opt,
@@ -685,6 +767,49 @@ crate::from_json_struct!(Snapshot {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_the_extensions_own_pages_command_and_only_content_scripts_report_quizzes() {
+        let page = Sender::classify(true, true, None);
+        let page_in_tab = Sender::classify(true, true, Some(3));
+        let content = Sender::classify(true, false, Some(3));
+        let stranger = Sender::classify(false, false, Some(3));
+        let no_tab = Sender::classify(true, false, None);
+        assert_eq!(page, Sender::ExtensionPage);
+        assert_eq!(
+            page_in_tab,
+            Sender::ExtensionPage,
+            "the options page opens in a tab"
+        );
+        assert_eq!(content, Sender::ContentScript { tab: 3 });
+        assert_eq!((stranger, no_tab), (Sender::Other, Sender::Other));
+        assert!(page.may_command() && page_in_tab.may_command());
+        assert!(!content.may_command() && !stranger.may_command());
+
+        assert_eq!(
+            PortRole::of("popup", page),
+            Some(PortRole::Page(Page::Popup))
+        );
+        assert_eq!(
+            PortRole::of("options", page),
+            Some(PortRole::Page(Page::Options))
+        );
+        // A content script may not pose as the popup, nor a page as a quiz tab.
+        assert_eq!(PortRole::of("popup", content), None);
+        assert_eq!(PortRole::of("options", content), None);
+        assert_eq!(PortRole::of("quiz:7", page), None);
+        assert_eq!(
+            PortRole::of("quiz:7", content),
+            Some(PortRole::QuizTab {
+                tab: 3,
+                quiz: QuizId::from("7")
+            })
+        );
+        let huge = format!("quiz:{}", "9".repeat(1 << 20));
+        assert_eq!(PortRole::of(&huge, content), None);
+        assert_eq!(PortRole::of("quiz:", content), None);
+        assert_eq!(PortRole::of("popup", stranger), None);
+    }
 
     #[test]
     fn commands_decode_from_their_type_tag_ignoring_extra_fields() {

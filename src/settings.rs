@@ -35,6 +35,9 @@ pub struct Settings {
     pub follow_new_quizzes: bool,
     /// How many entries per subject board to ask for (1..=100).
     pub board_limit: u32,
+    /// Allow `http://` and `ws://` to a server that is not this computer: the password
+    /// and tokens then cross the network unencrypted. Off by default.
+    pub allow_insecure: bool,
     /// Notification preferences.
     pub notifications: NotificationPrefs,
 }
@@ -47,6 +50,7 @@ impl Default for Settings {
             site_url: None,
             follow_new_quizzes: false,
             board_limit: 10,
+            allow_insecure: false,
             notifications: NotificationPrefs::default(),
         }
     }
@@ -122,6 +126,7 @@ crate::from_json_struct!(Settings default {
     site_url,
     follow_new_quizzes,
     board_limit,
+    allow_insecure,
     notifications,
 });
 crate::from_json_struct!(NotificationPrefs default {
@@ -175,6 +180,23 @@ pub struct ParsedUrl {
 }
 
 impl ParsedUrl {
+    /// Whether traffic to it stays on this computer (`localhost`, `127.0.0.0/8`, `[::1]`).
+    pub fn is_loopback(&self) -> bool {
+        let h = self.host.as_str();
+        h == "localhost"
+            || h.ends_with(".localhost")
+            || h == "[::1]"
+            || h.strip_prefix("127.").is_some_and(|rest| {
+                let parts: Vec<&str> = rest.split('.').collect();
+                parts.len() == 3 && parts.iter().all(|p| p.parse::<u8>().is_ok())
+            })
+    }
+
+    /// Whether it is encrypted (`https`, `wss`).
+    pub fn is_secure(&self) -> bool {
+        matches!(self.scheme.as_str(), "https" | "wss")
+    }
+
     /// `scheme://host[:port]`.
     pub fn origin(&self) -> String {
         match self.port {
@@ -266,10 +288,27 @@ impl Settings {
                 server.path
             )));
         }
+        // The password and tokens travel to these two: in clear text only to this
+        // computer, or when the user said so.
+        let plain_ok = |u: &ParsedUrl| u.is_secure() || u.is_loopback() || self.allow_insecure;
+        if !plain_ok(&server) {
+            return Err(SettingsError::ServerUrl(format!(
+                "must start with https:// for a server on another computer: over http:// your password and sign-in would cross the network unencrypted (allow it under \"Allow unencrypted connections\" only on a network you trust): https://{}",
+                server
+                    .origin()
+                    .split_once("://")
+                    .map_or("", |(_, rest)| rest)
+            )));
+        }
         let socket_url = match self.socket_url.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => {
                 let u = parse_url(text, &["ws", "wss"]).map_err(SettingsError::SocketUrl)?;
+                if !plain_ok(&u) {
+                    return Err(SettingsError::SocketUrl(
+                        "must start with wss:// for a server on another computer: over ws:// your sign-in would cross the network unencrypted (allow it under \"Allow unencrypted connections\" only on a network you trust)".into(),
+                    ));
+                }
                 let path = if u.path.is_empty() {
                     "/".to_owned()
                 } else {
@@ -345,6 +384,17 @@ impl Settings {
             site.trim_end_matches('/'),
             percent_encode(quiz_id)
         )
+    }
+
+    /// Where tokens go: the REST origin and the socket's origin (`scheme://host[:port]`).
+    /// A sign-in belongs to these; when either changes, it ends.
+    pub fn token_origins(&self) -> (String, String) {
+        let socket = self.socket_base();
+        let origin_end = socket
+            .find("://")
+            .and_then(|i| socket[i + 3..].find('/').map(|j| i + 3 + j))
+            .unwrap_or(socket.len());
+        (self.api_base().to_owned(), socket[..origin_end].to_owned())
     }
 
     /// The origin host access is needed for (`<server origin>/*` as a match pattern).

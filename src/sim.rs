@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::badge::Badge;
-use crate::cache::FetchResult;
+use crate::cache::{FetchResult, ResponseHeaders};
 use crate::client::{
     Action, Client, ClientConfig, FetchRequest, PUBLISH_POPUP_EVERY, PersistKey, RequestId,
     SocketId, StartInfo, StoredState,
@@ -61,14 +61,24 @@ pub fn signed_in_storage(now: Timestamp, follows: &[&str]) -> StoredState {
 }
 
 /// The simulated browser around a [`Client`].
+///
+/// Two clocks run: [`Sim::server_now`], the true time (the server's clock, which
+/// issues tokens and sends `Date`), and [`Sim::now`], the browser's clock the client is
+/// fed. They agree unless a test sets them apart ([`Sim::with_clock_offset`]) or the
+/// browser's clock jumps ([`Sim::jump_clock`]); [`Sim::advance`] moves both.
 #[derive(Debug)]
 pub struct Sim {
     /// The client under test.
     pub client: Client,
-    /// Simulated time.
+    /// The browser's clock, as the client is fed it.
     pub now: Timestamp,
+    /// True time (the server's clock).
+    pub server_now: Timestamp,
     /// Every action ever taken, in order.
     pub history: Vec<Action>,
+    /// When each action of [`Sim::history`] was taken: in true time, and on the
+    /// client's own clock ([`Client::time`]).
+    pub history_at: Vec<(Timestamp, Timestamp)>,
     /// Actions since the last [`Sim::take`].
     pub recent: Vec<Action>,
     /// Sockets opened and not closed (by either side).
@@ -85,6 +95,9 @@ pub struct Sim {
     pub badge_sets: usize,
     /// The last snapshot published to the popup.
     pub snapshot: Option<Snapshot>,
+    /// When the driver's timer fires, in true time (re-armed after every input from
+    /// [`Client::poll_timeout`], as a delay from the browser's clock).
+    pub armed: Option<Timestamp>,
     /// The last snapshot written to `chrome.storage.session`.
     pub stored_snapshot: Option<Snapshot>,
     /// Requests not answered yet.
@@ -99,7 +112,9 @@ impl Sim {
         Sim {
             client: Client::new(config),
             now: T0,
+            server_now: T0,
             history: Vec::new(),
+            history_at: Vec::new(),
             recent: Vec::new(),
             open_sockets: BTreeSet::new(),
             max_open_sockets: 0,
@@ -108,9 +123,32 @@ impl Sim {
             badge: None,
             badge_sets: 0,
             snapshot: None,
+            armed: None,
             stored_snapshot: None,
             outstanding: BTreeMap::new(),
             notifications: BTreeMap::new(),
+        }
+    }
+
+    /// A simulation whose browser clock is `offset_ms` ahead of the server's (behind,
+    /// when negative).
+    pub fn with_clock_offset(config: ClientConfig, offset_ms: i64) -> Sim {
+        let mut sim = Sim::new(config);
+        sim.now = shifted(T0, offset_ms);
+        sim
+    }
+
+    /// The browser's clock jumps by `ms` (back, when negative) without any true time
+    /// passing: an NTP or manual correction.
+    pub fn jump_clock(&mut self, ms: i64) {
+        self.now = shifted(self.now, ms);
+    }
+
+    /// The `Date` header the server sends now.
+    pub fn date_header(&self) -> ResponseHeaders {
+        ResponseHeaders {
+            date: Some(self.server_now.to_http_date()),
+            retry_after: None,
         }
     }
 
@@ -197,8 +235,13 @@ impl Sim {
                 Action::Send { .. } | Action::OpenTab { .. } | Action::CheckHostAccess { .. } => {}
             }
             self.history.push(action.clone());
+            self.history_at.push((self.server_now, self.client.time()));
             self.recent.push(action);
         }
+        self.armed = self
+            .client
+            .poll_timeout()
+            .map(|at| self.server_now + at.saturating_since(self.now));
     }
 
     /// The actions since the last call.
@@ -206,35 +249,42 @@ impl Sim {
         std::mem::take(&mut self.recent)
     }
 
-    /// Moves time forward by `d`, firing every timer on the way at its time.
+    /// Moves time forward by `d`, firing every timer on the way at its time. Like the
+    /// driver's `setTimeout`, a timer fires after the delay it was armed with, in true
+    /// time: a browser clock that jumps meanwhile does not move it.
     pub fn advance(&mut self, d: Duration) {
-        let target = self.now + d;
+        let target = self.server_now + d;
         let mut spins = 0u32;
-        while let Some(at) = self.client.poll_timeout() {
+        while let Some(at) = self.armed {
             if at > target {
                 break;
             }
-            if at <= self.now {
+            if at <= self.server_now {
                 spins += 1;
                 assert!(
                     spins < 1000,
                     "livelock: poll_timeout keeps answering {at} at {}",
-                    self.now
+                    self.server_now
                 );
             } else {
                 spins = 0;
             }
-            self.now = self.now.max(at);
+            let step = at.saturating_since(self.server_now);
+            self.now = self.now + step;
+            self.server_now = self.server_now + step;
             let now = self.now;
             self.client.handle_timeout(now);
             self.drain();
         }
-        self.now = target;
+        let rest = target.saturating_since(self.server_now);
+        self.now = self.now + rest;
+        self.server_now = target;
     }
 
     /// Moves time forward without any timer firing (the worker slept), then fires the alarm.
     pub fn sleep_then_alarm(&mut self, d: Duration) {
         self.now = self.now + d;
+        self.server_now = self.server_now + d;
         self.input(|c, now| c.handle_alarm(now));
     }
 
@@ -313,12 +363,25 @@ impl Sim {
             .collect()
     }
 
-    /// Answers request `id`.
+    /// Answers request `id` (with the server's `Date`).
     pub fn respond(&mut self, id: RequestId, status: u16, body: &str) {
+        let headers = self.date_header();
+        self.respond_with(id, status, body, headers);
+    }
+
+    /// Answers request `id` with `headers`.
+    pub fn respond_with(
+        &mut self,
+        id: RequestId,
+        status: u16,
+        body: &str,
+        headers: ResponseHeaders,
+    ) {
         if self.outstanding.remove(&id).is_some() {
             let result = FetchResult::Response {
                 status,
                 body: body.to_owned(),
+                headers,
             };
             self.input(|c, now| c.handle_fetch_completed(id, result, now));
         }
@@ -350,7 +413,12 @@ impl Sim {
         };
         let body = format!(
             r#"{{"access": "{}"}}"#,
-            token("access", "7", self.now, self.now + access_life)
+            token(
+                "access",
+                "7",
+                self.server_now,
+                self.server_now + access_life
+            )
         );
         self.respond(r.id, 200, &body);
         true
@@ -374,6 +442,11 @@ impl Sim {
     pub fn count(&self, pred: impl Fn(&Action) -> bool) -> usize {
         self.history.iter().filter(|a| pred(a)).count()
     }
+}
+
+/// `t` moved by `ms` (back, when negative).
+fn shifted(t: Timestamp, ms: i64) -> Timestamp {
+    Timestamp::from_millis((t.as_millis() as i64 + ms).max(0) as u64)
 }
 
 /// A valid `200` body for a read of `path`.

@@ -18,6 +18,19 @@ use crate::wire::{ClientMessage, QuizId};
 /// A browser tab's id, as the adapter knows it.
 pub type TabId = i64;
 
+/// The longest quiz id a page may ask to follow.
+pub const MAX_PAGE_QUIZ_ID: usize = 64;
+
+/// Whether `id`, read by the quiz-site page script from a tab's URL, may be followed:
+/// 1 to [`MAX_PAGE_QUIZ_ID`] URL-safe characters (letters, digits, `-`, `_`, `.`, `~`:
+/// integer, UUID and slug ids). A page cannot make the socket carry anything else.
+pub fn is_page_quiz_id(id: &str) -> bool {
+    (1..=MAX_PAGE_QUIZ_ID).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+}
+
 /// A change the socket must hear about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubChange {
@@ -181,6 +194,31 @@ impl Subscriptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_may_ask_only_for_short_url_safe_ids() {
+        for ok in [
+            "7",
+            "quadratics-1",
+            "0b4a7f3e-9c1d-4e2a-8f00-123456789abc",
+            "a.b_c~d",
+        ] {
+            assert!(is_page_quiz_id(ok), "{ok}");
+        }
+        let long = "x".repeat(MAX_PAGE_QUIZ_ID + 1);
+        for bad in [
+            "",
+            long.as_str(),
+            "a b",
+            "a/b",
+            "q\"",
+            "é",
+            "a%20b",
+            "<img>",
+        ] {
+            assert!(!is_page_quiz_id(bad), "{bad}");
+        }
+    }
 
     fn q(id: &str) -> QuizId {
         QuizId::from(id)

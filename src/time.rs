@@ -58,6 +58,26 @@ impl Timestamp {
         }
     }
 
+    /// Formats as an HTTP date (IMF-fixdate), e.g. `Thu, 26 Nov 2026 06:00:00 GMT`.
+    pub fn to_http_date(self) -> String {
+        const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let secs = self.0 / 1000;
+        let days = secs / 86_400;
+        let rem = secs % 86_400;
+        let (y, m, d) = civil_from_days(days as i64);
+        format!(
+            "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+            DAYS[(days % 7) as usize],
+            MONTHS[(m - 1) as usize],
+            rem / 3600,
+            (rem % 3600) / 60,
+            rem % 60
+        )
+    }
+
     /// Parses an RFC 3339 date-time (`2026-03-01T12:00:00Z`, `…T12:00:00.123456+02:00`,
     /// lower-case `t`/`z` and a space separator accepted). Fractions beyond milliseconds
     /// are truncated. Times before the epoch are rejected.
@@ -188,6 +208,41 @@ fn parse_rfc3339(text: &str) -> Result<Timestamp, TimeParseError> {
     Ok(Timestamp(secs as u64 * 1000 + millis))
 }
 
+/// Parses an HTTP date (RFC 9110 IMF-fixdate, what every server's `Date` and
+/// `Retry-After` headers use): `Sun, 06 Nov 1994 08:49:37 GMT`. `None` for anything
+/// else (the obsolete RFC 850 and asctime forms included: servers must not send them).
+pub fn parse_http_date(text: &str) -> Option<Timestamp> {
+    let mut parts = text.split_ascii_whitespace();
+    let (_weekday, day, month, year, time, zone) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if parts.next().is_some() || zone != "GMT" {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
+    let day: u64 = day.parse().ok()?;
+    let year: u64 = year.parse().ok()?;
+    let mut hms = time.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || year < 1970 || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(year as i64, month as u32, day as u32);
+    let secs = days * 86_400 + (h * 3600 + m * 60 + s.min(59)) as i64;
+    Some(Timestamp(secs as u64 * 1000))
+}
+
 fn is_leap(y: u64) -> bool {
     (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
@@ -243,6 +298,26 @@ pub fn human_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_round_trip_and_junk_is_refused() {
+        let t = Timestamp::parse_rfc3339("1994-11-06T08:49:37Z").unwrap();
+        assert_eq!(t.to_http_date(), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(t));
+        let u = Timestamp::parse_rfc3339("2026-11-26T06:00:00Z").unwrap();
+        assert_eq!(parse_http_date(&u.to_http_date()), Some(u));
+        for junk in [
+            "",
+            "120",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 31 Feb 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+        ] {
+            assert_eq!(parse_http_date(junk), None, "{junk:?}");
+        }
+    }
 
     #[test]
     fn rfc3339_round_trips_whole_and_fractional_seconds() {

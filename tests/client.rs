@@ -316,6 +316,7 @@ fn follow_toggles_are_persisted_and_survive_a_worker_restart() {
 #[test]
 fn changes_while_disconnected_are_folded_and_the_open_sends_the_wanted_set() {
     let mut sim = connected(&["q1"]);
+    sim.advance(secs(30));
     sim.server_closes(1006, true);
     sim.take();
     sim.command(Command::Follow {
@@ -375,6 +376,7 @@ fn five_quick_retries_with_backoff_then_slow_retry_via_alarm() {
     let mut sim = Sim::new(ClientConfig::default());
     sim.start(signed_in_storage(T0, &[]));
     // First attempt fails before open; the refresh-once for "maybe auth" is answered.
+    sim.advance(secs(1));
     sim.server_closes(1006, false);
     assert!(sim.refresh_ok(secs(300)));
     for attempt in 1..=5u32 {
@@ -461,6 +463,8 @@ fn popup_open_retries_at_once_while_backing_off() {
         }
     }
     sim.server_closes(1000, true);
+    // Never two attempts within a second, whatever asks.
+    sim.advance(secs(1));
     assert!(matches!(sim.client.state(), ConnState::Retrying { .. }));
     sim.take();
     sim.command(Command::Hello);
@@ -486,6 +490,7 @@ fn browser_online_idle_active_worker_start_and_retry_now_reconnect_at_once() {
     ];
     for (name, trigger) in triggers {
         let mut sim = connected(&[]);
+        sim.advance(secs(30));
         sim.server_closes(1000, true);
         sim.take();
         trigger(&mut sim);
@@ -533,6 +538,7 @@ fn connect_timeout_gives_up_on_a_hanging_socket_and_backs_off() {
 #[test]
 fn late_events_of_a_replaced_socket_are_ignored() {
     let mut sim = connected(&[]);
+    sim.advance(secs(1));
     let old = sim.socket().unwrap();
     sim.server_closes(1000, true);
     sim.command(Command::RetryNow);
@@ -549,6 +555,7 @@ fn late_events_of_a_replaced_socket_are_ignored() {
 #[test]
 fn reconnect_after_4001_refreshes_once_and_retries_at_once() {
     let mut sim = connected(&[]);
+    sim.advance(secs(1));
     sim.server_closes(4001, true);
     assert_eq!(sim.requests("/api/token/refresh/").len(), 1);
     assert_eq!(sim.client.state(), ConnState::Connecting);
@@ -561,6 +568,7 @@ fn reconnect_after_4001_refreshes_once_and_retries_at_once() {
 #[test]
 fn second_4001_right_after_a_refresh_is_auth_failed() {
     let mut sim = connected(&[]);
+    sim.advance(secs(1));
     sim.server_closes(4001, true);
     sim.refresh_ok(secs(300));
     sim.open();
@@ -598,6 +606,7 @@ fn close_4003_stops_until_signed_in_again_even_after_restart() {
 fn close_1006_before_open_is_maybe_auth_refresh_once_then_backoff() {
     let mut sim = Sim::new(ClientConfig::default());
     sim.start(signed_in_storage(T0, &[]));
+    sim.advance(secs(1));
     sim.server_closes(1006, false);
     assert_eq!(sim.requests("/api/token/refresh/").len(), 1);
     sim.take();
@@ -670,7 +679,7 @@ fn sign_out_closes_with_1000_and_never_reconnects() {
     sim.input(|c, now| c.handle_socket_closed(socket, 1000, "", true, now));
     sim.advance(secs(3600));
     assert_eq!(opens(&sim.take()), 0);
-    assert!(!sim.storage[&PersistKey::Auth].contains("access"));
+    assert!(!sim.storage[&PersistKey::Auth].contains("\"access\":"));
     assert!(
         sim.storage[&PersistKey::Follows].contains("q1"),
         "follows are kept"
@@ -742,23 +751,23 @@ fn any_server_message_counts_as_a_sign_of_life() {
 
 #[test]
 fn access_token_is_refreshed_ahead_of_exp_without_assuming_five_minutes() {
-    // An hour-long access token: refreshed at 80% of its life (48 min), not at 5 min.
+    // An hour-long access token: refreshed 30 s before it runs out, not at 5 min.
     let mut sim = Sim::new(ClientConfig::default());
     let pair = token_pair_json(T0, secs(3600), secs(86_400));
     sim.start(StoredState::default().with(PersistKey::Auth, format!(r#"{{"tokens": {pair}}}"#)));
     sim.open();
     sim.answer_reads();
-    sim.advance(secs(47 * 60));
+    sim.advance(secs(3569));
     assert!(sim.requests("/api/token/refresh/").is_empty());
-    sim.advance(secs(60));
+    sim.advance(secs(1));
     assert_eq!(sim.requests("/api/token/refresh/").len(), 1);
 
-    // A 60 s token: refreshed 30 s before exp.
+    // A 60 s token: refreshed at three quarters of its life (30 s before would be half).
     let mut sim = Sim::new(ClientConfig::default());
     let pair = token_pair_json(T0, secs(60), secs(86_400));
     sim.start(StoredState::default().with(PersistKey::Auth, format!(r#"{{"tokens": {pair}}}"#)));
     sim.open();
-    sim.advance(secs(29));
+    sim.advance(secs(44));
     assert!(sim.requests("/api/token/refresh/").is_empty());
     sim.advance(secs(1));
     let r = sim.requests("/api/token/refresh/").pop().unwrap();
@@ -770,7 +779,7 @@ fn access_token_is_refreshed_ahead_of_exp_without_assuming_five_minutes() {
 #[test]
 fn refreshed_tokens_are_persisted_and_a_rotated_refresh_token_kept() {
     let mut sim = connected(&[]);
-    sim.advance(secs(240));
+    sim.advance(secs(270));
     let r = sim.requests("/api/token/refresh/").pop().unwrap();
     let access = token("access", "7", sim.now, sim.now + secs(300));
     let refresh = token("refresh", "7", sim.now, sim.now + secs(86_400));
@@ -790,7 +799,7 @@ fn refreshed_tokens_are_persisted_and_a_rotated_refresh_token_kept() {
 #[test]
 fn refresh_rejected_means_auth_failed() {
     let mut sim = connected(&[]);
-    sim.advance(secs(240));
+    sim.advance(secs(270));
     let r = sim.requests("/api/token/refresh/").pop().unwrap();
     sim.respond(
         r.id,
@@ -804,7 +813,7 @@ fn refresh_rejected_means_auth_failed() {
 #[test]
 fn refresh_network_error_is_retried_not_auth_failed() {
     let mut sim = connected(&[]);
-    sim.advance(secs(240));
+    sim.advance(secs(270));
     let r = sim.requests("/api/token/refresh/").pop().unwrap();
     sim.fail(r.id, "Failed to fetch");
     assert!(sim.client.state().is_connected());
@@ -1323,12 +1332,13 @@ fn changing_the_server_signs_out_because_tokens_belong_to_the_old_one() {
 }
 
 #[test]
-fn explicit_socket_url_reconnects_to_it() {
+fn explicit_socket_url_on_the_same_origin_reconnects_to_it() {
     let mut sim = connected(&[]);
+    sim.advance(secs(1));
     sim.take();
     sim.command(Command::SaveSettings {
         settings: Settings {
-            socket_url: Some("ws://127.0.0.1:9000/live/".into()),
+            socket_url: Some("ws://127.0.0.1:8000/live/".into()),
             ..Settings::default()
         },
     });
@@ -1336,7 +1346,71 @@ fn explicit_socket_url_reconnects_to_it() {
         Action::OpenSocket { url, .. } => Some(url),
         _ => None,
     });
-    assert!(url.unwrap().starts_with("ws://127.0.0.1:9000/live/?token="));
+    assert!(url.unwrap().starts_with("ws://127.0.0.1:8000/live/?token="));
+}
+
+#[test]
+fn a_socket_url_on_another_host_signs_out_first_and_gets_no_token() {
+    // A socket on another origin could close 4001 and collect a fresh token each time:
+    // the sign-in stays with the origins it was made for.
+    let mut sim = connected(&[]);
+    sim.advance(secs(1));
+    sim.take();
+    sim.command(Command::SaveSettings {
+        settings: Settings {
+            socket_url: Some("ws://127.0.0.2:9000/live/".into()),
+            ..Settings::default()
+        },
+    });
+    sim.advance(secs(600));
+    let actions = sim.take();
+    assert_eq!(opens(&actions), 0, "no socket, so no token, goes there");
+    assert!(
+        actions
+            .iter()
+            .all(|a| !matches!(a, Action::Fetch(r) if r.path == "/api/token/refresh/"))
+    );
+    assert_eq!(sim.client.state(), ConnState::SignedOut);
+    assert!(!sim.storage[&PersistKey::Auth].contains("\"access\":"));
+    // Signed in again, the new sign-in belongs to the new socket's origin too.
+    sim.command(Command::SignIn {
+        server: "http://127.0.0.1:8000".into(),
+        username: "ann".into(),
+        password: Secret("pw".into()),
+    });
+    let req = sim.requests("/api/token/").pop().expect("token request");
+    let body = token_pair_json(sim.now, secs(300), secs(86_400));
+    sim.respond(req.id, 200, &body);
+    let url = sim.take().into_iter().find_map(|a| match a {
+        Action::OpenSocket { url, .. } => Some(url),
+        _ => None,
+    });
+    assert!(url.unwrap().starts_with("ws://127.0.0.2:9000/live/?token="));
+    assert!(sim.storage[&PersistKey::Auth].contains(r#""socket":"ws://127.0.0.2:9000""#));
+}
+
+#[test]
+fn settings_changed_while_the_worker_slept_do_not_take_the_tokens_along() {
+    let mut sim = connected(&[]);
+    sim.advance(secs(2));
+    // Another context writes settings pointing elsewhere; the worker was asleep.
+    let elsewhere = Settings {
+        server_url: "https://evil.example".into(),
+        ..Settings::default()
+    };
+    sim.storage.insert(
+        PersistKey::Settings,
+        serde_json::to_string(&elsewhere).unwrap(),
+    );
+    sim.restart_worker(ClientConfig::default());
+    sim.advance(secs(60));
+    assert_eq!(sim.client.state(), ConnState::SignedOut);
+    assert!(sim.history.iter().all(|a| match a {
+        Action::OpenSocket { url, .. } => !url.contains("evil"),
+        Action::Fetch(r) => !r.url.contains("evil"),
+        _ => true,
+    }));
+    assert!(!sim.storage[&PersistKey::Auth].contains("\"access\":"));
 }
 
 #[test]
@@ -1587,6 +1661,8 @@ fn event_log_survives_a_worker_restart_in_session_storage() {
         PersistKey::EventLog.area(),
         quizpulse::client::StorageArea::Session
     );
+    // The log is written at most once a second; the last state of a burst follows.
+    sim.advance(secs(1));
     sim.restart_worker(ClientConfig::default());
     let text = sim.snapshot.clone().unwrap().events_text;
     assert!(text.contains("closed: code 4001"));
@@ -2002,10 +2078,12 @@ fn a_connection_lost_past_the_quick_retries_notifies_once_and_back_once() {
             .message
             .starts_with("Cannot reach http://127.0.0.1:8000")
     );
-    // The worker restarts while suspended and fails its retries again: not said twice.
+    // The worker restarts while suspended (it goes on with the slow retry) and fails
+    // again: not said twice.
     sim.restart_worker(ClientConfig::default());
+    assert!(matches!(sim.client.state(), ConnState::Suspended { .. }));
+    slow_retry(&mut sim);
     sim.server_closes(1011, false);
-    fail_quick_retries(&mut sim);
     assert_eq!(notified(&sim, "connection"), 1);
     // Back.
     slow_retry(&mut sim);

@@ -204,8 +204,10 @@ fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
         prop_assert_eq!(Some(*s), sim.socket(), "a socket held that is not wanted");
     }
     // Connected: the socket's subscriptions are exactly the wanted set.
+    // (Less what the server refused: that is not sent again.)
     if sim.client.state().is_connected() {
-        let wanted = sim.client.subscriptions().wanted();
+        let mut wanted = sim.client.subscriptions().wanted();
+        wanted.retain(|q| !sim.client.refused_subscriptions().contains(q));
         prop_assert_eq!(sim.client.subscribed_on_socket(), &wanted);
     }
     // One fetch in flight per key.
@@ -286,6 +288,8 @@ proptest! {
                 sim.open();
                 sim.server_closes(1006, true);
                 sim.command(Command::RetryNow);
+                // The floor between attempts holds the retry for a second.
+                sim.advance(Duration::from_secs(1));
             }
         }
         for (tab, q) in &tabs {
@@ -365,5 +369,194 @@ proptest! {
         sim.server_says(&text);
         sim.advance(Duration::from_secs(30));
         prop_assert!(sim.client.state().is_connected());
+    }
+}
+
+/// What a server (and the browser's clock) may do to the client, for the floors test.
+#[derive(Debug, Clone)]
+enum Hostile {
+    Advance(u64),
+    /// The browser's clock jumps (ms, back when negative).
+    Jump(i64),
+    Open,
+    Close(u16, bool),
+    /// A frame, then close 4001.
+    FrameThen4001,
+    /// A refresh answered 200 with an access token living this long (0: already expired).
+    RefreshOk(u64),
+    RefreshNetwork,
+    Refresh429(u64),
+    Refresh503,
+    RefreshReject,
+    Reads(u16),
+    Hello,
+    RetryNow,
+    Online(bool),
+    Restart,
+    Alarm(u64),
+}
+
+fn hostile() -> impl Strategy<Value = Hostile> {
+    prop_oneof![
+        10 => (0u64..90_000).prop_map(Hostile::Advance),
+        2 => prop::sample::select(vec![-86_400_000i64, -3_600_000, -300_000, -1_000, 1_000, 360_000, 3_600_000, 86_400_000]).prop_map(Hostile::Jump),
+        5 => Just(Hostile::Open),
+        4 => (prop::sample::select(CODES.to_vec()), any::<bool>()).prop_map(|(c, o)| Hostile::Close(c, o)),
+        3 => Just(Hostile::FrameThen4001),
+        4 => prop::sample::select(vec![0u64, 1, 10, 60, 300]).prop_map(Hostile::RefreshOk),
+        2 => Just(Hostile::RefreshNetwork),
+        2 => (0u64..600).prop_map(Hostile::Refresh429),
+        1 => Just(Hostile::Refresh503),
+        1 => Just(Hostile::RefreshReject),
+        4 => prop::sample::select(vec![200u16, 401, 429, 500]).prop_map(Hostile::Reads),
+        1 => Just(Hostile::Hello),
+        1 => Just(Hostile::RetryNow),
+        1 => any::<bool>().prop_map(Hostile::Online),
+        1 => Just(Hostile::Restart),
+        1 => (0u64..600_000).prop_map(Hostile::Alarm),
+    ]
+}
+
+fn answer_refresh(sim: &mut Sim, status: u16, body: &str, retry_after: Option<u64>) {
+    if let Some(r) = sim.requests("/api/token/refresh/").pop() {
+        let mut headers = sim.date_header();
+        headers.retry_after = retry_after.map(|s| s.to_string());
+        sim.respond_with(r.id, status, body, headers);
+    }
+}
+
+fn apply_hostile(sim: &mut Sim, e: &Hostile, restarts: &mut Vec<usize>) {
+    match e {
+        Hostile::Advance(ms) => sim.advance(Duration::from_millis(*ms)),
+        Hostile::Jump(ms) => sim.jump_clock(*ms),
+        Hostile::Open => {
+            if sim.socket().is_some() && !sim.client.state().is_connected() {
+                sim.open();
+            }
+        }
+        Hostile::Close(code, was_open) => {
+            if sim.socket().is_some() {
+                sim.server_closes(*code, *was_open);
+            }
+        }
+        Hostile::FrameThen4001 => {
+            if sim.client.state().is_connected() {
+                sim.server_says(r#"{"type": "pong", "id": 1}"#);
+                sim.server_closes(4001, true);
+            }
+        }
+        Hostile::RefreshOk(life) => {
+            let now = sim.server_now;
+            let exp = if *life == 0 {
+                now - Duration::from_secs(30)
+            } else {
+                now + Duration::from_secs(*life)
+            };
+            let body = format!(
+                r#"{{"access": "{}"}}"#,
+                quizpulse::sim::token("access", "7", now, exp)
+            );
+            answer_refresh(sim, 200, &body, None);
+        }
+        Hostile::RefreshNetwork => {
+            if let Some(r) = sim.requests("/api/token/refresh/").pop() {
+                sim.fail(r.id, "Failed to fetch");
+            }
+        }
+        Hostile::Refresh429(secs) => answer_refresh(sim, 429, "{}", Some(*secs)),
+        Hostile::Refresh503 => answer_refresh(sim, 503, "down", None),
+        Hostile::RefreshReject => answer_refresh(sim, 401, r#"{"code": "token_not_valid"}"#, None),
+        Hostile::Reads(status) => {
+            let ids: Vec<u64> = sim
+                .outstanding
+                .values()
+                .filter(|r| matches!(r.purpose, RequestPurpose::Query(_)))
+                .map(|r| r.id)
+                .collect();
+            for id in ids {
+                if *status == 200 {
+                    sim.answer_reads();
+                } else {
+                    let mut headers = sim.date_header();
+                    headers.retry_after = (*status == 429).then(|| "30".to_owned());
+                    sim.respond_with(id, *status, "{}", headers);
+                }
+            }
+        }
+        Hostile::Hello => sim.command(Command::Hello),
+        Hostile::RetryNow => sim.command(Command::RetryNow),
+        Hostile::Online(on) => sim.input(|c, now| c.handle_online(*on, now)),
+        Hostile::Restart => {
+            restarts.push(sim.history.len());
+            sim.restart_worker(ClientConfig::default());
+        }
+        Hostile::Alarm(ms) => sim.sleep_then_alarm(Duration::from_millis(*ms)),
+    }
+    forget_abandoned(sim);
+}
+
+/// The client-clock times of the actions `pred` matches, per worker life.
+fn times_per_life(
+    sim: &Sim,
+    restarts: &[usize],
+    pred: impl Fn(&Action) -> bool,
+) -> Vec<Vec<quizpulse::Timestamp>> {
+    let mut lives = vec![Vec::new()];
+    for (i, (a, (_, client))) in sim.history.iter().zip(&sim.history_at).enumerate() {
+        if restarts.contains(&i) {
+            lives.push(Vec::new());
+        }
+        if pred(a)
+            && let Some(life) = lives.last_mut()
+        {
+            life.push(*client);
+        }
+    }
+    lives
+}
+
+fn floor_holds(lives: &[Vec<quizpulse::Timestamp>], floor: Duration) -> Result<(), TestCaseError> {
+    for life in lives {
+        for w in life.windows(2) {
+            prop_assert!(
+                w[1].saturating_since(w[0]) >= floor,
+                "two within {:?}: {:?}",
+                floor,
+                w
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    /// No sequence of server answers and clock jumps makes the client loop: a floor
+    /// between any two refreshes, any two socket attempts and any two log writes (on
+    /// the client's own clock, within a worker's life), and a bound on them in true time.
+    #[test]
+    fn no_server_answer_or_clock_jump_breaks_the_floors(
+        events in prop::collection::vec(hostile(), 1..120),
+    ) {
+        let mut sim = Sim::new(ClientConfig { seed: events.len() as u64, ..ClientConfig::default() });
+        sim.start(signed_in_storage(T0, &["q1"]));
+        let mut restarts = Vec::new();
+        for e in &events {
+            apply_hostile(&mut sim, e, &mut restarts);
+        }
+        let refresh = |a: &Action| matches!(a, Action::Fetch(r) if r.purpose == RequestPurpose::Refresh);
+        let attempt = |a: &Action| matches!(a, Action::OpenSocket { .. });
+        let log_write = |a: &Action| matches!(a, Action::Persist { key: quizpulse::client::PersistKey::EventLog, .. });
+        floor_holds(&times_per_life(&sim, &restarts, refresh), quizpulse::client::REFRESH_BACKOFF_BASE)?;
+        floor_holds(&times_per_life(&sim, &restarts, attempt), Duration::from_secs(1))?;
+        floor_holds(&times_per_life(&sim, &restarts, log_write), Duration::from_secs(1))?;
+        // In true time: no more than one of each per second, plus one per worker life
+        // and per jump of the clock.
+        let elapsed = sim.server_now.saturating_since(T0).as_secs() as usize;
+        let jumps = events.iter().filter(|e| matches!(e, Hostile::Jump(_))).count();
+        let allowance = elapsed + 2 * (restarts.len() + jumps + 1);
+        prop_assert!(sim.count(refresh) <= allowance, "{} refreshes in {} s", sim.count(refresh), elapsed);
+        prop_assert!(sim.count(attempt) <= allowance, "{} attempts in {} s", sim.count(attempt), elapsed);
     }
 }

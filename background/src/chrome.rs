@@ -30,6 +30,12 @@ pub async fn storage_set(session: bool, items: &JsValue) -> Result<(), ChromeErr
     Ok(())
 }
 
+/// Removes `key` from `chrome.storage.local`.
+pub async fn storage_remove(key: &str) -> Result<(), ChromeError> {
+    call("chrome.storage.local.remove", &[&key.into()]).await?;
+    Ok(())
+}
+
 /// The toolbar button's calls: `chrome.action` (Manifest V3), or
 /// `chrome.browserAction` where there is no `action` (the Firefox package, Manifest V2).
 struct ButtonApi {

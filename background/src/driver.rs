@@ -165,7 +165,6 @@ async fn run() {
 async fn start_client() {
     let stored = storage::load().await;
     let online = online();
-    let offset = -js_sys::Date::new_0().get_timezone_offset();
     let config = ClientConfig {
         // Jitter only: 53 random bits are plenty.
         seed: (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64,
@@ -177,7 +176,7 @@ async fn start_client() {
         StartInfo {
             stored,
             online,
-            utc_offset_minutes: offset as i32,
+            utc_offset_minutes: utc_offset_minutes(),
         },
         now,
     );
@@ -195,9 +194,18 @@ fn online() -> bool {
         .unwrap_or(true)
 }
 
+/// The local zone's offset east of UTC, in minutes, as it is now (it changes with
+/// daylight saving time, and when the user travels).
+fn utc_offset_minutes() -> i32 {
+    -js_sys::Date::new_0().get_timezone_offset() as i32
+}
+
+/// Runs `f` on the client with the clock and zone as they are now: the zone is read
+/// for every input, so quiet hours follow a daylight-saving change at once.
 fn with_client(f: impl FnOnce(&mut Client, Timestamp)) {
     DRIVER.with(|d| {
         if let Some(client) = d.borrow_mut().client.as_mut() {
+            client.set_utc_offset(utc_offset_minutes());
             f(client, now());
         }
     });

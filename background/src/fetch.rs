@@ -5,7 +5,7 @@
 //! [`FetchResult::NetworkError`].
 
 use gloo_net::http::{Request, RequestBuilder};
-use quizpulse::cache::FetchResult;
+use quizpulse::cache::{FetchResult, ResponseHeaders};
 use quizpulse::client::{FetchRequest, Method};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortController;
@@ -76,6 +76,14 @@ async fn send(request: &FetchRequest, controller: &AbortController) -> Result<Fe
     };
     let response = sent.map_err(|e| e.to_string())?;
     let status = response.status();
+    let headers = ResponseHeaders {
+        date: response.headers().get("date"),
+        retry_after: response.headers().get("retry-after"),
+    };
     let body = response.text().await.map_err(|e| e.to_string())?;
-    Ok(FetchResult::Response { status, body })
+    Ok(FetchResult::Response {
+        status,
+        body,
+        headers,
+    })
 }

@@ -53,15 +53,16 @@ pub mod messages;
 pub mod notifications;
 pub mod ports;
 pub mod quiz_pages;
+pub mod secrets;
 pub mod socket;
 pub mod storage;
 pub mod tabs;
 
 use driver::{Input, push};
 use messages::Incoming;
-use ports::{Kind, Port};
+use ports::Port;
+use quizpulse::messages::PortRole;
 use quizpulse::messages::WorkerMessage;
-use quizpulse::wire::QuizId;
 use wasm_bindgen::prelude::*;
 
 // `workerStart` (see the crate's doc: a doc comment here would be copied into the JS glue).
@@ -102,7 +103,12 @@ fn to_js(message: &WorkerMessage) -> JsValue {
 // `handleMessage` (see the crate's doc).
 #[doc(hidden)]
 #[wasm_bindgen(js_name = handleMessage, skip_jsdoc)]
-pub async fn handle_message(message: JsValue, _sender: JsValue) -> Result<JsValue, JsValue> {
+pub async fn handle_message(message: JsValue, sender: JsValue) -> Result<JsValue, JsValue> {
+    if !ports::sender(&sender).may_command() {
+        return Ok(to_js(&WorkerMessage::Error {
+            message: messages::NOT_FROM_A_PAGE.into(),
+        }));
+    }
     match incoming(&message) {
         Incoming::Answer(answer) => Ok(to_js(&answer)),
         Incoming::Carry(command) => {
@@ -118,7 +124,7 @@ pub async fn handle_message(message: JsValue, _sender: JsValue) -> Result<JsValu
 #[doc(hidden)]
 #[wasm_bindgen(js_name = handlePortMessage, skip_jsdoc)]
 pub fn handle_port_message(port: Port, message: JsValue) {
-    if !matches!(ports::kind(&port), Kind::Page(_)) {
+    if !matches!(ports::role(&port), Some(PortRole::Page(_))) {
         return;
     }
     match incoming(&message) {
@@ -150,16 +156,12 @@ pub fn handle_event(kind: &str, payload: JsValue) {
         "connect" | "disconnect" => {
             let port: Port = payload.unchecked_into();
             let connect = kind == "connect";
-            match (ports::kind(&port), connect) {
-                (Kind::Page(page), true) => Input::PageOpened(page, port),
-                (Kind::Page(page), false) => Input::PageClosed(page, port),
-                (Kind::QuizPage { quiz, tab }, true) => Input::TabQuiz {
-                    tab,
-                    quiz: QuizId::from(quiz),
-                    port,
-                },
-                (Kind::QuizPage { tab, .. }, false) => Input::TabQuizGone { tab, port },
-                (Kind::Other, _) => return,
+            match (ports::role(&port), connect) {
+                (Some(PortRole::Page(page)), true) => Input::PageOpened(page, port),
+                (Some(PortRole::Page(page)), false) => Input::PageClosed(page, port),
+                (Some(PortRole::QuizTab { quiz, tab }), true) => Input::TabQuiz { tab, quiz, port },
+                (Some(PortRole::QuizTab { tab, .. }), false) => Input::TabQuizGone { tab, port },
+                (None, _) => return,
             }
         }
         "alarm" => Input::Alarm,

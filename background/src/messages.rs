@@ -6,6 +6,10 @@ use quizpulse::messages::{Command, CommandError, WorkerMessage};
 /// This build's version, reported in [`WorkerMessage::Pong`].
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The answer to a message from anything but the extension's own pages (a content
+/// script, another extension).
+pub const NOT_FROM_A_PAGE: &str = "QuizPulse takes commands only from its own pages";
+
 /// The answer to a message that is not JSON data.
 pub const NOT_JSON: &str = "a message must be JSON data";
 

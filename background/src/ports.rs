@@ -5,16 +5,13 @@ use quizpulse::small::VecMap;
 use std::cell::RefCell;
 
 use quizpulse::client::SNAPSHOT_KEY;
-use quizpulse::messages::{Page, Snapshot};
+use quizpulse::messages::{Page, PortRole, Sender, Snapshot};
 use quizpulse::subscriptions::TabId;
 use wasm_bindgen::prelude::*;
 
 use crate::chrome::{self, ChromeError};
 
 pub use quizpulse_chrome::Port;
-
-/// The port name prefix of a quiz page: `quiz:<quiz id>`.
-pub const QUIZ_PORT_PREFIX: &str = "quiz:";
 
 #[derive(Default)]
 struct Ports {
@@ -27,39 +24,29 @@ thread_local! {
     static PORTS: RefCell<Ports> = RefCell::new(Ports::default());
 }
 
-/// What a connecting port is.
-pub enum Kind {
-    /// An extension page that wants snapshots (the port's name says which).
-    Page(Page),
-    /// A content script on a quiz page: the quiz and its tab.
-    QuizPage {
-        /// The quiz id from the port's name.
-        quiz: String,
-        /// The sender's tab.
-        tab: TabId,
-    },
-    /// Anything else (ignored).
-    Other,
+/// Reads the browser's `sender` of a message or port, for the core's rules.
+pub fn sender(sender: &JsValue) -> Sender {
+    let runtime = chrome::property(&chrome::property(&js_sys::global(), "chrome"), "runtime");
+    let own_id = chrome::property(&runtime, "id").as_string();
+    let id = chrome::property(sender, "id").as_string();
+    let own_origin = quizpulse_chrome::invoke("chrome.runtime.getURL", &[&"".into()])
+        .ok()
+        .and_then(|u| u.as_string());
+    let url = chrome::property(sender, "url").as_string();
+    let tab = chrome::property(&chrome::property(sender, "tab"), "id")
+        .as_f64()
+        // Tab ids are small integers.
+        .map(|id| id as TabId);
+    Sender::classify(
+        own_id.is_some() && id == own_id,
+        matches!((&url, &own_origin), (Some(u), Some(o)) if !o.is_empty() && u.starts_with(o.as_str())),
+        tab,
+    )
 }
 
-/// Reads a port's name and sender.
-pub fn kind(port: &Port) -> Kind {
-    let name = port.name();
-    if let Some(page) = Page::from_port_name(&name) {
-        return Kind::Page(page);
-    }
-    let tab = js_sys::Reflect::get(&port.sender(), &"tab".into())
-        .and_then(|t| js_sys::Reflect::get(&t, &"id".into()))
-        .ok()
-        .and_then(|id| id.as_f64());
-    match (name.strip_prefix(QUIZ_PORT_PREFIX), tab) {
-        (Some(quiz), Some(tab)) if !quiz.is_empty() => Kind::QuizPage {
-            quiz: quiz.to_owned(),
-            // Tab ids are small integers.
-            tab: tab as TabId,
-        },
-        _ => Kind::Other,
-    }
+/// What a port is, by its name and sender (the core decides; `None`: ignored).
+pub fn role(port: &Port) -> Option<PortRole> {
+    PortRole::of(&port.name(), sender(&port.sender()))
 }
 
 /// Posts `message` on `port`. A port that closed meanwhile (its disconnect event is

@@ -1,5 +1,6 @@
-//! `Persist` and the start-up read: each [`PersistKey`] as JSON text in its own
-//! `chrome.storage` area.
+//! `Persist` and the start-up read: each [`PersistKey`] as JSON text in its own area:
+//! `chrome.storage.local` or `.session`, or the extension's IndexedDB for secrets
+//! ([`crate::secrets`]).
 
 use quizpulse::small::VecMap;
 use std::cell::RefCell;
@@ -9,6 +10,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::chrome::{self, ChromeError};
 use crate::driver::log_error;
+use crate::secrets;
 
 thread_local! {
     /// The text last written per key, so that the echo of our own write in
@@ -40,16 +42,51 @@ pub async fn load() -> StoredState {
             }
         };
         for key in keys {
-            let value = js_sys::Reflect::get(&items, &JsValue::from_str(key.storage_key()))
-                .unwrap_or(JsValue::UNDEFINED);
-            if value.is_undefined() || value.is_null() {
-                continue;
-            }
-            let text = value.as_string().or_else(|| chrome::stringify(&value));
-            if let Some(text) = text {
+            if let Some(text) = item_text(&items, key) {
                 WRITTEN.with(|w| w.borrow_mut().insert(key, text.clone()));
                 stored = stored.with(key, text);
             }
+        }
+    }
+    load_secrets(stored).await
+}
+
+/// A key's value in a `storage.get` result, as JSON text.
+fn item_text(items: &JsValue, key: PersistKey) -> Option<String> {
+    let value = js_sys::Reflect::get(items, &JsValue::from_str(key.storage_key()))
+        .unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return None;
+    }
+    value.as_string().or_else(|| chrome::stringify(&value))
+}
+
+/// Adds the [`StorageArea::Secrets`] keys. A sign-in an earlier version kept in
+/// `chrome.storage.local` is moved there (and removed from `local`, where content
+/// scripts could read it).
+async fn load_secrets(mut stored: StoredState) -> StoredState {
+    for key in PersistKey::ALL
+        .into_iter()
+        .filter(|k| k.area() == StorageArea::Secrets)
+    {
+        let mut text = secrets::get(key.storage_key()).await.unwrap_or_else(|err| {
+            log_error(&err.to_string());
+            None
+        });
+        let legacy = chrome::storage_get(false, &[key.storage_key()])
+            .await
+            .ok()
+            .and_then(|items| item_text(&items, key));
+        if let Some(legacy) = legacy {
+            // Kept in `local` only while it cannot be moved: a sign-in is never lost.
+            let moved = text.is_some() || secrets::put(key.storage_key(), &legacy).await.is_ok();
+            if moved && let Err(err) = chrome::storage_remove(key.storage_key()).await {
+                log_error(&err.to_string());
+            }
+            text = text.or(Some(legacy));
+        }
+        if let Some(text) = text {
+            stored = stored.with(key, text);
         }
     }
     stored
@@ -57,6 +94,9 @@ pub async fn load() -> StoredState {
 
 /// Writes `json` (text) under `key` in its area.
 pub async fn persist(key: PersistKey, json: &str) -> Result<(), ChromeError> {
+    if key.area() == StorageArea::Secrets {
+        return secrets::put(key.storage_key(), json).await;
+    }
     WRITTEN.with(|w| w.borrow_mut().insert(key, json.to_owned()));
     let items = js_sys::Object::new();
     // Setting a property on a fresh object cannot fail.

@@ -13,9 +13,17 @@ use crate::model::{SNAPSHOT_KEY, Stored, read_snapshot, read_worker_message};
 /// How long to wait before reconnecting a port whose worker went away.
 const RECONNECT_MS: i32 = 500;
 
-/// Now, from the browser's clock (the worker stamps snapshots with the same clock).
+thread_local! {
+    /// How far the worker's clock is ahead of the browser's (the latest snapshot's
+    /// `clock_shift_ms`).
+    static SHIFT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Now, on the worker's clock: the browser's clock, plus the shift the worker reports
+/// (0 unless the browser's clock went back while the worker ran), so the snapshot's
+/// times compare right.
 pub fn now() -> Timestamp {
-    Timestamp::from_millis(js_sys::Date::now().max(0.0) as u64)
+    Timestamp::from_millis(js_sys::Date::now().max(0.0) as u64 + SHIFT.get())
 }
 
 /// What the page knows of the worker's state.
@@ -110,6 +118,7 @@ impl Live {
             .and_then(|text| read_worker_message(&text));
         match message {
             Ok(WorkerMessage::Snapshot { snapshot }) => {
+                SHIFT.set(snapshot.clock_shift_ms);
                 self.snapshot.set(Some(*snapshot));
                 // A `set` wakes every reader even with the same value: a page re-built on
                 // each snapshot would lose what the user is typing.

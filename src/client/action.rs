@@ -28,7 +28,23 @@ pub enum PersistKey {
     /// The current outage ([`Outage`]), so a restarted worker neither notifies a lost
     /// connection twice nor forgets to say it is back.
     Outage,
+    /// The reconnect backoff ([`RetryPlan`]), so a worker stopped between retries goes
+    /// on with it instead of starting over.
+    Retry,
 }
+
+/// What is stored under [`PersistKey::Retry`]: where the reconnect backoff stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetryPlan {
+    /// Failed attempts since the last stable connection.
+    pub attempt: u32,
+    /// Slow retries since the quick ones ran out.
+    pub slow_n: u32,
+    /// When the next attempt is due (the adapter's clock), if one is planned.
+    pub next_at: Option<Timestamp>,
+}
+crate::from_json_struct!(RetryPlan default { attempt, slow_n, next_at });
 
 /// What is stored under [`PersistKey::Outage`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,11 +66,14 @@ pub enum StorageArea {
     Local,
     /// `chrome.storage.session`: survives worker restarts, not browser restarts.
     Session,
+    /// Survives browser restarts like [`StorageArea::Local`], but only the extension's
+    /// own pages and worker can read it (never a content script): the sign-in's tokens.
+    Secrets,
 }
 
 impl PersistKey {
     /// Every key, for loading them all at start.
-    pub const ALL: [PersistKey; 7] = [
+    pub const ALL: [PersistKey; 8] = [
         PersistKey::Settings,
         PersistKey::Auth,
         PersistKey::Follows,
@@ -62,6 +81,7 @@ impl PersistKey {
         PersistKey::NotificationTargets,
         PersistKey::EventLog,
         PersistKey::Outage,
+        PersistKey::Retry,
     ];
 
     /// The storage key string.
@@ -74,13 +94,15 @@ impl PersistKey {
             PersistKey::NotificationTargets => "quizpulse.notification_targets",
             PersistKey::EventLog => "quizpulse.event_log",
             PersistKey::Outage => "quizpulse.outage",
+            PersistKey::Retry => "quizpulse.retry",
         }
     }
 
     /// The storage area.
     pub fn area(self) -> StorageArea {
         match self {
-            PersistKey::EventLog | PersistKey::Outage => StorageArea::Session,
+            PersistKey::EventLog | PersistKey::Outage | PersistKey::Retry => StorageArea::Session,
+            PersistKey::Auth => StorageArea::Secrets,
             _ => StorageArea::Local,
         }
     }
@@ -96,11 +118,31 @@ pub struct AuthRecord {
     pub username: Option<String>,
     /// Why the sign-in was refused, when it was (the state survives restarts).
     pub failed: Option<String>,
-    /// The refresh token expiry already warned about (warn once).
+    /// The refresh token (by its `exp` claim) already warned about (warn once).
     pub warned_expiry: Option<Timestamp>,
+    /// When the access token was received (the adapter's clock).
+    pub access_received: Option<Timestamp>,
+    /// When the refresh token was received (the adapter's clock).
+    pub refresh_received: Option<Timestamp>,
+    /// No token refresh before this (the adapter's clock): the floor survives restarts.
+    pub refresh_not_before: Option<Timestamp>,
+    /// The REST origin the tokens were issued by and may be sent to.
+    pub server: Option<String>,
+    /// The socket origin the access token may be sent to.
+    pub socket: Option<String>,
 }
 
-crate::from_json_struct!(AuthRecord default { tokens, username, failed, warned_expiry });
+crate::from_json_struct!(AuthRecord default {
+    tokens,
+    username,
+    failed,
+    warned_expiry,
+    access_received,
+    refresh_received,
+    refresh_not_before,
+    server,
+    socket
+});
 
 impl fmt::Debug for AuthRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -108,6 +150,8 @@ impl fmt::Debug for AuthRecord {
             .field("signed_in", &self.tokens.is_some())
             .field("username", &self.username)
             .field("failed", &self.failed)
+            .field("server", &self.server)
+            .field("socket", &self.socket)
             .finish()
     }
 }

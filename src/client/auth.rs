@@ -51,10 +51,19 @@ impl Client {
     pub(super) fn sign_in_completed(&mut self, result: FetchResult, now: Timestamp) {
         let server = self.settings.api_base().to_owned();
         match result {
-            FetchResult::Response { status: 200, body } => match TokenPair::from_json_text(&body) {
+            FetchResult::Response {
+                status: 200,
+                body,
+                headers,
+            } => match TokenPair::from_json_text(&body) {
                 Ok(tokens) => {
+                    self.learn_server_time(headers.server_time(), now);
                     let username = self.pending_username.take();
-                    self.auth = Some(Auth::new(tokens, username.clone(), None));
+                    let mut auth = Auth::new(tokens, now, now, self.server_now(now));
+                    auth.username.clone_from(&username);
+                    self.learn_issued_at(&auth.tokens.access, now);
+                    self.auth = Some(auth);
+                    self.gate = RefreshGate::default();
                     self.sign_in = SignInStatus::Idle;
                     self.persist_auth();
                     self.phase = Phase::Offline;
@@ -64,7 +73,7 @@ impl Client {
                     let who = username.unwrap_or_default();
                     self.notifier
                         .toast(format!("Signed in as {who}"), ToastLevel::Success, now);
-                    self.after_sign_in(now);
+                    self.after_sign_in(now, true);
                 }
                 Err(e) => {
                     self.sign_in = SignInStatus::Failed(format!(
@@ -72,7 +81,9 @@ impl Client {
                     ));
                 }
             },
-            FetchResult::Response { status: 401, body } => {
+            FetchResult::Response {
+                status: 401, body, ..
+            } => {
                 let detail = ApiError::message_from(&body);
                 self.sign_in = SignInStatus::Failed(if detail.is_empty() {
                     "Wrong username or password.".into()
@@ -80,7 +91,7 @@ impl Client {
                     format!("Wrong username or password ({detail}).")
                 });
             }
-            FetchResult::Response { status, body } => {
+            FetchResult::Response { status, body, .. } => {
                 self.sign_in = SignInStatus::Failed(format!(
                     "Sign-in failed: {}.",
                     ApiError::describe_status(status, &body)
@@ -95,8 +106,8 @@ impl Client {
     }
 
     /// Common tail of sign-in and start-with-tokens: observe the popup's data, plan
-    /// token refreshes, connect.
-    pub(super) fn after_sign_in(&mut self, now: Timestamp) {
+    /// token refreshes, connect (unless a resumed backoff waits for its time).
+    pub(super) fn after_sign_in(&mut self, now: Timestamp, connect_now: bool) {
         for key in [
             QueryKey::Subjects,
             QueryKey::SubjectBoards,
@@ -107,7 +118,9 @@ impl Client {
         }
         self.sync_boards(now);
         self.schedule_token_timers(now);
-        self.connect(now, false);
+        if connect_now {
+            self.connect(now, false);
+        }
     }
 
     /// Forgets the sign-in: closes the socket with 1000 (no reconnect follows, since the
@@ -118,6 +131,9 @@ impl Client {
         self.timers = TimerTable::default();
         self.auth = None;
         self.refresh_in_flight = None;
+        self.gate = RefreshGate::default();
+        self.attempt = 0;
+        self.slow_n = 0;
         self.requests.retain(|_, p| *p == RequestPurpose::SignIn);
         self.cache.clear();
         self.phase = Phase::SignedOut;
@@ -129,6 +145,9 @@ impl Client {
     /// Forgets what belonged to the previous server.
     pub(super) fn server_changed(&mut self) {
         self.server_pongs = false;
+        self.ping_unsupported = false;
+        self.server_skew_ms = None;
+        self.refused = VecSet::new();
         self.cache.clear();
     }
 
@@ -146,7 +165,11 @@ impl Client {
         let old = std::mem::replace(&mut self.settings, validated);
         self.persist_json(PersistKey::Settings, &self.settings.clone());
         if old.server_url != self.settings.server_url {
-            // Tokens belong to the old server.
+            self.server_changed();
+        }
+        if old.token_origins() != self.settings.token_origins() {
+            // Tokens go only where they were issued for: a sign-in never follows the
+            // settings to another server or socket host.
             if self.auth.is_some() {
                 self.sign_out(now, "server changed");
                 self.notifier.toast(
@@ -155,7 +178,6 @@ impl Client {
                     now,
                 );
             }
-            self.server_changed();
         } else if old.socket_base() != self.settings.socket_base() && self.wanted_socket().is_some()
         {
             self.close_socket(CLOSE_NORMAL, "socket URL changed", now);
@@ -167,47 +189,42 @@ impl Client {
         }
     }
 
-    /// Plans the access token's refresh (the earlier of 80% of its remaining life and
-    /// 30 s before `exp`; nothing when `exp` is unknown) and the warning before the
-    /// refresh token runs out (once per token).
+    /// Plans the access token's refresh ahead of its estimated expiry (never before the
+    /// refresh gate opens; nothing when its lifetime is unknown: the server will say)
+    /// and the warning before the sign-in (refresh token) runs out, once per token.
     pub(super) fn schedule_token_timers(&mut self, now: Timestamp) {
         let Some(auth) = &self.auth else {
             return;
         };
-        match auth.access_exp {
-            Some(exp) => {
-                let remaining = exp.saturating_since(now);
-                let by_share = remaining.mul_f64(0.8);
-                let by_margin = remaining.saturating_sub(self.config.refresh_margin);
-                self.timers
-                    .set(Timer::TokenRefresh, now + by_share.min(by_margin));
+        match auth.access.refresh_at() {
+            Some(at) => {
+                let at = self.gate.opens_at().map_or(at, |g| g.max(at));
+                self.timers.set(Timer::TokenRefresh, at.max(now));
             }
             None => self.timers.stop(Timer::TokenRefresh),
         }
-        match auth.refresh_exp {
-            Some(exp) if auth.warned_expiry != Some(exp) => {
-                let lifetime = auth.refresh_iat.map(|iat| exp.saturating_since(iat));
-                let lead = lifetime.map_or(self.config.refresh_warning, |l| {
-                    (l / 4).min(self.config.refresh_warning)
-                });
+        match (auth.refresh.expires(), auth.refresh.life) {
+            (Some(exp), Some(life)) if auth.warned_expiry != auth.refresh_exp_claim => {
+                let lead = (life / 4).min(self.config.refresh_warning);
                 self.timers.set(Timer::ExpiryWarning, (exp - lead).max(now));
             }
             _ => self.timers.stop(Timer::ExpiryWarning),
         }
     }
 
-    /// Warns once that the sign-in (refresh token) is about to run out.
+    /// Warns once per refresh token that the sign-in is about to run out (by its own
+    /// lifetime on our clock: a rotated token is a new sign-in, not a warning).
     pub(super) fn warn_expiry(&mut self, now: Timestamp) {
         let Some(auth) = &mut self.auth else {
             return;
         };
-        let Some(exp) = auth.refresh_exp else {
+        let Some(exp) = auth.refresh.expires() else {
             return;
         };
-        if auth.warned_expiry == Some(exp) || exp <= now {
+        if auth.warned_expiry == auth.refresh_exp_claim || exp <= now {
             return;
         }
-        auth.warned_expiry = Some(exp);
+        auth.warned_expiry = auth.refresh_exp_claim;
         let left = human_duration(exp.saturating_since(now));
         self.persist_auth();
         self.alert(
@@ -220,7 +237,10 @@ impl Client {
         );
     }
 
-    /// Posts the refresh token, unless a refresh is already running.
+    /// Posts the refresh token, unless a refresh is already running or the gate is
+    /// shut (then the `TokenRefresh` timer brings it back when the gate opens; whatever
+    /// waits for the token waits until then). Never refused on the local clock's word:
+    /// only the server ends a sign-in.
     pub(super) fn start_refresh(&mut self, why: RefreshWhy, now: Timestamp) {
         if self.refresh_in_flight.is_some() {
             return;
@@ -228,8 +248,10 @@ impl Client {
         let Some(auth) = &self.auth else {
             return;
         };
-        if auth.refresh_exp.is_some_and(|exp| exp <= now) {
-            self.auth_failed(now, "your sign-in has expired.".into());
+        if !self.gate.open(now) {
+            if let Some(at) = self.gate.opens_at() {
+                self.timers.set(Timer::TokenRefresh, at);
+            }
             return;
         }
         let body = serde_json::to_string(&RefreshRequest {
@@ -237,6 +259,7 @@ impl Client {
         })
         .unwrap_or_default();
         self.timers.stop(Timer::TokenRefresh);
+        self.gate.started(now);
         let id = self.request(
             RequestPurpose::Refresh,
             Method::Post,
@@ -248,49 +271,39 @@ impl Client {
     }
 
     /// A new access token (and maybe a rotated refresh token), or a refused refresh
-    /// (auth failed), or no answer (retry later, not an auth failure).
+    /// (auth failed), or no usable answer (back off, not an auth failure).
     pub(super) fn refresh_completed(&mut self, id: RequestId, result: FetchResult, now: Timestamp) {
         if self.refresh_in_flight.map(|(i, _)| i) != Some(id) {
             return;
         }
         self.refresh_in_flight = None;
-        let Some((old_refresh, username, warned)) = self.auth.as_ref().map(|a| {
-            (
-                a.tokens.refresh.clone(),
-                a.username.clone(),
-                a.warned_expiry,
-            )
-        }) else {
+        if self.auth.is_none() {
             return;
-        };
+        }
         match result {
-            FetchResult::Response { status: 200, body } => {
-                match RefreshResponse::from_json_text(&body) {
-                    Ok(r) => {
-                        let rotated = r.refresh.unwrap_or(old_refresh);
-                        self.auth = Some(Auth::new(
-                            TokenPair {
-                                access: r.access,
-                                refresh: rotated,
-                            },
-                            username,
-                            warned,
-                        ));
-                        self.refresh_failures = 0;
-                        self.persist_auth();
-                        self.log(now, ConnEvent::TokenRefreshed);
-                        self.schedule_token_timers(now);
-                        self.cache.token_ready(now);
-                        if self.phase == Phase::AwaitingToken {
-                            self.connect(now, false);
-                        }
+            FetchResult::Response {
+                status: 200,
+                body,
+                headers,
+            } => match RefreshResponse::from_json_text(&body) {
+                Ok(r) => {
+                    self.learn_server_time(headers.server_time(), now);
+                    self.learn_issued_at(&r.access, now);
+                    self.replace_tokens(r, now);
+                    self.persist_auth();
+                    self.log(now, ConnEvent::TokenRefreshed);
+                    self.schedule_token_timers(now);
+                    self.cache.token_ready(now);
+                    if self.phase == Phase::AwaitingToken {
+                        self.connect(now, false);
                     }
-                    Err(e) => self.refresh_failed(format!("unreadable answer ({e})"), now),
                 }
-            }
+                Err(e) => self.refresh_failed(format!("unreadable answer ({e})"), None, now),
+            },
             FetchResult::Response {
                 status: 400 | 401,
                 body,
+                ..
             } => {
                 let detail = ApiError::message_from(&body);
                 self.log(
@@ -301,31 +314,117 @@ impl Client {
                 );
                 self.auth_failed(now, "your sign-in has expired or was revoked.".into());
             }
-            FetchResult::Response { status, body } => {
-                self.refresh_failed(ApiError::describe_status(status, &body), now);
+            FetchResult::Response {
+                status,
+                body,
+                headers,
+            } => {
+                let wait = matches!(status, 429 | 503)
+                    .then(|| headers.retry_after())
+                    .flatten();
+                self.refresh_failed(ApiError::describe_status(status, &body), wait, now)
             }
-            FetchResult::NetworkError { message } => self.refresh_failed(message, now),
+            FetchResult::NetworkError { message } => self.refresh_failed(message, None, now),
         }
     }
 
-    /// The refresh did not get an answer: not an auth failure. Try again later.
-    pub(super) fn refresh_failed(&mut self, message: String, now: Timestamp) {
+    /// Takes the tokens of a successful refresh (the refresh token too, when rotated)
+    /// and lets the gate's floor follow the new token's lifetime.
+    fn replace_tokens(&mut self, r: RefreshResponse, now: Timestamp) {
+        let server_now = self.server_now(now);
+        let Some(old) = self.auth.take() else {
+            return;
+        };
+        let (refresh, refresh_received) = match r.refresh {
+            Some(rotated) => (rotated, now),
+            None => (old.tokens.refresh, old.refresh.received),
+        };
+        let tokens = TokenPair {
+            access: r.access,
+            refresh,
+        };
+        let mut auth = Auth::new(tokens, now, refresh_received, server_now);
+        auth.username = old.username;
+        auth.user_id = auth.user_id.or(old.user_id);
+        auth.warned_expiry = old.warned_expiry;
+        auth.refreshed = true;
+        self.gate.succeeded(now, auth.access.life);
+        self.auth = Some(auth);
+    }
+
+    /// The refresh got no usable answer: not an auth failure. The gate backs off
+    /// (longer when the server said `Retry-After`), and the refresh comes back when it
+    /// opens; reads that wait for the token keep waiting and say why.
+    pub(super) fn refresh_failed(
+        &mut self,
+        message: String,
+        retry_after: Option<Duration>,
+        now: Timestamp,
+    ) {
         self.log(
             now,
             ConnEvent::RefreshFailed {
                 message: message.clone(),
             },
         );
-        self.refresh_failures = self.refresh_failures.saturating_add(1);
-        let shift = (self.refresh_failures - 1).min(4);
-        self.timers.set(
-            Timer::TokenRefresh,
-            now + Duration::from_secs(5).saturating_mul(1 << shift),
-        );
+        self.gate.failed(now, retry_after);
+        // Tried again when planned (never before the gate opens), or as soon as the gate
+        // opens when reads wait for the token.
+        self.schedule_token_timers(now);
+        if self.cache.waits_for_token()
+            && let Some(at) = self.gate.opens_at()
+        {
+            let planned = self.timers.get(Timer::TokenRefresh).unwrap_or(at);
+            self.timers.set(Timer::TokenRefresh, planned.min(at));
+        }
+        self.persist_auth();
         self.cache
             .token_failed(&format!("Cannot refresh the sign-in ({message})."));
         if self.phase == Phase::AwaitingToken {
             self.connection_failed(Failure::Normal, now);
         }
+    }
+
+    /// The server refused the current access token (401 on a read). A token it never
+    /// accepted, refused right after a refresh, counts as a failed refresh (the gate
+    /// backs off), so a server that refuses every new token is not asked in a loop.
+    pub(super) fn token_refused(&mut self, why: RefreshWhy, now: Timestamp) {
+        if self.auth.as_ref().is_some_and(|a| a.refreshed && !a.proven) {
+            self.gate.failed(now, None);
+        }
+        self.start_refresh(why, now);
+    }
+
+    /// The server accepted the current access token.
+    pub(super) fn token_proven(&mut self) {
+        if let Some(auth) = &mut self.auth
+            && !auth.proven
+        {
+            auth.proven = true;
+            self.gate.proven();
+        }
+    }
+
+    /// Learns the server's clock from a response's `Date` header.
+    pub(super) fn learn_server_time(&mut self, server: Option<Timestamp>, now: Timestamp) {
+        if let Some(server) = server {
+            self.server_skew_ms = Some(server.as_millis() as i64 - now.as_millis() as i64);
+        }
+    }
+
+    /// Learns the server's clock from a token it just issued (`iat`), when nothing more
+    /// precise is known.
+    fn learn_issued_at(&mut self, token: &str, now: Timestamp) {
+        if self.server_skew_ms.is_none()
+            && let Some(iat) = decode_claims(token).ok().and_then(|c| c.issued_at())
+        {
+            self.learn_server_time(Some(iat), now);
+        }
+    }
+
+    /// The server's clock at our `now`, when known.
+    pub(super) fn server_now(&self, now: Timestamp) -> Option<Timestamp> {
+        self.server_skew_ms
+            .map(|skew| Timestamp::from_millis((now.as_millis() as i64 + skew).max(0) as u64))
     }
 }

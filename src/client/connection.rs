@@ -26,7 +26,9 @@ impl Client {
         self.connect(now, force);
     }
 
-    /// Opens a socket, or first refreshes an access token that is (about to be) expired.
+    /// Opens a socket, or first refreshes an access token whose life looks spent (when
+    /// the refresh gate allows; otherwise the token is tried and the server decides).
+    /// Never two attempts within [`ClientConfig::attempt_floor`], whatever asks.
     pub(super) fn connect(&mut self, now: Timestamp, ignore_offline: bool) {
         if matches!(self.phase, Phase::Connecting { .. } | Phase::Open { .. }) {
             return;
@@ -39,14 +41,22 @@ impl Client {
             self.phase = Phase::Offline;
             return;
         }
-        if auth.access_expired(now) {
+        if auth.access.looks_spent(now) && self.gate.open(now) {
             self.phase = Phase::AwaitingToken;
             self.start_refresh(RefreshWhy::ForSocket, now);
+            return;
+        }
+        if let Some(next) = Some(self.attempt_floor_end()).filter(|next| *next > now) {
+            self.phase = Phase::Backoff {
+                attempt: self.attempt,
+            };
+            self.timers.set(Timer::Reconnect, next);
             return;
         }
         let url = self.settings.socket_url_with_token(&auth.tokens.access);
         self.next_socket = self.next_socket.wrapping_add(1);
         let socket = self.next_socket;
+        self.last_attempt = Some(now);
         self.log(
             now,
             ConnEvent::Attempt {
@@ -58,6 +68,12 @@ impl Client {
         self.phase = Phase::Connecting { socket };
         self.timers
             .set(Timer::ConnectTimeout, now + self.config.connect_timeout);
+    }
+
+    /// The earliest time the next socket attempt may start.
+    fn attempt_floor_end(&self) -> Timestamp {
+        self.last_attempt
+            .map_or(Timestamp::ZERO, |at| at + self.config.attempt_floor)
     }
 
     /// Clears what belonged to the socket that just went away.
@@ -109,7 +125,8 @@ impl Client {
             self.phase = Phase::Backoff {
                 attempt: self.attempt,
             };
-            self.timers.set(Timer::Reconnect, now + delay);
+            let at = (now + delay).max(self.attempt_floor_end());
+            self.timers.set(Timer::Reconnect, at);
             self.log(
                 now,
                 ConnEvent::RetryScheduled {
@@ -141,13 +158,15 @@ impl Client {
         self.cache.cancel_all();
         self.requests.retain(|_, p| *p == RequestPurpose::SignIn);
         let record = AuthRecord {
-            tokens: None,
             username: self.auth.as_ref().and_then(|a| a.username.clone()),
             failed: Some(reason.clone()),
-            warned_expiry: None,
+            ..AuthRecord::default()
         };
         self.auth = None;
         self.refresh_in_flight = None;
+        self.gate = RefreshGate::default();
+        self.attempt = 0;
+        self.slow_n = 0;
         self.persist_json(PersistKey::Auth, &record);
         self.phase = Phase::AuthFailed(reason.clone());
         self.end_outage();
@@ -198,8 +217,8 @@ impl Client {
             }
             Timer::TokenRefresh => self.start_refresh(RefreshWhy::Scheduled, now),
             Timer::ExpiryWarning => self.warn_expiry(now),
-            // `finish` publishes what the throttle held back.
-            Timer::Publish | Timer::Badge => {}
+            // `finish` publishes and writes what the throttles held back.
+            Timer::Publish | Timer::Badge | Timer::LogWrite => {}
         }
     }
 
@@ -210,6 +229,7 @@ impl Client {
             return;
         };
         self.live.next_ping = self.live.next_ping.wrapping_add(1);
+        self.live.ping_out = Some((self.live.next_ping, false));
         let text = ClientMessage::Ping {
             id: self.live.next_ping,
         }
@@ -299,7 +319,45 @@ impl Client {
 
     /// Stores the outage (session area).
     pub(super) fn persist_outage(&mut self) {
-        let outage = self.outage;
+        let outage = Outage {
+            since: self.outage.since.map(|t| self.clock.adapter_time(t)),
+            ..self.outage
+        };
         self.persist_json(PersistKey::Outage, &outage);
+    }
+
+    /// The reconnect backoff as it stands (next attempt on the adapter's clock).
+    pub(super) fn retry_plan(&self) -> RetryPlan {
+        let next_at = match self.phase {
+            Phase::Backoff { .. } | Phase::Suspended => self.timers.get(Timer::Reconnect),
+            _ => None,
+        };
+        RetryPlan {
+            attempt: self.attempt,
+            slow_n: self.slow_n,
+            next_at: next_at.map(|t| self.clock.adapter_time(t)),
+        }
+    }
+
+    /// Takes up a stored backoff after a worker restart: the counters go on, and a
+    /// planned attempt still ahead waits for its time (cut to the longest delay, in case
+    /// the clock went back meanwhile). Returns whether an attempt waits.
+    pub(super) fn resume_retry(&mut self, plan: RetryPlan, now: Timestamp) -> bool {
+        self.attempt = plan.attempt;
+        self.slow_n = plan.slow_n;
+        let Some(at) = plan.next_at.filter(|at| *at > now) else {
+            return false;
+        };
+        let backoff = &self.config.backoff;
+        let at = at.min(now + backoff.slow_max.max(backoff.quick_cap));
+        self.phase = if self.attempt <= backoff.quick_attempts {
+            Phase::Backoff {
+                attempt: self.attempt,
+            }
+        } else {
+            Phase::Suspended
+        };
+        self.timers.set(Timer::Reconnect, at);
+        true
     }
 }

@@ -111,14 +111,16 @@ impl Client {
                 StepStatus::Passed,
                 "the server accepts the token".to_owned(),
             ),
-            FetchResult::Response { status: 401, body } => (
+            FetchResult::Response {
+                status: 401, body, ..
+            } => (
                 StepStatus::Failed,
                 format!(
                     "the server refuses the token ({}); sign in again",
                     ApiError::message_from(&body)
                 ),
             ),
-            FetchResult::Response { status, body } => (
+            FetchResult::Response { status, body, .. } => (
                 StepStatus::Failed,
                 format!("{} from {path}", ApiError::describe_status(status, &body)),
             ),

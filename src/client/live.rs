@@ -10,7 +10,9 @@ impl Client {
         for change in changes {
             match (self.phase.clone(), change) {
                 (Phase::Open { socket, .. }, SubChange::Subscribe(q)) => {
-                    self.send_subscribe(socket, q, now)
+                    if !self.refused.contains(&q) {
+                        self.send_subscribe(socket, q, now)
+                    }
                 }
                 (Phase::Open { socket, .. }, SubChange::Unsubscribe(q)) => {
                     self.announced.remove(&q);
@@ -18,6 +20,7 @@ impl Client {
                     self.live.unconfirmed.remove(&q);
                     self.live.confirmed.remove(&q);
                     self.live.failed_confirm.remove(&q);
+                    self.sent_after_ping();
                     let text = ClientMessage::UnsubscribeQuiz { quiz_id: q }.encode();
                     self.actions.push_back(Action::Send { socket, text });
                 }
@@ -84,6 +87,7 @@ impl Client {
 
     /// Sends `subscribe_quiz` and waits for its confirmation.
     pub(super) fn send_subscribe(&mut self, socket: SocketId, quiz: QuizId, now: Timestamp) {
+        self.sent_after_ping();
         let text = ClientMessage::SubscribeQuiz {
             quiz_id: quiz.clone(),
         }
@@ -94,6 +98,32 @@ impl Client {
         self.live
             .unconfirmed
             .insert(quiz, (now + self.config.confirm_timeout, false));
+    }
+
+    /// The unconfirmed subscription an `error` answers, when that is clear: the only one
+    /// waiting, or the only one whose id the message quotes.
+    fn refused_subscription(&self, message: &str) -> Option<QuizId> {
+        let mut waiting = self.live.unconfirmed.keys();
+        if let (Some(only), None) = (waiting.next(), waiting.next()) {
+            return Some(only.clone());
+        }
+        let mut quoted = self
+            .live
+            .unconfirmed
+            .keys()
+            .filter(|q| message.contains(&format!("\"{q}\"")));
+        match (quoted.next(), quoted.next()) {
+            (Some(q), None) => Some(q.clone()),
+            _ => None,
+        }
+    }
+
+    /// Something the server might answer with `error` went out after the keepalive
+    /// ping: an `error` now is no longer surely the ping's answer.
+    fn sent_after_ping(&mut self) {
+        if let Some((_, after)) = &mut self.live.ping_out {
+            *after = true;
+        }
     }
 
     /// Resends a subscription unconfirmed in time, once; then surfaces it.
@@ -125,6 +155,7 @@ impl Client {
                     now,
                 );
             } else {
+                self.sent_after_ping();
                 let text = ClientMessage::SubscribeQuiz {
                     quiz_id: quiz.clone(),
                 }
@@ -249,8 +280,29 @@ impl Client {
                     self.live.confirmed.insert(quiz_id);
                 }
             }
-            ServerMessage::Pong { .. } => self.server_pongs = true,
+            ServerMessage::Pong { .. } => {
+                self.server_pongs = true;
+                self.live.ping_out = None;
+            }
+            // A server that does not know `ping` may answer it with `error` (the contract
+            // allows it): that is the answer to our keepalive, not news. Said once.
+            ServerMessage::Error { .. } if matches!(self.live.ping_out, Some((_, false))) => {
+                self.live.ping_out = None;
+                if !self.ping_unsupported {
+                    self.ping_unsupported = true;
+                    self.note(
+                        now,
+                        "the server answers ping with an error: it does not support ping; keepalive goes on without expecting pong".into(),
+                    );
+                }
+            }
             ServerMessage::Error { message } => {
+                if let Some(quiz) = self.refused_subscription(&message) {
+                    self.live.unconfirmed.remove(&quiz);
+                    self.live.sent.remove(&quiz);
+                    self.live.failed_confirm.insert(quiz.clone());
+                    self.refused.insert(quiz);
+                }
                 self.log(
                     now,
                     ConnEvent::ServerError {
@@ -280,17 +332,20 @@ impl Client {
             .map(|(_, _, at)| at.clone())
     }
 
-    /// Whether an event is live news: not older than the connection (minus a grace for
-    /// clock differences) and not older than five minutes, in the server's clock.
+    /// Whether an event is live news. Whatever arrives on the live socket is (delivery
+    /// is at most once: nothing is replayed), unless the server's own clock, as far as
+    /// it is known, dates it before the connection (minus a grace) or more than five
+    /// minutes back. Without any knowledge of the server's clock, arrival decides: the
+    /// browser's clock alone never discards an event.
     pub(super) fn is_fresh(&self, completed_at: &str, since: Timestamp, now: Timestamp) -> bool {
-        let Ok(t) = Timestamp::parse_rfc3339(completed_at) else {
-            // Live delivery with an unreadable time: it arrived now, so it is news.
+        let (Ok(t), Some(skew)) = (Timestamp::parse_rfc3339(completed_at), self.server_skew_ms)
+        else {
             return true;
         };
-        let shift = |ts: Timestamp| -> i64 { ts.as_millis() as i64 + self.live.skew_ms };
+        let on_server = |ts: Timestamp| -> i64 { ts.as_millis() as i64 + skew };
         let t = t.as_millis() as i64;
         let grace = self.config.event_grace.as_millis() as i64;
-        t + grace >= shift(since) && t + 300_000 >= shift(now)
+        t + grace >= on_server(since) && t + 300_000 >= on_server(now)
     }
 
     /// A quiz's title from whatever data is cached, or a fallback.

@@ -50,15 +50,18 @@ mod diagnose;
 mod live;
 mod reads;
 mod timers;
+mod tokens;
 mod view;
 
 pub use action::{
     Action, AuthRecord, BADGE_EVERY, FetchRequest, Method, Outage, PUBLISH_POPUP_EVERY,
-    PUBLISH_STORAGE_EVERY, PersistKey, RequestId, RequestPurpose, SNAPSHOT_KEY, SocketId,
-    StartInfo, StorageArea, StoredState,
+    PUBLISH_STORAGE_EVERY, PersistKey, RequestId, RequestPurpose, RetryPlan, SNAPSHOT_KEY,
+    SocketId, StartInfo, StorageArea, StoredState,
 };
 use diagnose::TestRun;
 use timers::{TIMERS, Timer, TimerTable};
+use tokens::{Auth, Clock, RefreshGate};
+pub use tokens::{MAX_REFRESH_BACKOFF, MIN_REFRESH_GAP, REFRESH_BACKOFF_BASE};
 
 /// Close code the client sends when it gives up on a socket itself (dead keepalive,
 /// connect timeout). Browsers allow 1000 and 3000–4999 in `close()`.
@@ -83,9 +86,11 @@ pub struct ClientConfig {
     pub confirm_timeout: Duration,
     /// How long a connection must stay open before the retry counters reset (10 s).
     pub stable_after: Duration,
-    /// Refresh the access token at the earlier of 80% of its remaining life and this
-    /// long before `exp` (30 s).
-    pub refresh_margin: Duration,
+    /// The shortest time between two socket attempts, whatever asks for them (1 s).
+    pub attempt_floor: Duration,
+    /// The event log is written to storage at most this often (1 s); the last state
+    /// of a burst follows.
+    pub log_write_every: Duration,
     /// Warn about the sign-in (refresh token) running out this long before (1 h, or a
     /// quarter of its lifetime when that is shorter).
     pub refresh_warning: Duration,
@@ -105,7 +110,8 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(15),
             confirm_timeout: Duration::from_secs(10),
             stable_after: Duration::from_secs(10),
-            refresh_margin: Duration::from_secs(30),
+            attempt_floor: Duration::from_secs(1),
+            log_write_every: Duration::from_secs(1),
             refresh_warning: Duration::from_secs(3600),
             event_grace: Duration::from_secs(30),
             cache: CacheTiming::default(),
@@ -146,38 +152,6 @@ enum Failure {
     Soon,
 }
 
-struct Auth {
-    tokens: TokenPair,
-    access_exp: Option<Timestamp>,
-    refresh_exp: Option<Timestamp>,
-    refresh_iat: Option<Timestamp>,
-    user_id: Option<String>,
-    username: Option<String>,
-    warned_expiry: Option<Timestamp>,
-}
-
-impl Auth {
-    fn new(tokens: TokenPair, username: Option<String>, warned_expiry: Option<Timestamp>) -> Auth {
-        let access = decode_claims(&tokens.access).ok();
-        let refresh = decode_claims(&tokens.refresh).ok();
-        Auth {
-            access_exp: access.as_ref().and_then(|c| c.expires_at()),
-            user_id: access.as_ref().and_then(|c| c.user_id.clone()),
-            refresh_exp: refresh.as_ref().and_then(|c| c.expires_at()),
-            refresh_iat: refresh.as_ref().and_then(|c| c.issued_at()),
-            tokens,
-            username,
-            warned_expiry,
-        }
-    }
-
-    /// Expired or about to (within 5 s): not worth opening a socket with.
-    fn access_expired(&self, now: Timestamp) -> bool {
-        self.access_exp
-            .is_some_and(|exp| now + Duration::from_secs(5) >= exp)
-    }
-}
-
 /// Per-connection state, reset at every open.
 #[derive(Debug, Clone, Default)]
 struct Live {
@@ -189,9 +163,10 @@ struct Live {
     confirmed: VecSet<QuizId>,
     failed_confirm: VecSet<QuizId>,
     last_seq: Option<u64>,
-    /// Server clock minus ours, from `sent_at` (ms).
-    skew_ms: i64,
     got_message: bool,
+    /// The keepalive ping awaiting its answer, and whether anything else that the
+    /// server might answer with `error` was sent after it.
+    ping_out: Option<(u64, bool)>,
     /// The last `quiz_session_uploaded` on this socket: its quiz, subject and
     /// `completed_at`, the server's time for the board updates that follow it.
     last_upload: Option<(QuizId, SubjectId, String)>,
@@ -209,6 +184,8 @@ enum RefreshWhy {
 /// The QuizPulse client state machine. See the module docs for the calling convention.
 pub struct Client {
     config: ClientConfig,
+    /// The client's own time (the adapter's readings, never going back).
+    clock: Clock,
     rng: Rng,
     settings: Settings,
     settings_error: Option<String>,
@@ -230,7 +207,18 @@ pub struct Client {
     next_request: RequestId,
     requests: VecMap<RequestId, RequestPurpose>,
     refresh_in_flight: Option<(RequestId, RefreshWhy)>,
-    refresh_failures: u32,
+    /// The floor under token refreshes.
+    gate: RefreshGate,
+    /// The server's clock minus ours (ms), as last learned (`sent_at`, `Date`, `iat`).
+    server_skew_ms: Option<i64>,
+    /// When the last socket was asked for (the floor between attempts).
+    last_attempt: Option<Timestamp>,
+    /// The retry plan as last persisted.
+    persisted_retry: Option<RetryPlan>,
+    /// When the event log was last persisted (the floor between writes).
+    log_persisted_at: Option<Timestamp>,
+    /// The server answers our keepalive ping with `error` (it does not know `ping`).
+    ping_unsupported: bool,
     sign_in: SignInStatus,
     pending_username: Option<String>,
     subs: Subscriptions,
@@ -240,6 +228,9 @@ pub struct Client {
     timers: TimerTable,
     active_tab: Option<TabId>,
     viewed_quizzes: VecSet<QuizId>,
+    /// Quizzes whose `subscribe_quiz` this server answered with `error`: not sent again
+    /// (on any socket) until the user follows the quiz anew or the server changes.
+    refused: VecSet<QuizId>,
     /// Quizzes whose subscription was confirmed (and said) since they became wanted:
     /// a reconnect's re-subscribe is not news.
     announced: VecSet<QuizId>,
@@ -274,6 +265,7 @@ impl Client {
             rng: Rng::new(config.seed),
             cache: Cache::new(config.cache.clone()),
             config,
+            clock: Clock::default(),
             settings: Settings::default(),
             settings_error: None,
             auth: None,
@@ -290,7 +282,12 @@ impl Client {
             next_request: 0,
             requests: VecMap::new(),
             refresh_in_flight: None,
-            refresh_failures: 0,
+            gate: RefreshGate::default(),
+            server_skew_ms: None,
+            last_attempt: None,
+            persisted_retry: None,
+            log_persisted_at: None,
+            ping_unsupported: false,
             sign_in: SignInStatus::Idle,
             pending_username: None,
             subs: Subscriptions::default(),
@@ -300,6 +297,7 @@ impl Client {
             active_tab: None,
             viewed_quizzes: VecSet::new(),
             announced: VecSet::new(),
+            refused: VecSet::new(),
             outage: Outage::default(),
             test: None,
             actions: VecDeque::new(),
@@ -334,6 +332,7 @@ impl Client {
         .into_iter()
         .flatten()
         .min()
+        .map(|at| self.clock.adapter_time(at))
     }
 
     /// The connection state the UI shows.
@@ -344,7 +343,11 @@ impl Client {
                 reason: reason.clone(),
             },
             Phase::Offline => ConnState::Offline,
-            Phase::Idle | Phase::AwaitingToken | Phase::Connecting { .. } => ConnState::Connecting,
+            // Attempt 0 waits only for the floor between attempts: it is a connect.
+            Phase::Idle
+            | Phase::AwaitingToken
+            | Phase::Connecting { .. }
+            | Phase::Backoff { attempt: 0 } => ConnState::Connecting,
             Phase::Open { since, .. } => ConnState::Connected { since: *since },
             Phase::Backoff { attempt } => ConnState::Retrying {
                 attempt: *attempt,
@@ -385,6 +388,12 @@ impl Client {
         &self.events
     }
 
+    /// Quizzes whose subscription the server refused (not sent again until followed
+    /// anew).
+    pub fn refused_subscriptions(&self) -> &VecSet<QuizId> {
+        &self.refused
+    }
+
     /// Quizzes subscribed on the open socket.
     pub fn subscribed_on_socket(&self) -> &VecSet<QuizId> {
         &self.live.sent
@@ -396,6 +405,12 @@ impl Client {
         self.requests.contains_key(&id)
     }
 
+    /// The client's own time at the last input: the adapter's clock made monotonic
+    /// (a step back counts as no time passing).
+    pub fn time(&self) -> Timestamp {
+        self.clock.latest()
+    }
+
     /// Unread alerts.
     pub fn unread(&self) -> u32 {
         self.notifier.unread()
@@ -405,6 +420,7 @@ impl Client {
     /// mute and notification targets, then connects at once when signed in (a worker
     /// start is one of the "reconnect now" moments).
     pub fn handle_start(&mut self, info: StartInfo, now: Timestamp) {
+        let now = self.clock.tick(now);
         self.online = info.online;
         self.utc_offset_minutes = info.utc_offset_minutes;
         let stored = info.stored.values;
@@ -429,10 +445,13 @@ impl Client {
                 Err(e) => self.note(now, format!("stored follows unreadable ({e})")),
             }
         }
+        // Stored times are the adapter's clock of an earlier life; a clock that went back
+        // meanwhile must not stretch a mute past the hour it was set for.
         let muted = stored
             .get(&PersistKey::Mute)
             .and_then(|j| <Option<Timestamp> as FromJson>::from_json_text(j).ok())
-            .flatten();
+            .flatten()
+            .map(|t| t.min(now + MUTE_SPAN));
         let targets = stored
             .get(&PersistKey::NotificationTargets)
             .and_then(|j| <VecMap<String, String> as FromJson>::from_json_text(j).ok())
@@ -444,7 +463,10 @@ impl Client {
             .get(&PersistKey::Outage)
             .and_then(|j| <Outage as FromJson>::from_json_text(j).ok())
         {
-            self.outage = outage;
+            self.outage = Outage {
+                since: outage.since.map(|t| t.min(now)),
+                ..outage
+            };
         }
         if let Some(entries) = stored
             .get(&PersistKey::EventLog)
@@ -469,10 +491,49 @@ impl Client {
             }
             None => AuthRecord::default(),
         };
-        if let Some(tokens) = record.tokens {
-            self.auth = Some(Auth::new(tokens, record.username, record.warned_expiry));
+        let retry = stored
+            .get(&PersistKey::Retry)
+            .and_then(|j| <RetryPlan as FromJson>::from_json_text(j).ok());
+        self.persisted_retry = retry;
+        // A record from before origins were stored is bound to the settings it is found
+        // with (and stored with them at once, below).
+        let (server, socket) = self.settings.token_origins();
+        let bound_elsewhere = record.tokens.is_some()
+            && (record.server.as_ref().is_some_and(|s| *s != server)
+                || record.socket.as_ref().is_some_and(|s| *s != socket));
+        if bound_elsewhere {
+            // The settings changed while the worker slept: the tokens stay with the
+            // server that issued them.
+            self.note(
+                now,
+                "signed out: the settings point to another server than the sign-in's".into(),
+            );
+            self.persist_json(PersistKey::Auth, &AuthRecord::default());
+        } else if let Some(tokens) = record.tokens {
+            // Receipt times from an earlier life, never in the future (a clock that
+            // went back); without them, the token is as old as it says it is.
+            let issued = |t: &str| decode_claims(t).ok().and_then(|c| c.issued_at());
+            let access_received = record
+                .access_received
+                .or_else(|| issued(&tokens.access))
+                .unwrap_or(now)
+                .min(now);
+            let refresh_received = record
+                .refresh_received
+                .or_else(|| issued(&tokens.refresh))
+                .unwrap_or(now)
+                .min(now);
+            let mut auth = Auth::new(tokens, access_received, refresh_received, None);
+            auth.username = record.username;
+            auth.warned_expiry = record.warned_expiry;
+            self.auth = Some(auth);
+            self.gate = RefreshGate::restore(record.refresh_not_before, now);
+            if record.server.is_none() {
+                self.persist_auth();
+            }
             self.phase = Phase::Offline;
-            self.after_sign_in(now);
+            let waits = retry.is_some_and(|plan| self.resume_retry(plan, now));
+            self.after_sign_in(now, !waits);
         } else if let Some(reason) = record.failed {
             self.phase = Phase::AuthFailed(reason);
         }
@@ -481,12 +542,14 @@ impl Client {
 
     /// Same as a start without storage changes: the worker woke up (e.g. `onStartup`).
     pub fn handle_worker_started(&mut self, now: Timestamp) {
+        let now = self.clock.tick(now);
         self.retry_now(now, false);
         self.finish(now);
     }
 
     /// A popup command.
     pub fn handle_command(&mut self, command: Command, now: Timestamp) {
+        let now = self.clock.tick(now);
         match command {
             Command::Ping => {}
             Command::Hello => {
@@ -496,6 +559,13 @@ impl Client {
                 self.retry_now(now, false);
             }
             Command::Follow { quiz_id } => {
+                if self.refused.remove(&quiz_id)
+                    && let Phase::Open { socket, .. } = self.phase
+                    && self.subs.is_wanted(&quiz_id)
+                {
+                    // Asked for again by the user: one more try.
+                    self.send_subscribe(socket, quiz_id.clone(), now);
+                }
                 let changes = self.subs.follow(quiz_id);
                 self.apply_sub_changes(changes, now);
                 self.persist_follows();
@@ -557,6 +627,7 @@ impl Client {
         match page {
             Page::Popup => self.handle_popup_opened(now),
             Page::Options => {
+                let now = self.clock.tick(now);
                 self.published.popup_asked = true;
                 self.finish(now);
             }
@@ -565,6 +636,7 @@ impl Client {
 
     /// The popup's port disconnected.
     pub fn handle_popup_closed(&mut self, now: Timestamp) {
+        let now = self.clock.tick(now);
         self.viewed_quizzes.clear();
         self.sync_boards(now);
         self.finish(now);
@@ -575,6 +647,7 @@ impl Client {
     /// [`Command::SaveSettings`] apply (validated; another server signs out). The
     /// worker's own write comes back here too and changes nothing.
     pub fn handle_settings_changed(&mut self, json: &str, now: Timestamp) {
+        let now = self.clock.tick(now);
         match <Settings as FromJson>::from_json_text(json) {
             Ok(settings) => {
                 if settings.validated().as_ref() != Ok(&self.settings) {
@@ -598,6 +671,7 @@ impl Client {
 
     /// The socket opened.
     pub fn handle_socket_opened(&mut self, socket: SocketId, now: Timestamp) {
+        let now = self.clock.tick(now);
         if self.phase != (Phase::Connecting { socket }) {
             return;
         }
@@ -614,7 +688,9 @@ impl Client {
         // The server's side of a new socket subscribes to nothing: send the full set,
         // which covers every change made while there was no open socket.
         for quiz in self.subs.wanted() {
-            self.send_subscribe(socket, quiz, now);
+            if !self.refused.contains(&quiz) {
+                self.send_subscribe(socket, quiz, now);
+            }
         }
         // Delivery is at most once: whatever was missed while away is refetched.
         self.cache.resync_observed(now);
@@ -632,6 +708,7 @@ impl Client {
 
     /// A text frame arrived.
     pub fn handle_socket_message(&mut self, socket: SocketId, text: &str, now: Timestamp) {
+        let now = self.clock.tick(now);
         let Phase::Open {
             socket: open,
             since,
@@ -645,9 +722,10 @@ impl Client {
         self.last_message_at = Some(now);
         self.timers.stop(Timer::PongDeadline);
         if !self.live.got_message {
+            // The server accepted the token. (A later 4001 may spend a refresh again only
+            // once the connection was stable: a frame and then 4001 must not loop.)
             self.live.got_message = true;
-            // The server accepted the token: a later 4001 may spend a refresh again.
-            self.auth_retry_used = false;
+            self.token_proven();
         }
         let frame = match ServerFrame::decode(text) {
             Ok(f) => f,
@@ -667,7 +745,7 @@ impl Client {
             .as_deref()
             .and_then(|s| Timestamp::parse_rfc3339(s).ok())
         {
-            self.live.skew_ms = sent.as_millis() as i64 - now.as_millis() as i64;
+            self.learn_server_time(Some(sent), now);
         }
         if let Some(seq) = frame.seq {
             // `seq` comes from outside: no arithmetic on it may overflow.
@@ -692,6 +770,7 @@ impl Client {
         was_open: bool,
         now: Timestamp,
     ) {
+        let now = self.clock.tick(now);
         if self.wanted_socket() != Some(socket) {
             return;
         }
@@ -747,6 +826,7 @@ impl Client {
 
     /// The socket reported an error (a close follows; only logged).
     pub fn handle_socket_error(&mut self, socket: SocketId, now: Timestamp) {
+        let now = self.clock.tick(now);
         if self.wanted_socket() == Some(socket) {
             self.log(now, ConnEvent::SocketError);
             self.finish(now);
@@ -755,6 +835,7 @@ impl Client {
 
     /// An HTTP request finished.
     pub fn handle_fetch_completed(&mut self, id: RequestId, result: FetchResult, now: Timestamp) {
+        let now = self.clock.tick(now);
         let Some(purpose) = self.requests.remove(&id) else {
             return;
         };
@@ -769,6 +850,7 @@ impl Client {
 
     /// A timer is due (call at or after [`Client::poll_timeout`]'s time).
     pub fn handle_timeout(&mut self, now: Timestamp) {
+        let now = self.clock.tick(now);
         for t in TIMERS {
             if self.timers.expired(t, now) {
                 self.timers.stop(t);
@@ -798,6 +880,7 @@ impl Client {
 
     /// `navigator.onLine` changed.
     pub fn handle_online(&mut self, online: bool, now: Timestamp) {
+        let now = self.clock.tick(now);
         if online == self.online {
             return;
         }
@@ -819,6 +902,7 @@ impl Client {
     /// that died during sleep is then found out within the pong timeout, when the
     /// server answers pings).
     pub fn handle_idle_active(&mut self, now: Timestamp) {
+        let now = self.clock.tick(now);
         if matches!(self.phase, Phase::Open { .. }) {
             self.ping(now);
         } else {
@@ -828,7 +912,11 @@ impl Client {
     }
 
     /// A tab shows `/quizzes/<id>` (or, with `None`, navigated away from quiz pages).
+    /// A quiz id a page may not ask for ([`crate::subscriptions::is_page_quiz_id`]) counts
+    /// as no quiz page.
     pub fn handle_tab_quiz(&mut self, tab: TabId, quiz: Option<QuizId>, now: Timestamp) {
+        let now = self.clock.tick(now);
+        let quiz = quiz.filter(|q| crate::subscriptions::is_page_quiz_id(q.as_str()));
         let changes = match quiz {
             Some(q) => self.subs.tab_shows(tab, q),
             None => self.subs.tab_gone(tab),
@@ -839,6 +927,7 @@ impl Client {
 
     /// A tab closed.
     pub fn handle_tab_closed(&mut self, tab: TabId, now: Timestamp) {
+        let now = self.clock.tick(now);
         let changes = self.subs.tab_gone(tab);
         self.apply_sub_changes(changes, now);
         if self.active_tab == Some(tab) {
@@ -849,12 +938,14 @@ impl Client {
 
     /// The active tab of the focused window changed (`None`: no browser window focused).
     pub fn handle_tab_activated(&mut self, tab: Option<TabId>, now: Timestamp) {
+        let now = self.clock.tick(now);
         self.active_tab = tab;
         self.finish(now);
     }
 
     /// A notification was clicked: open (or focus) its page, mark all read.
     pub fn handle_notification_clicked(&mut self, id: &str, now: Timestamp) {
+        let now = self.clock.tick(now);
         let url = self.notifier.target_of(id).map(str::to_owned);
         self.notifier.mark_read();
         self.notifier.closed(id, true);
@@ -868,12 +959,14 @@ impl Client {
 
     /// A notification was closed: by the user (`by_user`), or by the system (a timeout).
     pub fn handle_notification_closed(&mut self, id: &str, by_user: bool, now: Timestamp) {
+        let now = self.clock.tick(now);
         self.notifier.closed(id, by_user);
         self.finish(now);
     }
 
     /// The answer to [`Action::CheckHostAccess`].
     pub fn handle_host_access(&mut self, granted: bool, now: Timestamp) {
+        let now = self.clock.tick(now);
         let origin = self.settings.host_permission_pattern();
         if let Some(test) = &mut self.test
             && test.is_running(TestCheck::HostAccess)

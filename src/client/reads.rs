@@ -48,7 +48,9 @@ impl Client {
         if self.cache.next_due().is_none_or(|at| at > now) {
             return;
         }
-        if auth.access_expired(now) {
+        if auth.access.looks_spent(now) && self.gate.open(now) {
+            // Refreshed first when the gate allows; otherwise the token is used and
+            // the server decides (401 brings the refresh back when the gate opens).
             self.start_refresh(RefreshWhy::ForRest, now);
             return;
         }
@@ -85,11 +87,15 @@ impl Client {
         result: FetchResult,
         now: Timestamp,
     ) {
+        if let FetchResult::Response { headers, .. } = &result {
+            self.learn_server_time(headers.server_time(), now);
+        }
         match self.cache.complete(&key, id, result, now) {
             Completion::Updated { previous, reason } => {
+                self.token_proven();
                 self.query_updated(&key, previous, reason, now)
             }
-            Completion::NeedsToken => self.start_refresh(RefreshWhy::ForRest, now),
+            Completion::NeedsToken => self.token_refused(RefreshWhy::ForRest, now),
             Completion::Failed | Completion::Ignored => {}
         }
     }

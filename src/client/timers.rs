@@ -15,9 +15,11 @@ pub(super) enum Timer {
     Publish = 7,
     /// The trailing badge of a throttled burst.
     Badge = 8,
+    /// The trailing write of the event log.
+    LogWrite = 9,
 }
 
-pub(super) const TIMERS: [Timer; 9] = [
+pub(super) const TIMERS: [Timer; 10] = [
     Timer::Reconnect,
     Timer::ConnectTimeout,
     Timer::Keepalive,
@@ -27,6 +29,7 @@ pub(super) const TIMERS: [Timer; 9] = [
     Timer::ExpiryWarning,
     Timer::Publish,
     Timer::Badge,
+    Timer::LogWrite,
 ];
 
 #[derive(Debug, Clone, Default)]

@@ -48,11 +48,17 @@ impl Client {
         let Some(auth) = &self.auth else {
             return;
         };
+        let (server, socket) = self.settings.token_origins();
         let record = AuthRecord {
             tokens: Some(auth.tokens.clone()),
             username: auth.username.clone(),
             failed: None,
             warned_expiry: auth.warned_expiry,
+            access_received: Some(self.clock.adapter_time(auth.access.received)),
+            refresh_received: Some(self.clock.adapter_time(auth.refresh.received)),
+            refresh_not_before: self.gate.opens_at().map(|t| self.clock.adapter_time(t)),
+            server: Some(server),
+            socket: Some(socket),
         };
         self.persist_json(PersistKey::Auth, &record);
     }
@@ -67,9 +73,12 @@ impl Client {
         self.persisted_follows = Some(state);
     }
 
-    /// Stores the mute's end.
+    /// Stores the mute's end (on the adapter's clock, as every stored time).
     pub(super) fn persist_mute(&mut self, now: Timestamp) {
-        let muted = self.notifier.muted_until(now);
+        let muted = self
+            .notifier
+            .muted_until(now)
+            .map(|t| self.clock.adapter_time(t));
         self.persist_json(PersistKey::Mute, &muted);
     }
 
@@ -86,10 +95,11 @@ impl Client {
         if self.notifier.take_targets_changed() {
             self.persist_targets();
         }
-        if self.persisted_log_len != Some(self.events.total()) {
-            self.persisted_log_len = Some(self.events.total());
-            let entries: Vec<LogEntry> = self.events.entries().cloned().collect();
-            self.persist_json(PersistKey::EventLog, &entries);
+        self.persist_log(now);
+        let plan = self.retry_plan();
+        if self.auth.is_some() && self.persisted_retry != Some(plan) {
+            self.persisted_retry = Some(plan);
+            self.persist_json(PersistKey::Retry, &plan);
         }
         let state = self.state();
         let b = badge(BadgeInput {
@@ -126,9 +136,32 @@ impl Client {
         };
         if self.last_alarm != Some(alarm) {
             self.last_alarm = Some(alarm);
-            self.actions.push_back(Action::ScheduleAlarm { at: alarm });
+            let at = alarm.map(|t| self.clock.adapter_time(t));
+            self.actions.push_back(Action::ScheduleAlarm { at });
         }
         self.publish(now);
+    }
+
+    /// Writes the event log when it grew, at most once per
+    /// [`ClientConfig::log_write_every`]; the last state of a burst follows by timer.
+    fn persist_log(&mut self, now: Timestamp) {
+        if self.persisted_log_len == Some(self.events.total()) {
+            self.timers.stop(Timer::LogWrite);
+            return;
+        }
+        if let Some(next) = self
+            .log_persisted_at
+            .map(|at| at + self.config.log_write_every)
+            .filter(|next| *next > now)
+        {
+            self.timers.set(Timer::LogWrite, next);
+            return;
+        }
+        self.timers.stop(Timer::LogWrite);
+        self.persisted_log_len = Some(self.events.total());
+        self.log_persisted_at = Some(now);
+        let entries: Vec<LogEntry> = self.events.entries().cloned().collect();
+        self.persist_json(PersistKey::EventLog, &entries);
     }
 
     /// Publishes the snapshot when it changed, throttled per target: the popup at most
@@ -196,6 +229,7 @@ impl Client {
 
     /// The state for the popup. Carries no token and no password.
     pub fn snapshot(&self, now: Timestamp) -> Snapshot {
+        let now = self.clock.peek(now);
         let state = self.state();
         let view = |key: &QueryKey| -> (Option<QueryData>, QueryView<()>) {
             match self.cache.get(key) {
@@ -243,7 +277,9 @@ impl Client {
                     SubscriptionStatus::None
                 } else if self.live.confirmed.contains(&quiz.id) {
                     SubscriptionStatus::Confirmed
-                } else if self.live.failed_confirm.contains(&quiz.id) {
+                } else if self.live.failed_confirm.contains(&quiz.id)
+                    || self.refused.contains(&quiz.id)
+                {
                     SubscriptionStatus::Unconfirmed
                 } else {
                     SubscriptionStatus::Pending
@@ -285,10 +321,11 @@ impl Client {
         let account = self.auth.as_ref().map(|a| Account {
             username: a.username.clone(),
             user_id: a.user_id.clone(),
-            expires_at: a.refresh_exp,
+            expires_at: a.refresh.expires(),
         });
         Snapshot {
             generated_at: now,
+            clock_shift_ms: self.clock.shift_ms(),
             connection_text: state.describe(now),
             badge: badge(BadgeInput {
                 state: &state,

@@ -71,6 +71,8 @@ pub struct SettingsForm {
     pub board_limit: String,
     /// Follow quizzes seen for the first time.
     pub follow_new_quizzes: bool,
+    /// Allow unencrypted connections to another computer.
+    pub allow_insecure: bool,
     /// Browser notifications at all.
     pub notify_enabled: bool,
     /// New sessions on followed quizzes.
@@ -121,6 +123,7 @@ impl SettingsForm {
             site_url: settings.site_url.clone().unwrap_or_default(),
             board_limit: settings.board_limit.to_string(),
             follow_new_quizzes: settings.follow_new_quizzes,
+            allow_insecure: settings.allow_insecure,
             notify_enabled: n.enabled,
             notify_new_sessions: n.new_sessions,
             notify_leaderboard_changes: n.leaderboard_changes,
@@ -168,6 +171,7 @@ impl SettingsForm {
             socket_url: optional(&self.socket_url),
             site_url: optional(&self.site_url),
             follow_new_quizzes: self.follow_new_quizzes,
+            allow_insecure: self.allow_insecure,
             board_limit,
             ..Settings::default()
         };

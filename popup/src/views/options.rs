@@ -43,6 +43,7 @@ struct FormSignals {
     site_url: Signal<String>,
     board_limit: Signal<String>,
     follow_new_quizzes: Signal<bool>,
+    allow_insecure: Signal<bool>,
     notify_enabled: Signal<bool>,
     notify_new_sessions: Signal<bool>,
     notify_leaderboard_changes: Signal<bool>,
@@ -64,6 +65,7 @@ impl FormSignals {
             site_url: create_signal(form.site_url),
             board_limit: create_signal(form.board_limit),
             follow_new_quizzes: create_signal(form.follow_new_quizzes),
+            allow_insecure: create_signal(form.allow_insecure),
             notify_enabled: create_signal(form.notify_enabled),
             notify_new_sessions: create_signal(form.notify_new_sessions),
             notify_leaderboard_changes: create_signal(form.notify_leaderboard_changes),
@@ -84,6 +86,7 @@ impl FormSignals {
         self.site_url.set(form.site_url);
         self.board_limit.set(form.board_limit);
         self.follow_new_quizzes.set(form.follow_new_quizzes);
+        self.allow_insecure.set(form.allow_insecure);
         self.notify_enabled.set(form.notify_enabled);
         self.notify_new_sessions.set(form.notify_new_sessions);
         self.notify_leaderboard_changes
@@ -105,6 +108,7 @@ impl FormSignals {
             site_url: self.site_url.get_clone(),
             board_limit: self.board_limit.get_clone(),
             follow_new_quizzes: self.follow_new_quizzes.get(),
+            allow_insecure: self.allow_insecure.get(),
             notify_enabled: self.notify_enabled.get(),
             notify_new_sessions: self.notify_new_sessions.get(),
             notify_leaderboard_changes: self.notify_leaderboard_changes.get(),
@@ -324,6 +328,12 @@ pub fn Options() -> View {
         "10",
         "Rows per board, 1 to 100.",
     );
+    let insecure_check = check(
+        "allow-insecure",
+        "Allow unencrypted connections",
+        form.allow_insecure,
+        "Lets http:// and ws:// reach a server on another computer: your password and sign-in would cross the network in clear text. Only on a network you trust.",
+    );
     let quiet_error = field_error(errors, Field::QuietHours);
     let checks: Vec<View> = vec![
         check(
@@ -443,6 +453,7 @@ pub fn Options() -> View {
                     form(class="form", on:submit=submit(save), novalidate=true) {
                         (server_field)
                         (socket_field)
+                        (insecure_check)
                         (site_field)
                         (limit_field)
                         fieldset(class="fieldset") {
