@@ -1489,7 +1489,7 @@ fn event_log_records_attempts_close_codes_and_errors_with_times() {
     sim.server_closes(4001, true);
     let text = sim.shown().events_text;
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "2026-11-26T06:00:00Z  service worker started");
+    assert_eq!(lines[0], "2026-11-26T06:00:00Z  background started");
     assert!(
         lines[1]
             .starts_with("2026-11-26T06:00:00Z  connecting to ws://127.0.0.1:8000/ws/leaderboard/")
@@ -1666,7 +1666,7 @@ fn event_log_survives_a_worker_restart_in_session_storage() {
     sim.restart_worker(ClientConfig::default());
     let text = sim.snapshot.clone().unwrap().events_text;
     assert!(text.contains("closed: code 4001"));
-    assert!(text.contains("service worker started"));
+    assert!(text.contains("background started"));
 }
 
 // ---------------------------------------------------------------- publishing

@@ -479,7 +479,7 @@ impl Client {
             self.events = log;
             self.persisted_log_len = Some(self.events.total());
         }
-        self.note(now, "service worker started".into());
+        self.note(now, "background started".into());
         let record = match stored
             .get(&PersistKey::Auth)
             .map(|j| <AuthRecord as FromJson>::from_json_text(j))
