@@ -27,6 +27,8 @@ const SECTIONS: &[Section] = &[
     ("server", server_boards),
     ("fanout", server_fanout),
     ("worker", crate::bench_worker::measure),
+    ("idle", crate::bench_firefox::idle),
+    ("firefox-background", crate::bench_firefox::background_kind),
 ];
 
 const HEADER: &str = "# Benchmarks\n\n\

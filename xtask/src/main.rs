@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_chart;
+mod bench_firefox;
 mod bench_server;
 mod bench_worker;
 mod budget;
@@ -40,8 +41,10 @@ commands:
                         end-to-end suites (Chromium, Firefox);
                         ends with one line `N passed, N failed`
   bench [SECTION...]    measure and record it in BENCHMARKS.md: size, popup, core, server
-                        (boards), fanout (ours vs the Django Channels peer), worker; all of
-                        them by default";
+                        (boards), fanout (ours vs the Django Channels peer), worker, idle
+                        (notification after 10 minutes idle, Chromium and Firefox),
+                        firefox-background (event page vs persistent page); all of them
+                        by default";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -74,11 +74,21 @@ export async function inChromeAsync(driver, script, ...args) {
  * Launches headless Firefox ESR. With `install` (the default) the built package is
  * installed for good into the profile; `profile` (a directory the caller made and
  * removes) keeps the profile for a restart, `install: false` then finds the add-on
- * already there. `prefs` adds preferences. Returns { driver, geckoId, url(pathname),
- * openPage(pathname), close() }.
+ * already there. `addon` installs another folder or zip instead (`temporary`: removed
+ * when the browser closes, as about:debugging's "Load Temporary Add-on"). `prefs` adds
+ * preferences. Returns { driver, geckoId, url(pathname), openPage(pathname), log(),
+ * errors(), close() }.
  */
-export async function launchFirefox({ dist = DIST_FIREFOX, profile = null, install = true, prefs = {}, timeoutMs = 60_000 } = {}) {
-  const manifest = await firefoxManifest(dist);
+export async function launchFirefox({
+  dist = DIST_FIREFOX,
+  profile = null,
+  install = true,
+  addon = null,
+  temporary = false,
+  prefs = {},
+  timeoutMs = 60_000,
+} = {}) {
+  const manifest = await firefoxManifest(addon && !addon.endsWith('.zip') ? addon : dist);
   const geckoId = manifest.browser_specific_settings.gecko.id;
   const profileDir = profile ?? (await mkdtemp(path.join(tmpdir(), 'quizpulse-firefox-')));
   const removeProfile = () => (profile ? Promise.resolve() : rm(profileDir, { recursive: true, force: true }));
@@ -127,7 +137,7 @@ export async function launchFirefox({ dist = DIST_FIREFOX, profile = null, insta
     await driver.manage().setTimeouts({ script: 30_000, pageLoad: 30_000 });
     if (install) {
       await withTimeout(
-        driver.installWebExtension(await firefoxPackage(dist), { permanent: true }),
+        driver.installAddon(addon ?? (await firefoxPackage(dist)), temporary),
         timeoutMs,
         'installing the add-on',
       );

@@ -10,9 +10,11 @@ import net from 'node:net';
  * Starts a relay on a free loopback port to `target` (a started server:
  * { port }). Returns { port, url, sockets(), sent(), close() }: `sockets()` lists
  * { id, at, path, closedAt } per WebSocket handshake, `sent()` lists
- * { socket, at, text } per client text frame, oldest first.
+ * { socket, at, text } per client text frame, oldest first. `drop` names client
+ * message types the relay keeps from the server (e.g. ['ping']: a server that never
+ * answers pings, which the contract allows); they are still recorded.
  */
-export async function startWiretap(target) {
+export async function startWiretap(target, { drop = [] } = {}) {
   const sockets = [];
   const sent = [];
   const conns = new Set();
@@ -26,13 +28,22 @@ export async function startWiretap(target) {
         const socket = { id: nextId++, at: Date.now(), path: event.path, closedAt: null };
         sockets.push(socket);
         reader.socket = socket;
-      } else if (event.kind === 'text' && reader.socket) {
-        sent.push({ socket: reader.socket.id, at: Date.now(), text: event.text });
+        return true;
       }
+      if (event.kind === 'text' && reader.socket) {
+        sent.push({ socket: reader.socket.id, at: Date.now(), text: event.text });
+        let type = null;
+        try {
+          type = JSON.parse(event.text)?.type ?? null;
+        } catch {
+          // not JSON: relayed as it is
+        }
+        return !drop.includes(type);
+      }
+      return true;
     });
     client.on('data', (chunk) => {
-      reader.push(chunk);
-      upstream.write(chunk);
+      for (const bytes of reader.push(chunk)) upstream.write(bytes);
     });
     upstream.on('data', (chunk) => client.write(chunk));
     const end = () => {
@@ -80,7 +91,9 @@ export async function startWiretap(target) {
  * Reads a client's byte stream: HTTP requests until one upgrades to a WebSocket
  * (reported as { kind: 'handshake', path }), then the client's frames (masked, as
  * clients must send them), text frames reported as { kind: 'text', text } with
- * fragments joined.
+ * fragments joined. `push(chunk)` returns the bytes to relay: everything, but the
+ * frames of a message `report` answered `false` for (a fragmented message is relayed
+ * as it comes).
  */
 function clientReader(report) {
   let buffer = Buffer.alloc(0);
@@ -89,35 +102,36 @@ function clientReader(report) {
   const reader = {
     socket: null,
     push(chunk) {
+      const relay = [];
       buffer = Buffer.concat([buffer, chunk]);
       for (;;) {
         if (!upgraded) {
           const end = buffer.indexOf('\r\n\r\n');
-          if (end < 0) return;
+          if (end < 0) break;
           const head = buffer.subarray(0, end).toString('latin1');
-          buffer = buffer.subarray(end + 4);
           const [requestLine] = head.split('\r\n');
           const [, path = ''] = requestLine.split(' ');
           if (/^upgrade:\s*websocket\s*$/im.test(head)) {
+            relay.push(buffer.subarray(0, end + 4));
+            buffer = buffer.subarray(end + 4);
             upgraded = true;
             report({ kind: 'handshake', path: path.split('?')[0] });
-          } else {
-            // A plain request: its body (if any) is skipped by its length.
-            const length = Number(/^content-length:\s*(\d+)\s*$/im.exec(head)?.[1] ?? 0);
-            if (buffer.length < length) {
-              // Wait for the rest of the body before reading the next request.
-              buffer = Buffer.concat([Buffer.from(head + '\r\n\r\n', 'latin1'), buffer]);
-              return;
-            }
-            buffer = buffer.subarray(length);
+            continue;
           }
+          // A plain request: relayed with its body (by its length) once that is here.
+          const length = Number(/^content-length:\s*(\d+)\s*$/im.exec(head)?.[1] ?? 0);
+          if (buffer.length < end + 4 + length) break;
+          relay.push(buffer.subarray(0, end + 4 + length));
+          buffer = buffer.subarray(end + 4 + length);
           continue;
         }
         const frame = readFrame(buffer);
-        if (!frame) return;
+        if (!frame) break;
+        const raw = buffer.subarray(0, frame.size);
         buffer = buffer.subarray(frame.size);
+        let keep = true;
         if (frame.opcode === 0x1) {
-          if (frame.fin) report({ kind: 'text', text: frame.payload.toString('utf8') });
+          if (frame.fin) keep = report({ kind: 'text', text: frame.payload.toString('utf8') });
           else fragments = [frame.payload];
         } else if (frame.opcode === 0x0 && fragments) {
           fragments.push(frame.payload);
@@ -126,7 +140,9 @@ function clientReader(report) {
             fragments = null;
           }
         }
+        if (keep) relay.push(raw);
       }
+      return relay;
     },
   };
   return reader;
