@@ -236,11 +236,6 @@ pub fn message_text(value: &JsValue) -> Result<String, ChromeError> {
     json_text("Port.onMessage", value)
 }
 
-/// The page's `localStorage`, for the popup's own UI state only.
-pub fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
 /// The extension's manifest, as JSON.
 pub fn manifest() -> Result<Json, ChromeError> {
     const API: &str = "chrome.runtime.getManifest";

@@ -162,6 +162,7 @@ describe('the extension', () => {
       site_url: null,
       follow_new_quizzes: false,
       board_limit: 25,
+      allow_insecure: false,
       notifications: {
         enabled: true,
         new_sessions: true,

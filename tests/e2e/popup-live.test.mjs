@@ -218,7 +218,7 @@ describe('the popup, live', { skip }, () => {
     server.pause();
     try {
       const { page, errors } = await popup(ext);
-      await page.getByRole('table', { name: 'Mathematics leaderboard' }).waitFor({ timeout: 3_000 });
+      await page.getByRole('table', { name: 'Mathematics leaderboard' }).waitFor({ timeout: 15_000 });
       assert.ok((await page.getByRole('table', { name: 'Mathematics leaderboard' }).getByRole('row').count()) > 1);
       assert.deepEqual(errors, []);
       await page.close();

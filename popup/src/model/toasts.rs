@@ -82,11 +82,25 @@ impl Shelf {
         }
     }
 
-    /// What to show, oldest first.
+    /// What to show, oldest first: the newest [`MAX_SHOWN`] (the board stays readable).
     pub fn visible(&self) -> Vec<Toast> {
-        self.items.iter().map(|i| i.toast.clone()).collect()
+        let skip = self.hidden();
+        self.items
+            .iter()
+            .skip(skip)
+            .map(|i| i.toast.clone())
+            .collect()
+    }
+
+    /// How many older toasts wait behind the ones shown ("and 3 more"); their clocks
+    /// run on, so a burst does not queue for minutes.
+    pub fn hidden(&self) -> usize {
+        self.items.len().saturating_sub(MAX_SHOWN)
     }
 }
+
+/// The most toasts on screen at once.
+pub const MAX_SHOWN: usize = 2;
 
 #[cfg(test)]
 mod tests {
@@ -122,6 +136,20 @@ mod tests {
             Timestamp::from_millis(4_000),
         );
         assert_eq!(ids(&shelf), [2]);
+    }
+
+    #[test]
+    fn at_most_two_are_shown_and_the_rest_counted() {
+        let mut shelf = Shelf::default();
+        let burst: Vec<Toast> = (1..=5).map(|id| toast(id, 5_000 + id * 100)).collect();
+        shelf.take(&burst, Timestamp::from_millis(0));
+        assert_eq!(ids(&shelf), [4, 5], "the newest two");
+        assert_eq!(shelf.hidden(), 3);
+        // The hidden ones go at their own time.
+        assert_eq!(shelf.expire(Timestamp::from_millis(5_250)), [1, 2]);
+        assert_eq!((ids(&shelf), shelf.hidden()), (vec![4, 5], 1));
+        shelf.dismiss(5);
+        assert_eq!((ids(&shelf), shelf.hidden()), (vec![3, 4], 0));
     }
 
     #[test]

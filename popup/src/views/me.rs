@@ -3,15 +3,59 @@
 
 use sycamore::prelude::*;
 
+use quizpulse::messages::Command;
+
 use super::board::query_note;
-use super::reactive::dynamic;
+use super::reactive::{click, dynamic, selector};
 use crate::live::Live;
 use crate::model::board::format_score;
 use crate::model::sparkline::{VIEW_BOX, sparkline};
 use crate::model::{ago, recent_sessions};
 
-/// The tab's content.
+/// The tab's content: the account, then the standing.
 pub(super) fn me(live: Live) -> View {
+    let (account, standing) = (account(live), standing(live));
+    view! { (account) (standing) }
+}
+
+/// Who is signed in and to which server, and Sign out (what the options page's does:
+/// the socket closes, no token is kept, the sign-in form comes back).
+fn account(live: Live) -> View {
+    // One `Option<String>` selector, a type the pages already use (each signal type is
+    // more wasm). The server cannot change under a sign-in: changing it signs out.
+    let who = selector(move || {
+        live.with(|s| {
+            s.map(|s| {
+                s.account
+                    .as_ref()
+                    .and_then(|a| a.username.clone())
+                    .unwrap_or_default()
+            })
+        })
+    });
+    let sign_out = move |_| live.send(Command::SignOut);
+    dynamic(move || {
+        who.get_clone().map(|name| {
+            let host = live.snapshot.with_untracked(|s| {
+                s.as_ref().map_or_else(String::new, |s| {
+                    let server = s.settings.server_url.as_str();
+                    server.split_once("://").map_or(server, |(_, h)| h).to_owned()
+                })
+            });
+            view! {
+                section(class="account", aria-label="Account") {
+                    p(class="account__who", data-testid="signed-in-as") {
+                        "Signed in as " strong { bdi { (name) } } " on " bdi { (host) }
+                    }
+                    button(class="button button--small", r#type="button", data-testid="sign-out", on:click=click(sign_out)) { "Sign out" }
+                }
+            }
+        })
+    })
+}
+
+/// Rank and score per subject, recent sessions, the sparkline.
+fn standing(live: Live) -> View {
     dynamic(move || {
         live.snapshot.get_clone().map(|s| {
             let query = &s.my_standing;

@@ -10,7 +10,8 @@ use sycamore::prelude::*;
 use super::board::{query_note, table};
 use super::reactive::{attr, click, dynamic, selector};
 use super::{footer, header, me, quizzes, sign_in, strip, toasts};
-use crate::chrome;
+use gloo_storage::{LocalStorage, Storage};
+
 use crate::live::{Cache, Live};
 use crate::model::board::{Row, Seen, rows};
 use crate::model::{Tab, UiState, ago};
@@ -29,9 +30,10 @@ impl Ui {
     /// The place as stored: `read` is what the loader read (`Some(None)`: nothing
     /// stored), or `None` to read it now.
     fn load(read: Option<Option<String>>) -> Ui {
-        let stored = read.unwrap_or_else(|| {
-            chrome::local_storage().and_then(|s| s.get_item(UiState::KEY).ok().flatten())
-        });
+        // gloo-storage's `get` would compile one more serde decoder per type: the text
+        // is read raw and decoded by the core's reader, like everything else.
+        let stored =
+            read.unwrap_or_else(|| LocalStorage::raw().get_item(UiState::KEY).ok().flatten());
         let state = UiState::from_stored(stored.as_deref());
         Ui {
             tab: create_signal(state.tab),
@@ -46,11 +48,8 @@ impl Ui {
             open_quiz: self.open_quiz.get_clone_untracked(),
             seen: self.seen.get_clone_untracked(),
         };
-        if let (Some(storage), Ok(text)) = (chrome::local_storage(), serde_json::to_string(&state))
-        {
-            // A full or disabled storage only loses the place: nothing to tell the user.
-            let _ = storage.set_item(UiState::KEY, &text);
-        }
+        // A full storage only loses the place: nothing to tell the user.
+        let _ = LocalStorage::set(UiState::KEY, &state);
     }
 
     /// Shows `tab`.

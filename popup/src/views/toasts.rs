@@ -5,7 +5,7 @@ use quizpulse::messages::Command;
 use quizpulse::notify::{Toast, ToastLevel};
 use sycamore::prelude::*;
 
-use super::reactive::{click, effect, keyed, selector};
+use super::reactive::{click, dynamic, effect, keyed, selector};
 use crate::live::{Live, now};
 use crate::model::toasts::Shelf;
 
@@ -51,9 +51,18 @@ pub(super) fn toasts(live: Live) -> View {
         });
         toast.map_or_else(View::default, |toast| toast_view(live, shelf, toast))
     });
+    let hidden = selector(move || shelf.with(Shelf::hidden));
+    let more = dynamic(move || match hidden.get() {
+        0 => View::default(),
+        n => {
+            let words = format!("and {n} more");
+            view! { p(class="toasts__more", data-testid="toasts-more") { (words) } }
+        }
+    });
     view! {
         div(class="toasts", aria-live="polite", aria-relevant="additions text", data-testid="toasts") {
             (list)
+            (more)
         }
     }
 }

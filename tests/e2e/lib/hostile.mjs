@@ -79,12 +79,12 @@ function frameReader(onText, onClose) {
 }
 
 /**
- * Starts the hostile server on a free loopback port. Returns { url, connections, open,
+ * Starts the hostile server on a free port of loopback `host`. Returns { url, handshakes, connections, open,
  * received, closes, sendText(text), sendBinary(bytes), close() }: `connections` counts
  * socket handshakes, `received` holds the client's text frames, `closes` the close
  * frames it sent ({code, reason}).
  */
-export async function startHostileServer() {
+export async function startHostileServer({ host = '127.0.0.1' } = {}) {
   const sockets = [];
   const received = [];
   const closes = [];
@@ -143,10 +143,14 @@ export async function startHostileServer() {
     socket.on('close', () => sockets.splice(sockets.indexOf(socket), 1));
     sockets.push(socket);
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const handshakes = [];
+  server.on('upgrade', (request) => handshakes.push(request.url));
+  await new Promise((resolve) => server.listen(0, host, resolve));
   const { port } = server.address();
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
+    /** The URL of every socket handshake (query included). */
+    handshakes,
     get connections() {
       return connections;
     },
