@@ -206,20 +206,19 @@ fn build_steps(version: &str, toolchain: &str) -> String {
          (`icons/`). The manifest is `manifest.json` converted by \
          `xtask/src/firefox.rs`.\n\
          \n\
-         ## Steps (Debian 12 or later, as root or with sudo; Node.js 20+ and npm)\n\
+         ## Steps (Debian 12 or later, as root or with sudo; Rust from rustup; Node.js 20+ and npm)\n\
          \n\
          ```sh\n\
-         # Rust: https://rustup.rs (any stable toolchain; it builds the build tool)\n\
-         cargo xtask setup     # installs what is missing: the wasm32 target and std source,\n\
-         \x20                     # wasm-bindgen-cli at Cargo.lock's version, binaryen's wasm-opt\n\
-         \x20                     # (npm, pinned by xtask/tools/package-lock.json), ...\n\
          cargo xtask dist --browser firefox\n\
          ```\n\
          \n\
-         The package is then `dist-firefox/` and its upload \
-         `dist-firefox/quizpulse-{version}.zip`. `cargo xtask setup` says what it \
-         installs; where rustup cannot add the wasm32 target it uses Debian's \
-         `rustc-web` and builds its wasm32 standard library once (see README.md).\n\
+         It first installs what the build needs and is missing, and says what it does: \
+         the wasm32 target with the standard library's source (rustup's, or, where rustup \
+         cannot download it, Debian's `rustc-web` with its wasm32 standard library built \
+         once), `wasm-bindgen-cli` at Cargo.lock's version, and binaryen's `wasm-opt` from \
+         npm as pinned by `xtask/tools/package-lock.json`. The package is then \
+         `dist-firefox/` and its upload `dist-firefox/quizpulse-{version}.zip`; \
+         `wasm/quizpulse_bg.wasm` is the same file in both.\n\
          \n\
          ## The toolchain this upload was built with\n\
          \n\

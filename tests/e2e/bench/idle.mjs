@@ -127,7 +127,15 @@ async function chromiumRun() {
         if (exceptionDetails) throw new Error(exceptionDetails.exception?.description ?? exceptionDetails.text);
         return result.value;
       };
-      await waitFor(() => evaluate('document.readyState === "complete"').catch(() => false), 10_000, 'the blank page');
+      // The new target starts on about:blank: wait for the extension page itself.
+      await waitFor(
+        () =>
+          evaluate(
+            `location.protocol === 'chrome-extension:' && document.readyState === 'complete' && typeof chrome.runtime?.sendMessage === 'function'`,
+          ).catch(() => false),
+        10_000,
+        'the blank page',
+      );
       return { evaluate, close: () => cdp.send('Target.closeTarget', { targetId }) };
     };
     const snapshot = async (p) => {

@@ -5,9 +5,10 @@
 //
 // One browser for the whole file, in order: sign-in from the popup, one socket for
 // the popup and three quiz tabs, a follow seen at the server, notifications with the
-// popup closed (the browser's own alert windows), the server gone for 3 s, the
-// add-on reloaded, the options page (keep-on-screen says why it is off), screenshots
-// light and dark, a browser restart with the same profile, and sign-out.
+// popup closed (the browser's own alert windows) and a click on one, the server gone
+// for 3 s, the add-on reloaded, the options page (keep-on-screen says why it is
+// off), screenshots light and dark, a browser restart with the same profile, and
+// sign-out.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { By, until } from 'selenium-webdriver';
 import {
+  clickNotification,
   closeNotifications,
   closeTab,
   colorScheme,
@@ -24,6 +26,7 @@ import {
   inChromeAsync,
   launchFirefox,
   screenshot,
+  selectedTabUrl,
   shownNotifications,
   elementScreenshot,
 } from '../lib/firefox.mjs';
@@ -180,6 +183,32 @@ describe('the Firefox add-on, live', { skip }, () => {
     const all = await shownNotifications(driver);
     assert.ok(!all.some((n) => /Kinematics/.test(`${n.title} ${n.text}`)), `no notification for Kinematics: ${JSON.stringify(all)}`);
     await noAddonErrors('notifications');
+  });
+
+  test("clicking the notification brings the quiz's open tab forward instead of opening another", async () => {
+    const { driver } = ff;
+    const opened = [];
+    for (const quiz of ['quadratics', 'circuits']) {
+      await driver.switchTo().newWindow('tab');
+      await driver.get(`${tap.url}/quizzes/${quiz}/`);
+      opened.push(await driver.getWindowHandle());
+    }
+    assert.match(await selectedTabUrl(driver), /\/quizzes\/circuits\/$/);
+    const tabs = (await driver.getAllWindowHandles()).length;
+    await closeNotifications(driver);
+    await upload(server, bob, 'quadratics', 88);
+    // Within the core's 10 s between two notifications of one quiz.
+    await waitFor(
+      async () => (await shownNotifications(driver)).some((n) => n.title === 'Quadratics'),
+      15_000,
+      'the notification to click',
+      50,
+    );
+    await clickNotification(driver, 'Quadratics');
+    await waitFor(async () => /\/quizzes\/quadratics\/$/.test(await selectedTabUrl(driver)), 10_000, "the Quadratics tab selected");
+    assert.equal((await driver.getAllWindowHandles()).length, tabs, 'no tab opened');
+    for (const tab of opened) await closeTab(driver, tab);
+    await noAddonErrors('notification click');
   });
 
   test('the server gone for 3 s: retrying, then connected again, the subscription re-sent', async () => {

@@ -275,6 +275,28 @@ export async function shownNotifications(driver) {
   );
 }
 
+/** Clicks the shown notification titled `title` (its text, as a person would). */
+export async function clickNotification(driver, title) {
+  const clicked = await inChrome(
+    driver,
+    `for (const win of Services.wm.getEnumerator('alert:alert')) {
+       const doc = win.document;
+       if (doc.getElementById('alertTitleLabel')?.getAttribute('value') === arguments[0]) {
+         doc.getElementById('alertTextLabel').click();
+         return true;
+       }
+     }
+     return false;`,
+    title,
+  );
+  if (!clicked) throw new Error(`no notification titled ${title} to click`);
+}
+
+/** The URL of the browser's selected tab. */
+export async function selectedTabUrl(driver) {
+  return inChrome(driver, 'return gBrowser.selectedBrowser.currentURI.spec;');
+}
+
 /** Closes every alert window (so the next one is told apart). */
 export async function closeNotifications(driver) {
   await inChrome(driver, `for (const win of Services.wm.getEnumerator('alert:alert')) win.close();`);
