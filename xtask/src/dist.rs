@@ -276,9 +276,13 @@ pub fn run_with(
     let bytes = std::fs::read(out.join("wasm").join(&bg))?;
     let wasm = vec![(format!("wasm/{bg}"), bytes.len(), gzip_len(&bytes)?)];
 
+    let rustc = tools
+        .wasm_rustc
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("rustc"));
     let mut packages = Vec::new();
     for &browser in browsers {
-        packages.push(package(browser, &out, &version, server, &hosts)?);
+        packages.push(package(browser, &out, &version, server, &hosts, &rustc)?);
     }
     for (name, raw, gz) in &wasm {
         note(format!("{name}: {} raw, {} gzip", kib(*raw), kib(*gz)));
@@ -287,13 +291,15 @@ pub fn run_with(
 }
 
 /// Writes `browser`'s package folder from the optimised wasm in `wasm_dir` and the
-/// sources, then its store upload (and, for Firefox, its source archive).
+/// sources, then its store upload (and, for Firefox, its source archive, naming
+/// `rustc`, the compiler of the wasm).
 fn package(
     browser: Browser,
     wasm_dir: &Path,
     version: &str,
     server: &str,
     hosts: &[String],
+    rustc: &Path,
 ) -> Result<Package> {
     let out = browser.dir();
     step(format!(
@@ -346,7 +352,7 @@ fn package(
     write_zip(&out, &zip)?;
     let zip_len = usize::try_from(std::fs::metadata(&zip)?.len())?;
     if browser == Browser::Firefox {
-        crate::firefox::source_archive(&out, version)?;
+        crate::firefox::source_archive(&out, version, rustc)?;
     }
 
     step(format!("dist ({browser}): sizes"));

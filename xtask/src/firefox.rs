@@ -32,10 +32,11 @@ use crate::util::{note, output_of, root, step};
 pub const GECKO_ID: &str = "{6bc32f01-d61e-4854-8bae-65475719b6ca}";
 
 /// The oldest Firefox the add-on declares. What it needs: `background.type` "module"
-/// (112), `storage.session` (115), `scripting` in Manifest V2 (102),
-/// `'wasm-unsafe-eval'` (102); and a Firefox that accepts the manifest at all: 127 and
-/// older refuse a manifest with `data_collection_permissions`. 128 is the first
-/// version that has all of it (and an ESR).
+/// (112), `storage.session` (115), `scripting` in Manifest V2 (102) with
+/// `persistAcrossSessions: true` (105), `'wasm-unsafe-eval'` (102); and a Firefox that
+/// accepts the manifest at all: 127 and older refuse a manifest with
+/// `data_collection_permissions`. 128 is the first version that has all of it (and an
+/// ESR).
 pub const STRICT_MIN_VERSION: &str = "128.0";
 
 /// What the add-on transmits, for Firefox's built-in consent
@@ -217,8 +218,8 @@ fn build_steps(version: &str, toolchain: &str) -> String {
          cannot download it, Debian's `rustc-web` with its wasm32 standard library built \
          once), `wasm-bindgen-cli` at Cargo.lock's version, and binaryen's `wasm-opt` from \
          npm as pinned by `xtask/tools/package-lock.json`. The package is then \
-         `dist-firefox/` and its upload `dist-firefox/quizpulse-{version}.zip`; \
-         `wasm/quizpulse_bg.wasm` is the same file in both.\n\
+         `dist-firefox/` and its upload `dist-firefox/quizpulse-{version}.zip`, which \
+         holds the same files.\n\
          \n\
          ## The toolchain this upload was built with\n\
          \n\
@@ -226,21 +227,20 @@ fn build_steps(version: &str, toolchain: &str) -> String {
     )
 }
 
-/// The tools' versions, for the build steps.
-fn toolchain() -> String {
+/// The tools' versions, for the build steps; `rustc` is the one the wasm was built with.
+fn toolchain(rustc: &Path) -> String {
     let version = |cmd: &mut Command| {
         output_of(cmd)
             .map(|v| v.lines().next().unwrap_or_default().to_owned())
             .unwrap_or_else(|| "(not found)".into())
     };
-    let rustc = ["/usr/bin/rustc", "rustc"]
-        .iter()
-        .map(|r| version(Command::new(r).arg("--version")))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let rustc = format!(
+        "{} (`{}`)",
+        version(Command::new(rustc).arg("--version")),
+        rustc.display()
+    );
     format!(
-        "- rustc: {rustc} (the wasm build uses Debian's `/usr/bin/rustc` where rustup has no \
-         wasm32 target)\n\
+        "- rustc: {rustc}, with its standard library rebuilt (`-Zbuild-std`)\n\
          - wasm-bindgen: {} (Cargo.lock)\n\
          - node: {}\n\
          - wasm-opt: binaryen from npm, as pinned in `xtask/tools/package-lock.json`",
@@ -250,8 +250,9 @@ fn toolchain() -> String {
 }
 
 /// Writes `quizpulse-<version>-source.zip` into `out`: every file git tracks in this
-/// checkout (as it is on disk), and `BUILD-FIREFOX.md` with the build steps.
-pub fn source_archive(out: &Path, version: &str) -> Result<PathBuf> {
+/// checkout (as it is on disk), and `BUILD-FIREFOX.md` with the build steps and the
+/// toolchain (`rustc`: the compiler the wasm was built with).
+pub fn source_archive(out: &Path, version: &str, rustc: &Path) -> Result<PathBuf> {
     let listed = Command::new("git")
         .current_dir(root())
         .args(["ls-files", "-z"])
@@ -279,7 +280,7 @@ pub fn source_archive(out: &Path, version: &str) -> Result<PathBuf> {
         .unix_permissions(0o644);
     let prefix = format!("quizpulse-{version}");
     zip.start_file(format!("{prefix}/BUILD-FIREFOX.md"), options)?;
-    zip.write_all(build_steps(version, &toolchain()).as_bytes())?;
+    zip.write_all(build_steps(version, &toolchain(rustc)).as_bytes())?;
     for name in &files {
         zip.start_file(format!("{prefix}/{name}"), options)?;
         zip.write_all(
