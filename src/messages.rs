@@ -11,7 +11,8 @@ use crate::badge::Badge;
 use crate::conn::ConnState;
 use crate::events::LogEntry;
 use crate::notify::Toast;
-use crate::settings::Settings;
+use crate::settings::{Settings, SettingsError};
+use crate::text::Text;
 use crate::time::Timestamp;
 use crate::wire::{Performance, Quiz, QuizBoard, QuizId, SubjectBoard, SubjectId};
 
@@ -451,7 +452,7 @@ pub struct QueryView<T> {
     /// A fetch is running.
     pub fetching: bool,
     /// The last error, for people.
-    pub error: Option<String>,
+    pub error: Option<Text>,
 }
 
 impl<T> Default for QueryView<T> {
@@ -540,7 +541,7 @@ crate::from_json_struct!(Account {
     expires_at: opt
 });
 
-/// The sign-in form's state. JSON: `{"state": "failed", "message": "…"}`.
+/// The sign-in form's state. JSON: `{"state": "failed", "message": {…}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     tag = "state",
@@ -554,7 +555,7 @@ pub enum SignInStatus {
     /// The token request is running.
     InProgress,
     /// It failed; the message says why.
-    Failed(String),
+    Failed(Text),
 }
 
 /// The checks of "test connection", in the order they run.
@@ -587,16 +588,6 @@ impl TestCheck {
         TestCheck::Socket,
     ];
 
-    /// Its name for people.
-    pub fn name(self) -> &'static str {
-        match self {
-            TestCheck::ServerUrl => "Server URL",
-            TestCheck::HostAccess => "Host access",
-            TestCheck::Token => "Sign-in token",
-            TestCheck::Socket => "Live socket",
-        }
-    }
-
     /// The check after this one.
     pub fn next(self) -> Option<TestCheck> {
         match self {
@@ -612,7 +603,7 @@ impl TestCheck {
 #[derive(Deserialize)]
 pub struct RawSignInStatus {
     state: String,
-    message: Option<String>,
+    message: Option<Text>,
 }
 
 crate::from_json_struct!(RawSignInStatus {
@@ -642,21 +633,18 @@ impl TryFrom<RawSignInStatus> for SignInStatus {
 /// One step of "test connection".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestStep {
-    /// Which check this is.
+    /// Which check this is (the pages name it).
     pub check: TestCheck,
-    /// Its name for people ([`TestCheck::name`]).
-    pub name: String,
     /// How it went.
     pub status: StepStatus,
-    /// Details for people.
-    pub detail: String,
+    /// What it found, for people (`None` before it ran).
+    pub detail: Option<Text>,
 }
 
 crate::from_json_struct!(TestStep {
     check: req,
-    name: req,
     status: req,
-    detail: req
+    detail: opt
 });
 
 /// A test step's outcome.
@@ -695,8 +683,6 @@ pub struct Snapshot {
     pub clock_shift_ms: u64,
     /// The connection state.
     pub connection: ConnState,
-    /// The same, as a sentence.
-    pub connection_text: String,
     /// When the last server message arrived.
     pub last_message_at: Option<Timestamp>,
     /// Who is signed in.
@@ -725,12 +711,10 @@ pub struct Snapshot {
     pub muted_until: Option<Timestamp>,
     /// The connection event log, oldest first.
     pub events: Vec<LogEntry>,
-    /// The same as copyable text.
-    pub events_text: String,
     /// The settings (nothing secret in them).
     pub settings: Settings,
     /// The last settings save's error, if it failed.
-    pub settings_error: Option<String>,
+    pub settings_error: Option<SettingsError>,
     /// The badge as set.
     pub badge: Badge,
     /// The last "test connection" run.
@@ -741,7 +725,6 @@ crate::from_json_struct!(Snapshot {
     generated_at: req,
     clock_shift_ms: opt,
     connection: req,
-    connection_text: req,
     last_message_at: opt,
     account: opt,
     sign_in: req,
@@ -756,7 +739,6 @@ crate::from_json_struct!(Snapshot {
     unread: req,
     muted_until: opt,
     events: req,
-    events_text: req,
     settings: req,
     settings_error: opt,
     badge: req,

@@ -13,6 +13,7 @@
 use std::fmt;
 
 use crate::json::{Json, Number};
+use crate::text::{Text, k};
 use serde::de::{self, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -614,19 +615,21 @@ impl ApiError {
 
     /// What an HTTP error answer means, for people, in one wording for every caller:
     /// `Server error (HTTP 502: Bad Gateway)` for 5xx, `Request refused (HTTP 403:
-    /// <detail>)` otherwise; the detail is [`ApiError::message_from`] the body, left out
-    /// when the body says nothing.
-    pub fn describe_status(status: u16, body: &str) -> String {
-        let what = if status >= 500 {
-            "Server error"
-        } else {
-            "Request refused"
-        };
+    /// <detail>)` otherwise; the detail is [`ApiError::message_from`] the body (the
+    /// server's own words), left out when the body says nothing.
+    pub fn describe_status(status: u16, body: &str) -> Text {
         let detail = Self::message_from(body);
+        let key = match (status >= 500, detail.is_empty()) {
+            (true, true) => k("http_server_error"),
+            (true, false) => k("http_server_error_detail"),
+            (false, true) => k("http_refused"),
+            (false, false) => k("http_refused_detail"),
+        };
+        let text = Text::new(key).plain(status.to_string());
         if detail.is_empty() {
-            format!("{what} (HTTP {status})")
+            text
         } else {
-            format!("{what} (HTTP {status}: {detail})")
+            text.plain(detail)
         }
     }
 
@@ -1003,15 +1006,17 @@ mod tests {
     fn http_statuses_are_described_one_way() {
         assert_eq!(
             ApiError::describe_status(502, "Bad Gateway"),
-            "Server error (HTTP 502: Bad Gateway)"
+            Text::new("http_server_error_detail")
+                .plain("502")
+                .plain("Bad Gateway")
         );
         assert_eq!(
             ApiError::describe_status(403, r#"{"detail": "Nope."}"#),
-            "Request refused (HTTP 403: Nope.)"
+            Text::new("http_refused_detail").plain("403").plain("Nope.")
         );
         assert_eq!(
             ApiError::describe_status(500, ""),
-            "Server error (HTTP 500)"
+            Text::new("http_server_error").plain("500")
         );
     }
 }

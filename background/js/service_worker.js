@@ -44,7 +44,7 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
         sendResponse({ type: 'error', message: String(error) });
       });
     },
-    (error) => sendResponse({ type: 'error', message: `the worker failed to start: ${error}` }),
+    (error) => sendResponse({ type: 'error', message: chrome.i18n.getMessage('worker_failed_to_start', [String(error)]) }),
   );
   return true; // the response is sent asynchronously
 });

@@ -7,6 +7,7 @@
 use gloo_net::http::{Request, RequestBuilder};
 use quizpulse::cache::{FetchResult, ResponseHeaders};
 use quizpulse::client::{FetchRequest, Method};
+use quizpulse_chrome::i18n::{isolate, span, tr};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortController;
 
@@ -20,9 +21,9 @@ pub async fn perform(request: &FetchRequest) -> FetchResult {
     let controller = match AbortController::new() {
         Ok(c) => c,
         Err(err) => {
-            return network_error(&format!(
-                "cannot start a request: {}",
-                chrome::describe(&err)
+            return network_error(&tr(
+                "fetch_cannot_start",
+                &[isolate(&chrome::describe(&err))],
             ));
         }
     };
@@ -37,10 +38,9 @@ pub async fn perform(request: &FetchRequest) -> FetchResult {
     drop(abort);
     match result {
         Ok(result) => result,
-        Err(_) if timed_out => network_error(&format!(
-            "no answer from {} within {} s",
-            request.url,
-            TIME_LIMIT_MS / 1000.0
+        Err(_) if timed_out => network_error(&tr(
+            "fetch_timeout",
+            &[isolate(&request.url), span(TIME_LIMIT_MS as u64)],
         )),
         Err(message) => network_error(&message),
     }

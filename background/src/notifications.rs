@@ -1,9 +1,10 @@
 //! `Notify` and `ClearNotification`: browser notifications, created or updated in
-//! place as the core says, with only the options the package's browser takes
-//! ([`quizpulse_chrome::platform`]: Firefox refuses a whole `create` that carries
-//! `requireInteraction` or `silent`, and has no `update`).
+//! place as the core says, in the user's language, with only the options the package's
+//! browser takes ([`quizpulse_chrome::platform`]: Firefox refuses a whole `create` that
+//! carries `requireInteraction` or `silent`, and has no `update`).
 
 use quizpulse::notify::Notification;
+use quizpulse_chrome::i18n::render;
 use quizpulse_chrome::platform::{self, Notifications};
 use wasm_bindgen::JsValue;
 
@@ -12,10 +13,10 @@ use crate::chrome::{self, ChromeError};
 /// The icon every notification shows.
 const ICON: &str = "icons/icon-128.png";
 
-/// Shows `notification`: `chrome.notifications.update` when it replaces one issued
-/// before (so it does not pop up again), else `create`. An update of one the user
-/// already closed creates it afresh; where the browser cannot update in place, the
-/// `create` under the same id replaces it.
+/// Shows `notification` in the user's language: `chrome.notifications.update` when it
+/// replaces one issued before (so it does not pop up again), else `create`. An update
+/// of one the user already closed creates it afresh; where the browser cannot update in
+/// place, the `create` under the same id replaces it.
 pub async fn show(notification: &Notification) -> Result<(), ChromeError> {
     let can = platform::current().notifications;
     let options = options(notification, can);
@@ -29,11 +30,12 @@ pub async fn show(notification: &Notification) -> Result<(), ChromeError> {
 
 /// The options object, with the optional fields this browser takes.
 fn options(notification: &Notification, can: Notifications) -> JsValue {
+    let (title, message) = (render(&notification.title), render(&notification.message));
     let options = chrome::object(&[
         ("type", &"basic".into()),
         ("iconUrl", &ICON.into()),
-        ("title", &notification.title.as_str().into()),
-        ("message", &notification.message.as_str().into()),
+        ("title", &title.into()),
+        ("message", &message.into()),
     ]);
     let set = |name: &str, value: bool| {
         // Setting a property on a fresh plain object cannot fail.

@@ -14,6 +14,8 @@
 
 pub mod platform;
 
+pub mod i18n;
+
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -76,6 +78,15 @@ pub struct ChromeError {
 }
 
 impl ChromeError {
+    /// What went wrong, for people, in their language (the API's name and the
+    /// browser's own words stay as they are).
+    pub fn words(&self) -> String {
+        i18n::tr(
+            "error_api_failed",
+            &[i18n::isolate(self.api), i18n::isolate(&self.message)],
+        )
+    }
+
     /// The error of `api` for a thrown or rejected JS value.
     pub fn thrown(api: &'static str, err: &JsValue) -> ChromeError {
         ChromeError {

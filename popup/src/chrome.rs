@@ -3,6 +3,8 @@
 use js_sys::Reflect;
 use quizpulse::json::Json;
 use quizpulse::messages::{Command, WorkerMessage};
+use quizpulse::text::k;
+use quizpulse_chrome::i18n::isolate;
 use quizpulse_chrome::{describe, invoke, object, settle, strings};
 
 use crate::model::Stored;
@@ -53,6 +55,18 @@ pub enum ChromeError {
         /// What did not fit.
         message: String,
     },
+}
+
+impl ChromeError {
+    /// What went wrong, for people, in their language: the API's name and the
+    /// browser's own words stay as they are.
+    pub fn words(&self) -> String {
+        let (key, api, message) = match self {
+            ChromeError::Api { api, message } => (k("error_api_failed"), api, message),
+            ChromeError::Data { api, message } => (k("error_api_data"), api, message),
+        };
+        quizpulse_chrome::i18n::tr(key, &[isolate(api), isolate(message)])
+    }
 }
 
 impl From<quizpulse_chrome::ChromeError> for ChromeError {

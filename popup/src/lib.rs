@@ -32,7 +32,7 @@ pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue, platf
     } else {
         Some(chrome::js_text(&place))
     };
-    prepare(&root);
+    prepare(&root, quizpulse::text::k("ext_name"));
     sycamore::render_to(move || views::popup_page(cache, place), &root);
 }
 
@@ -42,12 +42,25 @@ pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue, platf
 #[wasm_bindgen(js_name = optionsMain)]
 pub fn options_main(root: web_sys::Element, platform: JsValue) {
     quizpulse_chrome::platform::set(&platform);
-    prepare(&root);
+    prepare(&root, quizpulse::text::k("options_title"));
     sycamore::render_to(views::Options, &root);
 }
 
-fn prepare(root: &web_sys::Element) {
+/// Empties `root` and puts the page in the catalog's language: `<html lang dir>` (the
+/// page mirrors in a right-to-left language) and the title (`title`, a catalog key).
+fn prepare(root: &web_sys::Element, title: &str) {
+    use quizpulse_chrome::i18n::{dir, lang, t};
+    use quizpulse_chrome::property;
     root.set_text_content(None);
+    // Read and set in place: typed bindings for `document`, its root and its title
+    // would add their shims to the glue every page downloads.
+    let document = property(&js_sys::global(), "document");
+    let html = property(&document, "documentElement");
+    let html: &web_sys::Element = html.unchecked_ref();
+    // Setting an attribute on the page's own root element cannot fail.
+    let _ = html.set_attribute("lang", &lang());
+    let _ = html.set_attribute("dir", dir());
+    let _ = js_sys::Reflect::set(&document, &"title".into(), &t(title).into());
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ pub struct AuthRecord {
     /// The username given at sign-in.
     pub username: Option<String>,
     /// Why the sign-in was refused, when it was (the state survives restarts).
-    pub failed: Option<String>,
+    pub failed: Option<Text>,
     /// The refresh token (by its `exp` claim) already warned about (warn once).
     pub warned_expiry: Option<Timestamp>,
     /// When the access token was received (the adapter's clock).

@@ -303,7 +303,7 @@ fn package(
 ) -> Result<Package> {
     let out = browser.dir();
     step(format!(
-        "dist ({browser}): {}: manifest, loaders, pages, styles, icons",
+        "dist ({browser}): {}: manifest, catalogs, loaders, pages, styles, icons",
         out.display()
     ));
     if out.exists() {
@@ -338,6 +338,9 @@ fn package(
         .with_context(|| format!("copying background/js/{script}"))?;
     }
     util::copy_dir(&root().join("popup").join("static"), &out)?;
+    // The catalogs: `_locales/<lang>/messages.json`, which the manifest's `__MSG_…__`
+    // names and `chrome.i18n` read.
+    write_catalogs(&root().join("_locales"), &out.join("_locales"))?;
     std::fs::create_dir_all(out.join("icons"))?;
     for size in [16, 32, 48, 128] {
         let name = format!("icon-{size}.png");
@@ -453,6 +456,36 @@ fn chrome_manifest(version: &str, hosts: &[String]) -> Result<Value> {
     Ok(manifest)
 }
 
+/// Copies the catalogs (`from/<lang>/messages.json`) into `to/`, as compact JSON
+/// without the `description`s (they are for translators; the browser reads only the
+/// messages and their placeholders).
+fn write_catalogs(from: &Path, to: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let lang = entry?.file_name();
+        let source = from.join(&lang).join("messages.json");
+        let text = std::fs::read_to_string(&source)
+            .with_context(|| format!("reading {}", source.display()))?;
+        let catalog = compact_catalog(&text).with_context(|| format!("in {}", source.display()))?;
+        std::fs::create_dir_all(to.join(&lang))?;
+        std::fs::write(to.join(&lang).join("messages.json"), catalog)?;
+    }
+    Ok(())
+}
+
+/// A catalog's text without its `description`s, compact.
+fn compact_catalog(text: &str) -> Result<String> {
+    let mut catalog: Value = serde_json::from_str(text).context("not JSON")?;
+    let entries = catalog
+        .as_object_mut()
+        .context("a catalog must be a JSON object")?;
+    for entry in entries.values_mut() {
+        if let Some(entry) = entry.as_object_mut() {
+            entry.remove("description");
+        }
+    }
+    Ok(serde_json::to_string(&catalog)?)
+}
+
 /// Zips every file of `dir` (but the zip itself), sorted, with fixed timestamps.
 fn write_zip(dir: &Path, zip_path: &Path) -> Result<()> {
     let mut files = Vec::new();
@@ -550,6 +583,23 @@ mod tests {
             host_permissions("http://localhost:9000").unwrap(),
             vec!["http://127.0.0.1/*", "http://localhost/*"]
         );
+    }
+
+    #[test]
+    fn catalogs_ship_compact_without_descriptions() {
+        let text = r#"{
+          "hello": {
+            "message": "Hello, $NAME$!",
+            "description": "A greeting.",
+            "placeholders": {"name": {"content": "$1", "example": "ann"}}
+          }
+        }"#;
+        let compact = compact_catalog(text).unwrap();
+        assert!(!compact.contains("description") && !compact.contains('\n'));
+        let back: Value = serde_json::from_str(&compact).unwrap();
+        assert_eq!(back["hello"]["message"], "Hello, $NAME$!");
+        assert_eq!(back["hello"]["placeholders"]["name"]["content"], "$1");
+        assert!(compact_catalog("[]").is_err());
     }
 
     #[test]

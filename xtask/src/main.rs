@@ -1,6 +1,6 @@
 //! Build tooling for QuizPulse, run as `cargo xtask <command>`.
 //!
-//! Commands: `setup`, `dist [--server URL]`, `demo [--browser]`, `test`, `bench`.
+//! Commands: `setup`, `dist [--server URL]`, `demo [--browser]`, `i18n`, `test`, `bench`.
 
 mod bench;
 mod bench_chart;
@@ -11,6 +11,7 @@ mod budget;
 mod demo;
 mod dist;
 mod firefox;
+mod i18n;
 mod popup_bench;
 mod setup;
 mod test;
@@ -37,7 +38,10 @@ commands:
                         cargo+wasm-bindgen
   demo [--browser]      build dist/, start the reference server with demo data on
                         127.0.0.1:8000; --browser opens Chromium with the extension loaded
-  test                  setup, fmt, clippy, native tests, wasm build, web-ext lint,
+  i18n                  check the catalogs (_locales/) against the code: every key used
+                        exists in every language, none unused, placeholders and plural
+                        forms agree, no English left in the pages and the worker
+  test                  setup, fmt, clippy, native tests, i18n, wasm build, web-ext lint,
                         end-to-end suites (Chromium, Firefox);
                         ends with one line `N passed, N failed`
   bench [SECTION...]    measure and record it in BENCHMARKS.md: size, popup, core, server
@@ -109,6 +113,10 @@ fn dispatch(args: &[String]) -> Result<bool> {
         "test" => {
             no_args(rest)?;
             test::run()
+        }
+        "i18n" => {
+            no_args(rest)?;
+            i18n::run()
         }
         "bench" => bench::run(rest).map(|()| true),
         "help" | "-h" | "--help" => {

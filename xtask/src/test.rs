@@ -67,6 +67,12 @@ pub fn run() -> Result<bool> {
         CLIPPY_LIMIT,
     ));
     suites.push(cargo_test());
+    let t = Instant::now();
+    let catalogs = crate::i18n::run();
+    if let Err(err) = &catalogs {
+        println!("i18n check failed: {err:#}");
+    }
+    suites.push(check("i18n catalogs", catalogs.is_ok_and(|ok| ok), t));
     for backend in ["postgres", "redis"] {
         suites.push(server_suites_on(backend));
     }
