@@ -109,9 +109,6 @@ pub fn without_port(pattern: &str) -> String {
     }
 }
 
-/// The name [`browser`] gives when `platform.json` names none.
-pub const UNNAMED: &str = "this browser";
-
 thread_local! {
     static SET: RefCell<Option<(Platform, String)>> = const { RefCell::new(None) };
 }
@@ -138,12 +135,12 @@ pub fn current() -> Platform {
         .unwrap_or_else(Platform::least)
 }
 
-/// The browser's name, for the UI ("not available in Firefox"): [`UNNAMED`] when
+/// The browser's name, for the UI ("not available in Firefox"); `None` when
 /// `platform.json` gives none.
-pub fn browser() -> String {
+pub fn browser() -> Option<String> {
     SET.with(|p| match p.borrow().as_ref() {
-        Some((_, name)) if !name.is_empty() => name.clone(),
-        _ => UNNAMED.to_owned(),
+        Some((_, name)) if !name.is_empty() => Some(name.clone()),
+        _ => None,
     })
 }
 

@@ -2,6 +2,7 @@
 //! ([`quizpulse_chrome::platform`]): shown, switched off, with the reason, never a
 //! switch that silently does nothing.
 
+use quizpulse::text::k;
 use quizpulse_chrome::platform::Platform;
 
 /// One option as this browser allows it.
@@ -9,31 +10,37 @@ use quizpulse_chrome::platform::Platform;
 pub struct Offered {
     /// The user can switch it.
     pub usable: bool,
-    /// The line under it.
-    pub hint: String,
+    /// The catalog key of the line under it.
+    pub hint: &'static str,
+    /// The browser's name, the hint's one placeholder (when it has one).
+    pub browser: Option<String>,
 }
 
-/// "Keep on screen until dismissed" (`requireInteraction`) in `browser` (its name).
-pub fn keep_on_screen(platform: &Platform, browser: &str) -> Offered {
+/// "Keep on screen until dismissed" (`requireInteraction`) in the browser named
+/// `browser` (`None`: the package does not say).
+pub fn keep_on_screen(platform: &Platform, browser: Option<String>) -> Offered {
     if platform.notifications.keep_on_screen {
         return Offered {
             usable: true,
-            hint: "Notifications stay until you close them.".into(),
+            hint: k("check_keep_hint"),
+            browser: None,
         };
     }
     Offered {
         usable: false,
-        hint: format!(
-            "Not available in {browser}: it does not let an add-on keep a notification on \
-             screen, so notifications close when the system decides."
-        ),
+        hint: if browser.is_some() {
+            k("check_keep_unavailable")
+        } else {
+            k("check_keep_unavailable_here")
+        },
+        browser,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quizpulse_chrome::platform::{Notifications, UNNAMED};
+    use quizpulse_chrome::platform::Notifications;
 
     fn platform(all: bool) -> Platform {
         Platform {
@@ -49,18 +56,15 @@ mod tests {
 
     #[test]
     fn keep_on_screen_says_why_where_the_browser_has_none() {
-        let firefox = keep_on_screen(&platform(false), "Firefox");
+        let firefox = keep_on_screen(&platform(false), Some("Firefox".into()));
         assert!(!firefox.usable);
-        assert!(
-            firefox.hint.starts_with("Not available in Firefox:"),
-            "{}",
-            firefox.hint
-        );
-        let chrome = keep_on_screen(&platform(true), "Chrome");
+        assert_eq!(firefox.hint, "check_keep_unavailable");
+        assert_eq!(firefox.browser.as_deref(), Some("Firefox"));
+        let chrome = keep_on_screen(&platform(true), Some("Chrome".into()));
         assert!(chrome.usable);
-        assert_eq!(chrome.hint, "Notifications stay until you close them.");
-        let unknown = keep_on_screen(&Platform::least(), UNNAMED);
+        assert_eq!(chrome.hint, "check_keep_hint");
+        let unknown = keep_on_screen(&Platform::least(), None);
         assert!(!unknown.usable);
-        assert!(unknown.hint.starts_with("Not available in this browser:"));
+        assert_eq!(unknown.hint, "check_keep_unavailable_here");
     }
 }
