@@ -260,7 +260,10 @@ fn apply(input: Input) -> Option<Function> {
         Input::Online(online) => c.handle_online(online, now),
         Input::IdleActive => c.handle_idle_active(now),
         Input::NotificationClicked(id) => c.handle_notification_clicked(&id, now),
-        Input::NotificationClosed(id, by_user) => c.handle_notification_closed(&id, by_user, now),
+        Input::NotificationClosed(id, by_user) => {
+            let by_user = notifications::closed_by_user(by_user);
+            c.handle_notification_closed(&id, by_user, now)
+        }
         Input::SettingsWritten(json) => c.handle_settings_changed(&json, now),
     });
     reply

@@ -5,6 +5,14 @@
 //! (`"chrome.alarms.create"`) instead of one wasm-bindgen import per API: each import
 //! is a shim of its own in the generated JS glue, and the generic call is a few
 //! `Reflect` calls. The typed wrappers stay in each adapter's own `chrome` module.
+//!
+//! Paths are written `chrome.…`; where the browser also has the `browser` namespace
+//! (Firefox), that is the one called: Firefox's `chrome` object in a Manifest V2
+//! add-on takes callbacks and returns no promise, its `browser` object returns
+//! promises, as Chrome's `chrome` does in Manifest V3. What a browser cannot do at
+//! all is data, in [`platform`].
+
+pub mod platform;
 
 pub mod i18n;
 
@@ -100,7 +108,8 @@ pub fn describe(err: &JsValue) -> String {
 
 /// Calls the function at `path` (dotted, from the global scope: `"chrome.tabs.query"`,
 /// `"navigator.clipboard.writeText"`) on the object that holds it, with `args`, and
-/// returns what it returned. A missing API or a throw is an error naming `path`.
+/// returns what it returned. A missing API or a throw is an error naming `path`. The
+/// first step `chrome` is the extension namespace ([`namespace`]).
 pub fn invoke(path: &'static str, args: &[&JsValue]) -> Result<JsValue, ChromeError> {
     let fail = |err: JsValue| ChromeError::thrown(path, &err);
     let missing = || ChromeError {
@@ -110,7 +119,11 @@ pub fn invoke(path: &'static str, args: &[&JsValue]) -> Result<JsValue, ChromeEr
     let (holder, method) = path.rsplit_once('.').unwrap_or(("", path));
     let mut this: JsValue = js_sys::global().into();
     for name in holder.split('.').filter(|name| !name.is_empty()) {
-        this = Reflect::get(&this, &JsValue::from_str(name)).map_err(fail)?;
+        this = if name == "chrome" {
+            namespace()
+        } else {
+            Reflect::get(&this, &JsValue::from_str(name)).map_err(fail)?
+        };
         if !this.is_object() {
             return Err(missing());
         }
@@ -143,6 +156,18 @@ pub fn call_method(
 pub fn console(level: &'static str, text: &str) {
     // A console that cannot be written to has nobody to tell.
     let _ = invoke(level, &[&JsValue::from_str(text)]);
+}
+
+/// The extension API namespace: `browser` where it exists (Firefox: promises in every
+/// manifest version), else `chrome`.
+pub fn namespace() -> JsValue {
+    let global: JsValue = js_sys::global().into();
+    let browser = property(&global, "browser");
+    if browser.is_object() {
+        browser
+    } else {
+        property(&global, "chrome")
+    }
 }
 
 /// Waits for what an [`invoke`] of `api` returned (a promise, or a plain value).

@@ -177,9 +177,11 @@ pub async fn send_message(command: &Command) -> Result<WorkerMessage, ChromeErro
         .map_err(|message| ChromeError::Data { api: API, message })
 }
 
-/// The origins object `chrome.permissions` takes: `{origins: [pattern]}`.
+/// The origins object `chrome.permissions` takes: `{origins: [pattern]}`, the pattern as
+/// this browser reads match patterns (`quizpulse_chrome::platform`).
 fn origins(pattern: &str) -> JsValue {
-    object(&[("origins", &strings(&[pattern]))])
+    let pattern = quizpulse_chrome::platform::current().pattern(pattern);
+    object(&[("origins", &strings(&[&pattern]))])
 }
 
 /// Whether the extension holds host access for a match pattern (`https://host/*`).

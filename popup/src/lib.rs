@@ -12,15 +12,18 @@
 //! which the worker and both pages download; the exports are documented here instead,
 //! and carry plain comments.
 //!
-//! - `popupMain(root, cached, place)`: renders the toolbar popup into `root` (its
-//!   previous content is replaced). `cached` is what the loader read of
+//! - `popupMain(root, cached, place, platform)`: renders the toolbar popup into `root`
+//!   (its previous content is replaced). `cached` is what the loader read of
 //!   `chrome.storage.session` under the core's `SNAPSHOT_KEY` while the wasm loaded
 //!   (see [`chrome::preread_session_value`]), so the first render already shows the
 //!   boards; `undefined` makes the popup read it itself. `place` is what the loader
 //!   read of `localStorage` under [`model::UiState::KEY`] (a string, or `null` when
-//!   nothing is stored); `undefined` makes the popup read it.
-//! - `optionsMain(root)`: renders the options page into `root` (its previous content
-//!   is replaced).
+//!   nothing is stored); `undefined` makes the popup read it. `platform` is what it
+//!   read of the package's `platform.json` (as for `optionsMain`).
+//! - `optionsMain(root, platform)`: renders the options page into `root` (its previous
+//!   content is replaced). `platform` is what the loader read of the package's
+//!   `platform.json` (`null` when it could not): what this browser can do
+//!   (`quizpulse_chrome::platform`).
 
 pub mod chrome;
 mod live;
@@ -32,7 +35,8 @@ use wasm_bindgen::prelude::*;
 // `popupMain` (see the crate's doc: a doc comment here would be copied into the JS glue).
 #[doc(hidden)]
 #[wasm_bindgen(js_name = popupMain, skip_jsdoc)]
-pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue) {
+pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue, platform: JsValue) {
+    quizpulse_chrome::platform::set(&platform);
     let cache = match chrome::preread_session_value(&cached, model::SNAPSHOT_KEY) {
         Some(read) => live::Cache::Read(read),
         None => live::Cache::Unread,
@@ -49,7 +53,8 @@ pub fn popup_main(root: web_sys::Element, cached: JsValue, place: JsValue) {
 // `optionsMain` (see the crate's doc).
 #[doc(hidden)]
 #[wasm_bindgen(js_name = optionsMain, skip_jsdoc)]
-pub fn options_main(root: web_sys::Element) {
+pub fn options_main(root: web_sys::Element, platform: JsValue) {
+    quizpulse_chrome::platform::set(&platform);
     prepare(&root, quizpulse::text::k("options_title"));
     sycamore::render_to(views::Options, &root);
 }
@@ -73,6 +78,18 @@ fn prepare(root: &web_sys::Element, title: &str) {
 
 #[cfg(test)]
 mod tests {
+    /// The loaders that hand `platform.json` to the wasm read the file the build writes.
+    #[test]
+    fn the_loaders_read_the_platform_file() {
+        for loader in [
+            include_str!("../static/popup_cache.js"),
+            include_str!("../static/options.js"),
+            include_str!("../../background/js/service_worker.js"),
+        ] {
+            assert!(loader.contains(&format!("fetch('{}')", quizpulse_chrome::platform::FILE)));
+        }
+    }
+
     /// The popup's `<head>` script reads the storage keys the wasm expects.
     #[test]
     fn the_loader_reads_the_keys_the_popup_uses() {

@@ -4,6 +4,7 @@
 
 pub mod board;
 pub mod form;
+pub mod platform;
 pub mod sparkline;
 pub mod toasts;
 
@@ -225,7 +226,7 @@ pub fn needs_host_request(pattern: &str, manifest: &Json) -> bool {
         return true;
     };
     let granted = manifest
-        .get("host_permissions")
+        .get(hosts_key(manifest))
         .and_then(Json::as_array)
         .into_iter()
         .flatten()
@@ -281,11 +282,11 @@ pub fn stored_settings(stored: Option<&Stored>) -> Result<Settings, StoredSettin
     }
 }
 
-/// The host names a manifest's `host_permissions` grant, for display
+/// The host names a manifest grants at install, for display
 /// (`http://127.0.0.1/*` → `127.0.0.1`).
 pub fn granted_hosts(manifest: &Json) -> Vec<String> {
     manifest
-        .get("host_permissions")
+        .get(hosts_key(manifest))
         .and_then(Json::as_array)
         .map(|patterns| {
             patterns
@@ -297,6 +298,17 @@ pub fn granted_hosts(manifest: &Json) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Where a manifest lists the hosts it is granted at install: `host_permissions`
+/// (Manifest V3), or `permissions` (Manifest V2, the Firefox package, where API names
+/// and origins share the list; the callers read only the entries with a `://`).
+fn hosts_key(manifest: &Json) -> &'static str {
+    if manifest.get("host_permissions").is_some() {
+        "host_permissions"
+    } else {
+        "permissions"
+    }
 }
 
 #[cfg(test)]
@@ -484,5 +496,19 @@ mod tests {
                 .unwrap();
         assert_eq!(granted_hosts(&manifest), vec!["127.0.0.1", "localhost"]);
         assert!(granted_hosts(&Json::parse("{}").unwrap()).is_empty());
+    }
+
+    /// The Firefox package is Manifest V2: origins granted at install are in
+    /// `permissions`, beside the API names.
+    #[test]
+    fn hosts_from_a_manifest_v2_permissions_list() {
+        let manifest = Json::parse(
+            r#"{"permissions": ["storage", "notifications", "http://127.0.0.1/*", "http://localhost/*"],
+                "optional_permissions": ["https://*/*"]}"#,
+        )
+        .unwrap();
+        assert_eq!(granted_hosts(&manifest), vec!["127.0.0.1", "localhost"]);
+        assert!(!needs_host_request("http://127.0.0.1:8000/*", &manifest));
+        assert!(needs_host_request("https://quiz.example.org/*", &manifest));
     }
 }

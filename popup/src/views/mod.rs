@@ -3,6 +3,7 @@
 
 mod board;
 mod me;
+mod offered;
 mod options;
 mod popup;
 mod quizzes;

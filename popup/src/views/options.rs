@@ -10,7 +10,7 @@ use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use super::reactive::{attr, click, dynamic, effect, selector, submit, text};
-use super::{footer, header, list, strip};
+use super::{footer, header, list, offered, strip};
 use crate::chrome;
 use crate::live::{Cache, Live};
 use crate::model::form::{Field, FieldError, SettingsForm, parse_hhmm};
@@ -177,12 +177,24 @@ fn text_field(
 
 /// A labelled checkbox (`label`, `hint`: catalog keys).
 fn check(id: &'static str, label: &'static str, value: Signal<bool>, hint: &'static str) -> View {
-    let (label, hint) = (t(label), t(hint));
+    check_offered(id, label, value, t(hint), true)
+}
+
+/// A check box that the browser may not offer (`label`: a catalog key; `hint`: words;
+/// `usable`: false, disabled, the hint saying why; see `offered`).
+pub(super) fn check_offered(
+    id: &'static str,
+    label: &'static str,
+    value: Signal<bool>,
+    hint: String,
+    usable: bool,
+) -> View {
+    let label = t(label);
     let hint_id = format!("{id}-hint");
     let described = hint_id.clone();
     view! {
         div(class="check") {
-            input(id=id, r#type="checkbox", aria-describedby=described, bind:checked=value)
+            input(id=id, r#type="checkbox", aria-describedby=described, disabled=!usable, bind:checked=value)
             label(r#for=id) { (label) }
             p(id=hint_id, class="hint") { (hint) }
         }
@@ -378,12 +390,7 @@ pub fn Options() -> View {
             form.notify_account,
             k("check_account_hint"),
         ),
-        check(
-            "keep-on-screen",
-            k("check_keep"),
-            form.keep_on_screen,
-            k("check_keep_hint"),
-        ),
+        offered::keep_on_screen(form.keep_on_screen),
         check("quiet", k("check_quiet"), form.quiet, k("check_quiet_hint")),
     ];
     // The quiet hours as the language writes clock times, while they are on.
