@@ -120,9 +120,9 @@ pub fn set(value: &JsValue) {
         let name = property(value, "browser").as_string().unwrap_or_default();
         (Platform::from_js(value), name)
     } else {
-        web_sys::console::error_1(
-            &"QuizPulse: platform.json could not be read; assuming no optional browser features"
-                .into(),
+        crate::console(
+            "console.error",
+            "QuizPulse: platform.json could not be read; assuming no optional browser features",
         );
         (Platform::least(), String::new())
     };
