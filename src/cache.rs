@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::Text;
 use crate::time::Timestamp;
 use crate::wire::{
     ApiError, Entry, Performance, Quiz, QuizBoard, QuizId, Subject, SubjectBoard, SubjectId,
@@ -160,7 +161,7 @@ pub struct Query {
     /// Fetch once more when the one in flight completes.
     pub refetch_after: Option<FetchReason>,
     /// The last error, cleared by the next success.
-    pub error: Option<String>,
+    pub error: Option<Text>,
     /// Consecutive errors (for the retry delay).
     pub errors: u32,
     /// A 401 was answered by refreshing the token once; another 401 is an error.
@@ -424,7 +425,7 @@ impl Cache {
                     }
                     Err(e) => fail(
                         q,
-                        format!("The server's answer was not understood ({e})."),
+                        Text::new("query_not_understood").plain(e.to_string()),
                         now,
                         &timing,
                     ),
@@ -435,9 +436,7 @@ impl Cache {
             } => {
                 if q.auth_retried {
                     let detail = ApiError::message_from(&body);
-                    q.error = Some(format!(
-                        "The server refused the sign-in (HTTP 401: {detail}). Sign in again."
-                    ));
+                    q.error = Some(Text::new("query_refused").plain(detail));
                     q.stale = q.data.is_some();
                     Completion::Failed
                 } else {
@@ -448,7 +447,7 @@ impl Cache {
                 }
             }
             FetchResult::Response { status: 404, .. } if matches!(key, QueryKey::QuizBoard(_)) => {
-                q.error = Some("This quiz no longer exists on the server.".into());
+                q.error = Some(Text::new("query_quiz_gone"));
                 q.stale = q.data.is_some();
                 Completion::Failed
             }
@@ -457,12 +456,7 @@ impl Cache {
                 body,
                 headers,
             } => {
-                let completion = fail(
-                    q,
-                    format!("{}.", ApiError::describe_status(status, &body)),
-                    now,
-                    &timing,
-                );
+                let completion = fail(q, ApiError::describe_status(status, &body), now, &timing);
                 // A server that says when to come back is believed (within bounds).
                 if let (Some(wait), Some((at, reason))) = (headers.retry_after(), q.due) {
                     q.due = Some((at.max(now + wait), reason));
@@ -471,7 +465,7 @@ impl Cache {
             }
             FetchResult::NetworkError { message } => fail(
                 q,
-                format!("Cannot reach the server ({message})."),
+                Text::new("query_unreachable").plain(message),
                 now,
                 &timing,
             ),
@@ -506,10 +500,10 @@ impl Cache {
 
     /// The token could not be refreshed yet: keys waiting for it say `message` and go on
     /// waiting (the next token fetches them).
-    pub fn token_failed(&mut self, message: &str) {
+    pub fn token_failed(&mut self, message: &Text) {
         for q in self.queries.values_mut() {
             if q.waiting_for_token {
-                q.error = Some(message.to_owned());
+                q.error = Some(message.clone());
             }
         }
     }
@@ -635,7 +629,7 @@ fn schedule(q: &mut Query, now: Timestamp, reason: FetchReason) {
     }
 }
 
-fn fail(q: &mut Query, message: String, now: Timestamp, timing: &CacheTiming) -> Completion {
+fn fail(q: &mut Query, message: Text, now: Timestamp, timing: &CacheTiming) -> Completion {
     q.error = Some(message);
     q.errors = q.errors.saturating_add(1);
     q.stale = q.data.is_some();
@@ -780,8 +774,12 @@ mod tests {
         assert!(q.stale);
         assert!(matches!(&q.data, Some(QueryData::Quizzes(v)) if v.len() == 1));
         assert_eq!(
-            q.error.as_deref(),
-            Some("Server error (HTTP 502: Bad Gateway).")
+            q.error,
+            Some(
+                Text::new("http_server_error_detail")
+                    .plain("502")
+                    .plain("Bad Gateway")
+            )
         );
         assert!(c.has_server_error());
         assert_eq!(c.next_due(), Some(t0 + Duration::from_secs(16)));
@@ -879,14 +877,8 @@ mod tests {
             c.complete(&QueryKey::MyPerformance, id, unauthorized(), t0),
             Completion::Failed
         );
-        assert!(
-            c.get(&QueryKey::MyPerformance)
-                .unwrap()
-                .error
-                .as_deref()
-                .unwrap()
-                .contains("Sign in again")
-        );
+        let error = c.get(&QueryKey::MyPerformance).unwrap().error.clone();
+        assert_eq!(error.map(|e| e.key), Some("query_refused".into()));
     }
 
     #[test]

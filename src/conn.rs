@@ -2,8 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::json::ToJson;
 use crate::messages::need;
-use crate::time::{Timestamp, human_duration};
+use crate::text::{Text, k};
+use crate::time::Timestamp;
 
 /// Where the live connection stands, as the user sees it.
 ///
@@ -40,7 +42,7 @@ pub enum ConnState {
     /// or 4001 again right after a refresh): nothing happens until the user signs in.
     AuthFailed {
         /// What happened, for people.
-        reason: String,
+        reason: Text,
     },
     /// The browser is offline; the connection comes back when it is online.
     Offline,
@@ -54,7 +56,7 @@ pub struct RawConnState {
     attempt: Option<u32>,
     of: Option<u32>,
     next_at: Option<Timestamp>,
-    reason: Option<String>,
+    reason: Option<Text>,
 }
 
 crate::from_json_struct!(RawConnState {
@@ -69,6 +71,45 @@ crate::from_json_struct!(RawConnState {
 impl crate::json::FromJson for ConnState {
     fn from_json(json: crate::json::Json) -> Result<Self, serde_json::Error> {
         ConnState::try_from(RawConnState::from_json(json)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ToJson for ConnState {
+    fn write_json(&self, out: &mut String) {
+        use crate::json::push;
+        match self {
+            ConnState::SignedOut => push(out, r#"{"state":"signed_out"}"#),
+            ConnState::Connecting => push(out, r#"{"state":"connecting"}"#),
+            ConnState::Connected { since } => {
+                push(out, r#"{"state":"connected","since":"#);
+                since.write_json(out);
+                out.push('}');
+            }
+            ConnState::Retrying {
+                attempt,
+                of,
+                next_at,
+            } => {
+                push(out, r#"{"state":"retrying","attempt":"#);
+                attempt.write_json(out);
+                push(out, r#","of":"#);
+                of.write_json(out);
+                push(out, r#","next_at":"#);
+                next_at.write_json(out);
+                out.push('}');
+            }
+            ConnState::Suspended { next_at } => {
+                push(out, r#"{"state":"suspended","next_at":"#);
+                next_at.write_json(out);
+                out.push('}');
+            }
+            ConnState::AuthFailed { reason } => {
+                push(out, r#"{"state":"auth_failed","reason":"#);
+                reason.write_json(out);
+                out.push('}');
+            }
+            ConnState::Offline => push(out, r#"{"state":"offline"}"#),
+        }
     }
 }
 
@@ -100,26 +141,26 @@ impl TryFrom<RawConnState> for ConnState {
 }
 
 impl ConnState {
-    /// A short sentence for the popup and the badge tooltip.
-    pub fn describe(&self, now: Timestamp) -> String {
+    /// A short sentence for the popup's strip and the badge tooltip ("Connection lost:
+    /// retry 2 of 5 in 3 s"), as the adapters' catalogs word it.
+    pub fn describe(&self, now: Timestamp) -> Text {
         match self {
-            ConnState::SignedOut => "Signed out: sign in to see live leaderboards".into(),
-            ConnState::Connecting => "Connecting…".into(),
-            ConnState::Connected { .. } => "Live".into(),
+            ConnState::SignedOut => Text::new("conn_signed_out"),
+            ConnState::Connecting => Text::new("conn_connecting"),
+            ConnState::Connected { .. } => Text::new("conn_live"),
             ConnState::Retrying {
                 attempt,
                 of,
                 next_at,
-            } => format!(
-                "Connection lost: retry {attempt} of {of} in {}",
-                human_duration(next_at.saturating_since(now))
-            ),
-            ConnState::Suspended { next_at } => format!(
-                "Server unreachable: next try in {}",
-                human_duration(next_at.saturating_since(now))
-            ),
-            ConnState::AuthFailed { reason } => format!("Sign-in needed: {reason}"),
-            ConnState::Offline => "Offline: waiting for the network".into(),
+            } => Text::new("conn_retrying")
+                .number(i64::from(*attempt))
+                .number(i64::from(*of))
+                .span(next_at.saturating_since(now)),
+            ConnState::Suspended { next_at } => {
+                Text::new("conn_suspended").span(next_at.saturating_since(now))
+            }
+            ConnState::AuthFailed { reason } => Text::new("conn_auth_failed").text(reason.clone()),
+            ConnState::Offline => Text::new("conn_offline"),
         }
     }
 
@@ -128,19 +169,19 @@ impl ConnState {
         matches!(self, ConnState::Connected { .. })
     }
 
-    /// The state in one or two words, for the popup's connection indicator
-    /// ("Connection: retrying"): `connected`, `connecting`, `retrying`, `offline`,
-    /// `signed out` or `auth failed`. Spent quick retries count as `offline` (the
-    /// server is unreachable; a slow retry is still due).
-    pub fn word(&self) -> &'static str {
-        match self {
-            ConnState::SignedOut => "signed out",
-            ConnState::Connecting => "connecting",
-            ConnState::Connected { .. } => "connected",
-            ConnState::Retrying { .. } => "retrying",
-            ConnState::Suspended { .. } | ConnState::Offline => "offline",
-            ConnState::AuthFailed { .. } => "auth failed",
-        }
+    /// The popup's connection indicator's name ("Connection: retrying"), one message
+    /// per kind of state: signed out, connecting, connected, retrying, offline or auth
+    /// failed. Spent quick retries count as offline (the server is unreachable; a slow
+    /// retry is still due).
+    pub fn name(&self) -> Text {
+        Text::new(match self {
+            ConnState::SignedOut => k("conn_name_signed_out"),
+            ConnState::Connecting => k("conn_name_connecting"),
+            ConnState::Connected { .. } => k("conn_name_connected"),
+            ConnState::Retrying { .. } => k("conn_name_retrying"),
+            ConnState::Suspended { .. } | ConnState::Offline => k("conn_name_offline"),
+            ConnState::AuthFailed { .. } => k("conn_name_auth_failed"),
+        })
     }
 
     /// Whether "Retry now" can do something: the socket is down and will be retried.
@@ -157,34 +198,66 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_state_has_its_word_and_only_down_states_offer_retry_now() {
+    fn every_state_has_its_name_and_only_down_states_offer_retry_now() {
         let at = Timestamp::from_secs(10);
         let cases = [
-            (ConnState::SignedOut, "signed out", false),
-            (ConnState::Connecting, "connecting", false),
-            (ConnState::Connected { since: at }, "connected", false),
+            (ConnState::SignedOut, "conn_name_signed_out", false),
+            (ConnState::Connecting, "conn_name_connecting", false),
+            (
+                ConnState::Connected { since: at },
+                "conn_name_connected",
+                false,
+            ),
             (
                 ConnState::Retrying {
                     attempt: 2,
                     of: 5,
                     next_at: at,
                 },
-                "retrying",
+                "conn_name_retrying",
                 true,
             ),
-            (ConnState::Suspended { next_at: at }, "offline", true),
+            (
+                ConnState::Suspended { next_at: at },
+                "conn_name_offline",
+                true,
+            ),
             (
                 ConnState::AuthFailed {
-                    reason: "refused".into(),
+                    reason: Text::new("auth_expired"),
                 },
-                "auth failed",
+                "conn_name_auth_failed",
                 false,
             ),
-            (ConnState::Offline, "offline", true),
+            (ConnState::Offline, "conn_name_offline", true),
         ];
-        for (state, word, retry) in cases {
-            assert_eq!(state.word(), word, "{state:?}");
+        for (state, name, retry) in cases {
+            assert_eq!(state.name(), Text::new(name), "{state:?}");
             assert_eq!(state.can_retry_now(), retry, "{state:?}");
         }
+    }
+
+    #[test]
+    fn the_sentence_says_when_the_next_try_comes() {
+        let retrying = ConnState::Retrying {
+            attempt: 2,
+            of: 5,
+            next_at: Timestamp::from_secs(13),
+        };
+        assert_eq!(
+            retrying.describe(Timestamp::from_secs(10)),
+            Text::new("conn_retrying")
+                .number(2)
+                .number(5)
+                .span(std::time::Duration::from_secs(3))
+        );
+        // Past its time it says "in 0 s", never a negative span.
+        let suspended = ConnState::Suspended {
+            next_at: Timestamp::from_secs(5),
+        };
+        assert_eq!(
+            suspended.describe(Timestamp::from_secs(10)),
+            Text::new("conn_suspended").span(std::time::Duration::ZERO)
+        );
     }
 }

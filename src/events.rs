@@ -4,16 +4,17 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::{Arg, Text, k};
 use crate::time::Timestamp;
 
 /// How many entries the log keeps.
 pub const EVENT_LOG_CAPACITY: usize = 50;
 
-/// One thing that happened to the connection. Only its sentence ([`fmt::Display`]) is
+/// One thing that happened to the connection. Only its text ([`ConnEvent::text`]) is
 /// stored and shown; the value stays in memory for the core and its tests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnEvent {
@@ -57,7 +58,7 @@ pub enum ConnEvent {
     /// A refresh failed.
     RefreshFailed {
         /// What went wrong.
-        message: String,
+        message: Text,
     },
     /// A server message could not be decoded (it was ignored).
     BadMessage {
@@ -91,79 +92,99 @@ pub enum ConnEvent {
     /// Anything else worth a line.
     Note {
         /// The line.
-        message: String,
+        message: Text,
     },
 }
 
-impl fmt::Display for ConnEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ConnEvent {
+    /// What happened, for the log's reader to put into words. The machine part (URLs,
+    /// close codes, `seq` numbers, what the server or the browser said) is carried as
+    /// it is, for bug reports.
+    pub fn text(&self) -> Text {
         match self {
-            ConnEvent::Attempt { attempt: 0, url } => write!(f, "connecting to {url}"),
-            ConnEvent::Attempt { attempt, url } => {
-                write!(f, "connecting to {url} (retry {attempt})")
+            ConnEvent::Attempt { attempt: 0, url } => {
+                Text::new("log_connecting").plain(url.as_str())
             }
-            ConnEvent::Opened => f.write_str("connected"),
+            ConnEvent::Attempt { attempt, url } => Text::new("log_connecting_retry")
+                .plain(url.as_str())
+                .number(i64::from(*attempt)),
+            ConnEvent::Opened => Text::new("log_connected"),
             ConnEvent::Closed {
                 code,
                 reason,
                 was_open,
             } => {
-                let when = if *was_open {
-                    "closed"
-                } else {
-                    "failed before opening"
+                let key = match (*was_open, reason.is_empty()) {
+                    (true, true) => k("log_closed"),
+                    (true, false) => k("log_closed_reason"),
+                    (false, true) => k("log_failed_early"),
+                    (false, false) => k("log_failed_early_reason"),
                 };
-                write!(f, "{when}: code {code} ({})", close_code_meaning(*code))?;
-                if !reason.is_empty() {
-                    write!(f, ", reason \"{reason}\"")?;
+                let text = Text::new(key)
+                    .plain(code.to_string())
+                    .text(close_text(*code));
+                if reason.is_empty() {
+                    text
+                } else {
+                    text.plain(reason.as_str())
                 }
-                Ok(())
             }
-            ConnEvent::ClosedByUs { code, reason } => {
-                write!(f, "closed by QuizPulse: code {code}, {reason}")
-            }
-            ConnEvent::SocketError => {
-                f.write_str("socket error (details follow in the close code)")
-            }
+            ConnEvent::ClosedByUs { code, reason } => Text::new("log_closed_by_us")
+                .plain(code.to_string())
+                .text(our_reason(reason)),
+            ConnEvent::SocketError => Text::new("log_socket_error"),
             ConnEvent::RetryScheduled {
                 in_secs,
                 attempt: Some(a),
-            } => {
-                write!(f, "retry {a} of 5 in {in_secs} s")
-            }
+            } => Text::new("log_retry")
+                .number(i64::from(*a))
+                .number(i64::from(QUICK_RETRIES))
+                .span(Duration::from_secs(*in_secs)),
             ConnEvent::RetryScheduled {
                 in_secs,
                 attempt: None,
-            } => {
-                write!(
-                    f,
-                    "server unreachable after 5 retries; next try in {in_secs} s"
-                )
+            } => Text::new("log_retry_slow")
+                .number(i64::from(QUICK_RETRIES))
+                .span(Duration::from_secs(*in_secs)),
+            ConnEvent::TokenRefreshed => Text::new("log_token_refreshed"),
+            ConnEvent::RefreshFailed { message } => {
+                Text::new("log_refresh_failed").text(message.clone())
             }
-            ConnEvent::TokenRefreshed => f.write_str("access token refreshed"),
-            ConnEvent::RefreshFailed { message } => write!(f, "token refresh failed: {message}"),
-            ConnEvent::BadMessage { message } => write!(f, "ignored a server message: {message}"),
-            ConnEvent::ServerError { message } => write!(f, "server said error: {message}"),
-            ConnEvent::KeepaliveTimeout => {
-                f.write_str("no answer to keepalive pings: connection presumed dead")
+            ConnEvent::BadMessage { message } => {
+                Text::new("log_bad_message").plain(message.as_str())
             }
+            ConnEvent::ServerError { message } => {
+                Text::new("log_server_error").plain(message.as_str())
+            }
+            ConnEvent::KeepaliveTimeout => Text::new("log_keepalive_timeout"),
             ConnEvent::SubscriptionUnconfirmed { quiz_id } => {
-                write!(
-                    f,
-                    "subscription to quiz {quiz_id} not confirmed by the server"
-                )
+                Text::new("log_subscription_unconfirmed").plain(quiz_id.as_str())
             }
-            ConnEvent::SequenceGap { expected, got } => {
-                write!(
-                    f,
-                    "missed server messages (seq {expected} expected, {got} received); refetching"
-                )
-            }
-            ConnEvent::Network { online: true } => f.write_str("browser is online"),
-            ConnEvent::Network { online: false } => f.write_str("browser is offline"),
-            ConnEvent::Note { message } => f.write_str(message),
+            ConnEvent::SequenceGap { expected, got } => Text::new("log_sequence_gap")
+                .plain(expected.to_string())
+                .plain(got.to_string()),
+            ConnEvent::Network { online: true } => Text::new("log_online"),
+            ConnEvent::Network { online: false } => Text::new("log_offline"),
+            ConnEvent::Note { message } => message.clone(),
         }
     }
+}
+
+/// The quick retries the log counts ("retry 2 of 5").
+const QUICK_RETRIES: u32 = 5;
+
+/// Why the client closed its socket: the reason it sent (to the server, in the close
+/// frame), as a message for the log.
+fn our_reason(reason: &str) -> Text {
+    Text::new(match reason {
+        "signed out" => k("close_why_signed_out"),
+        "server changed" => k("close_why_server_changed"),
+        "socket URL changed" => k("close_why_socket_changed"),
+        "sign-in refused" => k("close_why_sign_in_refused"),
+        "connect timeout" => k("close_why_connect_timeout"),
+        "keepalive timeout" => k("close_why_keepalive_timeout"),
+        other => return Text::plain_text(other),
+    })
 }
 
 impl ConnEvent {
@@ -189,7 +210,7 @@ impl ConnEvent {
                 was_open,
             },
             ConnEvent::RefreshFailed { message } => ConnEvent::RefreshFailed {
-                message: clean(message),
+                message: redact_text(message),
             },
             ConnEvent::BadMessage { message } => ConnEvent::BadMessage {
                 message: clean(message),
@@ -198,9 +219,29 @@ impl ConnEvent {
                 message: clean(message),
             },
             ConnEvent::Note { message } => ConnEvent::Note {
-                message: clean(message),
+                message: redact_text(message),
             },
             other => other,
+        }
+    }
+}
+
+/// A [`Text`] with [`redact_secrets`] applied to every outside text in it.
+pub fn redact_text(mut text: Text) -> Text {
+    redact_in(&mut text);
+    text
+}
+
+fn redact_in(text: &mut Text) {
+    for arg in &mut text.args {
+        match arg {
+            Arg::Plain(plain) => {
+                if let Cow::Owned(clean) = redact_secrets(plain) {
+                    *plain = clean;
+                }
+            }
+            Arg::Text(inner) => redact_in(inner),
+            _ => {}
         }
     }
 }
@@ -238,29 +279,29 @@ pub fn redact_secrets(text: &str) -> Cow<'_, str> {
 }
 
 /// What a WebSocket close code means, in a few words.
-pub fn close_code_meaning(code: u16) -> &'static str {
-    match code {
-        1000 => "normal closure",
-        1001 => "server going away",
-        1002 => "protocol error",
-        1003 => "unsupported data",
-        1005 => "no code given",
-        1006 => "connection lost or refused",
-        1007 => "invalid data",
-        1008 => "policy violation",
-        1009 => "message too big",
-        1011 => "server error",
-        1012 => "server restarting",
-        1013 => "try again later",
-        1015 => "TLS handshake failed",
-        4001 => "token invalid or expired",
-        4003 => "forbidden",
-        _ => "unknown code",
-    }
+pub fn close_text(code: u16) -> Text {
+    Text::new(match code {
+        1000 => k("close_1000"),
+        1001 => k("close_1001"),
+        1002 => k("close_1002"),
+        1003 => k("close_1003"),
+        1005 => k("close_1005"),
+        1006 => k("close_1006"),
+        1007 => k("close_1007"),
+        1008 => k("close_1008"),
+        1009 => k("close_1009"),
+        1011 => k("close_1011"),
+        1012 => k("close_1012"),
+        1013 => k("close_1013"),
+        1015 => k("close_1015"),
+        4001 => k("close_4001"),
+        4003 => k("close_4003"),
+        _ => k("close_unknown"),
+    })
 }
 
-/// A timestamped [`ConnEvent`]. JSON (stored, and in snapshots): `{"at", "text"}`;
-/// two entries are equal when those are.
+/// A timestamped [`ConnEvent`]. JSON (stored, and in snapshots): `{"at", "text"}`, the
+/// text typed ([`ConnEvent::text`]); two entries are equal when those are.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LogEntry {
     /// When it happened.
@@ -269,8 +310,8 @@ pub struct LogEntry {
     /// entries restored from storage (only their sentence is kept).
     #[serde(skip)]
     pub event: Option<ConnEvent>,
-    /// What happened, as a sentence.
-    pub text: String,
+    /// What happened, for people.
+    pub text: Text,
 }
 
 impl crate::json::FromJson for LogEntry {
@@ -281,6 +322,16 @@ impl crate::json::FromJson for LogEntry {
             event: None,
             text: obj.req("text")?,
         })
+    }
+}
+
+impl crate::json::ToJson for LogEntry {
+    fn write_json(&self, out: &mut String) {
+        crate::json::push(out, r#"{"at":"#);
+        self.at.write_json(out);
+        crate::json::push(out, r#","text":"#);
+        self.text.write_json(out);
+        out.push('}');
     }
 }
 
@@ -302,7 +353,7 @@ impl EventLog {
     /// texts first (see [`redact_secrets`]): the log is copied into bug reports.
     pub fn push(&mut self, at: Timestamp, event: ConnEvent) {
         let event = event.redacted();
-        let text = event.to_string();
+        let text = event.text();
         self.restore(LogEntry {
             at,
             event: Some(event),
@@ -312,9 +363,7 @@ impl EventLog {
 
     /// Appends an entry as it was stored (or logged), dropping the oldest when full.
     pub fn restore(&mut self, mut entry: LogEntry) {
-        if let Cow::Owned(clean) = redact_secrets(&entry.text) {
-            entry.text = clean;
-        }
+        entry.text = redact_text(entry.text);
         if self.entries.len() == EVENT_LOG_CAPACITY {
             self.entries.pop_front();
         }
@@ -341,23 +390,6 @@ impl EventLog {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
-
-    /// The log as plain text, one `time  sentence` line per entry, for a bug report.
-    pub fn to_text(&self) -> String {
-        entries_to_text(self.entries.iter())
-    }
-}
-
-/// Formats entries as `2026-11-26T06:30:00Z  connected` lines.
-pub fn entries_to_text<'a>(entries: impl Iterator<Item = &'a LogEntry>) -> String {
-    let mut out = String::new();
-    for e in entries {
-        out.push_str(&e.at.to_rfc3339());
-        out.push_str("  ");
-        out.push_str(&e.text);
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]
@@ -376,9 +408,9 @@ mod tests {
         log.push(
             Timestamp::ZERO,
             ConnEvent::Note {
-                message: format!(
+                message: Text::new("x").text(Text::plain_text(format!(
                     "new WebSocket failed: SyntaxError: The URL 'ws://a b/?token={jwt}' is invalid."
-                ),
+                ))),
             },
         );
         log.push(
@@ -390,15 +422,17 @@ mod tests {
         log.restore(LogEntry {
             at: Timestamp::ZERO,
             event: None,
-            text: format!("stored: ?token={jwt}"),
+            text: Text::plain_text(format!("stored: ?token={jwt}")),
         });
-        let text = log.to_text();
+        // Every outside text of every entry, as the copy for a bug report has them.
+        let text = serde_json::to_string(&log.entries().collect::<Vec<_>>()).unwrap();
         assert!(!text.contains(&jwt), "{text}");
         assert!(!text.contains("abc"), "{text}");
         assert!(
             text.contains("ws://a b/?token=[token]' is invalid."),
             "{text}"
         );
+        assert!(text.contains("stored: ?token=[token]"), "{text}");
         assert!(text.contains("TOKEN=[token]&x=1"), "{text}");
         for e in log.entries() {
             assert!(!format!("{:?}", e.event).contains(&jwt));
@@ -411,7 +445,7 @@ mod tests {
     }
 
     #[test]
-    fn event_log_keeps_the_last_fifty_and_copies_as_text() {
+    fn event_log_keeps_the_last_fifty_with_what_happened_typed() {
         let mut log = EventLog::default();
         for i in 0..60u64 {
             log.push(
@@ -436,9 +470,31 @@ mod tests {
                 was_open: true,
             },
         );
+        let entry = log.entries().next().unwrap();
         assert_eq!(
-            log.to_text(),
-            "1970-01-01T00:00:00Z  closed: code 4001 (token invalid or expired), reason \"token expired\"\n"
+            entry.text,
+            Text::new("log_closed_reason")
+                .plain("4001")
+                .text(Text::new("close_4001"))
+                .plain("token expired")
         );
+        // Stored and read back, typed.
+        let json = serde_json::to_string(entry).unwrap();
+        assert_eq!(
+            <LogEntry as crate::json::FromJson>::from_json_text(&json).unwrap(),
+            *entry
+        );
+        // The reasons the client closes with are said in words; others as they are.
+        assert_eq!(
+            ConnEvent::ClosedByUs {
+                code: 1000,
+                reason: "signed out".into()
+            }
+            .text(),
+            Text::new("log_closed_by_us")
+                .plain("1000")
+                .text(Text::new("close_why_signed_out"))
+        );
+        assert_eq!(our_reason("bye"), Text::plain_text("bye"));
     }
 }

@@ -1,5 +1,7 @@
-//! The one JSON reader of the wasm: `serde_json` parses text once into a [`Json`] tree,
+//! The one JSON reader of the wasm: [`Json::parse`] parses text once into a [`Json`] tree,
 //! and [`FromJson`] reads each type from the tree by plain code, one call per field.
+//! And its one writer: [`ToJson`] writes each type as `serde_json` would, by plain
+//! code too.
 //!
 //! Why not serde's `Deserialize` in the wasm: every derived decoder is a visitor
 //! compiled once per type and format, with a string match per field, duplicate and
@@ -10,6 +12,8 @@
 //! fields a message has; a [`Json`] object is its fields in text order.
 
 use std::fmt;
+
+mod parse;
 
 use serde::de::{Error as _, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -46,9 +50,10 @@ pub enum Number {
 }
 
 impl Json {
-    /// Parses JSON text.
+    /// Parses JSON text: the values and the errors of `serde_json::from_str`, by plain
+    /// code (module `json::parse`).
     pub fn parse(text: &str) -> Result<Json, Error> {
-        serde_json::from_str(text)
+        parse::parse(text)
     }
 
     /// An object's field (the last one when the key repeats); `None` for other values.
@@ -444,7 +449,15 @@ impl<T: FromJson> FromJson for Box<T> {
 impl<T: FromJson> FromJson for Vec<T> {
     fn from_json(json: Json) -> Result<Self, Error> {
         match json {
-            Json::Array(items) => items.into_iter().map(T::from_json).collect(),
+            Json::Array(items) => {
+                // A plain loop: `collect()` into a `Result` compiles std's in-place
+                // collecting machinery once per item type.
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(T::from_json(item)?);
+                }
+                Ok(out)
+            }
             other => Err(expected("an array", &other)),
         }
     }
@@ -475,10 +488,19 @@ macro_rules! from_json_struct {
     };
 }
 
-/// Implements [`FromJson`] for an enum of unit variants spelt as strings.
+/// Implements [`FromJson`] for an enum of unit variants spelt as strings, and
+/// [`ToJson`], which writes each variant as the same string.
 #[macro_export]
 macro_rules! from_json_enum {
     ($ty:ident { $($variant:ident = $name:literal),* $(,)? }) => {
+        impl $crate::json::ToJson for $ty {
+            fn write_json(&self, out: &mut String) {
+                $crate::json::push(out, match self {
+                    $($ty::$variant => concat!("\"", $name, "\""),)*
+                });
+            }
+        }
+
         impl $crate::json::FromJson for $ty {
             fn from_json(json: $crate::json::Json) -> Result<Self, serde_json::Error> {
                 const NAMES: &[&str] = &[$($name),*];
@@ -487,6 +509,222 @@ macro_rules! from_json_enum {
                     Some(other) => Err(<serde_json::Error as serde::de::Error>::unknown_variant(other, NAMES)),
                     None => Err($crate::json::expected(concat!("enum ", stringify!($ty)), &json)),
                 }
+            }
+        }
+    };
+}
+
+/// A type written as JSON text by plain code: one call per field, no serializer per
+/// type and format. The text is byte for byte what `serde_json::to_string` writes for
+/// the type's serde `Serialize` (tests check both agree); the wasm writes every value
+/// it stores or posts (the snapshot, the stored state, the commands) through it, so
+/// serde's serializer plumbing (an `io::Write` and a `Result` per key and value) is not
+/// compiled in for each type.
+pub trait ToJson {
+    /// Appends the value's compact JSON text to `out`.
+    fn write_json(&self, out: &mut String);
+
+    /// The value's compact JSON text.
+    fn to_json_text(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+}
+
+/// Appends `text` (a piece of JSON syntax: a key with its quotes, a brace). Not
+/// inlined: one call per field instead of a copy of `push_str` per field.
+#[inline(never)]
+pub fn push(out: &mut String, text: &str) {
+    out.push_str(text);
+}
+
+/// Appends `s` as a JSON string literal, escaped as `serde_json` escapes it: `"`, `\`,
+/// and the control characters below U+0020 (`\b`, `\t`, `\n`, `\f`, `\r`, else
+/// `\u00XX`); everything else as it is.
+pub fn push_str_literal(out: &mut String, s: &str) {
+    push_escaped(out, s, false);
+}
+
+/// Appends `s` as a JSON string literal as Python's `json.dumps` writes it
+/// (`ensure_ascii`): [`push_str_literal`]'s escapes, and every character beyond ASCII,
+/// and DEL, as `\uXXXX` UTF-16 units (`é` is `\u00e9`).
+pub fn push_ascii_str_literal(out: &mut String, s: &str) {
+    push_escaped(out, s, true);
+}
+
+fn push_escaped(out: &mut String, s: &str, ascii_only: bool) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\0'..='\u{1f}' => push_unit(out, c as u16),
+            c if ascii_only && (!c.is_ascii() || c == '\u{7f}') => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    push_unit(out, *unit);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `\uXXXX`, lowercase hex.
+fn push_unit(out: &mut String, unit: u16) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(char::from(HEX[usize::from((unit >> shift) & 0xf)]));
+    }
+}
+
+impl ToJson for str {
+    fn write_json(&self, out: &mut String) {
+        push_str_literal(out, self);
+    }
+}
+
+impl ToJson for String {
+    fn write_json(&self, out: &mut String) {
+        push_str_literal(out, self);
+    }
+}
+
+impl ToJson for bool {
+    fn write_json(&self, out: &mut String) {
+        push(out, if *self { "true" } else { "false" });
+    }
+}
+
+impl ToJson for u64 {
+    fn write_json(&self, out: &mut String) {
+        use fmt::Write as _;
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl ToJson for i64 {
+    fn write_json(&self, out: &mut String) {
+        use fmt::Write as _;
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl ToJson for u32 {
+    fn write_json(&self, out: &mut String) {
+        u64::from(*self).write_json(out);
+    }
+}
+
+impl ToJson for f64 {
+    /// The shortest text that reads back as the same number (`serde_json`'s), `null`
+    /// when it is not finite.
+    fn write_json(&self, out: &mut String) {
+        match serde_json::Number::from_f64(*self) {
+            Some(number) => {
+                use fmt::Write as _;
+                let _ = write!(out, "{number}");
+            }
+            None => push(out, "null"),
+        }
+    }
+}
+
+impl ToJson for () {
+    fn write_json(&self, out: &mut String) {
+        push(out, "null");
+    }
+}
+
+impl<T: ToJson + ?Sized> ToJson for &T {
+    fn write_json(&self, out: &mut String) {
+        (**self).write_json(out);
+    }
+}
+
+impl<T: ToJson + ?Sized> ToJson for Box<T> {
+    fn write_json(&self, out: &mut String) {
+        (**self).write_json(out);
+    }
+}
+
+impl<T: ToJson> ToJson for Option<T> {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            Some(value) => value.write_json(out),
+            None => push(out, "null"),
+        }
+    }
+}
+
+impl<T: ToJson> ToJson for [T] {
+    fn write_json(&self, out: &mut String) {
+        out.push('[');
+        for (i, item) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            item.write_json(out);
+        }
+        out.push(']');
+    }
+}
+
+impl<T: ToJson> ToJson for Vec<T> {
+    fn write_json(&self, out: &mut String) {
+        self.as_slice().write_json(out);
+    }
+}
+
+impl<A: ToJson, B: ToJson, C: ToJson> ToJson for (A, B, C) {
+    fn write_json(&self, out: &mut String) {
+        out.push('[');
+        self.0.write_json(out);
+        out.push(',');
+        self.1.write_json(out);
+        out.push(',');
+        self.2.write_json(out);
+        out.push(']');
+    }
+}
+
+/// A map key: written as a JSON string, as `serde_json` writes string keys.
+pub trait JsonKey {
+    /// The key's text.
+    fn json_key(&self) -> &str;
+}
+
+impl JsonKey for String {
+    fn json_key(&self) -> &str {
+        self
+    }
+}
+
+/// Implements [`ToJson`] for a struct: `{"field":value,…}`, its fields listed in
+/// declaration order, as serde's derive writes them (no field may be skipped or
+/// renamed: such a struct writes its own).
+#[macro_export]
+macro_rules! to_json_struct {
+    ($ty:ident { $first:ident $(, $field:ident)* $(,)? }) => {
+        impl $crate::json::ToJson for $ty {
+            fn write_json(&self, out: &mut String) {
+                $crate::json::push(out, concat!("{\"", stringify!($first), "\":"));
+                $crate::json::ToJson::write_json(&self.$first, out);
+                $(
+                    $crate::json::push(out, concat!(",\"", stringify!($field), "\":"));
+                    $crate::json::ToJson::write_json(&self.$field, out);
+                )*
+                out.push('}');
             }
         }
     };

@@ -40,9 +40,11 @@ pub mod settings;
 pub mod sim;
 pub mod small;
 pub mod subscriptions;
+pub mod text;
 pub mod time;
 pub mod wire;
 
 pub use client::{Action, Client, ClientConfig, FetchRequest, PersistKey, StartInfo, StoredState};
 pub use conn::ConnState;
+pub use text::{Arg, Text};
 pub use time::Timestamp;

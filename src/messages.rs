@@ -1,7 +1,7 @@
 //! Popup ↔ service worker messages (JSON over the `popup` port): typed commands in,
 //! state snapshots out. Snapshots carry state, never tokens or passwords.
 
-use crate::json::{FromJson, Json};
+use crate::json::{FromJson, Json, ToJson};
 use crate::small::VecMap;
 use std::fmt;
 
@@ -11,7 +11,8 @@ use crate::badge::Badge;
 use crate::conn::ConnState;
 use crate::events::LogEntry;
 use crate::notify::Toast;
-use crate::settings::Settings;
+use crate::settings::{Settings, SettingsError};
+use crate::text::Text;
 use crate::time::Timestamp;
 use crate::wire::{Performance, Quiz, QuizBoard, QuizId, SubjectBoard, SubjectId};
 
@@ -302,7 +303,7 @@ pub enum CommandError {
     #[error("a message must be an object with a string \"type\"")]
     NoType,
     /// The `type` is not a command.
-    #[error("unknown message type {0:?}")]
+    #[error("unknown message type \"{0}\"")]
     UnknownType(String),
     /// The `type` is a command but the fields do not fit it.
     #[error("malformed \"{kind}\" message: {reason}")]
@@ -355,7 +356,56 @@ impl Command {
 
     /// Encodes a command for the port.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        self.to_json_text()
+    }
+}
+
+impl ToJson for Command {
+    /// `{"type":…}` and the variant's fields, as serde's internally tagged encoding
+    /// writes them.
+    fn write_json(&self, out: &mut String) {
+        use crate::json::push;
+        push(out, r#"{"type":""#);
+        push(out, self.kind());
+        out.push('"');
+        match self {
+            Command::Follow { quiz_id }
+            | Command::Unfollow { quiz_id }
+            | Command::ViewQuiz { quiz_id }
+            | Command::CloseQuiz { quiz_id } => {
+                push(out, r#","quiz_id":"#);
+                quiz_id.write_json(out);
+            }
+            Command::SignIn {
+                server,
+                username,
+                password,
+            } => {
+                push(out, r#","server":"#);
+                server.write_json(out);
+                push(out, r#","username":"#);
+                username.write_json(out);
+                push(out, r#","password":"#);
+                password.0.write_json(out);
+            }
+            Command::SaveSettings { settings } => {
+                push(out, r#","settings":"#);
+                settings.write_json(out);
+            }
+            Command::DismissToast { id } => {
+                push(out, r#","id":"#);
+                id.write_json(out);
+            }
+            Command::Ping
+            | Command::Hello
+            | Command::RetryNow
+            | Command::SignOut
+            | Command::MuteForAnHour
+            | Command::Unmute
+            | Command::TestConnection
+            | Command::MarkRead => {}
+        }
+        out.push('}');
     }
 }
 
@@ -435,7 +485,28 @@ impl TryFrom<RawWorkerMessage> for WorkerMessage {
 impl WorkerMessage {
     /// Encodes it for the port.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        self.to_json_text()
+    }
+}
+
+impl ToJson for WorkerMessage {
+    fn write_json(&self, out: &mut String) {
+        use crate::json::push;
+        match self {
+            WorkerMessage::Snapshot { snapshot } => {
+                push(out, r#"{"type":"snapshot","snapshot":"#);
+                snapshot.write_json(out);
+            }
+            WorkerMessage::Pong { version } => {
+                push(out, r#"{"type":"pong","version":"#);
+                version.write_json(out);
+            }
+            WorkerMessage::Error { message } => {
+                push(out, r#"{"type":"error","message":"#);
+                message.write_json(out);
+            }
+        }
+        out.push('}');
     }
 }
 
@@ -451,7 +522,7 @@ pub struct QueryView<T> {
     /// A fetch is running.
     pub fetching: bool,
     /// The last error, for people.
-    pub error: Option<String>,
+    pub error: Option<Text>,
 }
 
 impl<T> Default for QueryView<T> {
@@ -476,6 +547,23 @@ impl<T: FromJson> FromJson for QueryView<T> {
             fetching: obj.req("fetching")?,
             error: obj.opt("error")?,
         })
+    }
+}
+
+impl<T: ToJson> ToJson for QueryView<T> {
+    fn write_json(&self, out: &mut String) {
+        use crate::json::push;
+        push(out, r#"{"data":"#);
+        self.data.write_json(out);
+        push(out, r#","updated_at":"#);
+        self.updated_at.write_json(out);
+        push(out, r#","stale":"#);
+        self.stale.write_json(out);
+        push(out, r#","fetching":"#);
+        self.fetching.write_json(out);
+        push(out, r#","error":"#);
+        self.error.write_json(out);
+        out.push('}');
     }
 }
 
@@ -522,6 +610,13 @@ crate::from_json_struct!(QuizRow {
     subscription: req,
     url: req
 });
+crate::to_json_struct!(QuizRow {
+    quiz,
+    followed,
+    open_in_tab,
+    subscription,
+    url
+});
 
 /// Who is signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -539,8 +634,13 @@ crate::from_json_struct!(Account {
     user_id: opt,
     expires_at: opt
 });
+crate::to_json_struct!(Account {
+    username,
+    user_id,
+    expires_at
+});
 
-/// The sign-in form's state. JSON: `{"state": "failed", "message": "…"}`.
+/// The sign-in form's state. JSON: `{"state": "failed", "message": {…}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     tag = "state",
@@ -554,7 +654,7 @@ pub enum SignInStatus {
     /// The token request is running.
     InProgress,
     /// It failed; the message says why.
-    Failed(String),
+    Failed(Text),
 }
 
 /// The checks of "test connection", in the order they run.
@@ -587,16 +687,6 @@ impl TestCheck {
         TestCheck::Socket,
     ];
 
-    /// Its name for people.
-    pub fn name(self) -> &'static str {
-        match self {
-            TestCheck::ServerUrl => "Server URL",
-            TestCheck::HostAccess => "Host access",
-            TestCheck::Token => "Sign-in token",
-            TestCheck::Socket => "Live socket",
-        }
-    }
-
     /// The check after this one.
     pub fn next(self) -> Option<TestCheck> {
         match self {
@@ -612,7 +702,7 @@ impl TestCheck {
 #[derive(Deserialize)]
 pub struct RawSignInStatus {
     state: String,
-    message: Option<String>,
+    message: Option<Text>,
 }
 
 crate::from_json_struct!(RawSignInStatus {
@@ -623,6 +713,21 @@ crate::from_json_struct!(RawSignInStatus {
 impl FromJson for SignInStatus {
     fn from_json(json: Json) -> Result<Self, serde_json::Error> {
         SignInStatus::try_from(RawSignInStatus::from_json(json)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ToJson for SignInStatus {
+    fn write_json(&self, out: &mut String) {
+        use crate::json::push;
+        match self {
+            SignInStatus::Idle => push(out, r#"{"state":"idle"}"#),
+            SignInStatus::InProgress => push(out, r#"{"state":"in_progress"}"#),
+            SignInStatus::Failed(message) => {
+                push(out, r#"{"state":"failed","message":"#);
+                message.write_json(out);
+                out.push('}');
+            }
+        }
     }
 }
 
@@ -642,21 +747,23 @@ impl TryFrom<RawSignInStatus> for SignInStatus {
 /// One step of "test connection".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestStep {
-    /// Which check this is.
+    /// Which check this is (the pages name it).
     pub check: TestCheck,
-    /// Its name for people ([`TestCheck::name`]).
-    pub name: String,
     /// How it went.
     pub status: StepStatus,
-    /// Details for people.
-    pub detail: String,
+    /// What it found, for people (`None` before it ran).
+    pub detail: Option<Text>,
 }
 
 crate::from_json_struct!(TestStep {
     check: req,
-    name: req,
     status: req,
-    detail: req
+    detail: opt
+});
+crate::to_json_struct!(TestStep {
+    check,
+    status,
+    detail
 });
 
 /// A test step's outcome.
@@ -695,8 +802,6 @@ pub struct Snapshot {
     pub clock_shift_ms: u64,
     /// The connection state.
     pub connection: ConnState,
-    /// The same, as a sentence.
-    pub connection_text: String,
     /// When the last server message arrived.
     pub last_message_at: Option<Timestamp>,
     /// Who is signed in.
@@ -725,12 +830,10 @@ pub struct Snapshot {
     pub muted_until: Option<Timestamp>,
     /// The connection event log, oldest first.
     pub events: Vec<LogEntry>,
-    /// The same as copyable text.
-    pub events_text: String,
     /// The settings (nothing secret in them).
     pub settings: Settings,
     /// The last settings save's error, if it failed.
-    pub settings_error: Option<String>,
+    pub settings_error: Option<SettingsError>,
     /// The badge as set.
     pub badge: Badge,
     /// The last "test connection" run.
@@ -741,7 +844,6 @@ crate::from_json_struct!(Snapshot {
     generated_at: req,
     clock_shift_ms: opt,
     connection: req,
-    connection_text: req,
     last_message_at: opt,
     account: opt,
     sign_in: req,
@@ -756,11 +858,33 @@ crate::from_json_struct!(Snapshot {
     unread: req,
     muted_until: opt,
     events: req,
-    events_text: req,
     settings: req,
     settings_error: opt,
     badge: req,
     test: opt,
+});
+crate::to_json_struct!(Snapshot {
+    generated_at,
+    clock_shift_ms,
+    connection,
+    last_message_at,
+    account,
+    sign_in,
+    subject_boards,
+    quiz_list,
+    quizzes,
+    quiz_boards,
+    my_standing,
+    subject_names,
+    last_update,
+    toasts,
+    unread,
+    muted_until,
+    events,
+    settings,
+    settings_error,
+    badge,
+    test,
 });
 
 #[cfg(test)]

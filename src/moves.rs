@@ -6,6 +6,7 @@
 //! reordered without a rank change, or scores changing without a rank change, are no
 //! move at all.
 
+use crate::text::Text;
 use crate::wire::{Entry, UserId};
 
 /// How many places of a board the alerts watch.
@@ -44,22 +45,34 @@ pub fn moves(old: &[Entry], new: &[Entry], skip: Option<&UserId>) -> Vec<Move> {
         .collect()
 }
 
-/// The moves in words: `bob moved up to #2 (from #5)`, `carol entered the top 10 at
-/// #7`; more than three end with `and N more`.
-pub fn describe(moves: &[Move]) -> String {
+/// What the moves say: each player's move (`bob moved up to #2 (from #5)`, `carol
+/// entered the top 10 at #7`), the first three in a list, more than three ending with
+/// `and N more`.
+pub fn describe(moves: &[Move]) -> Text {
     const SHOWN: usize = 3;
-    let mut parts: Vec<String> = moves
+    let mut parts: Vec<Text> = moves
         .iter()
         .take(SHOWN)
         .map(|m| match m.from {
-            Some(from) => format!("{} moved up to #{} (from #{from})", m.username, m.to),
-            None => format!("{} entered the top {TOP} at #{}", m.username, m.to),
+            Some(from) => Text::new("move_up")
+                .plain(m.username.as_str())
+                .number(i64::from(m.to))
+                .number(i64::from(from)),
+            None => Text::new("move_entered")
+                .plain(m.username.as_str())
+                .number(i64::from(TOP))
+                .number(i64::from(m.to)),
         })
         .collect();
-    if moves.len() > SHOWN {
-        parts.push(format!("and {} more", moves.len() - SHOWN));
-    }
-    parts.join(", ")
+    let more = moves.len().saturating_sub(SHOWN) as u64;
+    let list = match (parts.len(), more) {
+        (1, _) => return parts.remove(0),
+        (2, _) => Text::new("moves_2"),
+        (_, 0) => Text::new("moves_3"),
+        _ => Text::new("moves_more"),
+    };
+    let list = parts.into_iter().fold(list, Text::text);
+    if more > 0 { list.count(more) } else { list }
 }
 
 #[cfg(test)]
@@ -90,7 +103,10 @@ mod tests {
         );
         let new = [e(1, "ann"), e(2, "dee"), e(3, "bob")];
         let m = moves(&old, &new, None);
-        assert_eq!(describe(&m), "dee entered the top 10 at #2");
+        assert_eq!(
+            describe(&m),
+            Text::new("move_entered").plain("dee").number(10).number(2)
+        );
     }
 
     #[test]
@@ -113,6 +129,10 @@ mod tests {
         assert!(moves(&old, &new, None).is_empty(), "below the top 10");
         let new: Vec<Entry> = (1..=5).map(|r| e(r, &format!("n{r}"))).collect();
         let text = describe(&moves(&old, &new, None));
-        assert!(text.ends_with(", and 2 more"), "{text}");
+        assert_eq!(text.key, "moves_more");
+        assert_eq!(text.plural_count(), Some(2), "{text}");
+        assert_eq!(text.args.len(), 4, "three moves and the count: {text}");
+        let two = describe(&moves(&old, &new[..2], None));
+        assert_eq!(two.key, "moves_2");
     }
 }

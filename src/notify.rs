@@ -27,6 +27,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::settings::NotificationPrefs;
+use crate::text::{Text, k};
 use crate::time::Timestamp;
 use crate::wire::QuizId;
 
@@ -87,8 +88,8 @@ pub enum Alert {
         quiz_id: QuizId,
         /// Its title (or a fallback).
         quiz_title: String,
-        /// Who moved, in words ([`crate::moves::describe`]).
-        moves: String,
+        /// Who moved ([`crate::moves::describe`]).
+        moves: Text,
         /// Where a click leads.
         target: String,
     },
@@ -105,15 +106,15 @@ pub enum Alert {
     },
     /// The sign-in needs attention.
     Account {
-        /// The sentence to show.
-        message: String,
+        /// What to say.
+        message: Text,
     },
     /// The connection is lost past the quick retries (`lost`), or back after that.
     Connection {
         /// Lost (`true`) or back.
         lost: bool,
-        /// The sentence to show.
-        message: String,
+        /// What to say.
+        message: Text,
     },
 }
 
@@ -161,10 +162,10 @@ pub struct Notification {
     pub id: String,
     /// What kind it is.
     pub kind: NotifyKind,
-    /// Title line.
-    pub title: String,
-    /// Body text.
-    pub message: String,
+    /// Title line, for the adapter to put into words.
+    pub title: Text,
+    /// Body text, for the adapter to put into words.
+    pub message: Text,
     /// The page a click opens (also persisted: see [`Notifier::targets`]).
     pub target: Option<String>,
     /// `requireInteraction`: keep on screen until dismissed.
@@ -194,8 +195,8 @@ pub enum ToastLevel {
 pub struct Toast {
     /// Unique within the worker's life.
     pub id: u64,
-    /// The text.
-    pub text: String,
+    /// What it says, for the popup to put into words.
+    pub text: Text,
     /// How it looks.
     pub level: ToastLevel,
     /// When it goes away.
@@ -213,6 +214,12 @@ crate::from_json_struct!(Toast {
     text: req,
     level: req,
     expires_at: req
+});
+crate::to_json_struct!(Toast {
+    id,
+    text,
+    level,
+    expires_at
 });
 
 #[derive(Debug, Clone)]
@@ -290,7 +297,11 @@ impl Notifier {
             NotifyKind::Account => ToastLevel::Warning,
             _ => ToastLevel::Info,
         };
-        self.toast(format!("{title}: {message}"), level, now);
+        self.toast(
+            Text::new("toast_alert").text(title).text(message),
+            level,
+            now,
+        );
         if !self.allowed(kind, ctx, now) {
             return None;
         }
@@ -454,12 +465,11 @@ impl Notifier {
             return None;
         }
         self.shown.push_back(now);
-        let noun = if n == 1 { "update" } else { "updates" };
         Some(Notification {
             id: "summary".into(),
             kind: NotifyKind::Summary,
-            title: "QuizPulse".into(),
-            message: format!("and {n} more {noun} on what you follow"),
+            title: Text::new("ext_name"),
+            message: Text::new("notify_summary").count(u64::from(n)),
             target: None,
             require_interaction: ctx.prefs.keep_on_screen,
             update: false,
@@ -467,7 +477,7 @@ impl Notifier {
     }
 
     /// Adds a toast (the oldest goes when there are too many).
-    pub fn toast(&mut self, text: String, level: ToastLevel, now: Timestamp) {
+    pub fn toast(&mut self, text: Text, level: ToastLevel, now: Timestamp) {
         self.next_toast = self.next_toast.wrapping_add(1);
         if self.toasts.len() >= MAX_TOASTS {
             self.toasts.pop_front();
@@ -577,7 +587,9 @@ impl Notifier {
     }
 }
 
-fn describe(alert: &Alert, count: u32) -> (String, String) {
+/// A notification's title and message for `alert`, the `count`th of its group.
+fn describe(alert: &Alert, count: u32) -> (Text, Text) {
+    let count = u64::from(count);
     match alert {
         Alert::NewSession {
             quiz_title,
@@ -585,25 +597,31 @@ fn describe(alert: &Alert, count: u32) -> (String, String) {
             score,
             ..
         } => {
-            let title = quiz_title.clone();
             let message = if count == 1 {
-                format!("New session: {username} scored {}", format_score(*score))
+                Text::new("notify_new_session")
+                    .plain(username.as_str())
+                    .score(*score)
             } else {
-                format!(
-                    "{count} new sessions on {quiz_title} (latest: {username}, {})",
-                    format_score(*score)
-                )
+                Text::new("notify_new_sessions")
+                    .count(count)
+                    .plain(quiz_title.as_str())
+                    .plain(username.as_str())
+                    .score(*score)
             };
-            (title, message)
+            (Text::plain_text(quiz_title.as_str()), message)
         }
         Alert::RankChange {
             subject, from, to, ..
         } => {
-            let dir = if to < from { "up" } else { "down" };
-            (
-                subject.clone(),
-                format!("You moved {dir} from #{from} to #{to}"),
-            )
+            let key = if to < from {
+                k("notify_rank_up")
+            } else {
+                k("notify_rank_down")
+            };
+            let message = Text::new(key)
+                .number(i64::from(*from))
+                .number(i64::from(*to));
+            (Text::plain_text(subject.as_str()), message)
         }
         Alert::BoardChange {
             quiz_title, moves, ..
@@ -611,28 +629,19 @@ fn describe(alert: &Alert, count: u32) -> (String, String) {
             let message = if count == 1 {
                 moves.clone()
             } else {
-                format!("{count} leaderboard changes (latest: {moves})")
+                Text::new("notify_board_changes")
+                    .count(count)
+                    .text(moves.clone())
             };
-            (format!("{quiz_title} leaderboard"), message)
+            (
+                Text::new("board_caption").plain(quiz_title.as_str()),
+                message,
+            )
         }
-        Alert::Account { message } => ("QuizPulse sign-in".into(), message.clone()),
-        Alert::Connection { message, .. } => ("QuizPulse connection".into(), message.clone()),
-    }
-}
-
-/// A score as people write it: `87`, `87.5` (one decimal, rounded half away from
-/// zero). Integer arithmetic only: float formatting costs the wasm a lot of code.
-pub fn format_score(score: f64) -> String {
-    if !score.is_finite() {
-        return "?".into();
-    }
-    // Tenths, rounded; scores beyond ±9e17 saturate (no real quiz gets there).
-    let tenths = (score * 10.0).round() as i64;
-    let sign = if tenths < 0 { "-" } else { "" };
-    let abs = tenths.unsigned_abs();
-    match abs % 10 {
-        0 => format!("{sign}{}", abs / 10),
-        d => format!("{sign}{}.{d}", abs / 10),
+        Alert::Account { message } => (Text::new("notify_account_title"), message.clone()),
+        Alert::Connection { message, .. } => {
+            (Text::new("notify_connection_title"), message.clone())
+        }
     }
 }
 
@@ -682,7 +691,15 @@ mod tests {
             .unwrap();
         assert_eq!(a.id, b.id);
         assert!(b.update && c.update, "replaced in place, not popped again");
-        assert_eq!(c.message, "3 new sessions on Quiz 1 (latest: cy, 87)");
+        assert_eq!(
+            c.message,
+            Text::new("notify_new_sessions")
+                .count(3)
+                .plain("Quiz 1")
+                .plain("cy")
+                .score(87.0)
+        );
+        assert_eq!(c.title, Text::plain_text("Quiz 1"));
         assert_eq!(n.unread(), 3);
         assert_eq!(n.target_of("quiz:1"), Some("https://site/quizzes/1"));
     }
@@ -709,7 +726,11 @@ mod tests {
         assert!(flushed[0].update);
         assert_eq!(
             flushed[0].message,
-            "100 new sessions on Quiz 1 (latest: ann, 87)"
+            Text::new("notify_new_sessions")
+                .count(100)
+                .plain("Quiz 1")
+                .plain("ann")
+                .score(87.0)
         );
         assert!(
             n.poll_updates(&ctx(&prefs), t + UPDATE_INTERVAL * 3)
@@ -735,7 +756,7 @@ mod tests {
                 .is_none()
         );
         let s = n.poll_summary(&ctx(&prefs), t + RATE_WINDOW).unwrap();
-        assert_eq!(s.message, "and 12 more updates on what you follow");
+        assert_eq!(s.message, Text::new("notify_summary").count(12));
         assert!(n.poll_summary(&ctx(&prefs), t + RATE_WINDOW * 2).is_none());
     }
 
@@ -775,7 +796,7 @@ mod tests {
             target: None,
         };
         let r = n.offer(rank, &ctx(&prefs), t).unwrap();
-        assert_eq!(r.message, "You moved up from #5 to #3");
+        assert_eq!(r.message, Text::new("notify_rank_up").number(5).number(3));
     }
 
     #[test]
@@ -808,19 +829,9 @@ mod tests {
     }
 
     #[test]
-    fn scores_read_as_people_write_them() {
-        assert_eq!(format_score(87.0), "87");
-        assert_eq!(format_score(87.5), "87.5");
-        assert_eq!(format_score(87.25), "87.3");
-        assert_eq!(format_score(-0.5), "-0.5");
-        assert_eq!(format_score(0.04), "0");
-        assert_eq!(format_score(f64::NAN), "?");
-    }
-
-    #[test]
     fn toasts_expire_after_five_seconds() {
         let mut n = Notifier::default();
-        n.toast("hi".into(), ToastLevel::Info, Timestamp(0));
+        n.toast(Text::new("hi"), ToastLevel::Info, Timestamp(0));
         assert!(!n.expire_toasts(Timestamp(4_999)));
         assert!(n.expire_toasts(Timestamp(5_000)));
         assert_eq!(n.toasts().count(), 0);

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::{Text, k};
+
 /// The loopback reference server (`cargo xtask demo`).
 pub const LOOPBACK_SERVER_URL: &str = "http://127.0.0.1:8000";
 
@@ -129,6 +131,15 @@ crate::from_json_struct!(Settings default {
     allow_insecure,
     notifications,
 });
+crate::to_json_struct!(Settings {
+    server_url,
+    socket_url,
+    site_url,
+    follow_new_quizzes,
+    board_limit,
+    allow_insecure,
+    notifications
+});
 crate::from_json_struct!(NotificationPrefs default {
     enabled,
     new_sessions,
@@ -140,30 +151,117 @@ crate::from_json_struct!(NotificationPrefs default {
     keep_on_screen,
     quiet_hours,
 });
+crate::to_json_struct!(NotificationPrefs {
+    enabled,
+    new_sessions,
+    leaderboard_changes,
+    rank_changes,
+    account,
+    subscription_confirmations,
+    connection,
+    keep_on_screen,
+    quiet_hours
+});
 crate::from_json_struct!(QuietHours {
     start_minute: req,
     end_minute: req
 });
+crate::to_json_struct!(QuietHours {
+    start_minute,
+    end_minute
+});
 
-/// What is wrong with a setting, said so the user can fix it.
+/// What is wrong with a setting, said so the user can fix it: the field and what to
+/// fix there ([`SettingsError::text`] for people; `Display` gives the key and
+/// arguments, for logs). JSON: `{"field": "socket_url", "message": {…}}`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "field", content = "message", rename_all = "snake_case")]
 pub enum SettingsError {
     /// The server URL.
-    #[error("Server URL: {0}")]
-    ServerUrl(String),
+    #[error("server_url: {0}")]
+    ServerUrl(Text),
     /// The socket URL.
-    #[error("Socket URL: {0}")]
-    SocketUrl(String),
+    #[error("socket_url: {0}")]
+    SocketUrl(Text),
     /// The site URL.
-    #[error("Site URL: {0}")]
-    SiteUrl(String),
+    #[error("site_url: {0}")]
+    SiteUrl(Text),
     /// The board size.
-    #[error("Leaderboard size: {0}")]
-    BoardLimit(String),
+    #[error("board_limit: {0}")]
+    BoardLimit(Text),
     /// The quiet hours.
-    #[error("Quiet hours: {0}")]
-    QuietHours(String),
+    #[error("quiet_hours: {0}")]
+    QuietHours(Text),
+}
+
+impl SettingsError {
+    /// The problem, said with its field's name ("Socket URL: must start with ws://…").
+    pub fn text(&self) -> Text {
+        let (key, problem) = match self {
+            SettingsError::ServerUrl(p) => (k("settings_server_url"), p),
+            SettingsError::SocketUrl(p) => (k("settings_socket_url"), p),
+            SettingsError::SiteUrl(p) => (k("settings_site_url"), p),
+            SettingsError::BoardLimit(p) => (k("settings_board_limit"), p),
+            SettingsError::QuietHours(p) => (k("settings_quiet_hours"), p),
+        };
+        Text::new(key).text(problem.clone())
+    }
+
+    /// The field's name in the JSON (`server_url`, …).
+    pub fn field(&self) -> &'static str {
+        match self {
+            SettingsError::ServerUrl(_) => "server_url",
+            SettingsError::SocketUrl(_) => "socket_url",
+            SettingsError::SiteUrl(_) => "site_url",
+            SettingsError::BoardLimit(_) => "board_limit",
+            SettingsError::QuietHours(_) => "quiet_hours",
+        }
+    }
+}
+
+/// `{"field": …, "message": …}`, as its serde `Serialize` writes it (tests compare both).
+impl crate::json::ToJson for SettingsError {
+    fn write_json(&self, out: &mut String) {
+        let (field, message) = match self {
+            SettingsError::ServerUrl(m) => ("server_url", m),
+            SettingsError::SocketUrl(m) => ("socket_url", m),
+            SettingsError::SiteUrl(m) => ("site_url", m),
+            SettingsError::BoardLimit(m) => ("board_limit", m),
+            SettingsError::QuietHours(m) => ("quiet_hours", m),
+        };
+        crate::json::push(out, r#"{"field":"#);
+        crate::json::push_str_literal(out, field);
+        crate::json::push(out, r#","message":"#);
+        crate::json::ToJson::write_json(message, out);
+        out.push('}');
+    }
+}
+
+impl crate::json::FromJson for SettingsError {
+    fn from_json(json: crate::json::Json) -> Result<Self, serde_json::Error> {
+        let mut obj = crate::json::Object::new(json, "enum SettingsError")?;
+        let field: String = obj.req("field")?;
+        let message: Text = obj.req("message")?;
+        Ok(match field.as_str() {
+            "server_url" => SettingsError::ServerUrl(message),
+            "socket_url" => SettingsError::SocketUrl(message),
+            "site_url" => SettingsError::SiteUrl(message),
+            "board_limit" => SettingsError::BoardLimit(message),
+            "quiet_hours" => SettingsError::QuietHours(message),
+            other => {
+                return Err(<serde_json::Error as serde::de::Error>::unknown_variant(
+                    other,
+                    &[
+                        "server_url",
+                        "socket_url",
+                        "site_url",
+                        "board_limit",
+                        "quiet_hours",
+                    ],
+                ));
+            }
+        })
+    }
 }
 
 /// A URL split into the parts the settings care about.
@@ -206,39 +304,42 @@ impl ParsedUrl {
     }
 }
 
-/// Parses an absolute URL with one of `schemes`, rejecting user info, queries,
-/// fragments, spaces and empty hosts. The error says what to fix.
-pub fn parse_url(text: &str, schemes: &[&str]) -> Result<ParsedUrl, String> {
+/// Parses an absolute URL with one of two `schemes` (the plain one, the secure one),
+/// rejecting user info, queries, fragments, spaces and empty hosts. The error says what
+/// to fix.
+pub fn parse_url(text: &str, schemes: &[&str; 2]) -> Result<ParsedUrl, Text> {
     let text = text.trim();
     if text.is_empty() {
-        return Err("is empty".into());
+        return Err(Text::new("url_empty"));
     }
+    let starts = |key: &'static str| {
+        Text::new(key)
+            .plain(format!("{}://", schemes[0]))
+            .plain(format!("{}://", schemes[1]))
+    };
     let Some((scheme, rest)) = text.split_once("://") else {
-        return Err(format!("must start with {}://", schemes.join(":// or ")));
+        return Err(starts(k("url_scheme")));
     };
     let scheme = scheme.to_ascii_lowercase();
     if !schemes.contains(&scheme.as_str()) {
-        return Err(format!(
-            "must start with {}:// (not {scheme}://)",
-            schemes.join(":// or ")
-        ));
+        return Err(starts(k("url_scheme_not")).plain(format!("{scheme}://")));
     }
     if rest.contains(char::is_whitespace) {
-        return Err("must not contain spaces".into());
+        return Err(Text::new("url_spaces"));
     }
     if rest.contains(['?', '#']) {
-        return Err("must not have a query (?…) or fragment (#…)".into());
+        return Err(Text::new("url_query"));
     }
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
     };
     if authority.contains('@') {
-        return Err("must not contain a user name or password".into());
+        return Err(Text::new("url_user"));
     }
     let (host, port) = if let Some(stripped) = authority.strip_prefix('[') {
         let Some(end) = stripped.find(']') else {
-            return Err("has an unclosed [IPv6] host".into());
+            return Err(Text::new("url_ipv6"));
         };
         let host = &authority[..end + 2];
         (host, authority[end + 2..].strip_prefix(':'))
@@ -249,22 +350,20 @@ pub fn parse_url(text: &str, schemes: &[&str]) -> Result<ParsedUrl, String> {
         }
     };
     if host.is_empty() {
-        return Err("has no host name".into());
+        return Err(Text::new("url_no_host"));
     }
     if !host.starts_with('[')
         && !host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
     {
-        return Err(format!(
-            "host name \"{host}\" has characters a host cannot have"
-        ));
+        return Err(Text::new("url_bad_host").plain(host));
     }
     let port = match port {
         None => None,
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 => Some(n),
-            _ => return Err(format!("port \"{p}\" is not a number from 1 to 65535")),
+            _ => return Err(Text::new("url_bad_port").plain(p)),
         },
     };
     Ok(ParsedUrl {
@@ -282,23 +381,27 @@ impl Settings {
         let server =
             parse_url(&self.server_url, &["http", "https"]).map_err(SettingsError::ServerUrl)?;
         if !(server.path.is_empty() || server.path == "/") {
-            return Err(SettingsError::ServerUrl(format!(
-                "must be just the origin, like {}, without a path ({})",
-                server.origin(),
-                server.path
-            )));
+            return Err(SettingsError::ServerUrl(
+                Text::new("url_path")
+                    .plain(server.origin())
+                    .plain(server.path.as_str()),
+            ));
         }
         // The password and tokens travel to these two: in clear text only to this
         // computer, or when the user said so.
         let plain_ok = |u: &ParsedUrl| u.is_secure() || u.is_loopback() || self.allow_insecure;
         if !plain_ok(&server) {
-            return Err(SettingsError::ServerUrl(format!(
-                "must start with https:// for a server on another computer: over http:// your password and sign-in would cross the network unencrypted (allow it under \"Allow unencrypted connections\" only on a network you trust): https://{}",
-                server
-                    .origin()
-                    .split_once("://")
-                    .map_or("", |(_, rest)| rest)
-            )));
+            return Err(SettingsError::ServerUrl(
+                Text::new("url_needs_https")
+                    .text(Text::new("check_insecure"))
+                    .plain(format!(
+                        "https://{}",
+                        server
+                            .origin()
+                            .split_once("://")
+                            .map_or("", |(_, rest)| rest)
+                    )),
+            ));
         }
         let socket_url = match self.socket_url.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -306,7 +409,7 @@ impl Settings {
                 let u = parse_url(text, &["ws", "wss"]).map_err(SettingsError::SocketUrl)?;
                 if !plain_ok(&u) {
                     return Err(SettingsError::SocketUrl(
-                        "must start with wss:// for a server on another computer: over ws:// your sign-in would cross the network unencrypted (allow it under \"Allow unencrypted connections\" only on a network you trust)".into(),
+                        Text::new("url_needs_wss").text(Text::new("check_insecure")),
                     ));
                 }
                 let path = if u.path.is_empty() {
@@ -325,21 +428,16 @@ impl Settings {
             }
         };
         if !(1..=100).contains(&self.board_limit) {
-            return Err(SettingsError::BoardLimit(format!(
-                "must be from 1 to 100 (not {})",
-                self.board_limit
-            )));
+            return Err(SettingsError::BoardLimit(
+                Text::new("board_limit_range").plain(self.board_limit.to_string()),
+            ));
         }
         if let Some(q) = self.notifications.quiet_hours {
             if q.start_minute >= 1440 || q.end_minute >= 1440 {
-                return Err(SettingsError::QuietHours(
-                    "times must be within the day (00:00 to 23:59)".into(),
-                ));
+                return Err(SettingsError::QuietHours(Text::new("quiet_within_day")));
             }
             if q.start_minute == q.end_minute {
-                return Err(SettingsError::QuietHours(
-                    "start and end must differ".into(),
-                ));
+                return Err(SettingsError::QuietHours(Text::new("quiet_differ")));
             }
         }
         Ok(Settings {
@@ -444,24 +542,50 @@ mod tests {
 
     #[test]
     fn server_url_rejects_other_schemes_paths_and_junk_with_clear_messages() {
+        let scheme = |key: &'static str| Text::new(key).plain("http://").plain("https://");
         let cases = [
-            ("", "is empty"),
-            ("quiz.example.com", "must start with http:// or https://"),
-            ("ftp://quiz.example.com", "not ftp://"),
-            ("ws://quiz.example.com", "not ws://"),
-            ("https://quiz.example.com/api/", "without a path"),
-            ("https://quiz.example.com?x=1", "query"),
-            ("https://user:pw@quiz.example.com", "user name"),
-            ("https://:8000", "no host"),
-            ("https://", "no host"),
-            ("https://quiz.example.com:99999", "port"),
-            ("https://quiz example.com", "spaces"),
+            ("", Text::new("url_empty")),
+            ("quiz.example.com", scheme("url_scheme")),
+            (
+                "ftp://quiz.example.com",
+                scheme("url_scheme_not").plain("ftp://"),
+            ),
+            (
+                "ws://quiz.example.com",
+                scheme("url_scheme_not").plain("ws://"),
+            ),
+            (
+                "https://quiz.example.com/api/",
+                Text::new("url_path")
+                    .plain("https://quiz.example.com")
+                    .plain("/api/"),
+            ),
+            ("https://quiz.example.com?x=1", Text::new("url_query")),
+            ("https://user:pw@quiz.example.com", Text::new("url_user")),
+            ("https://:8000", Text::new("url_no_host")),
+            ("https://", Text::new("url_no_host")),
+            (
+                "https://quiz.example.com:99999",
+                Text::new("url_bad_port").plain("99999"),
+            ),
+            ("https://quiz example.com", Text::new("url_spaces")),
+            (
+                "http://quiz.example.com",
+                Text::new("url_needs_https")
+                    .text(Text::new("check_insecure"))
+                    .plain("https://quiz.example.com"),
+            ),
         ];
         for (url, expected) in cases {
             let err = with_server(url).validated().unwrap_err();
-            let text = err.to_string();
-            assert!(text.starts_with("Server URL: "), "{text}");
-            assert!(text.contains(expected), "{url}: {text}");
+            assert_eq!(err, SettingsError::ServerUrl(expected.clone()), "{url}");
+            assert_eq!(err.text(), Text::new("settings_server_url").text(expected));
+            // Read back from its JSON as the popup reads it.
+            let json = serde_json::to_string(&err).unwrap();
+            assert_eq!(
+                <SettingsError as crate::json::FromJson>::from_json_text(&json).unwrap(),
+                err
+            );
         }
     }
 

@@ -208,6 +208,27 @@ impl<K: Serialize, V: Serialize> Serialize for VecMap<K, V> {
     }
 }
 
+impl<K: crate::json::JsonKey, V: crate::json::ToJson> crate::json::ToJson for VecMap<K, V> {
+    fn write_json(&self, out: &mut String) {
+        out.push('{');
+        for (i, (k, v)) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            crate::json::push_str_literal(out, k.json_key());
+            out.push(':');
+            v.write_json(out);
+        }
+        out.push('}');
+    }
+}
+
+impl<T: crate::json::ToJson> crate::json::ToJson for VecSet<T> {
+    fn write_json(&self, out: &mut String) {
+        self.items.write_json(out);
+    }
+}
+
 impl<K: Ord + crate::json::FromJson, V: crate::json::FromJson> crate::json::FromJson
     for VecMap<K, V>
 {

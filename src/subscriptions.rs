@@ -63,6 +63,11 @@ pub struct FollowState {
 }
 
 crate::from_json_struct!(FollowState default { follows, seen, baseline_taken });
+crate::to_json_struct!(FollowState {
+    follows,
+    seen,
+    baseline_taken
+});
 
 /// The registry of reasons to follow quizzes.
 #[derive(Debug, Clone, Default)]

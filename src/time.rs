@@ -114,6 +114,12 @@ impl crate::json::FromJson for Timestamp {
     }
 }
 
+impl crate::json::ToJson for Timestamp {
+    fn write_json(&self, out: &mut String) {
+        self.0.write_json(out);
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())
@@ -281,20 +287,6 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Formats a span for people: `4 s`, `2 min`, `1 h 5 min`.
-pub fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s < 60 {
-        format!("{s} s")
-    } else if s < 3600 {
-        format!("{} min", s / 60)
-    } else if s % 3600 / 60 == 0 {
-        format!("{} h", s / 3600)
-    } else {
-        format!("{} h {} min", s / 3600, s % 3600 / 60)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,13 +372,5 @@ mod tests {
         assert_eq!(t.local_minute_of_day(0), 23 * 60 + 30);
         assert_eq!(t.local_minute_of_day(60), 30);
         assert_eq!(t.local_minute_of_day(-24 * 60), 23 * 60 + 30);
-    }
-
-    #[test]
-    fn human_durations_read_naturally() {
-        assert_eq!(human_duration(Duration::from_secs(4)), "4 s");
-        assert_eq!(human_duration(Duration::from_secs(150)), "2 min");
-        assert_eq!(human_duration(Duration::from_secs(3600)), "1 h");
-        assert_eq!(human_duration(Duration::from_secs(3900)), "1 h 5 min");
     }
 }

@@ -13,6 +13,7 @@
 use std::fmt;
 
 use crate::json::{Json, Number};
+use crate::text::{Text, k};
 use serde::de::{self, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -60,6 +61,18 @@ macro_rules! id_type {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 d.deserialize_any(IdVisitor).map(Self)
+            }
+        }
+
+        impl crate::json::ToJson for $name {
+            fn write_json(&self, out: &mut String) {
+                crate::json::push_str_literal(out, &self.0);
+            }
+        }
+
+        impl crate::json::JsonKey for $name {
+            fn json_key(&self) -> &str {
+                &self.0
             }
         }
 
@@ -472,9 +485,32 @@ pub enum ClientMessage {
 
 impl ClientMessage {
     /// Encodes the message byte-for-byte as the contract writes it, e.g.
-    /// `{"type": "subscribe_quiz", "quiz_id": "7"}`.
+    /// `{"type": "subscribe_quiz", "quiz_id": "7"}` (what [`to_python_json`] writes,
+    /// by plain code: the wasm compiles no serializer for it).
     pub fn encode(&self) -> String {
-        to_python_json(self)
+        let mut out = String::new();
+        let push = crate::json::push;
+        match self {
+            ClientMessage::SubscribeQuiz { quiz_id }
+            | ClientMessage::UnsubscribeQuiz { quiz_id } => {
+                push(&mut out, r#"{"type": ""#);
+                push(
+                    &mut out,
+                    match self {
+                        ClientMessage::SubscribeQuiz { .. } => "subscribe_quiz",
+                        _ => "unsubscribe_quiz",
+                    },
+                );
+                push(&mut out, r#"", "quiz_id": "#);
+                crate::json::push_ascii_str_literal(&mut out, quiz_id.as_str());
+            }
+            ClientMessage::Ping { id } => {
+                push(&mut out, r#"{"type": "ping", "id": "#);
+                crate::json::ToJson::write_json(id, &mut out);
+            }
+        }
+        out.push('}');
+        out
     }
 
     /// Decodes a client message strictly (the server's side), saying exactly
@@ -517,6 +553,8 @@ pub struct TokenRequest {
     pub password: String,
 }
 
+crate::to_json_struct!(TokenRequest { username, password });
+
 /// `200` from `POST /api/token/`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenPair {
@@ -530,6 +568,7 @@ crate::from_json_struct!(TokenPair {
     access: req,
     refresh: req
 });
+crate::to_json_struct!(TokenPair { access, refresh });
 
 impl fmt::Debug for TokenPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -543,6 +582,8 @@ pub struct RefreshRequest {
     /// Refresh JWT.
     pub refresh: String,
 }
+
+crate::to_json_struct!(RefreshRequest { refresh });
 
 /// `200` from `POST /api/token/refresh/`; may carry a rotated refresh token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -615,19 +656,21 @@ impl ApiError {
 
     /// What an HTTP error answer means, for people, in one wording for every caller:
     /// `Server error (HTTP 502: Bad Gateway)` for 5xx, `Request refused (HTTP 403:
-    /// <detail>)` otherwise; the detail is [`ApiError::message_from`] the body, left out
-    /// when the body says nothing.
-    pub fn describe_status(status: u16, body: &str) -> String {
-        let what = if status >= 500 {
-            "Server error"
-        } else {
-            "Request refused"
-        };
+    /// <detail>)` otherwise; the detail is [`ApiError::message_from`] the body (the
+    /// server's own words), left out when the body says nothing.
+    pub fn describe_status(status: u16, body: &str) -> Text {
         let detail = Self::message_from(body);
+        let key = match (status >= 500, detail.is_empty()) {
+            (true, true) => k("http_server_error"),
+            (true, false) => k("http_server_error_detail"),
+            (false, true) => k("http_refused"),
+            (false, false) => k("http_refused_detail"),
+        };
+        let text = Text::new(key).plain(status.to_string());
         if detail.is_empty() {
-            format!("{what} (HTTP {status})")
+            text
         } else {
-            format!("{what} (HTTP {status}: {detail})")
+            text.plain(detail)
         }
     }
 
@@ -779,37 +822,73 @@ crate::from_json_struct!(Entry {
     score: req,
     sessions: req
 });
+crate::to_json_struct!(Entry {
+    rank,
+    user_id,
+    username,
+    score,
+    sessions
+});
 crate::from_json_struct!(Subject { id: req, name: req });
+crate::to_json_struct!(Subject { id, name });
 crate::from_json_struct!(Quiz {
     id: req,
     title: req,
     subject_id: req,
     sessions_count: opt
 });
+crate::to_json_struct!(Quiz {
+    id,
+    title,
+    subject_id,
+    sessions_count
+});
 crate::from_json_struct!(SubjectBoard {
     subject: req,
     entries: rows,
     updated_at: opt
+});
+crate::to_json_struct!(SubjectBoard {
+    subject,
+    entries,
+    updated_at
 });
 crate::from_json_struct!(QuizRef {
     id: req,
     title: req,
     subject_id: req
 });
+crate::to_json_struct!(QuizRef {
+    id,
+    title,
+    subject_id
+});
 crate::from_json_struct!(QuizBoard {
     quiz: req,
     entries: rows,
     updated_at: opt
 });
+crate::to_json_struct!(QuizBoard {
+    quiz,
+    entries,
+    updated_at
+});
 crate::from_json_struct!(UserRef {
     id: req,
     username: req
 });
+crate::to_json_struct!(UserRef { id, username });
 crate::from_json_struct!(SubjectStanding {
     subject_id: req,
     rank: req,
     score: req,
     sessions: req
+});
+crate::to_json_struct!(SubjectStanding {
+    subject_id,
+    rank,
+    score,
+    sessions
 });
 crate::from_json_struct!(RecentSession {
     session_id: req,
@@ -817,10 +896,21 @@ crate::from_json_struct!(RecentSession {
     score: req,
     completed_at: req
 });
+crate::to_json_struct!(RecentSession {
+    session_id,
+    quiz_id,
+    score,
+    completed_at
+});
 crate::from_json_struct!(Performance {
     user: req,
     subjects: opt_rows,
     recent_sessions: opt_rows
+});
+crate::to_json_struct!(Performance {
+    user,
+    subjects,
+    recent_sessions
 });
 
 /// `POST /api/quiz-sessions/` body.
@@ -1081,15 +1171,17 @@ mod tests {
     fn http_statuses_are_described_one_way() {
         assert_eq!(
             ApiError::describe_status(502, "Bad Gateway"),
-            "Server error (HTTP 502: Bad Gateway)"
+            Text::new("http_server_error_detail")
+                .plain("502")
+                .plain("Bad Gateway")
         );
         assert_eq!(
             ApiError::describe_status(403, r#"{"detail": "Nope."}"#),
-            "Request refused (HTTP 403: Nope.)"
+            Text::new("http_refused_detail").plain("403").plain("Nope.")
         );
         assert_eq!(
             ApiError::describe_status(500, ""),
-            "Server error (HTTP 500)"
+            Text::new("http_server_error").plain("500")
         );
     }
 }

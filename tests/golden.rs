@@ -470,3 +470,364 @@ fn stored_state_and_claims_read_the_same_through_both_readers() {
     assert_eq!(claims.user_id.as_deref(), Some("7"));
     assert!(both::<Claims>(r#"{"user_id": 7.5}"#).is_err());
 }
+
+// ---------------------------------------------------------------- the wasm's JSON writer
+
+/// Writes `value` the way the extension does (`ToJson`) and the way serde does (the
+/// derive the types keep, which the server and older stored state use), and checks
+/// that the texts are the same, byte for byte.
+fn written_alike<T: quizpulse::json::ToJson + serde::Serialize>(value: &T) {
+    assert_eq!(
+        Ok(value.to_json_text()),
+        serde_json::to_string(value).map_err(|e| e.to_string()),
+        "the two writers differ"
+    );
+}
+
+#[test]
+fn every_value_the_extension_writes_is_written_as_serde_writes_it() {
+    use quizpulse::Timestamp;
+    use quizpulse::badge::Badge;
+    use quizpulse::client::{AuthRecord, Outage, RetryPlan};
+    use quizpulse::conn::ConnState;
+    use quizpulse::events::LogEntry;
+    use quizpulse::messages::{
+        Account, QueryView, QuizRow, SignInStatus, StepStatus, SubscriptionStatus, TestCheck,
+        TestStep,
+    };
+    use quizpulse::notify::{Toast, ToastLevel};
+    use quizpulse::settings::{NotificationPrefs, QuietHours};
+    use quizpulse::small::{VecMap, VecSet};
+    use quizpulse::subscriptions::FollowState;
+    use quizpulse::wire::{QuizId, QuizRef, RecentSession, SubjectStanding, UserRef};
+
+    let odd = "quote \" back \\ nl \n cr \r tab \t bs \u{8} ff \u{c} nul \0 us \u{1f} del \u{7f} é 😀 <b>";
+    for text in ["", "plain", odd] {
+        written_alike(&text.to_owned());
+        written_alike(&Some(text.to_owned()));
+    }
+    written_alike(&None::<String>);
+    for x in [
+        0.0,
+        -0.0,
+        87.5,
+        100.0,
+        0.1 + 0.2,
+        1e21,
+        1e-7,
+        -3.25,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        f64::NAN,
+        f64::INFINITY,
+    ] {
+        written_alike(&x);
+    }
+    written_alike(&(7u32, 87.5, 2u32));
+    written_alike(&u64::MAX);
+    written_alike(&Timestamp::from_millis(1_795_672_800_123));
+    written_alike(&Vec::<u32>::new());
+    written_alike(&());
+
+    let mut settings = Settings::default();
+    written_alike(&settings);
+    settings.socket_url = Some("wss://x.example/ws/".into());
+    settings.site_url = Some(odd.into());
+    settings.notifications = NotificationPrefs {
+        quiet_hours: Some(QuietHours {
+            start_minute: 1320,
+            end_minute: 420,
+        }),
+        keep_on_screen: true,
+        ..NotificationPrefs::default()
+    };
+    written_alike(&settings);
+
+    for state in [
+        ConnState::SignedOut,
+        ConnState::Connecting,
+        ConnState::Connected { since: T0 },
+        ConnState::Retrying {
+            attempt: 2,
+            of: 5,
+            next_at: T0,
+        },
+        ConnState::Suspended { next_at: T0 },
+        ConnState::AuthFailed { reason: odd.into() },
+        ConnState::Offline,
+    ] {
+        written_alike(&state);
+    }
+    for status in [
+        SignInStatus::Idle,
+        SignInStatus::InProgress,
+        SignInStatus::Failed(odd.into()),
+    ] {
+        written_alike(&status);
+    }
+    for status in [
+        SubscriptionStatus::None,
+        SubscriptionStatus::Pending,
+        SubscriptionStatus::Confirmed,
+        SubscriptionStatus::Unconfirmed,
+    ] {
+        written_alike(&status);
+    }
+    for (check, status) in TestCheck::ALL.into_iter().zip([
+        StepStatus::Waiting,
+        StepStatus::Running,
+        StepStatus::Passed,
+        StepStatus::Failed,
+    ]) {
+        written_alike(&TestStep {
+            check,
+            status,
+            detail: Some(quizpulse::Text::plain_text(odd)),
+        });
+        written_alike(&TestStep {
+            check,
+            status,
+            detail: None,
+        });
+    }
+    let said = quizpulse::Text::new("conn_retrying")
+        .plain(odd)
+        .count(3)
+        .number(-2)
+        .score(87.25)
+        .span(std::time::Duration::from_millis(3000))
+        .ago(std::time::Duration::from_secs(90))
+        .at(T0)
+        .text(quizpulse::Text::new("plain").plain("inner"));
+    written_alike(&said);
+    written_alike(&quizpulse::Text::new("no_args"));
+    use quizpulse::settings::SettingsError;
+    for error in [
+        SettingsError::ServerUrl(said.clone()),
+        SettingsError::SocketUrl(said.clone()),
+        SettingsError::SiteUrl(said.clone()),
+        SettingsError::BoardLimit(said.clone()),
+        SettingsError::QuietHours(said.clone()),
+    ] {
+        written_alike(&error);
+    }
+    written_alike(&StepStatus::Skipped);
+    for level in [
+        ToastLevel::Info,
+        ToastLevel::Success,
+        ToastLevel::Warning,
+        ToastLevel::Error,
+    ] {
+        written_alike(&Toast {
+            id: 3,
+            text: odd.into(),
+            level,
+            expires_at: T0,
+        });
+    }
+    written_alike(&Badge {
+        text: "12".into(),
+        color: "#1A73E8".into(),
+        title: odd.into(),
+    });
+    written_alike(&Account {
+        username: Some("ann".into()),
+        user_id: None,
+        expires_at: Some(T0),
+    });
+    let entry = Entry {
+        rank: 1,
+        user_id: "u\"1".into(),
+        username: odd.into(),
+        score: 87.5,
+        sessions: 4,
+    };
+    let board = QuizBoard {
+        quiz: QuizRef {
+            id: "q1".into(),
+            title: "Quadratics".into(),
+            subject_id: "s1".into(),
+        },
+        entries: vec![entry.clone(), entry.clone()],
+        updated_at: None,
+    };
+    written_alike(&board);
+    written_alike(&QueryView {
+        data: Some(board),
+        updated_at: Some(T0),
+        stale: true,
+        fetching: false,
+        error: Some(odd.into()),
+    });
+    written_alike(&QueryView::<()>::default());
+    written_alike(&QuizRow {
+        quiz: Quiz {
+            id: "q1".into(),
+            title: odd.into(),
+            subject_id: "s1".into(),
+            sessions_count: 12,
+        },
+        followed: true,
+        open_in_tab: false,
+        subscription: SubscriptionStatus::Confirmed,
+        url: "https://site/quizzes/q1".into(),
+    });
+    written_alike(&vec![SubjectBoard {
+        subject: Subject {
+            id: "s1".into(),
+            name: "Mathematics".into(),
+        },
+        entries: vec![entry],
+        updated_at: Some("2026-11-30T08:00:00Z".into()),
+    }]);
+    written_alike(&Performance {
+        user: UserRef {
+            id: "7".into(),
+            username: "ann".into(),
+        },
+        subjects: vec![SubjectStanding {
+            subject_id: "s1".into(),
+            rank: 2,
+            score: 0.1 + 0.2,
+            sessions: 3,
+        }],
+        recent_sessions: vec![RecentSession {
+            session_id: "x".into(),
+            quiz_id: "q1".into(),
+            score: 91.0,
+            completed_at: "2026-11-30T08:00:00Z".into(),
+        }],
+    });
+    let mut names = VecMap::new();
+    names.insert(quizpulse::wire::SubjectId::from(odd), odd.to_owned());
+    names.insert("s1".into(), "Physics".to_owned());
+    written_alike(&names);
+    written_alike(&LogEntry {
+        at: T0,
+        event: None,
+        text: odd.into(),
+    });
+
+    written_alike(&AuthRecord::default());
+    written_alike(&AuthRecord {
+        tokens: Some(TokenPair {
+            access: "a.b.c".into(),
+            refresh: "d.e.f".into(),
+        }),
+        username: Some(odd.into()),
+        failed: Some("refused".into()),
+        warned_expiry: Some(T0),
+        access_received: Some(T0),
+        refresh_received: None,
+        refresh_not_before: Some(T0),
+        server: Some("https://quiz.example".into()),
+        socket: Some("wss://quiz.example".into()),
+    });
+    let mut follows = FollowState::default();
+    written_alike(&follows);
+    follows.follows = ["q2", "q1"]
+        .into_iter()
+        .map(QuizId::from)
+        .collect::<VecSet<_>>();
+    follows.seen.insert("q3".into());
+    follows.baseline_taken = true;
+    written_alike(&follows);
+    written_alike(&Outage::default());
+    written_alike(&Outage {
+        since: Some(T0),
+        notified: true,
+    });
+    written_alike(&RetryPlan {
+        attempt: 3,
+        slow_n: 1,
+        next_at: Some(T0),
+    });
+    written_alike(&TokenRequest {
+        username: odd.into(),
+        password: "pw".into(),
+    });
+    written_alike(&RefreshRequest {
+        refresh: "d.e.f".into(),
+    });
+
+    let commands = [
+        Command::Ping,
+        Command::Hello,
+        Command::Follow {
+            quiz_id: odd.into(),
+        },
+        Command::Unfollow {
+            quiz_id: "q1".into(),
+        },
+        Command::RetryNow,
+        Command::SignIn {
+            server: "http://127.0.0.1:8000".into(),
+            username: odd.into(),
+            password: Secret(odd.into()),
+        },
+        Command::SignOut,
+        Command::MuteForAnHour,
+        Command::Unmute,
+        Command::SaveSettings {
+            settings: settings.clone(),
+        },
+        Command::TestConnection,
+        Command::ViewQuiz {
+            quiz_id: "q1".into(),
+        },
+        Command::CloseQuiz {
+            quiz_id: "q1".into(),
+        },
+        Command::DismissToast { id: 9 },
+        Command::MarkRead,
+    ];
+    for command in &commands {
+        written_alike(command);
+        assert_eq!(command.to_json(), serde_json::to_string(command).unwrap());
+    }
+    for message in [
+        WorkerMessage::Pong {
+            version: "0.1.0".into(),
+        },
+        WorkerMessage::Error {
+            message: odd.into(),
+        },
+    ] {
+        written_alike(&message);
+    }
+}
+
+#[test]
+fn snapshots_of_a_session_are_written_as_serde_writes_them() {
+    let mut sim = Sim::new(ClientConfig::default());
+    sim.start(signed_in_storage(T0, &["q1"]));
+    sim.open();
+    sim.answer_reads();
+    sim.command(Command::TestConnection);
+    sim.answer_reads();
+    let snap = sim.snapshot.clone().unwrap();
+    written_alike(&snap);
+    written_alike(&WorkerMessage::Snapshot {
+        snapshot: Box::new(snap),
+    });
+}
+
+#[test]
+fn client_messages_are_encoded_as_python_encodes_them() {
+    for quiz_id in ["42", "é😀", "quote \" nl \n del \u{7f} nul \0 \u{1f}", ""] {
+        for message in [
+            ClientMessage::SubscribeQuiz {
+                quiz_id: quiz_id.into(),
+            },
+            ClientMessage::UnsubscribeQuiz {
+                quiz_id: quiz_id.into(),
+            },
+        ] {
+            assert_eq!(message.encode(), quizpulse::wire::to_python_json(&message));
+        }
+    }
+    for id in [0, 3, u64::MAX] {
+        let message = ClientMessage::Ping { id };
+        assert_eq!(message.encode(), quizpulse::wire::to_python_json(&message));
+    }
+}

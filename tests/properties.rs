@@ -560,3 +560,90 @@ proptest! {
         prop_assert!(sim.count(attempt) <= allowance, "{} attempts in {} s", sim.count(attempt), elapsed);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The wasm's JSON writer escapes every string and prints every number as serde
+    /// does (`serde_json` for the popup and storage, Python's `json.dumps` for the
+    /// socket).
+    #[test]
+    fn the_json_writer_writes_any_string_and_number_as_serde_does(
+        text in any::<String>(),
+        bits in any::<u64>(),
+        id in any::<u64>(),
+    ) {
+        use quizpulse::json::ToJson;
+        use quizpulse::wire::{ClientMessage, to_python_json};
+
+        prop_assert_eq!(text.to_json_text(), serde_json::to_string(&text).unwrap());
+        let x = f64::from_bits(bits);
+        prop_assert_eq!(x.to_json_text(), serde_json::to_string(&x).unwrap());
+        prop_assert_eq!(id.to_json_text(), serde_json::to_string(&id).unwrap());
+        let message = ClientMessage::SubscribeQuiz { quiz_id: text.as_str().into() };
+        prop_assert_eq!(message.encode(), to_python_json(&message));
+    }
+}
+
+/// Arbitrary JSON values as text (serde_json's writing of them).
+fn json_text() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<u64>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(serde_json::Value::from),
+        any::<String>().prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+            prop::collection::vec((any::<String>(), inner), 0..6)
+                .prop_map(|fields| serde_json::Value::Object(fields.into_iter().collect())),
+        ]
+    })
+    .prop_map(|value| value.to_string())
+}
+
+/// The wasm's JSON reader and serde_json agree: the same tree, or the same error.
+fn read_alike(text: &str) -> Result<(), TestCaseError> {
+    let ours = quizpulse::json::Json::parse(text)
+        .map(|json| format!("{json:?}"))
+        .map_err(|e| e.to_string());
+    let theirs = serde_json::from_str::<quizpulse::json::Json>(text)
+        .map(|json| format!("{json:?}"))
+        .map_err(|e| e.to_string());
+    prop_assert_eq!(ours, theirs, "on {:?}", text);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Valid JSON, cut short or with a byte of JSON syntax put in anywhere, reads the
+    /// same (or fails with the same message, line and column) through both readers.
+    #[test]
+    fn the_json_reader_reads_and_fails_as_serde_json_does(
+        text in json_text(),
+        cut in any::<prop::sample::Index>(),
+        insert in prop::sample::select(vec![
+            "", "[", "]", "{", "}", ",", ":", "\"", "\\", "-", "+", ".", "e", "0", "9", " ",
+            "\n", "\u{1}", "\\u", "\\ud83d", "1e400", "n", "t", "x", "\u{e9}",
+        ]),
+    ) {
+        read_alike(&text)?;
+        let boundaries: Vec<usize> =
+            (0..=text.len()).filter(|i| text.is_char_boundary(*i)).collect();
+        let at = boundaries[cut.index(boundaries.len())];
+        read_alike(&text[..at])?;
+        read_alike(&format!("{}{insert}{}", &text[..at], &text[at..]))?;
+    }
+
+    /// Any short text over JSON's own characters reads the same through both readers.
+    #[test]
+    fn the_json_reader_reads_json_like_noise_as_serde_json_does(
+        text in "[\\[\\]{}\",:.+eE0-9 \\n\\t\\\\/ubfnrtalsx\u{e9}\u{1}-]{0,24}",
+    ) {
+        read_alike(&text)?;
+    }
+}

@@ -44,7 +44,7 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
         sendResponse({ type: 'error', message: String(error) });
       });
     },
-    (error) => sendResponse({ type: 'error', message: `the worker failed to start: ${error}` }),
+    (error) => sendResponse({ type: 'error', message: chrome.i18n.getMessage('worker_failed_to_start', [String(error)]) }),
   );
   return true; // the response is sent asynchronously
 });
@@ -80,7 +80,8 @@ chrome.windows.onFocusChanged.addListener((windowId) => {
   if (windowId === chrome.windows.WINDOW_ID_NONE) {
     whenReady(() => handleEvent('tab_activated', null));
   } else {
-    chrome.tabs.query({ active: true, windowId }).then(
+    // Firefox: `chrome` gives no promises in Manifest V2, `browser` does.
+    (globalThis.browser ?? chrome).tabs.query({ active: true, windowId }).then(
       ([tab]) => tab && whenReady(() => handleEvent('tab_activated', { tabId: tab.id })),
       () => {},
     );
@@ -96,9 +97,11 @@ self.addEventListener('online', () => whenReady(() => handleEvent('online', null
 self.addEventListener('offline', () => whenReady(() => handleEvent('offline', null)));
 
 // One wasm module serves the worker and the pages; the worker's start-up is its own export.
-init({ module_or_path: new URL('./wasm/quizpulse_bg.wasm', import.meta.url) }).then(
-  () => {
-    safely(workerStart);
+// With it, platform.json: what this browser can do (one per package).
+const platform = fetch('platform.json').then((r) => r.json()).catch(() => null);
+Promise.all([init({ module_or_path: new URL('./wasm/quizpulse_bg.wasm', import.meta.url) }), platform]).then(
+  ([, platform]) => {
+    safely(() => workerStart(platform));
     state = 'ready';
     for (const job of pending.splice(0)) safely(job.run);
   },

@@ -36,23 +36,36 @@ pub async fn storage_remove(key: &str) -> Result<(), ChromeError> {
     Ok(())
 }
 
+/// The toolbar button's calls: `chrome.action` (Manifest V3), or
+/// `chrome.browserAction` where there is no `action` (the Firefox package, Manifest V2).
+struct ButtonApi {
+    text: &'static str,
+    color: &'static str,
+    title: &'static str,
+}
+
+const ACTION: ButtonApi = ButtonApi {
+    text: "chrome.action.setBadgeText",
+    color: "chrome.action.setBadgeBackgroundColor",
+    title: "chrome.action.setTitle",
+};
+
+const BROWSER_ACTION: ButtonApi = ButtonApi {
+    text: "chrome.browserAction.setBadgeText",
+    color: "chrome.browserAction.setBadgeBackgroundColor",
+    title: "chrome.browserAction.setTitle",
+};
+
 /// Sets the toolbar badge's text, colour and tooltip.
 pub async fn set_badge(text: &str, color: &str, title: &str) -> Result<(), ChromeError> {
-    call(
-        "chrome.action.setBadgeText",
-        &[&object(&[("text", &text.into())])],
-    )
-    .await?;
-    call(
-        "chrome.action.setBadgeBackgroundColor",
-        &[&object(&[("color", &color.into())])],
-    )
-    .await?;
-    call(
-        "chrome.action.setTitle",
-        &[&object(&[("title", &title.into())])],
-    )
-    .await?;
+    let api = if property(&quizpulse_chrome::namespace(), "action").is_object() {
+        ACTION
+    } else {
+        BROWSER_ACTION
+    };
+    call(api.text, &[&object(&[("text", &text.into())])]).await?;
+    call(api.color, &[&object(&[("color", &color.into())])]).await?;
+    call(api.title, &[&object(&[("title", &title.into())])]).await?;
     Ok(())
 }
 
@@ -92,11 +105,13 @@ pub async fn notification_clear(id: &str) -> Result<(), ChromeError> {
         .map(|_| ())
 }
 
-/// Whether the extension holds host access for the match `pattern`.
+/// Whether the extension holds host access for the match `pattern` (as this browser
+/// reads patterns: `quizpulse_chrome::platform`).
 pub async fn has_host_access(pattern: &str) -> Result<bool, ChromeError> {
+    let pattern = quizpulse_chrome::platform::current().pattern(pattern);
     let granted = call(
         "chrome.permissions.contains",
-        &[&object(&[("origins", &strings(&[pattern]))])],
+        &[&object(&[("origins", &strings(&[&pattern]))])],
     )
     .await?;
     Ok(granted.as_bool().unwrap_or(false))

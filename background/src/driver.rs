@@ -260,7 +260,10 @@ fn apply(input: Input) -> Option<Function> {
         Input::Online(online) => c.handle_online(online, now),
         Input::IdleActive => c.handle_idle_active(now),
         Input::NotificationClicked(id) => c.handle_notification_clicked(&id, now),
-        Input::NotificationClosed(id, by_user) => c.handle_notification_closed(&id, by_user, now),
+        Input::NotificationClosed(id, by_user) => {
+            let by_user = notifications::closed_by_user(by_user);
+            c.handle_notification_closed(&id, by_user, now)
+        }
         Input::SettingsWritten(json) => c.handle_settings_changed(&json, now),
     });
     reply
@@ -348,5 +351,5 @@ fn arm_timer() {
 
 /// Logs a failure of a browser call (never a token: errors name APIs, not values).
 pub fn log_error(message: &str) {
-    web_sys::console::error_1(&format!("QuizPulse: {message}").into());
+    quizpulse_chrome::console("console.error", &format!("QuizPulse: {message}"));
 }

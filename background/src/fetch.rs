@@ -2,11 +2,16 @@
 //! the worker's scope, where there is no `window`), with the bearer token and JSON
 //! body the core gives, aborted after [`TIME_LIMIT_MS`]. Any answer is a
 //! [`FetchResult::Response`], whatever its status; no answer is a
-//! [`FetchResult::NetworkError`].
+//! [`FetchResult::NetworkError`], said as the browser's error says itself
+//! (`TypeError: Failed to fetch`).
+//!
+//! gloo-net is the design's HTTP client: its typed `Request`/`Headers`/`Response`
+//! cost about 2.2 KB of gzip over calling `fetch` by name (measured, BENCHMARKS.md).
 
 use gloo_net::http::{Request, RequestBuilder};
 use quizpulse::cache::{FetchResult, ResponseHeaders};
 use quizpulse::client::{FetchRequest, Method};
+use quizpulse_chrome::i18n::{isolate, span, tr};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortController;
 
@@ -20,9 +25,9 @@ pub async fn perform(request: &FetchRequest) -> FetchResult {
     let controller = match AbortController::new() {
         Ok(c) => c,
         Err(err) => {
-            return network_error(&format!(
-                "cannot start a request: {}",
-                chrome::describe(&err)
+            return network_error(&tr(
+                "fetch_cannot_start",
+                &[isolate(&chrome::describe(&err))],
             ));
         }
     };
@@ -37,10 +42,9 @@ pub async fn perform(request: &FetchRequest) -> FetchResult {
     drop(abort);
     match result {
         Ok(result) => result,
-        Err(_) if timed_out => network_error(&format!(
-            "no answer from {} within {} s",
-            request.url,
-            TIME_LIMIT_MS / 1000.0
+        Err(_) if timed_out => network_error(&tr(
+            "fetch_timeout",
+            &[isolate(&request.url), span(TIME_LIMIT_MS as u64)],
         )),
         Err(message) => network_error(&message),
     }
@@ -50,6 +54,12 @@ fn network_error(message: &str) -> FetchResult {
     FetchResult::NetworkError {
         message: message.to_owned(),
     }
+}
+
+/// What a gloo-net error says: the browser's own error's `toString()` (`TypeError:
+/// Failed to fetch`).
+fn error_text(err: gloo_net::Error) -> String {
+    err.to_string()
 }
 
 async fn send(request: &FetchRequest, controller: &AbortController) -> Result<FetchResult, String> {
@@ -68,19 +78,19 @@ async fn send(request: &FetchRequest, controller: &AbortController) -> Result<Fe
             builder
                 .header("Content-Type", "application/json")
                 .body(body.as_str())
-                .map_err(|e| e.to_string())?
+                .map_err(error_text)?
                 .send()
                 .await
         }
         None => builder.send().await,
     };
-    let response = sent.map_err(|e| e.to_string())?;
+    let response = sent.map_err(error_text)?;
     let status = response.status();
     let headers = ResponseHeaders {
         date: response.headers().get("date"),
         retry_after: response.headers().get("retry-after"),
     };
-    let body = response.text().await.map_err(|e| e.to_string())?;
+    let body = response.text().await.map_err(error_text)?;
     Ok(FetchResult::Response {
         status,
         body,

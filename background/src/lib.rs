@@ -15,8 +15,9 @@
 //! which every page downloads too; the exports are documented here instead, and
 //! carry plain comments.
 //!
-//! - `workerStart()`: starts the worker. The loader calls it once, right after the
-//!   wasm module is instantiated and before any queued event. Not a
+//! - `workerStart(platform)`: starts the worker. The loader calls it once, right after
+//!   the wasm module is instantiated and before any queued event, with what it read of
+//!   `platform.json` (`null` when it could not; see `quizpulse_chrome::platform`). Not a
 //!   `#[wasm_bindgen(start)]`: the pages load the same module and must not run the
 //!   worker's start-up.
 //! - `handleMessage(message, sender)`: answers a `chrome.runtime.onMessage` message;
@@ -67,18 +68,19 @@ use wasm_bindgen::prelude::*;
 // `workerStart` (see the crate's doc: a doc comment here would be copied into the JS glue).
 #[doc(hidden)]
 #[wasm_bindgen(js_name = workerStart, skip_jsdoc)]
-pub fn worker_start() {
+pub fn worker_start(platform: JsValue) {
+    quizpulse_chrome::platform::set(&platform);
     // `self.location.href`, read in place (typed web-sys bindings would add three
     // shims to the glue for one log line).
     let location = chrome::property(&chrome::property(&js_sys::global(), "location"), "href")
         .as_string()
         .unwrap_or_else(|| "an unknown scope".into());
-    web_sys::console::info_1(
+    quizpulse_chrome::console(
+        "console.info",
         &format!(
             "QuizPulse background {} ready in {location}",
             messages::VERSION
-        )
-        .into(),
+        ),
     );
     // Every worker start is a moment to (re)connect, whatever event woke it.
     push(Input::Wake);

@@ -5,6 +5,7 @@ use quizpulse::small::VecMap;
 use std::cell::RefCell;
 
 use quizpulse::client::SNAPSHOT_KEY;
+use quizpulse::json::ToJson;
 use quizpulse::messages::{Page, PortRole, Sender, Snapshot};
 use quizpulse::subscriptions::TabId;
 use wasm_bindgen::prelude::*;
@@ -57,7 +58,7 @@ pub fn post(port: &Port, message: &JsValue) {
             "QuizPulse: a port closed before a message: {}",
             chrome::describe(&err)
         );
-        web_sys::console::debug_1(&text.into());
+        quizpulse_chrome::console("console.debug", &text);
     }
 }
 
@@ -111,10 +112,7 @@ pub async fn publish(
     to_popup: bool,
     to_storage: bool,
 ) -> Result<(), ChromeError> {
-    let json = serde_json::to_string(snapshot).map_err(|e| ChromeError {
-        api: "snapshot",
-        message: e.to_string(),
-    })?;
+    let json = snapshot.to_json_text();
     let popups = if to_popup {
         PORTS.with(|p| {
             p.borrow()
@@ -143,11 +141,6 @@ pub async fn publish(
 
 /// A snapshot as the `WorkerMessage` a command is answered with.
 pub fn state_message(snapshot: &Snapshot) -> JsValue {
-    match serde_json::to_string(snapshot) {
-        Ok(json) => chrome::json_text(&format!(r#"{{"type":"snapshot","snapshot":{json}}}"#)),
-        Err(err) => chrome::object(&[
-            ("type", &"error".into()),
-            ("message", &err.to_string().into()),
-        ]),
-    }
+    let json = snapshot.to_json_text();
+    chrome::json_text(&format!(r#"{{"type":"snapshot","snapshot":{json}}}"#))
 }

@@ -71,7 +71,10 @@ pub async fn sync() {
     }
 }
 
-async fn register(pattern: &str, granted: bool) -> Result<(), chrome::ChromeError> {
+async fn register(site: &str, granted: bool) -> Result<(), chrome::ChromeError> {
+    // As this browser reads match patterns (Firefox's have no port).
+    let pattern = quizpulse_chrome::platform::current().pattern(site);
+    let pattern = pattern.as_str();
     let registered = chrome::registered_scripts(SCRIPT_ID).await?;
     let current = registered.first();
     if granted && current.is_some_and(|m| m.len() == 1 && m[0] == pattern) {

@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 
 use js_sys::{Function, Promise, Reflect};
-use quizpulse_chrome::{ChromeError, invoke, property};
+use quizpulse_chrome::{ChromeError, call_method, invoke, property};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -92,15 +92,7 @@ async fn done(request: &JsValue, api: &'static str) -> Result<JsValue, ChromeErr
     out.map_err(|err| ChromeError::thrown(api, &err))
 }
 
-/// Calls `this[name](...args)`.
+/// Calls `this[name](...args)`; errors name the method.
 fn method(this: &JsValue, name: &'static str, args: &[&JsValue]) -> Result<JsValue, ChromeError> {
-    let function: Function = Reflect::get(this, &name.into())
-        .ok()
-        .and_then(|f| f.dyn_into().ok())
-        .ok_or_else(|| ChromeError {
-            api: name,
-            message: "not available here".into(),
-        })?;
-    let args: js_sys::Array = args.iter().copied().collect();
-    Reflect::apply(&function, this, &args).map_err(|err| ChromeError::thrown(name, &err))
+    call_method(name, this, name, args)
 }

@@ -5,6 +5,16 @@
 //! (`"chrome.alarms.create"`) instead of one wasm-bindgen import per API: each import
 //! is a shim of its own in the generated JS glue, and the generic call is a few
 //! `Reflect` calls. The typed wrappers stay in each adapter's own `chrome` module.
+//!
+//! Paths are written `chrome.…`; where the browser also has the `browser` namespace
+//! (Firefox), that is the one called: Firefox's `chrome` object in a Manifest V2
+//! add-on takes callbacks and returns no promise, its `browser` object returns
+//! promises, as Chrome's `chrome` does in Manifest V3. What a browser cannot do at
+//! all is data, in [`platform`].
+
+pub mod platform;
+
+pub mod i18n;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -68,6 +78,15 @@ pub struct ChromeError {
 }
 
 impl ChromeError {
+    /// What went wrong, for people, in their language (the API's name and the
+    /// browser's own words stay as they are).
+    pub fn words(&self) -> String {
+        i18n::tr(
+            "error_api_failed",
+            &[i18n::isolate(self.api), i18n::isolate(&self.message)],
+        )
+    }
+
     /// The error of `api` for a thrown or rejected JS value.
     pub fn thrown(api: &'static str, err: &JsValue) -> ChromeError {
         ChromeError {
@@ -89,7 +108,8 @@ pub fn describe(err: &JsValue) -> String {
 
 /// Calls the function at `path` (dotted, from the global scope: `"chrome.tabs.query"`,
 /// `"navigator.clipboard.writeText"`) on the object that holds it, with `args`, and
-/// returns what it returned. A missing API or a throw is an error naming `path`.
+/// returns what it returned. A missing API or a throw is an error naming `path`. The
+/// first step `chrome` is the extension namespace ([`namespace`]).
 pub fn invoke(path: &'static str, args: &[&JsValue]) -> Result<JsValue, ChromeError> {
     let fail = |err: JsValue| ChromeError::thrown(path, &err);
     let missing = || ChromeError {
@@ -99,17 +119,55 @@ pub fn invoke(path: &'static str, args: &[&JsValue]) -> Result<JsValue, ChromeEr
     let (holder, method) = path.rsplit_once('.').unwrap_or(("", path));
     let mut this: JsValue = js_sys::global().into();
     for name in holder.split('.').filter(|name| !name.is_empty()) {
-        this = Reflect::get(&this, &JsValue::from_str(name)).map_err(fail)?;
+        this = if name == "chrome" {
+            namespace()
+        } else {
+            Reflect::get(&this, &JsValue::from_str(name)).map_err(fail)?
+        };
         if !this.is_object() {
             return Err(missing());
         }
     }
-    let function: Function = Reflect::get(&this, &JsValue::from_str(method))
-        .map_err(fail)?
+    call_method(path, &this, method, args)
+}
+
+/// Calls method `name` of `this` with `args` (`response.text()`, `headers.get(name)`)
+/// and returns what it returned; errors name `api`.
+pub fn call_method(
+    api: &'static str,
+    this: &JsValue,
+    name: &str,
+    args: &[&JsValue],
+) -> Result<JsValue, ChromeError> {
+    let function: Function = Reflect::get(this, &JsValue::from_str(name))
+        .map_err(|err| ChromeError::thrown(api, &err))?
         .dyn_into()
-        .map_err(|_| missing())?;
+        .map_err(|_| ChromeError {
+            api,
+            message: "not available here".into(),
+        })?;
     let args: Array = args.iter().copied().collect();
-    Reflect::apply(&function, &this, &args).map_err(fail)
+    Reflect::apply(&function, this, &args).map_err(|err| ChromeError::thrown(api, &err))
+}
+
+/// Writes `text` to the console at `level` (`"console.error"`, `"console.warn"`,
+/// `"console.info"`, `"console.debug"`), through [`invoke`] like every other browser
+/// call (typed console bindings would add a JS shim per level).
+pub fn console(level: &'static str, text: &str) {
+    // A console that cannot be written to has nobody to tell.
+    let _ = invoke(level, &[&JsValue::from_str(text)]);
+}
+
+/// The extension API namespace: `browser` where it exists (Firefox: promises in every
+/// manifest version), else `chrome`.
+pub fn namespace() -> JsValue {
+    let global: JsValue = js_sys::global().into();
+    let browser = property(&global, "browser");
+    if browser.is_object() {
+        browser
+    } else {
+        property(&global, "chrome")
+    }
 }
 
 /// Waits for what an [`invoke`] of `api` returned (a promise, or a plain value).

@@ -1,8 +1,10 @@
 //! The few `chrome.*` extension APIs the pages use, as typed async functions.
 
 use js_sys::Reflect;
-use quizpulse::json::Json;
+use quizpulse::json::{Json, ToJson};
 use quizpulse::messages::{Command, WorkerMessage};
+use quizpulse::text::k;
+use quizpulse_chrome::i18n::isolate;
 use quizpulse_chrome::{describe, invoke, object, settle, strings};
 
 use crate::model::Stored;
@@ -55,6 +57,18 @@ pub enum ChromeError {
     },
 }
 
+impl ChromeError {
+    /// What went wrong, for people, in their language: the API's name and the
+    /// browser's own words stay as they are.
+    pub fn words(&self) -> String {
+        let (key, api, message) = match self {
+            ChromeError::Api { api, message } => (k("error_api_failed"), api, message),
+            ChromeError::Data { api, message } => (k("error_api_data"), api, message),
+        };
+        quizpulse_chrome::i18n::tr(key, &[isolate(api), isolate(message)])
+    }
+}
+
 impl From<quizpulse_chrome::ChromeError> for ChromeError {
     fn from(err: quizpulse_chrome::ChromeError) -> ChromeError {
         ChromeError::Api {
@@ -86,11 +100,8 @@ fn json_text(api: &'static str, value: &JsValue) -> Result<String, ChromeError> 
     Ok(stored(api, value)?.map_or_else(|| "null".to_owned(), |s| s.json().to_owned()))
 }
 
-fn to_js<T: serde::Serialize>(api: &'static str, value: &T) -> Result<JsValue, ChromeError> {
-    let text = serde_json::to_string(value).map_err(|e| ChromeError::Data {
-        api,
-        message: e.to_string(),
-    })?;
+fn to_js<T: ToJson>(api: &'static str, value: &T) -> Result<JsValue, ChromeError> {
+    let text = value.to_json_text();
     js_sys::JSON::parse(&text).map_err(|e| ChromeError::Data {
         api,
         message: describe(&e),
@@ -166,9 +177,11 @@ pub async fn send_message(command: &Command) -> Result<WorkerMessage, ChromeErro
         .map_err(|message| ChromeError::Data { api: API, message })
 }
 
-/// The origins object `chrome.permissions` takes: `{origins: [pattern]}`.
+/// The origins object `chrome.permissions` takes: `{origins: [pattern]}`, the pattern as
+/// this browser reads match patterns (`quizpulse_chrome::platform`).
 fn origins(pattern: &str) -> JsValue {
-    object(&[("origins", &strings(&[pattern]))])
+    let pattern = quizpulse_chrome::platform::current().pattern(pattern);
+    object(&[("origins", &strings(&[&pattern]))])
 }
 
 /// Whether the extension holds host access for a match pattern (`https://host/*`).

@@ -4,6 +4,7 @@
 
 use quizpulse::Timestamp;
 use quizpulse::messages::{Command, Page, Snapshot, WorkerMessage};
+use quizpulse_chrome::i18n::{isolate, t, tr};
 use sycamore::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -108,14 +109,16 @@ impl Live {
                     self.send(Command::Hello);
                 }
             }
-            Err(err) => self.problem.set(Some(err.to_string())),
+            Err(err) => self.problem.set(Some(err.words())),
         }
     }
 
     fn receive(self, value: JsValue) {
         let message = chrome::message_text(&value)
-            .map_err(|e| e.to_string())
-            .and_then(|text| read_worker_message(&text));
+            .map_err(|e| e.words())
+            .and_then(|text| {
+                read_worker_message(&text).map_err(|e| tr("worker_unreadable", &[isolate(&e)]))
+            });
         match message {
             Ok(WorkerMessage::Snapshot { snapshot }) => {
                 SHIFT.set(snapshot.clock_shift_ms);
@@ -130,9 +133,7 @@ impl Live {
             }
             Ok(WorkerMessage::Pong { .. }) => {}
             Ok(WorkerMessage::Error { message }) => self.problem.set(Some(message)),
-            Err(err) => self
-                .problem
-                .set(Some(format!("the worker sent something unreadable: {err}"))),
+            Err(err) => self.problem.set(Some(err)),
         }
     }
 
@@ -145,8 +146,8 @@ impl Live {
     /// Sends a command to the worker; a failure shows as [`Live::problem`].
     pub fn send(self, command: Command) {
         let sent = self.port.with(|port| match port {
-            Some(port) => chrome::post(port, &command).map_err(|e| e.to_string()),
-            None => Err("the background worker is not connected; try again in a moment".into()),
+            Some(port) => chrome::post(port, &command).map_err(|e| e.words()),
+            None => Err(t("worker_not_connected")),
         });
         if let Err(err) = sent {
             self.problem.set(Some(err));
@@ -175,5 +176,5 @@ fn set_if_changed(signal: Signal<bool>, value: bool) {
 }
 
 fn warn(text: &str) {
-    web_sys::console::warn_1(&format!("QuizPulse: {text}").into());
+    quizpulse_chrome::console("console.warn", &format!("QuizPulse: {text}"));
 }

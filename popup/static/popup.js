@@ -5,4 +5,9 @@
 import init, { popupMain } from './wasm/quizpulse.js';
 
 await init({ module_or_path: globalThis.quizpulseWasm ?? new URL('./wasm/quizpulse_bg.wasm', import.meta.url) });
-popupMain(document.getElementById('app'), await globalThis.quizpulseCache, globalThis.quizpulsePlace);
+popupMain(
+  document.getElementById('app'),
+  await globalThis.quizpulseCache,
+  globalThis.quizpulsePlace,
+  await globalThis.quizpulsePlatform,
+);

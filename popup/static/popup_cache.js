@@ -5,11 +5,14 @@
 // - the wasm's compilation, as soon as its bytes arrive (the preload in popup.html);
 // - the popup's own place (localStorage under UiState::KEY): the page's first touch of
 //   localStorage opens it, which costs milliseconds better spent while files load.
-// popup.js hands all three to the wasm.
-globalThis.quizpulseCache = chrome.storage.session
+// - platform.json: what this browser can do (one per package).
+// popup.js hands them to the wasm.
+// Firefox: `chrome` gives no promises in Manifest V2, `browser` does.
+globalThis.quizpulseCache = (globalThis.browser ?? chrome).storage.session
   .get('quizpulse.snapshot')
   .catch((error) => ({ error: String(error?.message ?? error) }));
 globalThis.quizpulseWasm = WebAssembly.compileStreaming(fetch('wasm/quizpulse_bg.wasm'));
+globalThis.quizpulsePlatform = fetch('platform.json').then((r) => r.json()).catch(() => null);
 // Not awaited until popup.js: a failure is reported there, by the wasm's init.
 globalThis.quizpulseWasm.catch(() => {});
 try {

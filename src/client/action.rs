@@ -45,6 +45,11 @@ pub struct RetryPlan {
     pub next_at: Option<Timestamp>,
 }
 crate::from_json_struct!(RetryPlan default { attempt, slow_n, next_at });
+crate::to_json_struct!(RetryPlan {
+    attempt,
+    slow_n,
+    next_at
+});
 
 /// What is stored under [`PersistKey::Outage`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +62,7 @@ pub struct Outage {
 }
 
 crate::from_json_struct!(Outage default { since, notified });
+crate::to_json_struct!(Outage { since, notified });
 
 /// Which `chrome.storage` area a key lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,7 +123,7 @@ pub struct AuthRecord {
     /// The username given at sign-in.
     pub username: Option<String>,
     /// Why the sign-in was refused, when it was (the state survives restarts).
-    pub failed: Option<String>,
+    pub failed: Option<Text>,
     /// The refresh token (by its `exp` claim) already warned about (warn once).
     pub warned_expiry: Option<Timestamp>,
     /// When the access token was received (the adapter's clock).
@@ -133,6 +139,17 @@ pub struct AuthRecord {
 }
 
 crate::from_json_struct!(AuthRecord default {
+    tokens,
+    username,
+    failed,
+    warned_expiry,
+    access_received,
+    refresh_received,
+    refresh_not_before,
+    server,
+    socket
+});
+crate::to_json_struct!(AuthRecord {
     tokens,
     username,
     failed,

@@ -19,7 +19,7 @@ impl Client {
         let validated = match candidate.validated() {
             Ok(s) => s,
             Err(e) => {
-                self.sign_in = SignInStatus::Failed(e.to_string());
+                self.sign_in = SignInStatus::Failed(e.text());
                 return;
             }
         };
@@ -31,11 +31,11 @@ impl Client {
         }
         self.settings = validated;
         self.persist_json(PersistKey::Settings, &self.settings.clone());
-        let body = serde_json::to_string(&TokenRequest {
+        let body = TokenRequest {
             username: username.clone(),
             password,
-        })
-        .unwrap_or_default();
+        }
+        .to_json_text();
         self.pending_username = Some(username);
         self.sign_in = SignInStatus::InProgress;
         self.request(
@@ -71,14 +71,16 @@ impl Client {
                     self.slow_n = 0;
                     self.auth_retry_used = false;
                     let who = username.unwrap_or_default();
-                    self.notifier
-                        .toast(format!("Signed in as {who}"), ToastLevel::Success, now);
+                    self.notifier.toast(
+                        Text::new("toast_signed_in").plain(who),
+                        ToastLevel::Success,
+                        now,
+                    );
                     self.after_sign_in(now, true);
                 }
                 Err(e) => {
-                    self.sign_in = SignInStatus::Failed(format!(
-                        "The server's answer was not a token pair ({e})."
-                    ));
+                    self.sign_in =
+                        SignInStatus::Failed(Text::new("signin_bad_answer").plain(e.to_string()));
                 }
             },
             FetchResult::Response {
@@ -86,21 +88,20 @@ impl Client {
             } => {
                 let detail = ApiError::message_from(&body);
                 self.sign_in = SignInStatus::Failed(if detail.is_empty() {
-                    "Wrong username or password.".into()
+                    Text::new("signin_wrong")
                 } else {
-                    format!("Wrong username or password ({detail}).")
+                    Text::new("signin_wrong_detail").plain(detail)
                 });
             }
             FetchResult::Response { status, body, .. } => {
-                self.sign_in = SignInStatus::Failed(format!(
-                    "Sign-in failed: {}.",
-                    ApiError::describe_status(status, &body)
-                ));
+                self.sign_in = SignInStatus::Failed(
+                    Text::new("signin_failed").text(ApiError::describe_status(status, &body)),
+                );
             }
             FetchResult::NetworkError { message } => {
-                self.sign_in = SignInStatus::Failed(format!(
-                    "Cannot reach {server} ({message}). Check the server URL and that QuizPulse may access it."
-                ));
+                self.sign_in = SignInStatus::Failed(
+                    Text::new("signin_unreachable").plain(server).plain(message),
+                );
             }
         }
     }
@@ -157,7 +158,7 @@ impl Client {
         let validated = match settings.validated() {
             Ok(s) => s,
             Err(e) => {
-                self.settings_error = Some(e.to_string());
+                self.settings_error = Some(e);
                 return;
             }
         };
@@ -172,11 +173,8 @@ impl Client {
             // settings to another server or socket host.
             if self.auth.is_some() {
                 self.sign_out(now, "server changed");
-                self.notifier.toast(
-                    "Server changed: sign in to the new one.".into(),
-                    ToastLevel::Info,
-                    now,
-                );
+                self.notifier
+                    .toast(Text::new("toast_server_changed"), ToastLevel::Info, now);
             }
         } else if old.socket_base() != self.settings.socket_base() && self.wanted_socket().is_some()
         {
@@ -225,13 +223,11 @@ impl Client {
             return;
         }
         auth.warned_expiry = auth.refresh_exp_claim;
-        let left = human_duration(exp.saturating_since(now));
+        let left = exp.saturating_since(now);
         self.persist_auth();
         self.alert(
             Alert::Account {
-                message: format!(
-                    "Your sign-in expires in {left}. Sign in again to stay connected."
-                ),
+                message: Text::new("notify_expiry").span(left),
             },
             now,
         );
@@ -254,10 +250,10 @@ impl Client {
             }
             return;
         }
-        let body = serde_json::to_string(&RefreshRequest {
+        let body = RefreshRequest {
             refresh: auth.tokens.refresh.clone(),
-        })
-        .unwrap_or_default();
+        }
+        .to_json_text();
         self.timers.stop(Timer::TokenRefresh);
         self.gate.started(now);
         let id = self.request(
@@ -298,7 +294,11 @@ impl Client {
                         self.connect(now, false);
                     }
                 }
-                Err(e) => self.refresh_failed(format!("unreadable answer ({e})"), None, now),
+                Err(e) => self.refresh_failed(
+                    Text::new("log_unreadable_answer").plain(e.to_string()),
+                    None,
+                    now,
+                ),
             },
             FetchResult::Response {
                 status: 400 | 401,
@@ -309,10 +309,10 @@ impl Client {
                 self.log(
                     now,
                     ConnEvent::RefreshFailed {
-                        message: format!("refused: {detail}"),
+                        message: Text::new("log_refused").plain(detail),
                     },
                 );
-                self.auth_failed(now, "your sign-in has expired or was revoked.".into());
+                self.auth_failed(now, Text::new("auth_expired"));
             }
             FetchResult::Response {
                 status,
@@ -324,7 +324,9 @@ impl Client {
                     .flatten();
                 self.refresh_failed(ApiError::describe_status(status, &body), wait, now)
             }
-            FetchResult::NetworkError { message } => self.refresh_failed(message, None, now),
+            FetchResult::NetworkError { message } => {
+                self.refresh_failed(Text::plain_text(message), None, now)
+            }
         }
     }
 
@@ -357,7 +359,7 @@ impl Client {
     /// opens; reads that wait for the token keep waiting and say why.
     pub(super) fn refresh_failed(
         &mut self,
-        message: String,
+        message: Text,
         retry_after: Option<Duration>,
         now: Timestamp,
     ) {
@@ -379,7 +381,7 @@ impl Client {
         }
         self.persist_auth();
         self.cache
-            .token_failed(&format!("Cannot refresh the sign-in ({message})."));
+            .token_failed(&Text::new("query_refresh_failed").text(message));
         if self.phase == Phase::AwaitingToken {
             self.connection_failed(Failure::Normal, now);
         }

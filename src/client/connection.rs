@@ -151,10 +151,10 @@ impl Client {
     }
 
     /// The sign-in is refused: stop everything until the user signs in again, and say so.
-    pub(super) fn auth_failed(&mut self, now: Timestamp, reason: String) {
+    pub(super) fn auth_failed(&mut self, now: Timestamp, reason: Text) {
         self.close_socket(CLOSE_NORMAL, "sign-in refused", now);
         self.timers = TimerTable::default();
-        self.cache.token_failed("Sign in again to load this.");
+        self.cache.token_failed(&Text::new("query_sign_in_again"));
         self.cache.cancel_all();
         self.requests.retain(|_, p| *p == RequestPurpose::SignIn);
         let record = AuthRecord {
@@ -172,7 +172,7 @@ impl Client {
         self.end_outage();
         self.alert(
             Alert::Account {
-                message: format!("Sign-in needed: {reason}"),
+                message: Text::new("conn_auth_failed").text(reason),
             },
             now,
         );
@@ -195,7 +195,7 @@ impl Client {
                         test.set(
                             TestCheck::Socket,
                             StepStatus::Failed,
-                            "the socket did not open within 15 s".into(),
+                            Text::new("step_socket_timeout").span(self.config.connect_timeout),
                         );
                     }
                     self.connection_failed(Failure::Normal, now);
@@ -249,11 +249,8 @@ impl Client {
             self.outage.since = Some(now);
             self.persist_outage();
         }
-        self.notifier.toast(
-            "Connection lost: reconnecting…".into(),
-            ToastLevel::Warning,
-            now,
-        );
+        self.notifier
+            .toast(Text::new("toast_connection_lost"), ToastLevel::Warning, now);
     }
 
     /// The quick retries are spent: the connection stays lost. A browser notification
@@ -265,10 +262,9 @@ impl Client {
             let server = self.settings.api_base().to_owned();
             let alert = Alert::Connection {
                 lost: true,
-                message: format!(
-                    "Cannot reach {server} (lost {} ago); QuizPulse keeps trying in the background.",
-                    human_duration(now.saturating_since(since))
-                ),
+                message: Text::new("notify_connection_lost")
+                    .plain(server)
+                    .ago(now.saturating_since(since)),
             };
             if let Some(n) = self.with_alert_context(|n, ctx| n.notice(alert, ctx, now)) {
                 self.outage.notified = true;
@@ -284,16 +280,16 @@ impl Client {
         let Some(since) = self.outage.since else {
             return;
         };
-        let away = human_duration(now.saturating_since(since));
+        let away = now.saturating_since(since);
         self.notifier.toast(
-            format!("Connection back: live again after {away}"),
+            Text::new("toast_connection_back").span(away),
             ToastLevel::Success,
             now,
         );
         if self.outage.notified {
             let alert = Alert::Connection {
                 lost: false,
-                message: format!("Live again after {away} without a connection."),
+                message: Text::new("notify_connection_back").span(away),
             };
             if let Some(n) = self.with_alert_context(|n, ctx| n.notice(alert, ctx, now)) {
                 self.actions.push_back(Action::Notify(n));

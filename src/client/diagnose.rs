@@ -16,9 +16,8 @@ impl TestRun {
                 .into_iter()
                 .map(|check| TestStep {
                     check,
-                    name: check.name().into(),
                     status: StepStatus::Waiting,
-                    detail: String::new(),
+                    detail: None,
                 })
                 .collect(),
         }
@@ -38,11 +37,11 @@ impl TestRun {
     }
 
     /// Records `check`'s outcome: a pass starts the next check, a failure skips the rest.
-    pub(super) fn set(&mut self, check: TestCheck, status: StepStatus, detail: String) {
+    pub(super) fn set(&mut self, check: TestCheck, status: StepStatus, detail: Text) {
         for s in &mut self.steps {
             if s.check == check {
                 s.status = status;
-                s.detail.clone_from(&detail);
+                s.detail = Some(detail.clone());
             } else if s.check > check {
                 if status == StepStatus::Failed {
                     s.status = StepStatus::Skipped;
@@ -63,13 +62,15 @@ impl Client {
                 test.set(
                     TestCheck::ServerUrl,
                     StepStatus::Passed,
-                    format!("REST at {}, socket at {}", s.api_base(), s.socket_base()),
+                    Text::new("step_urls")
+                        .plain(s.api_base())
+                        .plain(s.socket_base()),
                 );
                 self.actions.push_back(Action::CheckHostAccess {
                     pattern: s.host_permission_pattern(),
                 });
             }
-            Err(e) => test.set(TestCheck::ServerUrl, StepStatus::Failed, e.to_string()),
+            Err(e) => test.set(TestCheck::ServerUrl, StepStatus::Failed, e.text()),
         }
         self.test = Some(test);
     }
@@ -83,7 +84,11 @@ impl Client {
             return;
         }
         match &self.auth {
-            None => test.set(TestCheck::Token, StepStatus::Failed, "not signed in".into()),
+            None => test.set(
+                TestCheck::Token,
+                StepStatus::Failed,
+                Text::new("step_not_signed_in"),
+            ),
             Some(auth) => {
                 let bearer = auth.tokens.access.clone();
                 self.request(
@@ -107,35 +112,34 @@ impl Client {
         }
         let path = QueryKey::MyPerformance.path(1);
         let (status, detail) = match result {
-            FetchResult::Response { status: 200, .. } => (
-                StepStatus::Passed,
-                "the server accepts the token".to_owned(),
-            ),
+            FetchResult::Response { status: 200, .. } => {
+                (StepStatus::Passed, Text::new("step_token_ok"))
+            }
             FetchResult::Response {
                 status: 401, body, ..
             } => (
                 StepStatus::Failed,
-                format!(
-                    "the server refuses the token ({}); sign in again",
-                    ApiError::message_from(&body)
-                ),
+                Text::new("step_token_refused").plain(ApiError::message_from(&body)),
             ),
             FetchResult::Response { status, body, .. } => (
                 StepStatus::Failed,
-                format!("{} from {path}", ApiError::describe_status(status, &body)),
+                Text::new("step_http")
+                    .text(ApiError::describe_status(status, &body))
+                    .plain(path),
             ),
             FetchResult::NetworkError { message } => (
                 StepStatus::Failed,
-                format!("no answer from the server ({message})"),
+                Text::new("step_no_answer").plain(message),
             ),
         };
         test.set(TestCheck::Token, status, detail);
         if test.is_running(TestCheck::Socket) {
             if let Phase::Open { since, .. } = self.phase {
+                let since = self.clock.adapter_time(since);
                 test.set(
                     TestCheck::Socket,
                     StepStatus::Passed,
-                    format!("live since {since}"),
+                    Text::new("step_live_since").at(since),
                 );
             } else {
                 // Reports when the socket opens or closes (or the connect times out).

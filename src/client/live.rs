@@ -150,7 +150,7 @@ impl Client {
                 );
                 let title = self.quiz_title(&quiz);
                 self.notifier.toast(
-                    format!("The server did not confirm following {title}; updates for it may be missing."),
+                    Text::new("toast_unconfirmed").plain(title),
                     ToastLevel::Warning,
                     now,
                 );
@@ -272,7 +272,7 @@ impl Client {
                     {
                         let title = self.quiz_title(&quiz_id);
                         self.notifier.toast(
-                            format!("Following {title}: the server confirmed it"),
+                            Text::new("toast_confirmed").plain(title),
                             ToastLevel::Success,
                             now,
                         );
@@ -290,10 +290,7 @@ impl Client {
                 self.live.ping_out = None;
                 if !self.ping_unsupported {
                     self.ping_unsupported = true;
-                    self.note(
-                        now,
-                        "the server answers ping with an error: it does not support ping; keepalive goes on without expecting pong".into(),
-                    );
+                    self.note(now, Text::new("log_ping_unsupported"));
                 }
             }
             ServerMessage::Error { message } => {
@@ -310,7 +307,7 @@ impl Client {
                     },
                 );
                 self.notifier.toast(
-                    format!("The server said: {message}"),
+                    Text::new("toast_server_said").plain(message),
                     ToastLevel::Warning,
                     now,
                 );

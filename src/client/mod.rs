@@ -25,8 +25,8 @@ use crate::backoff::Backoff;
 use crate::badge::{Badge, BadgeInput, badge};
 use crate::cache::{Cache, CacheTiming, Completion, FetchReason, FetchResult, QueryData, QueryKey};
 use crate::conn::ConnState;
-use crate::events::{ConnEvent, EventLog, LogEntry, close_code_meaning};
-use crate::json::FromJson;
+use crate::events::{ConnEvent, EventLog, LogEntry, close_text};
+use crate::json::{FromJson, ToJson};
 use crate::jwt::decode_claims;
 use crate::messages::{
     Account, Command, Page, QueryView, QuizRow, SignInStatus, Snapshot, StepStatus,
@@ -35,9 +35,10 @@ use crate::messages::{
 use crate::moves;
 use crate::notify::{Alert, AlertContext, MUTE_SPAN, Notification, Notifier, ToastLevel};
 use crate::rng::Rng;
-use crate::settings::Settings;
+use crate::settings::{Settings, SettingsError};
 use crate::subscriptions::{FollowState, SubChange, Subscriptions, TabId};
-use crate::time::{Timestamp, human_duration};
+use crate::text::Text;
+use crate::time::Timestamp;
 use crate::wire::{
     ApiError, ClientMessage, Entry, Performance, QuizId, RefreshRequest, RefreshResponse,
     ServerFrame, ServerMessage, SubjectId, TokenPair, TokenRequest, UserId,
@@ -124,7 +125,7 @@ enum Phase {
     /// Transient: the socket just went away and no plan is made yet.
     Idle,
     SignedOut,
-    AuthFailed(String),
+    AuthFailed(Text),
     Offline,
     /// Wants to connect once a fresh access token arrives.
     AwaitingToken,
@@ -188,7 +189,7 @@ pub struct Client {
     clock: Clock,
     rng: Rng,
     settings: Settings,
-    settings_error: Option<String>,
+    settings_error: Option<SettingsError>,
     auth: Option<Auth>,
     phase: Phase,
     online: bool,
@@ -426,14 +427,11 @@ impl Client {
         let stored = info.stored.values;
         if let Some(json) = stored.get(&PersistKey::Settings) {
             match <Settings as FromJson>::from_json_text(json)
-                .map_err(|e| e.to_string())
-                .and_then(|s| s.validated().map_err(|e| e.to_string()))
+                .map_err(|e| Text::plain_text(e.to_string()))
+                .and_then(|s| s.validated().map_err(|e| e.text()))
             {
                 Ok(s) => self.settings = s,
-                Err(e) => self.note(
-                    now,
-                    format!("stored settings unreadable, defaults used ({e})"),
-                ),
+                Err(why) => self.note(now, Text::new("log_stored_settings_unreadable").text(why)),
             }
         }
         if let Some(json) = stored.get(&PersistKey::Follows) {
@@ -442,7 +440,10 @@ impl Client {
                     self.persisted_follows = Some(f.clone());
                     self.subs = Subscriptions::from_state(f);
                 }
-                Err(e) => self.note(now, format!("stored follows unreadable ({e})")),
+                Err(e) => self.note(
+                    now,
+                    Text::new("log_stored_follows_unreadable").plain(e.to_string()),
+                ),
             }
         }
         // Stored times are the adapter's clock of an earlier life; a clock that went back
@@ -479,14 +480,17 @@ impl Client {
             self.events = log;
             self.persisted_log_len = Some(self.events.total());
         }
-        self.note(now, "service worker started".into());
+        self.note(now, Text::new("log_worker_started"));
         let record = match stored
             .get(&PersistKey::Auth)
             .map(|j| <AuthRecord as FromJson>::from_json_text(j))
         {
             Some(Ok(r)) => r,
             Some(Err(e)) => {
-                self.note(now, format!("stored sign-in unreadable ({e})"));
+                self.note(
+                    now,
+                    Text::new("log_stored_signin_unreadable").plain(e.to_string()),
+                );
                 AuthRecord::default()
             }
             None => AuthRecord::default(),
@@ -504,10 +508,7 @@ impl Client {
         if bound_elsewhere {
             // The settings changed while the worker slept: the tokens stay with the
             // server that issued them.
-            self.note(
-                now,
-                "signed out: the settings point to another server than the sign-in's".into(),
-            );
+            self.note(now, Text::new("log_signed_out_other_server"));
             self.persist_json(PersistKey::Auth, &AuthRecord::default());
         } else if let Some(tokens) = record.tokens {
             // Receipt times from an earlier life, never in the future (a clock that
@@ -578,7 +579,7 @@ impl Client {
             Command::RetryNow => {
                 if matches!(self.phase, Phase::AuthFailed(_) | Phase::SignedOut) {
                     self.notifier
-                        .toast("Sign in first.".into(), ToastLevel::Warning, now);
+                        .toast(Text::new("toast_sign_in_first"), ToastLevel::Warning, now);
                 } else {
                     self.retry_now(now, true);
                 }
@@ -657,12 +658,10 @@ impl Client {
             Err(e) => {
                 self.note(
                     now,
-                    format!(
-                        "settings written elsewhere are unreadable, kept the current ones ({e})"
-                    ),
+                    Text::new("log_settings_elsewhere_unreadable").plain(e.to_string()),
                 );
-                self.settings_error = Some(format!(
-                    "The stored settings cannot be read ({e}); saving replaces them."
+                self.settings_error = Some(SettingsError::ServerUrl(
+                    Text::new("settings_unreadable").plain(e.to_string()),
                 ));
             }
         }
@@ -700,7 +699,7 @@ impl Client {
             test.set(
                 TestCheck::Socket,
                 StepStatus::Passed,
-                format!("connected to {}", self.settings.socket_base()),
+                Text::new("step_connected").plain(self.settings.socket_base()),
             );
         }
         self.finish(now);
@@ -794,17 +793,16 @@ impl Client {
             test.set(
                 TestCheck::Socket,
                 StepStatus::Failed,
-                format!("closed with code {code} ({})", close_code_meaning(code)),
+                Text::new("step_closed")
+                    .plain(code.to_string())
+                    .text(close_text(code)),
             );
         }
         match code {
-            4003 => self.auth_failed(
-                now,
-                "the server refused this account (close 4003). Sign in again.".into(),
-            ),
+            4003 => self.auth_failed(now, Text::new("auth_refused_4003")),
             4001 => {
                 if self.auth_retry_used {
-                    self.auth_failed(now, "the server rejected the token again right after a refresh (close 4001). Sign in again.".into());
+                    self.auth_failed(now, Text::new("auth_rejected_4001"));
                 } else {
                     self.auth_retry_used = true;
                     self.phase = Phase::AwaitingToken;
@@ -975,14 +973,14 @@ impl Client {
                 test.set(
                     TestCheck::HostAccess,
                     StepStatus::Passed,
-                    format!("may access {origin}"),
+                    Text::new("step_may_access").plain(origin),
                 );
             } else {
                 test.set(
-                        TestCheck::HostAccess,
-                        StepStatus::Failed,
-                        format!("QuizPulse may not access {origin}: grant access when signing in or in the options page"),
-                    );
+                    TestCheck::HostAccess,
+                    StepStatus::Failed,
+                    Text::new("step_no_access").plain(origin),
+                );
             }
         }
         if granted {

@@ -119,7 +119,7 @@ impl Client {
                     let changes = self.subs.follow(q);
                     self.apply_sub_changes(changes, now);
                     self.notifier.toast(
-                        format!("New quiz {title}: now following it"),
+                        Text::new("toast_new_quiz").plain(title),
                         ToastLevel::Info,
                         now,
                     );

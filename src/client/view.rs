@@ -27,7 +27,7 @@ pub(super) struct Published {
 
 impl Client {
     /// Logs a free-form line.
-    pub(super) fn note(&mut self, now: Timestamp, message: String) {
+    pub(super) fn note(&mut self, now: Timestamp, message: Text) {
         self.log(now, ConnEvent::Note { message });
     }
 
@@ -37,10 +37,9 @@ impl Client {
     }
 
     /// Asks the adapter to store `value` under `key`.
-    pub(super) fn persist_json<T: Serialize>(&mut self, key: PersistKey, value: &T) {
-        if let Ok(json) = serde_json::to_string(value) {
-            self.actions.push_back(Action::Persist { key, json });
-        }
+    pub(super) fn persist_json<T: ToJson>(&mut self, key: PersistKey, value: &T) {
+        let json = value.to_json_text();
+        self.actions.push_back(Action::Persist { key, json });
     }
 
     /// Stores the tokens and sign-in state.
@@ -326,7 +325,6 @@ impl Client {
         Snapshot {
             generated_at: now,
             clock_shift_ms: self.clock.shift_ms(),
-            connection_text: state.describe(now),
             badge: badge(BadgeInput {
                 state: &state,
                 unread: self.notifier.unread(),
@@ -349,7 +347,6 @@ impl Client {
             unread: self.notifier.unread(),
             muted_until: self.notifier.muted_until(now),
             events: self.events.entries().cloned().collect(),
-            events_text: self.events.to_text(),
             settings: self.settings.clone(),
             settings_error: self.settings_error.clone(),
             test: self.test.as_ref().map(|t| t.steps.clone()),

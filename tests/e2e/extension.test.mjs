@@ -126,7 +126,7 @@ describe('the extension', () => {
     await fieldShows('http://127.0.0.1:8000');
     assert.equal(await page.getByTestId('granted-hosts').textContent(), '127.0.0.1, localhost');
     await page.getByTestId('server-access').getByText('access granted').waitFor({ timeout: 5_000 });
-    assert.equal(await page.getByTestId('server-access').textContent(), 'Your server, http://127.0.0.1:8000/*: access granted.');
+    assert.equal(await page.getByTestId('server-access').textContent(), 'Your server: http://127.0.0.1:8000/* access granted');
 
     // Stored settings are the core's JSON text; fields the page does not edit survive a save.
     await page.evaluate((key) => chrome.storage.local.set({ [key]: JSON.stringify({ server_url: 'http://localhost:8000', board_limit: 25 }) }), KEY);

@@ -34,7 +34,7 @@ describe('the options page', () => {
       const steps = page.getByRole('list', { name: 'Test steps' });
       await steps.getByText('Host access').waitFor();
       assert.match(await steps.getByRole('listitem').nth(0).textContent(), /Server URL: passed/);
-      assert.match(await steps.getByRole('listitem').nth(1).textContent(), /Host access: failed.*may not reach/);
+      assert.match(await steps.getByRole('listitem').nth(1).textContent(), /Host access: failed.*may not access/);
       assert.match(await steps.getByRole('listitem').nth(2).textContent(), /Sign-in token: skipped/);
       await page.getByRole('button', { name: 'Test connection' }).waitFor();
       await page.getByRole('button', { name: 'Sign out' }).waitFor();

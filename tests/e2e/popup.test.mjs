@@ -67,7 +67,7 @@ describe('the popup', () => {
       const { page, errors } = await openPopup(ext, snapshot(), { dark });
       await page.getByRole('status', { name: 'Connection: connected' }).waitFor();
       await page.getByTestId('cached').waitFor();
-      await page.getByTestId('updated').getByText(/^updated \d+ s ago$/).waitFor();
+      await page.getByTestId('updated').getByText(/^updated \d+ sec\. ago$/).waitFor();
       // Subjects: a board per subject, the user's row marked.
       await page.getByRole('table', { name: 'Mathematics leaderboard' }).waitFor();
       await page.getByRole('table', { name: 'Physics leaderboard' }).waitFor();
@@ -104,7 +104,7 @@ describe('the popup', () => {
     test(`retrying: the retry count and Retry now (${theme})`, async () => {
       const { page, errors } = await openPopup(ext, snapshot({ state: 'retrying' }), { dark });
       await page.getByRole('status', { name: 'Connection: retrying' }).waitFor();
-      await page.getByText(/Connection lost: retry 2 of 5 in \d s/).waitFor();
+      await page.getByText(/Connection lost: retry 2 of 5 in \d sec/).waitFor();
       await page.getByRole('button', { name: 'Retry now' }).waitFor();
       await screenshot(page, `popup-retrying-${theme}.png`);
       await noSeriousViolations(page, `retrying (${theme})`);

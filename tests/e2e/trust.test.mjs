@@ -8,7 +8,19 @@ import { after, before, describe, test } from 'node:test';
 import { seriousViolations } from './lib/a11y.mjs';
 import { SERVER_BIN, launchExtension, openPage, screenshot, startServer, withTimeout } from './lib/harness.mjs';
 import { startHostileServer } from './lib/hostile.mjs';
-import { JWT, LIVE_ARGS, badge, cachedSnapshot, command, openSockets, rest, signIn, waitFor } from './lib/live.mjs';
+import {
+  JWT,
+  LIVE_ARGS,
+  badge,
+  cachedSnapshot,
+  command,
+  logLines,
+  openSockets,
+  rest,
+  said,
+  signIn,
+  waitFor,
+} from './lib/live.mjs';
 import { silenceWorkerPort, snapshot, storeSnapshot } from './lib/snapshots.mjs';
 
 const skip = SERVER_BIN ? false : 'no server binary (QUIZPULSE_SERVER_BIN; cargo xtask test sets it)';
@@ -198,10 +210,7 @@ describe('trust on day one', { skip }, () => {
         5_000,
         'the signed-out state cached',
       );
-      assert.ok(
-        snap.events.some((e) => e.text.startsWith('closed by QuizPulse: code 1000')),
-        snap.events_text,
-      );
+      assert.ok(snap.events.some((e) => said(e, 'log_closed_by_us', '1000')), logLines(snap));
       await sleep(10_000);
       assert.equal(await handshakes(server), before, 'no handshake after sign-out');
       assert.doesNotMatch(JSON.stringify(await everythingStored(page)), JWT, 'no token in any storage');

@@ -12,11 +12,13 @@ import {
   badge,
   cachedSnapshot,
   command,
+  logLines,
   notificationCalls,
   openSockets,
   quizRow,
   rest,
   runningWorker,
+  said,
   signIn,
   spyOnNotifications,
   upload,
@@ -212,10 +214,10 @@ describe('the live worker', () => {
       15_000,
       'A resubscribed',
     );
-    const opened = snap.events.filter((e) => e.text === 'connected').length;
-    const retries = snap.events.filter((e) => /^retry \d of 5 in \d+ s$/.test(e.text)).length;
-    assert.ok(opened >= 4, `opened ${opened} times: ${snap.events_text}`);
-    assert.ok(retries >= 3, `backoff in the event log: ${snap.events_text}`);
+    const opened = snap.events.filter((e) => said(e, 'log_connected')).length;
+    const retries = snap.events.filter((e) => said(e, 'log_retry')).length;
+    assert.ok(opened >= 4, `opened ${opened} times: ${logLines(snap)}`);
+    assert.ok(retries >= 3, `backoff in the event log: ${logLines(snap)}`);
     assert.ok([...badges].some((b) => b.startsWith('…')), `the badge showed reconnecting: ${[...badges]}`);
     assert.equal(await openSockets(server), 1);
 
@@ -279,11 +281,8 @@ describe('the live worker', () => {
     assert.equal(snap.type, 'snapshot');
     assert.equal(snap.snapshot.connection.state, 'signed_out');
     await waitFor(async () => (await openSockets(server)) === 0, 5_000, 'the socket closed');
-    const closed = snap.snapshot.events.filter((e) => e.text.startsWith('closed by QuizPulse: code 1000'));
-    assert.ok(
-      closed.length > 0,
-      `closed with 1000: ${snap.snapshot.events_text}`,
-    );
+    const closed = snap.snapshot.events.filter((e) => said(e, 'log_closed_by_us', '1000'));
+    assert.ok(closed.length > 0, `closed with 1000: ${logLines(snap.snapshot)}`);
     await new Promise((r) => setTimeout(r, 10_000));
     const afterText = (await rest(server, '/metrics')).body;
     assert.equal(total(afterText), total(before.body), 'no handshake after sign-out');

@@ -28,6 +28,8 @@ const SECTIONS: &[Section] = &[
     ("limits", server_limits),
     ("fanout", server_fanout),
     ("worker", crate::bench_worker::measure),
+    ("idle", crate::bench_firefox::idle),
+    ("firefox-background", crate::bench_firefox::background_kind),
 ];
 
 const HEADER: &str = "# Benchmarks\n\n\
@@ -162,9 +164,10 @@ fn extension_size(tools: &Tools) -> Result<String> {
     md.push_str(&format!(
         "`cargo xtask bench` (a default `cargo xtask dist`: one wasm module for the worker and \
          the pages (crate `quizpulse-extension`), profile `wasm-release` with std rebuilt for \
-         `panic=immediate-abort`, wasm-bindgen {bindgen} `--target web`, `wasm-opt {}`), {}.\n\
+         `panic=immediate-abort`, wasm-bindgen {bindgen} `--target web`, `wasm-opt {} {}`), {}.\n\
          Toolchain: {rustc}; {wasm_opt}.\n\n",
         dist::WASM_OPT_LEVEL,
+        dist::WASM_OPT_ASSUME.join(" "),
         today_utc()
     ));
     let sizes = budget::measure(&dist::dist_dir())?;
@@ -209,15 +212,33 @@ fn extension_size(tools: &Tools) -> Result<String> {
         sizes.total_gzip() as f64 * 100.0 / budget::BUDGET as f64,
         if sizes.fits() { "fits" } else { "over" }
     ));
-    let zip_name = report
-        .zip
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    md.push_str(&format!(
-        "| `{zip_name}` (the whole extension) | {} ({} B) | |\n",
-        kib(report.zip_len),
-        report.zip_len
-    ));
+    for package in &report.packages {
+        let zip_name = package
+            .zip
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let folder = package
+            .dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        md.push_str(&format!(
+            "| `{folder}/{zip_name}` (the whole {} package) | {} ({} B) | |\n",
+            package.browser,
+            kib(package.zip_len),
+            package.zip_len
+        ));
+    }
+    if let Some(firefox) = report.package(dist::Browser::Firefox) {
+        let sizes = budget::measure(&firefox.dir)?;
+        md.push_str(&format!(
+            "\nThe Firefox package (`dist-firefox/`) holds the same wasm and JS files: \
+             {} B gzip -9 in all ({:.0}% of the budget: {}); it differs from `dist/` in its \
+             manifest and `platform.json` only.\n",
+            sizes.total_gzip(),
+            sizes.total_gzip() as f64 * 100.0 / budget::BUDGET as f64,
+            if sizes.fits() { "fits" } else { "over" }
+        ));
+    }
     Ok(md)
 }
 

@@ -1,5 +1,10 @@
-//! `cargo xtask dist [--server URL] [--wasm-pack]`: the extension, built for release,
-//! in `dist/` (loadable unpacked) and `dist/quizpulse-<version>.zip` (the store upload).
+//! `cargo xtask dist [--server URL] [--wasm-pack] [--browser chrome|firefox]`: the
+//! extension, built for release, in `dist/` (loadable unpacked) and
+//! `dist/quizpulse-<version>.zip` (the Chrome Web Store upload), and the Firefox add-on
+//! in `dist-firefox/` with its upload and source archive (`firefox.rs`). Both packages
+//! hold the same wasm, loaders, pages and icons; they differ in their manifest and in
+//! `platform.json` (what the browser can do, read by the adapters). Without
+//! `--browser`, both are built.
 //!
 //! One wasm module serves the service worker and both pages: the crate
 //! `quizpulse-extension` links `background/` and `popup/`, so the core and its serde code
@@ -73,29 +78,111 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-reference-types",
     "--enable-sign-ext",
 ];
+/// What wasm-opt may assume: nothing lives in the first KiB of linear memory, so
+/// `load(add(p, C))` with `C` below 1 KiB becomes `load offset=C (p)`. The two differ
+/// only where `p + C` wraps past 2^32 (into that first KiB), and Rust's pointer
+/// arithmetic never wraps (rustc's stack starts at 1 MiB and grows down; data and heap
+/// lie above it). −1.1 KB gzip.
+pub const WASM_OPT_ASSUME: &[&str] = &["--low-memory-unused"];
 /// Custom sections nothing reads at run time (the toolchain's names and the target's
 /// feature list): dropped.
 const WASM_STRIP: &[&str] = &["--strip-producers", "--strip-target-features"];
+
+/// A browser a package is made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Browser {
+    /// Chromium browsers (Chrome, Edge, …): Manifest V3, a service worker.
+    Chrome,
+    /// Firefox: Manifest V2 with a persistent background page (see `firefox.rs`).
+    Firefox,
+}
+
+impl Browser {
+    /// Every browser, in build order.
+    pub const ALL: [Browser; 2] = [Browser::Chrome, Browser::Firefox];
+
+    /// `--browser NAME`.
+    pub fn parse(name: &str) -> Option<Browser> {
+        match name {
+            "chrome" | "chromium" => Some(Browser::Chrome),
+            "firefox" => Some(Browser::Firefox),
+            _ => None,
+        }
+    }
+
+    /// The package's folder: `dist/`, `dist-firefox/`.
+    pub fn dir(self) -> PathBuf {
+        match self {
+            Browser::Chrome => dist_dir(),
+            Browser::Firefox => crate::firefox::dist_dir(),
+        }
+    }
+
+    /// `platform.json`: what this browser's extension APIs can do, which the adapters
+    /// read instead of asking which browser they run in (`quizpulse_chrome::platform`).
+    pub fn platform(self) -> Value {
+        match self {
+            Browser::Chrome => serde_json::json!({
+                "browser": "Chrome",
+                "notifications": {
+                    "keep_on_screen": true,
+                    "silent": true,
+                    "update": true,
+                    "closed_by_user": true,
+                },
+                "match_pattern_ports": true,
+            }),
+            Browser::Firefox => crate::firefox::platform(),
+        }
+    }
+}
+
+impl std::fmt::Display for Browser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Browser::Chrome => "chrome",
+            Browser::Firefox => "firefox",
+        })
+    }
+}
+
+/// One built package.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// For which browser.
+    pub browser: Browser,
+    /// Its folder.
+    pub dir: PathBuf,
+    /// The store upload's path.
+    pub zip: PathBuf,
+    /// The upload's size in bytes.
+    pub zip_len: usize,
+}
 
 /// What a dist build produced.
 #[derive(Debug, Clone)]
 pub struct Report {
     /// `(file name, raw bytes, gzip bytes)` of each optimised wasm file.
     pub wasm: Vec<(String, usize, usize)>,
-    /// The zip's path.
-    pub zip: PathBuf,
-    /// The zip's size in bytes.
-    pub zip_len: usize,
+    /// Every package built, in [`Browser::ALL`] order.
+    pub packages: Vec<Package>,
 }
 
-/// The `dist/` folder.
+impl Report {
+    /// The package built for `browser`.
+    pub fn package(&self, browser: Browser) -> Option<&Package> {
+        self.packages.iter().find(|p| p.browser == browser)
+    }
+}
+
+/// The `dist/` folder (the Chromium package).
 pub fn dist_dir() -> PathBuf {
     root().join("dist")
 }
 
-/// Builds `dist/` and the zip for `server` (an origin such as `https://quiz.example.org`).
+/// Builds both packages for `server` (an origin such as `https://quiz.example.org`).
 pub fn run(tools: &Tools, server: Option<&str>) -> Result<Report> {
-    run_with(tools, server, Builder::Direct)
+    run_with(tools, server, Builder::Direct, &Browser::ALL)
 }
 
 /// How the wasm is compiled and bound.
@@ -108,8 +195,13 @@ pub enum Builder {
     WasmPack,
 }
 
-/// Like [`run`], choosing the wasm front end.
-pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result<Report> {
+/// Like [`run`], choosing the wasm front end and the browsers.
+pub fn run_with(
+    tools: &Tools,
+    server: Option<&str>,
+    builder: Builder,
+    browsers: &[Browser],
+) -> Result<Report> {
     let version = workspace_version()?;
     let server = build_server(server.unwrap_or(DEFAULT_SERVER))?;
     let server = server.as_str();
@@ -122,7 +214,8 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
     if builder == Builder::Direct {
         build_wasm(tools, server)?;
     }
-    let out = dist_dir();
+    // The optimised module and its glue, copied into every package.
+    let out = target_dir().join("dist-wasm");
     if out.exists() {
         std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
     }
@@ -179,22 +272,73 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
             .arg(&tools.wasm_opt)
             .arg(bindgen_dir.join(&bg))
             .arg(WASM_OPT_LEVEL)
+            .args(WASM_OPT_ASSUME)
             .args(WASM_FEATURES)
             .args(WASM_STRIP)
             .arg("-o")
             .arg(out.join("wasm").join(&bg)),
     )?;
     let js = format!("{WASM_OUT}.js");
-    std::fs::copy(bindgen_dir.join(&js), out.join("wasm").join(&js))?;
+    // The glue without its comments and indentation (as generated when it cannot be
+    // compacted safely).
+    let glue = std::fs::read_to_string(bindgen_dir.join(&js))?;
+    let glue = crate::glue::compact(&glue).unwrap_or(glue);
+    std::fs::write(out.join("wasm").join(&js), glue)?;
     let bytes = std::fs::read(out.join("wasm").join(&bg))?;
     let wasm = vec![(format!("wasm/{bg}"), bytes.len(), gzip_len(&bytes)?)];
 
-    step("dist: manifest, loaders, pages, styles, icons");
-    write_manifest(&out, &version, &hosts)?;
+    let rustc = tools
+        .wasm_rustc
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("rustc"));
+    let mut packages = Vec::new();
+    for &browser in browsers {
+        packages.push(package(browser, &out, &version, server, &hosts, &rustc)?);
+    }
+    for (name, raw, gz) in &wasm {
+        note(format!("{name}: {} raw, {} gzip", kib(*raw), kib(*gz)));
+    }
+    Ok(Report { wasm, packages })
+}
+
+/// Writes `browser`'s package folder from the optimised wasm in `wasm_dir` and the
+/// sources, then its store upload (and, for Firefox, its source archive, naming
+/// `rustc`, the compiler of the wasm).
+fn package(
+    browser: Browser,
+    wasm_dir: &Path,
+    version: &str,
+    server: &str,
+    hosts: &[String],
+    rustc: &Path,
+) -> Result<Package> {
+    let out = browser.dir();
+    step(format!(
+        "dist ({browser}): {}: manifest, catalogs, loaders, pages, styles, icons",
+        out.display()
+    ));
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
+    }
+    util::copy_dir(wasm_dir, &out)?;
+    let manifest = chrome_manifest(version, hosts)?;
+    let manifest = match browser {
+        Browser::Chrome => manifest,
+        Browser::Firefox => crate::firefox::manifest(&manifest)?,
+    };
+    std::fs::write(
+        out.join("manifest.json"),
+        serde_json::to_string_pretty(&manifest)? + "\n",
+    )?;
+    std::fs::write(
+        out.join(PLATFORM_FILE),
+        serde_json::to_string_pretty(&browser.platform())? + "\n",
+    )?;
     std::fs::write(
         out.join("build.json"),
-        serde_json::to_string_pretty(&serde_json::json!({ "version": version, "server": server }))?
-            + "\n",
+        serde_json::to_string_pretty(
+            &serde_json::json!({ "version": version, "server": server, "browser": browser.to_string() }),
+        )? + "\n",
     )?;
     // The worker's loader and the quiz page script it registers.
     for script in ["service_worker.js", "quiz_page.js"] {
@@ -205,6 +349,9 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
         .with_context(|| format!("copying background/js/{script}"))?;
     }
     util::copy_dir(&root().join("popup").join("static"), &out)?;
+    // The catalogs: `_locales/<lang>/messages.json`, which the manifest's `__MSG_…__`
+    // names and `chrome.i18n` read.
+    write_catalogs(&root().join("_locales"), &out.join("_locales"))?;
     std::fs::create_dir_all(out.join("icons"))?;
     for size in [16, 32, 48, 128] {
         let name = format!("icon-{size}.png");
@@ -218,27 +365,41 @@ pub fn run_with(tools: &Tools, server: Option<&str>, builder: Builder) -> Result
     let zip = out.join(format!("quizpulse-{version}.zip"));
     write_zip(&out, &zip)?;
     let zip_len = usize::try_from(std::fs::metadata(&zip)?.len())?;
-
-    step("dist: sizes");
-    println!("    {:<36} {:>12} {:>12}", "file", "raw", "gzip");
-    for (name, raw, gz) in &wasm {
-        println!("    {:<36} {:>12} {:>12}", name, kib(*raw), kib(*gz));
+    if browser == Browser::Firefox {
+        crate::firefox::source_archive(&out, version, rustc)?;
     }
-    println!(
-        "    {:<36} {:>12}",
-        zip.file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into()),
-        kib(zip_len)
-    );
+
+    step(format!("dist ({browser}): sizes"));
     let sizes = crate::budget::measure(&out)?;
     print!("{}", crate::budget::table(&sizes));
     note(format!(
-        "load {} unpacked, or upload {}",
-        out.display(),
-        zip.display()
+        "{}: {}",
+        zip.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into()),
+        kib(zip_len)
     ));
-    Ok(Report { wasm, zip, zip_len })
+    note(match browser {
+        Browser::Chrome => format!(
+            "load {} unpacked in Chrome, or upload {}",
+            out.display(),
+            zip.display()
+        ),
+        Browser::Firefox => format!(
+            "load {} in Firefox (about:debugging, Load Temporary Add-on), or upload {}",
+            out.join("manifest.json").display(),
+            zip.display()
+        ),
+    });
+    Ok(Package {
+        browser,
+        dir: out,
+        zip,
+        zip_len,
+    })
 }
+
+/// `platform.json` (the adapters' `quizpulse_chrome::platform::FILE`).
+pub const PLATFORM_FILE: &str = "platform.json";
 
 /// The compile-time variable that makes `server` the core's default server
 /// (`quizpulse::settings::DEFAULT_SERVER_URL`).
@@ -292,8 +453,9 @@ pub fn host_permissions(server: &str) -> Result<Vec<String>> {
     Ok(vec![settings.host_permission_pattern()])
 }
 
-/// Writes `dist/manifest.json`: the root manifest with this build's version and host access.
-fn write_manifest(out: &Path, version: &str, hosts: &[String]) -> Result<()> {
+/// The Chromium package's manifest: the root `manifest.json` with this build's version
+/// and host access.
+fn chrome_manifest(version: &str, hosts: &[String]) -> Result<Value> {
     let text =
         std::fs::read_to_string(root().join("manifest.json")).context("reading manifest.json")?;
     let mut manifest: Value = serde_json::from_str(&text).context("parsing manifest.json")?;
@@ -302,11 +464,37 @@ fn write_manifest(out: &Path, version: &str, hosts: &[String]) -> Result<()> {
         .context("manifest.json is not an object")?;
     object.insert("version".into(), Value::String(version.to_string()));
     object.insert("host_permissions".into(), serde_json::to_value(hosts)?);
-    std::fs::write(
-        out.join("manifest.json"),
-        serde_json::to_string_pretty(&manifest)? + "\n",
-    )?;
+    Ok(manifest)
+}
+
+/// Copies the catalogs (`from/<lang>/messages.json`) into `to/`, as compact JSON
+/// without the `description`s (they are for translators; the browser reads only the
+/// messages and their placeholders).
+fn write_catalogs(from: &Path, to: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let lang = entry?.file_name();
+        let source = from.join(&lang).join("messages.json");
+        let text = std::fs::read_to_string(&source)
+            .with_context(|| format!("reading {}", source.display()))?;
+        let catalog = compact_catalog(&text).with_context(|| format!("in {}", source.display()))?;
+        std::fs::create_dir_all(to.join(&lang))?;
+        std::fs::write(to.join(&lang).join("messages.json"), catalog)?;
+    }
     Ok(())
+}
+
+/// A catalog's text without its `description`s, compact.
+fn compact_catalog(text: &str) -> Result<String> {
+    let mut catalog: Value = serde_json::from_str(text).context("not JSON")?;
+    let entries = catalog
+        .as_object_mut()
+        .context("a catalog must be a JSON object")?;
+    for entry in entries.values_mut() {
+        if let Some(entry) = entry.as_object_mut() {
+            entry.remove("description");
+        }
+    }
+    Ok(serde_json::to_string(&catalog)?)
 }
 
 /// Zips every file of `dir` (but the zip itself), sorted, with fixed timestamps.
@@ -348,6 +536,42 @@ fn collect_files(base: &Path, dir: &Path, files: &mut Vec<PathBuf>) -> Result<()
 mod tests {
     use super::*;
 
+    /// Every field the adapters read (`chrome/src/platform.rs`) is in each browser's
+    /// `platform.json`, and nothing else is.
+    #[test]
+    fn each_platform_file_has_the_fields_the_adapters_read() {
+        let reader = include_str!("../../chrome/src/platform.rs");
+        let mut read: Vec<String> = reader
+            .split("flag(")
+            .skip(1)
+            .filter_map(|call| {
+                let (object, rest) = call.split_once(", \"")?;
+                let (name, _) = rest.split_once('"')?;
+                Some(match object {
+                    "&notifications" => format!("notifications.{name}"),
+                    _ => name.to_owned(),
+                })
+            })
+            .collect();
+        read.sort();
+        assert!(read.len() >= 5, "{read:?}");
+        for browser in Browser::ALL {
+            let platform = browser.platform();
+            let mut written = Vec::new();
+            for (key, value) in platform.as_object().unwrap() {
+                match value {
+                    Value::Object(fields) => {
+                        written.extend(fields.keys().map(|field| format!("{key}.{field}")))
+                    }
+                    Value::Bool(_) => written.push(key.clone()),
+                    _ => assert_eq!(key, "browser"),
+                }
+            }
+            written.sort();
+            assert_eq!(written, read, "{browser}");
+        }
+    }
+
     #[test]
     fn default_build_is_loopback_only() {
         assert_eq!(
@@ -370,6 +594,23 @@ mod tests {
             host_permissions("http://localhost:9000").unwrap(),
             vec!["http://127.0.0.1/*", "http://localhost/*"]
         );
+    }
+
+    #[test]
+    fn catalogs_ship_compact_without_descriptions() {
+        let text = r#"{
+          "hello": {
+            "message": "Hello, $NAME$!",
+            "description": "A greeting.",
+            "placeholders": {"name": {"content": "$1", "example": "ann"}}
+          }
+        }"#;
+        let compact = compact_catalog(text).unwrap();
+        assert!(!compact.contains("description") && !compact.contains('\n'));
+        let back: Value = serde_json::from_str(&compact).unwrap();
+        assert_eq!(back["hello"]["message"], "Hello, $NAME$!");
+        assert_eq!(back["hello"]["placeholders"]["name"]["content"], "$1");
+        assert!(compact_catalog("[]").is_err());
     }
 
     #[test]

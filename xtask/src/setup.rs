@@ -48,9 +48,28 @@ pub struct Tools {
     pub wasm_opt: PathBuf,
     /// Chromium, for the end-to-end suite (`None` when setup ran for building only).
     pub chromium: Option<PathBuf>,
+    /// Firefox ESR and geckodriver, for the Firefox suite (`None` when setup ran for
+    /// building only).
+    pub firefox: Option<Firefox>,
+    /// `web-ext` (npm, beside wasm-opt): lints the Firefox package.
+    pub web_ext: PathBuf,
     /// `node`.
     pub node: PathBuf,
 }
+
+/// What drives the Firefox suite.
+#[derive(Debug, Clone)]
+pub struct Firefox {
+    /// Debian's Firefox ESR.
+    pub binary: PathBuf,
+    /// geckodriver (crates.io), at [`GECKODRIVER_VERSION`].
+    pub geckodriver: PathBuf,
+}
+
+/// Debian's Firefox ESR (package `firefox-esr`).
+const FIREFOX: &str = "/usr/bin/firefox-esr";
+/// The geckodriver `cargo install` builds (about 5 minutes on 2 cores).
+pub const GECKODRIVER_VERSION: &str = "0.37.1";
 
 struct Ctx {
     apt_updated: bool,
@@ -105,11 +124,11 @@ pub fn run(scope: Scope) -> Result<Tools> {
         "`cargo install wasm-pack`",
         ensure_wasm_pack,
     );
-    let wasm_opt = attempt(
+    let npm_tools = attempt(
         &mut failures,
-        "wasm-opt (npm binaryen)",
+        "wasm-opt and web-ext (npm binaryen, web-ext)",
         "`npm ci` in a folder holding xtask/tools/package.json and package-lock.json",
-        ensure_wasm_opt,
+        ensure_npm_tools,
     );
     let chromium = if scope == Scope::All {
         attempt(
@@ -117,6 +136,20 @@ pub fn run(scope: Scope) -> Result<Tools> {
             "chromium and chromedriver",
             "`apt-get install -y chromium chromium-driver`",
             || ensure_chromium(&mut ctx),
+        )
+        .map(Some)
+    } else {
+        Some(None)
+    };
+    let firefox = if scope == Scope::All {
+        attempt(
+            &mut failures,
+            "firefox-esr and geckodriver",
+            &format!(
+                "`apt-get install -y --no-install-recommends firefox-esr` and \
+                 `cargo install geckodriver --version {GECKODRIVER_VERSION}`"
+            ),
+            || ensure_firefox(&mut ctx),
         )
         .map(Some)
     } else {
@@ -145,15 +178,17 @@ pub fn run(scope: Scope) -> Result<Tools> {
         Some(wasm_rustc),
         Some(wasm_bindgen),
         Some(wasm_pack),
-        Some(wasm_opt),
+        Some((wasm_opt, web_ext)),
         Some(chromium),
+        Some(firefox),
     ) = (
         node,
         wasm_rustc,
         wasm_bindgen,
         wasm_pack,
-        wasm_opt,
+        npm_tools,
         chromium,
+        firefox,
     )
     else {
         bail!("setup failed");
@@ -165,6 +200,8 @@ pub fn run(scope: Scope) -> Result<Tools> {
         wasm_pack,
         wasm_opt,
         chromium,
+        firefox,
+        web_ext,
         node,
     })
 }
@@ -515,36 +552,49 @@ pub fn tools_npm_dir() -> PathBuf {
     target_dir().join("tools").join("npm")
 }
 
-fn ensure_wasm_opt() -> Result<PathBuf> {
+/// wasm-opt (npm `binaryen`) and web-ext, both at `xtask/tools/package-lock.json`'s
+/// versions, installed under `target/tools/npm`: their paths.
+fn ensure_npm_tools() -> Result<(PathBuf, PathBuf)> {
     let source = root().join("xtask").join("tools");
     let dir = tools_npm_dir();
     let lock = source.join("package-lock.json");
-    let wanted = pinned_npm_version(&lock, "binaryen")?;
+    let wanted = ["binaryen", "web-ext"]
+        .map(|package| pinned_npm_version(&lock, package).map(|v| (package, v)));
     let wasm_opt = dir
         .join("node_modules")
         .join("binaryen")
         .join("bin")
         .join("wasm-opt");
+    let web_ext = dir
+        .join("node_modules")
+        .join("web-ext")
+        .join("bin")
+        .join("web-ext.js");
+    let versions = || {
+        let wasm_opt = output_of(Command::new("node").arg(&wasm_opt).arg("--version"))?;
+        let web_ext = output_of(Command::new("node").arg(&web_ext).arg("--version"))?;
+        Some(format!("{wasm_opt}; web-ext {web_ext}"))
+    };
     let same_lock = std::fs::read(dir.join("package-lock.json")).ok() == std::fs::read(&lock).ok();
-    if same_lock
-        && installed_npm_version(&dir, "binaryen").as_deref() == Some(wanted.as_str())
-        && let Some(version) = output_of(Command::new("node").arg(&wasm_opt).arg("--version"))
-    {
-        note(version);
-        return Ok(wasm_opt);
+    let mut installed = same_lock;
+    for wanted in &wanted {
+        let (package, version) = wanted.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        installed &= installed_npm_version(&dir, package).as_deref() == Some(version.as_str());
+    }
+    if installed && let Some(versions) = versions() {
+        note(versions);
+        return Ok((wasm_opt, web_ext));
     }
     note(format!(
-        "installing binaryen {wanted} from npm into {}",
+        "installing binaryen and web-ext from npm into {}",
         dir.display()
     ));
     std::fs::create_dir_all(&dir)?;
     std::fs::copy(source.join("package.json"), dir.join("package.json"))?;
     std::fs::copy(&lock, dir.join("package-lock.json"))?;
     npm_ci(&dir)?;
-    let version = output_of(Command::new("node").arg(&wasm_opt).arg("--version"))
-        .context("wasm-opt --version failed after install")?;
-    note(version);
-    Ok(wasm_opt)
+    note(versions().context("wasm-opt or web-ext --version failed after install")?);
+    Ok((wasm_opt, web_ext))
 }
 
 fn ensure_e2e_packages() -> Result<()> {
@@ -638,6 +688,51 @@ fn ensure_chromium(ctx: &mut Ctx) -> Result<PathBuf> {
     let (c, _) = versions().context("chromium --version fails after install")?;
     note(c);
     Ok(chromium)
+}
+
+// ---------------------------------------------------------------- firefox
+
+/// The version geckodriver reports (`geckodriver 0.37.1 (…)` → `0.37.1`).
+fn geckodriver_version(path: &Path) -> Option<String> {
+    let text = output_of(Command::new(path).arg("--version"))?;
+    let first = text.lines().next()?;
+    first.split_whitespace().nth(1).map(str::to_owned)
+}
+
+fn ensure_firefox(ctx: &mut Ctx) -> Result<Firefox> {
+    let binary = PathBuf::from(FIREFOX);
+    let firefox_version = || output_of(Command::new(&binary).arg("--version"));
+    if firefox_version().is_none() {
+        note("installing Debian's firefox-esr");
+        apt_install(ctx, &["firefox-esr"])?;
+    }
+    let version = firefox_version().context("firefox-esr --version fails after install")?;
+    let current = find_tool("geckodriver").and_then(|p| Some((geckodriver_version(&p)?, p)));
+    let geckodriver = match current {
+        Some((found, path)) if found == GECKODRIVER_VERSION => path,
+        found => {
+            if let Some((found, _)) = found {
+                note(format!(
+                    "found geckodriver {found}, the suite is pinned to {GECKODRIVER_VERSION}"
+                ));
+            }
+            note(format!(
+                "installing geckodriver {GECKODRIVER_VERSION} from crates.io (about 5 minutes on 2 cores)"
+            ));
+            cargo_install(&["geckodriver", "--version", GECKODRIVER_VERSION])?;
+            let path =
+                find_tool("geckodriver").context("geckodriver is not found after install")?;
+            if geckodriver_version(&path).as_deref() != Some(GECKODRIVER_VERSION) {
+                bail!("installed geckodriver, but it does not say {GECKODRIVER_VERSION}");
+            }
+            path
+        }
+    };
+    note(format!("{version}; geckodriver {GECKODRIVER_VERSION}"));
+    Ok(Firefox {
+        binary,
+        geckodriver,
+    })
 }
 
 #[cfg(test)]

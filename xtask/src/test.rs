@@ -1,16 +1,17 @@
 //! `cargo xtask test`: every check the project has, in the order CI runs them,
 //! streaming output as it goes and ending with one line `N passed, N failed`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
 use crate::budget;
-use crate::dist;
+use crate::dist::{self, Browser};
+use crate::firefox;
 use crate::setup::{self, Scope};
-use crate::util::{self, Streamed, root, run_streaming, secs, step, target_dir};
+use crate::util::{self, Streamed, note, root, run_streaming, secs, step, target_dir};
 
 /// Time limits per suite: generous for a cold build on 2 cores, but a hung test
 /// fails its suite instead of eating CI's whole budget.
@@ -20,6 +21,8 @@ const CARGO_TEST_LIMIT: Duration = Duration::from_secs(30 * 60);
 /// Each extra run of the server suites (postgres, redis): built already, so short.
 const SERVER_SUITE_LIMIT: Duration = Duration::from_secs(10 * 60);
 const E2E_LIMIT: Duration = Duration::from_secs(15 * 60);
+/// The Firefox suite (one browser, a restart, a 10 s quiet wait after sign-out).
+const FIREFOX_E2E_LIMIT: Duration = Duration::from_secs(10 * 60);
 
 /// One row of the summary table.
 struct Suite {
@@ -64,6 +67,12 @@ pub fn run() -> Result<bool> {
         CLIPPY_LIMIT,
     ));
     suites.push(cargo_test());
+    let t = Instant::now();
+    let catalogs = crate::i18n::run();
+    if let Err(err) = &catalogs {
+        println!("i18n check failed: {err:#}");
+    }
+    suites.push(check("i18n catalogs", catalogs.is_ok_and(|ok| ok), t));
     for backend in ["postgres", "redis"] {
         suites.push(server_suites_on(backend));
     }
@@ -76,7 +85,10 @@ pub fn run() -> Result<bool> {
     }
     suites.push(check("wasm build (dist)", built.is_ok(), t));
     if built.is_ok() {
-        suites.push(size_budget());
+        for browser in Browser::ALL {
+            suites.push(size_budget(browser));
+        }
+        suites.push(web_ext_lint(&tools));
     }
 
     let t = Instant::now();
@@ -89,26 +101,34 @@ pub fn run() -> Result<bool> {
 
     if built.is_ok() {
         suites.push(e2e(&tools, server_ok));
+        suites.push(e2e_firefox(&tools, server_ok));
     } else {
-        suites.push(Suite {
-            name: "end-to-end (node --test)",
-            kind: "not run",
-            passed: 0,
-            failed: 1,
-            took: Duration::ZERO,
-        });
+        for name in ["end-to-end (node --test)", "end-to-end, Firefox"] {
+            suites.push(Suite {
+                name,
+                kind: "not run",
+                passed: 0,
+                failed: 1,
+                took: Duration::ZERO,
+            });
+        }
     }
     Ok(summary(&suites, started))
 }
 
-/// Every wasm and JS file in `dist/`, gzip -9, summed: fails over the budget.
-fn size_budget() -> Suite {
+/// Every wasm and JS file of `browser`'s package, gzip -9, summed: fails over the
+/// budget. Each package is held to it on its own.
+fn size_budget(browser: Browser) -> Suite {
     let t = Instant::now();
+    let dir = browser.dir();
+    let folder = dir
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     step(format!(
-        "test: size (all wasm + JS in dist/, gzip -9; budget {} bytes)",
+        "test: size (all wasm + JS in {folder}/, gzip -9; budget {} bytes)",
         budget::BUDGET
     ));
-    let ok = match budget::measure(&dist::dist_dir()) {
+    let ok = match budget::measure(&dir) {
         Ok(sizes) => {
             print!("{}", budget::table(&sizes));
             if !sizes.fits() {
@@ -124,7 +144,58 @@ fn size_budget() -> Suite {
             false
         }
     };
-    check("size (budget)", ok, t)
+    check(
+        match browser {
+            Browser::Chrome => "size (budget), dist/",
+            Browser::Firefox => "size (budget), dist-firefox/",
+        },
+        ok,
+        t,
+    )
+}
+
+/// `web-ext lint` on `dist-firefox/`: no error, and every warning's code explained in
+/// README.md (its Firefox section lists them).
+fn web_ext_lint(tools: &setup::Tools) -> Suite {
+    let t = Instant::now();
+    let ok = match firefox::lint(&tools.web_ext, &tools.node) {
+        Ok(lint) => {
+            let readme = std::fs::read_to_string(root().join("README.md")).unwrap_or_default();
+            for (kind, list) in [
+                ("error", &lint.errors),
+                ("warning", &lint.warnings),
+                ("notice", &lint.notices),
+            ] {
+                for item in list {
+                    note(format!("{kind}: {item}"));
+                }
+            }
+            let unexplained: Vec<&String> = lint
+                .warnings
+                .iter()
+                .filter(|w| {
+                    let code = w.split_whitespace().next().unwrap_or_default();
+                    !readme.contains(&format!("`{code}`"))
+                })
+                .collect();
+            for warning in &unexplained {
+                println!("web-ext lint: a warning README.md does not explain: {warning}");
+            }
+            note(format!(
+                "{} errors, {} warnings ({} not explained in README.md), {} notices",
+                lint.errors.len(),
+                lint.warnings.len(),
+                unexplained.len(),
+                lint.notices.len()
+            ));
+            lint.errors.is_empty() && unexplained.is_empty()
+        }
+        Err(err) => {
+            println!("web-ext lint: {err:#}");
+            false
+        }
+    };
+    check("web-ext lint (dist-firefox/)", ok, t)
 }
 
 fn check(name: &'static str, ok: bool, started: Instant) -> Suite {
@@ -233,28 +304,63 @@ fn parse_cargo_result(line: &str) -> Option<(u64, u64)> {
 
 /// The end-to-end suite: `node --test` over tests/e2e/*.test.mjs.
 fn e2e(tools: &setup::Tools, server_built: bool) -> Suite {
-    let started = Instant::now();
     step("test: end-to-end suite (node --test, headless Chromium)");
-    let dir = root().join("tests").join("e2e");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+    let mut cmd = Command::new(&tools.node);
+    if let Some(chromium) = &tools.chromium {
+        cmd.env("QUIZPULSE_CHROMIUM", chromium);
+    }
+    node_suite(
+        "end-to-end (node --test)",
+        cmd,
+        &root().join("tests").join("e2e"),
+        server_built,
+        E2E_LIMIT,
+    )
+}
+
+/// The Firefox suite: `node --test` over tests/e2e/firefox/*.test.mjs, headless
+/// Firefox ESR through geckodriver, the built `dist-firefox/`.
+fn e2e_firefox(tools: &setup::Tools, server_built: bool) -> Suite {
+    step("test: end-to-end suite, Firefox (node --test, headless Firefox ESR)");
+    let mut cmd = Command::new(&tools.node);
+    cmd.env("QUIZPULSE_DIST_FIREFOX", firefox::dist_dir());
+    if let Some(found) = &tools.firefox {
+        cmd.env("QUIZPULSE_FIREFOX", &found.binary)
+            .env("QUIZPULSE_GECKODRIVER", &found.geckodriver);
+    }
+    node_suite(
+        "end-to-end, Firefox",
+        cmd,
+        &root().join("tests").join("e2e").join("firefox"),
+        server_built,
+        FIREFOX_E2E_LIMIT,
+    )
+}
+
+/// `node --test` over the `*.test.mjs` files of `dir`, counting node's summary lines.
+fn node_suite(
+    name: &'static str,
+    mut cmd: Command,
+    dir: &Path,
+    server_built: bool,
+    limit: Duration,
+) -> Suite {
+    let started = Instant::now();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     files.retain(|p| p.to_string_lossy().ends_with(".test.mjs"));
     files.sort();
-    let mut cmd = Command::new(&tools.node);
-    cmd.current_dir(&dir)
+    cmd.current_dir(dir)
         .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
         .args(files.iter().filter_map(|f| f.file_name()))
         .env("QUIZPULSE_DIST", dist::dist_dir())
         .env("NO_COLOR", "1");
-    if let Some(chromium) = &tools.chromium {
-        cmd.env("QUIZPULSE_CHROMIUM", chromium);
-    }
     let server_bin = target_dir().join("debug").join("quizpulse-server");
     if server_built && server_bin.is_file() {
         cmd.env("QUIZPULSE_SERVER_BIN", server_bin);
     }
-    let run = stream(&mut cmd, E2E_LIMIT);
+    let run = stream(&mut cmd, limit);
     let ok = run.success;
     let (mut passed, mut failed) = (0, 0);
     for line in &run.lines {
@@ -273,7 +379,7 @@ fn e2e(tools: &setup::Tools, server_built: bool) -> Suite {
         failed += 1;
     }
     Suite {
-        name: "end-to-end (node --test)",
+        name,
         kind: "tests",
         passed,
         failed,

@@ -3,6 +3,7 @@
 
 use quizpulse::small::VecMap;
 
+use quizpulse::Text;
 use quizpulse::wire::Entry;
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,12 @@ pub struct Seen(VecMap<String, (u32, f64, u32)>);
 impl quizpulse::json::FromJson for Seen {
     fn from_json(json: quizpulse::json::Json) -> Result<Self, serde_json::Error> {
         VecMap::from_json(json).map(Seen)
+    }
+}
+
+impl quizpulse::json::ToJson for Seen {
+    fn write_json(&self, out: &mut String) {
+        self.0.write_json(out);
     }
 }
 
@@ -52,13 +59,13 @@ impl Move {
         }
     }
 
-    /// The same for a screen reader.
-    pub fn words(self) -> String {
+    /// The same for a screen reader (`None`: nothing to say).
+    pub fn words(self) -> Option<Text> {
         match self {
-            Move::Same => String::new(),
-            Move::Up(n) => format!("up {n}"),
-            Move::Down(n) => format!("down {n}"),
-            Move::New => "new on the board".into(),
+            Move::Same => None,
+            Move::Up(n) => Some(Text::new("board_moved_up").count(u64::from(n))),
+            Move::Down(n) => Some(Text::new("board_moved_down").count(u64::from(n))),
+            Move::New => Some(Text::new("board_new")),
         }
     }
 
@@ -120,10 +127,6 @@ pub fn rows(entries: &[Entry], before: Option<&Seen>, me: Option<&str>) -> Vec<R
         .collect()
 }
 
-/// A score as people write it: `298`, `88.5` (the core's formatting, without float
-/// formatting code in the wasm).
-pub use quizpulse::notify::format_score;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,7 +176,11 @@ mod tests {
                 (true, Move::New)
             ]
         );
-        assert_eq!(Move::Up(1).words(), "up 1");
+        assert_eq!(
+            Move::Up(1).words(),
+            Some(Text::new("board_moved_up").count(1))
+        );
+        assert_eq!(Move::Same.words(), None);
         assert_eq!(Move::Down(2).arrow(), "▼");
         // The same board seen again: nothing flashes.
         let again = rows(&now, Some(&Seen::of(&now)), None);
@@ -186,12 +193,5 @@ mod tests {
         let shown = rows(&[entry(1, "1", 99.0, 4)], Some(&before), None);
         assert!(shown[0].changed);
         assert_eq!(shown[0].moved, Move::Same);
-    }
-
-    #[test]
-    fn scores_read_like_numbers() {
-        assert_eq!(format_score(298.0), "298");
-        assert_eq!(format_score(88.5), "88.5");
-        assert_eq!(format_score(0.0), "0");
     }
 }

@@ -1,7 +1,9 @@
 //! The options page's settings form: text fields to the core's [`Settings`] and back,
 //! with each of the core's errors tied to its field.
 
+use quizpulse::Text;
 use quizpulse::settings::{QuietHours, Settings, SettingsError};
+use quizpulse::text::k;
 
 /// A form field an error belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,13 +21,12 @@ pub enum Field {
 }
 
 /// An error to show at a field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     /// Where.
     pub field: Field,
-    /// The core's words.
-    pub message: String,
+    /// What is wrong, for the page to put into words.
+    pub message: Text,
 }
 
 impl From<SettingsError> for FieldError {
@@ -39,23 +40,9 @@ impl From<SettingsError> for FieldError {
         };
         FieldError {
             field,
-            message: err.to_string(),
+            message: err.text(),
         }
     }
-}
-
-/// Which field a message from the worker's `settings_error` belongs to, by the
-/// core's prefix (`"Socket URL: …"`); the server URL when it names none.
-pub fn field_of(message: &str) -> Field {
-    [
-        ("Socket URL:", Field::SocketUrl),
-        ("Site URL:", Field::SiteUrl),
-        ("Leaderboard size:", Field::BoardLimit),
-        ("Quiet hours:", Field::QuietHours),
-    ]
-    .into_iter()
-    .find(|(prefix, _)| message.starts_with(prefix))
-    .map_or(Field::ServerUrl, |(_, field)| field)
 }
 
 /// The form's fields as typed.
@@ -143,21 +130,18 @@ impl SettingsForm {
     pub fn to_settings(&self) -> Result<Settings, FieldError> {
         let board_limit = self.board_limit.trim().parse().map_err(|_| FieldError {
             field: Field::BoardLimit,
-            message: format!(
-                "Leaderboard size: must be a whole number from 1 to 100 (not \"{}\")",
-                self.board_limit.trim()
-            ),
+            message: Text::new("form_board_limit_not_number").plain(self.board_limit.trim()),
         })?;
         let quiet_hours = if self.quiet {
-            let time = |text: &str, which: &str| {
+            let time = |text: &str, key: &'static str| {
                 parse_hhmm(text).ok_or_else(|| FieldError {
                     field: Field::QuietHours,
-                    message: format!("Quiet hours: the {which} time must be HH:MM, like 22:00"),
+                    message: Text::new(key),
                 })
             };
             Some(QuietHours {
-                start_minute: time(&self.quiet_start, "start")?,
-                end_minute: time(&self.quiet_end, "end")?,
+                start_minute: time(&self.quiet_start, k("form_quiet_start_bad"))?,
+                end_minute: time(&self.quiet_end, k("form_quiet_end_bad"))?,
             })
         } else {
             None
@@ -222,23 +206,38 @@ mod tests {
         form.socket_url = "http://nope".into();
         let err = form.to_settings().unwrap_err();
         assert_eq!(err.field, Field::SocketUrl);
-        assert!(
-            err.message.starts_with("Socket URL: must start with ws://"),
-            "{err}"
+        let core = Text::new("url_scheme_not")
+            .plain("ws://")
+            .plain("wss://")
+            .plain("http://");
+        assert_eq!(
+            err.message,
+            Text::new("settings_socket_url").text(core.clone())
         );
-        assert_eq!(field_of(&err.message), Field::SocketUrl);
+        assert_eq!(FieldError::from(SettingsError::SocketUrl(core)), err);
 
         let mut form = SettingsForm::from_settings(&Settings::default());
         form.board_limit = "lots".into();
-        assert_eq!(form.to_settings().unwrap_err().field, Field::BoardLimit);
+        assert_eq!(
+            form.to_settings().unwrap_err(),
+            FieldError {
+                field: Field::BoardLimit,
+                message: Text::new("form_board_limit_not_number").plain("lots"),
+            }
+        );
         form.board_limit = "500".into();
         assert_eq!(form.to_settings().unwrap_err().field, Field::BoardLimit);
 
         let mut form = SettingsForm::from_settings(&Settings::default());
         form.quiet = true;
         form.quiet_start = "25:00".into();
-        assert_eq!(form.to_settings().unwrap_err().field, Field::QuietHours);
-        assert_eq!(field_of("Server URL: is empty"), Field::ServerUrl);
+        assert_eq!(
+            form.to_settings().unwrap_err(),
+            FieldError {
+                field: Field::QuietHours,
+                message: Text::new("form_quiet_start_bad"),
+            }
+        );
     }
 
     #[test]

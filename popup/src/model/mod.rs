@@ -4,6 +4,7 @@
 
 pub mod board;
 pub mod form;
+pub mod platform;
 pub mod sparkline;
 pub mod toasts;
 
@@ -12,9 +13,9 @@ use std::time::Duration;
 use quizpulse::json::{FromJson, Json};
 use quizpulse::messages::{Snapshot, WorkerMessage};
 use quizpulse::settings::Settings;
-use quizpulse::time::human_duration;
+use quizpulse::text::k;
 use quizpulse::wire::Performance;
-use quizpulse::{ConnState, PersistKey, Timestamp};
+use quizpulse::{ConnState, PersistKey, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// The `chrome.storage.session` key of the cached snapshot: the core's.
@@ -64,32 +65,25 @@ pub fn dot_css(state: &ConnState) -> &'static str {
     }
 }
 
-/// The connection indicator's accessible name: `Connection: retrying`.
-pub fn connection_name(state: &ConnState) -> String {
-    format!("Connection: {}", state.word())
-}
-
 /// `updated 4 s ago` (ticks with `now`), or `None` before any data.
-pub fn updated_ago(last_update: Option<Timestamp>, now: Timestamp) -> Option<String> {
-    last_update.map(|at| format!("updated {} ago", human_duration(now.saturating_since(at))))
+pub fn updated_ago(last_update: Option<Timestamp>, now: Timestamp) -> Option<Text> {
+    last_update.map(|at| Text::new("strip_updated").ago(now.saturating_since(at)))
 }
 
 /// `Notifications muted for 59 min`, while a mute lasts.
-pub fn muted_text(muted_until: Option<Timestamp>, now: Timestamp) -> Option<String> {
+pub fn muted_text(muted_until: Option<Timestamp>, now: Timestamp) -> Option<Text> {
     muted_until.filter(|until| *until > now).map(|until| {
         // Round up: "for 1 min" until the very end, never "for 0 s".
         let left = until.saturating_since(now) + Duration::from_millis(999);
-        format!("Notifications muted for {}", human_duration(left))
+        Text::new("strip_muted").span(left)
     })
 }
 
-/// Time since an RFC 3339 instant, for people (`5 min ago`); the text itself when it
-/// does not parse.
-pub fn ago(rfc3339: &str, now: Timestamp) -> String {
-    match Timestamp::parse_rfc3339(rfc3339) {
-        Ok(at) => format!("{} ago", human_duration(now.saturating_since(at))),
-        Err(_) => rfc3339.to_owned(),
-    }
+/// Time since an RFC 3339 instant (`None` when it does not parse).
+pub fn since(rfc3339: &str, now: Timestamp) -> Option<Duration> {
+    Timestamp::parse_rfc3339(rfc3339)
+        .ok()
+        .map(|at| now.saturating_since(at))
 }
 
 /// One of the user's recent sessions, with its quiz's title.
@@ -158,12 +152,12 @@ impl Tab {
     /// Every tab, in order.
     pub const ALL: [Tab; 3] = [Tab::Subjects, Tab::Quizzes, Tab::Me];
 
-    /// Its label.
+    /// Its label's catalog key.
     pub fn label(self) -> &'static str {
         match self {
-            Tab::Subjects => "Subjects",
-            Tab::Quizzes => "Quizzes",
-            Tab::Me => "Me",
+            Tab::Subjects => k("tab_subjects"),
+            Tab::Quizzes => k("tab_quizzes"),
+            Tab::Me => k("tab_me"),
         }
     }
 
@@ -198,6 +192,11 @@ pub struct UiState {
 }
 
 quizpulse::from_json_struct!(UiState default { tab, open_quiz, seen });
+quizpulse::to_json_struct!(UiState {
+    tab,
+    open_quiz,
+    seen
+});
 
 impl UiState {
     /// The `localStorage` key.
@@ -227,7 +226,7 @@ pub fn needs_host_request(pattern: &str, manifest: &Json) -> bool {
         return true;
     };
     let granted = manifest
-        .get("host_permissions")
+        .get(hosts_key(manifest))
         .and_then(Json::as_array)
         .into_iter()
         .flatten()
@@ -244,8 +243,10 @@ pub enum WorkerStatus {
     Asking,
     /// It answered with its version.
     Ready(String),
-    /// It did not answer, or answered with an error.
+    /// It did not answer, or answered with an error (its words).
     Unavailable(String),
+    /// It answered with something else than a pong.
+    Unexpected,
 }
 
 impl WorkerStatus {
@@ -254,9 +255,7 @@ impl WorkerStatus {
         match answer {
             WorkerMessage::Pong { version } => Self::Ready(version),
             WorkerMessage::Error { message } => Self::Unavailable(message),
-            WorkerMessage::Snapshot { .. } => {
-                Self::Unavailable("it answered with a snapshot instead of a pong".into())
-            }
+            WorkerMessage::Snapshot { .. } => Self::Unexpected,
         }
     }
 }
@@ -266,10 +265,10 @@ pub fn settings_key() -> &'static str {
     PersistKey::Settings.storage_key()
 }
 
-/// Stored settings that cannot be read.
+/// Stored settings that cannot be read: what the reader said.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("The stored settings cannot be read ({0}); saving replaces them.")]
-pub struct StoredSettingsError(String);
+#[error("the stored settings cannot be read ({0})")]
+pub struct StoredSettingsError(pub String);
 
 /// Reads what [`settings_key`] holds: the core's [`Settings`] as JSON text, exactly
 /// what the core's `Action::Persist` writes. Nothing stored means the defaults.
@@ -283,11 +282,11 @@ pub fn stored_settings(stored: Option<&Stored>) -> Result<Settings, StoredSettin
     }
 }
 
-/// The host names a manifest's `host_permissions` grant, for display
+/// The host names a manifest grants at install, for display
 /// (`http://127.0.0.1/*` → `127.0.0.1`).
 pub fn granted_hosts(manifest: &Json) -> Vec<String> {
     manifest
-        .get("host_permissions")
+        .get(hosts_key(manifest))
         .and_then(Json::as_array)
         .map(|patterns| {
             patterns
@@ -299,6 +298,17 @@ pub fn granted_hosts(manifest: &Json) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Where a manifest lists the hosts it is granted at install: `host_permissions`
+/// (Manifest V3), or `permissions` (Manifest V2, the Firefox package, where API names
+/// and origins share the list; the callers read only the entries with a `://`).
+fn hosts_key(manifest: &Json) -> &'static str {
+    if manifest.get("host_permissions").is_some() {
+        "host_permissions"
+    } else {
+        "permissions"
+    }
 }
 
 #[cfg(test)]
@@ -338,13 +348,12 @@ mod tests {
     }
 
     #[test]
-    fn the_indicator_says_the_cores_word_with_its_colour() {
+    fn the_dot_has_the_states_colour() {
         let retrying = ConnState::Retrying {
             attempt: 2,
             of: 5,
             next_at: Timestamp::from_secs(3),
         };
-        assert_eq!(connection_name(&retrying), "Connection: retrying");
         assert_eq!(dot_css(&retrying), "dot dot--wait");
         assert_eq!(dot_css(&ConnState::Offline), "dot dot--bad");
         assert_eq!(dot_css(&ConnState::SignedOut), "dot dot--idle");
@@ -354,11 +363,6 @@ mod tests {
             }),
             "dot dot--ok"
         );
-        // The words after the dot are the core's sentence, ticking with `now`.
-        assert_eq!(
-            retrying.describe(Timestamp::ZERO),
-            "Connection lost: retry 2 of 5 in 3 s"
-        );
     }
 
     #[test]
@@ -366,21 +370,23 @@ mod tests {
         let at = Timestamp::from_secs(100);
         assert_eq!(updated_ago(None, at), None);
         assert_eq!(
-            updated_ago(Some(at), Timestamp::from_secs(104)).as_deref(),
-            Some("updated 4 s ago")
+            updated_ago(Some(at), Timestamp::from_secs(104)),
+            Some(Text::new("strip_updated").ago(Duration::from_secs(4)))
         );
+        // A mute's last second still says something left, rounded up.
         assert_eq!(
-            muted_text(Some(Timestamp::from_secs(3700)), Timestamp::from_secs(100)).as_deref(),
-            Some("Notifications muted for 1 h")
+            muted_text(Some(Timestamp::from_secs(3700)), Timestamp::from_secs(100)),
+            Some(Text::new("strip_muted").span(Duration::from_millis(3_600_999)))
         );
         assert_eq!(
             muted_text(Some(Timestamp::from_secs(100)), Timestamp::from_secs(100)),
             None
         );
         assert_eq!(
-            ago("1970-01-01T00:01:00Z", Timestamp::from_secs(360)),
-            "5 min ago"
+            since("1970-01-01T00:01:00Z", Timestamp::from_secs(360)),
+            Some(Duration::from_secs(300))
         );
+        assert_eq!(since("yesterday", Timestamp::from_secs(360)), None);
     }
 
     #[test]
@@ -395,6 +401,24 @@ mod tests {
         };
         let text = serde_json::to_string(&state).unwrap();
         assert_eq!(UiState::from_stored(Some(&text)), state);
+        let mut seen = UiState::default();
+        seen.seen.insert(
+            "quiz:q1".into(),
+            board::Seen::of(&[quizpulse::wire::Entry {
+                rank: 1,
+                user_id: "u1".into(),
+                username: "ann".into(),
+                score: 87.5,
+                sessions: 2,
+            }]),
+        );
+        for state in [state, seen] {
+            // The popup writes its place as serde would (older saves read the same).
+            assert_eq!(
+                quizpulse::json::ToJson::to_json_text(&state),
+                serde_json::to_string(&state).unwrap()
+            );
+        }
     }
 
     #[test]
@@ -416,7 +440,7 @@ mod tests {
     fn the_fixture_is_a_snapshot() {
         let fixture = include_str!("../../../tests/e2e/fixtures/snapshot.json");
         let snapshot = read_snapshot(fixture).unwrap();
-        assert_eq!(snapshot.connection.word(), "connected");
+        assert!(snapshot.connection.is_connected());
         assert!(read_snapshot(r#"{"connection": {"state": "connected"}}"#).is_err());
         // Worker messages read back exactly as the core writes them.
         for message in [
@@ -472,5 +496,19 @@ mod tests {
                 .unwrap();
         assert_eq!(granted_hosts(&manifest), vec!["127.0.0.1", "localhost"]);
         assert!(granted_hosts(&Json::parse("{}").unwrap()).is_empty());
+    }
+
+    /// The Firefox package is Manifest V2: origins granted at install are in
+    /// `permissions`, beside the API names.
+    #[test]
+    fn hosts_from_a_manifest_v2_permissions_list() {
+        let manifest = Json::parse(
+            r#"{"permissions": ["storage", "notifications", "http://127.0.0.1/*", "http://localhost/*"],
+                "optional_permissions": ["https://*/*"]}"#,
+        )
+        .unwrap();
+        assert_eq!(granted_hosts(&manifest), vec!["127.0.0.1", "localhost"]);
+        assert!(!needs_host_request("http://127.0.0.1:8000/*", &manifest));
+        assert!(needs_host_request("https://quiz.example.org/*", &manifest));
     }
 }

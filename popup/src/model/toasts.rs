@@ -110,7 +110,7 @@ mod tests {
     fn toast(id: u64, expires: u64) -> Toast {
         Toast {
             id,
-            text: format!("toast {id}"),
+            text: quizpulse::Text::plain_text(format!("toast {id}")),
             level: ToastLevel::Info,
             expires_at: Timestamp::from_millis(expires),
         }

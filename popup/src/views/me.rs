@@ -1,16 +1,17 @@
 //! The Me tab: rank and score per subject, recent sessions, a sparkline of recent
 //! scores.
 
+use quizpulse_chrome::i18n::{ago, isolate, number, score, t, tn, tr};
 use sycamore::prelude::*;
 
 use quizpulse::messages::Command;
 
-use super::board::query_note;
+use super::board::{Query, query_note};
+use super::list;
 use super::reactive::{click, dynamic, selector};
 use crate::live::Live;
-use crate::model::board::format_score;
 use crate::model::sparkline::{VIEW_BOX, sparkline};
-use crate::model::{ago, recent_sessions};
+use crate::model::{recent_sessions, since};
 
 /// The tab's content: the account, then the standing.
 pub(super) fn me(live: Live) -> View {
@@ -42,12 +43,18 @@ fn account(live: Live) -> View {
                     server.split_once("://").map_or(server, |(_, h)| h).to_owned()
                 })
             });
+            let (label, as_, on, sign_out_words) = (
+                t("options_account"),
+                t("options_signed_in_as"),
+                t("me_on_server"),
+                t("options_sign_out"),
+            );
             view! {
-                section(class="account", aria-label="Account") {
+                section(class="account", aria-label=label) {
                     p(class="account__who", data-testid="signed-in-as") {
-                        "Signed in as " strong { bdi { (name) } } " on " bdi { (host) }
+                        (as_) " " strong { bdi { (name) } } " " (on) " " bdi { (host) }
                     }
-                    button(class="button button--small", r#type="button", data-testid="sign-out", on:click=click(sign_out)) { "Sign out" }
+                    button(class="button button--small", r#type="button", data-testid="sign-out", on:click=click(sign_out)) { (sign_out_words) }
                 }
             }
         })
@@ -59,27 +66,31 @@ fn standing(live: Live) -> View {
     dynamic(move || {
         live.snapshot.get_clone().map(|s| {
             let query = &s.my_standing;
-            let note = query_note(query, "your standing");
+            let note = query_note(query, Query::Standing);
             let Some(perf) = query.data.as_ref() else { return note.unwrap_or_default() };
             let now = live.now.get_untracked();
             let standings: Vec<View> = perf.subjects.iter().map(|st| {
                 let name = s.subject_names.get(&st.subject_id).cloned()
                     .unwrap_or_else(|| st.subject_id.to_string());
-                let (rank, score, sessions) = (st.rank, format_score(st.score), st.sessions);
+                let (rank, points, sessions) = (
+                    tr("board_rank_value", &[number(u64::from(st.rank))]),
+                    tr("me_points", &[score(st.score)]),
+                    tn("me_sessions", u64::from(st.sessions), &[]),
+                );
                 view! {
                     li(class="standing") {
-                        span(class="standing__subject") { (name) }
-                        span(class="standing__rank") { "#" (rank) }
-                        span(class="standing__score") { (score) " pts" }
-                        span(class="standing__sessions") { (sessions) " sessions" }
+                        bdi(class="standing__subject") { (name) }
+                        span(class="standing__rank") { (rank) }
+                        span(class="standing__score") { (points) }
+                        span(class="standing__sessions") { (sessions) }
                     }
                 }
             }).collect();
             let recent = recent_sessions(perf, &s);
             let scores: Vec<f64> = recent.iter().rev().map(|r| r.score).collect();
-            let spoken = format!(
-                "Recent scores, oldest first: {}",
-                scores.iter().map(|s| format_score(*s)).collect::<Vec<_>>().join(", ")
+            let spoken = tr(
+                "me_sparkline",
+                &[list(scores.iter().map(|s| score(*s)))],
             );
             let line: View = match sparkline(&scores) {
                 Some(line) => {
@@ -97,30 +108,35 @@ fn standing(live: Live) -> View {
                 None => View::default(),
             };
             let rows: Vec<View> = recent.into_iter().map(|r| {
-                let when = ago(&r.completed_at, now);
-                let (title, score) = (r.title, format_score(r.score));
+                let when = since(&r.completed_at, now).map_or_else(
+                    || r.completed_at.clone(),
+                    |span| ago(u64::try_from(span.as_millis()).unwrap_or(u64::MAX)),
+                );
+                let (title, points) = (r.title, score(r.score));
                 view! {
                     li(class="recent") {
-                        span(class="recent__title") { (title) }
-                        span(class="recent__score") { (score) }
+                        bdi(class="recent__title") { (title) }
+                        span(class="recent__score") { (points) }
                         span(class="recent__when") { (when) }
                     }
                 }
             }).collect();
-            let who = perf.user.username.clone();
+            let who = tr("me_title", &[isolate(&perf.user.username)]);
             let standings = if standings.is_empty() {
-                view! { p(class="note") { "No sessions yet: finish a quiz to get a rank." } }
+                let empty = t("me_empty");
+                view! { p(class="note") { (empty) } }
             } else {
                 view! { ul(class="standings") { (standings) } }
             };
+            let recent_title = t("me_recent");
             view! {
                 (note)
                 section(class="me", aria-labelledby="me-title") {
-                    h2(id="me-title", class="section-title") { "Your standing, " (who) }
+                    h2(id="me-title", class="section-title") { (who) }
                     (standings)
                 }
                 section(class="me", aria-labelledby="recent-title") {
-                    h2(id="recent-title", class="section-title") { "Recent sessions" }
+                    h2(id="recent-title", class="section-title") { (recent_title) }
                     (line)
                     ul(class="recents") { (rows) }
                 }

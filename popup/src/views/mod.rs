@@ -3,6 +3,7 @@
 
 mod board;
 mod me;
+mod offered;
 mod options;
 mod popup;
 mod quizzes;
@@ -15,6 +16,7 @@ pub use options::Options;
 pub use popup::popup_page;
 
 use quizpulse::messages::Command;
+use quizpulse_chrome::i18n::{t, tr};
 use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
@@ -25,17 +27,31 @@ use crate::model::WorkerStatus;
 /// The extension's version, shown in footers.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The header both pages share: mark and name.
-fn header(subtitle: &'static str) -> View {
+/// The header both pages share: mark, name and the page's subtitle (a catalog key).
+fn header(subtitle: &str) -> View {
+    let (name, subtitle) = (t("ext_name"), t(subtitle));
     view! {
         header(class="bar") {
             img(class="bar__logo", src="icons/icon-48.png", alt="", width="28", height="28")
             div(class="bar__title") {
-                h1 { "QuizPulse" }
+                h1 { (name) }
                 p(class="bar__subtitle") { (subtitle) }
             }
         }
     }
+}
+
+/// Items as a list in the language (`a, b, c`).
+fn list(items: impl Iterator<Item = String>) -> String {
+    let separator = t("list_separator");
+    let mut out = String::new();
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(&separator);
+        }
+        out.push_str(&item);
+    }
+    out
 }
 
 /// Asks the worker for its version and puts the answer in `worker`.
@@ -43,7 +59,7 @@ fn ping_worker(worker: Signal<WorkerStatus>) {
     spawn_local(async move {
         let status = match chrome::send_message(&Command::Ping).await {
             Ok(answer) => WorkerStatus::from_answer(answer),
-            Err(err) => WorkerStatus::Unavailable(err.to_string()),
+            Err(err) => WorkerStatus::Unavailable(err.words()),
         };
         worker.set(status);
     });
@@ -57,22 +73,23 @@ fn footer(live: Live) -> View {
     // Built here, not inside `view!`: the macro wraps every call it finds there in one
     // more dynamic view.
     let status = reactive::text(move || match worker.get_clone() {
-        WorkerStatus::Asking => "checking background worker…".to_string(),
-        WorkerStatus::Ready(version) => format!("background worker {version} ready"),
-        WorkerStatus::Unavailable(why) => format!("background worker not responding: {why}"),
+        WorkerStatus::Asking => t("worker_asking"),
+        WorkerStatus::Ready(version) => tr("worker_ready", &[version]),
+        WorkerStatus::Unavailable(why) => tr("worker_unavailable", &[why]),
+        WorkerStatus::Unexpected => tr("worker_unavailable", &[t("worker_odd_answer")]),
     });
     let problem = reactive::dynamic(move || {
         live.problem.get_clone().map(|problem| {
+            let said = tr("worker_problem", &[problem]);
             view! {
-                p(class="problem", role="alert", data-testid="worker-problem") {
-                    "The background worker said: " (problem)
-                }
+                p(class="problem", role="alert", data-testid="worker-problem") { (said) }
             }
         })
     });
+    let version = tr("footer_version", &[VERSION.to_owned()]);
     view! {
         footer(class="foot") {
-            span { "v" (VERSION) }
+            span { (version) }
             span(class="foot__sep", aria-hidden="true") { "·" }
             span(class="foot__worker", data-testid="worker-status") { (status) }
         }

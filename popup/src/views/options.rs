@@ -2,16 +2,18 @@
 //! errors at their field), sign out, "Test connection" step by step, and the connection
 //! event log, copyable.
 
-use quizpulse::messages::{Command, Page, StepStatus, TestStep};
+use quizpulse::messages::{Command, Page, StepStatus, TestCheck, TestStep};
 use quizpulse::settings::{DEFAULT_SERVER_URL, Settings};
+use quizpulse::text::k;
+use quizpulse_chrome::i18n::{clock, isolate, render, t, tr};
 use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use super::reactive::{attr, click, dynamic, effect, selector, submit, text};
-use super::{footer, header, strip};
+use super::{footer, header, list, offered, strip};
 use crate::chrome;
 use crate::live::{Cache, Live};
-use crate::model::form::{Field, FieldError, SettingsForm, field_of};
+use crate::model::form::{Field, FieldError, SettingsForm, parse_hhmm};
 use crate::model::{granted_hosts, settings_key, stored_settings};
 
 /// Whether the extension may reach the configured server.
@@ -30,7 +32,7 @@ fn check_host_access(settings: &Settings, access: Signal<HostAccess>) {
         access.set(match chrome::has_host_access(&pattern).await {
             Ok(true) => HostAccess::Granted,
             Ok(false) => HostAccess::NotGranted,
-            Err(err) => HostAccess::Unknown(err.to_string()),
+            Err(err) => HostAccess::Unknown(err.words()),
         });
     });
 }
@@ -129,13 +131,13 @@ fn field_error(errors: Signal<Option<FieldError>>, field: Field) -> impl Fn() ->
         errors.with(|e| {
             e.as_ref()
                 .filter(|e| e.field == field)
-                .map(|e| e.message.clone())
+                .map(|e| render(&e.message))
                 .unwrap_or_default()
         })
     }
 }
 
-/// A labelled text input with its error and hint.
+/// A labelled text input with its error and hint (`label`, `hint`: catalog keys).
 #[allow(clippy::too_many_arguments)]
 fn text_field(
     id: &'static str,
@@ -147,6 +149,9 @@ fn text_field(
     placeholder: &'static str,
     hint: &'static str,
 ) -> View {
+    let (label, hint) = (t(label), t(hint));
+    // URLs and numbers read left to right in every language.
+    let dir = if kind == "url" { "ltr" } else { "auto" };
     let error = field_error(errors, field);
     let (error_id, hint_id) = (format!("{id}-error"), format!("{id}-hint"));
     let described = format!("{error_id} {hint_id}");
@@ -159,7 +164,7 @@ fn text_field(
         div(class="field") {
             label(r#for=id) { (label) }
             input(
-                id=id, name=id, r#type=kind, placeholder=placeholder,
+                id=id, name=id, r#type=kind, placeholder=placeholder, dir=dir,
                 aria-invalid=invalid,
                 aria-describedby=described,
                 bind:value=value,
@@ -170,13 +175,26 @@ fn text_field(
     }
 }
 
-/// A labelled checkbox.
+/// A labelled checkbox (`label`, `hint`: catalog keys).
 fn check(id: &'static str, label: &'static str, value: Signal<bool>, hint: &'static str) -> View {
+    check_offered(id, label, value, t(hint), true)
+}
+
+/// A check box that the browser may not offer (`label`: a catalog key; `hint`: words;
+/// `usable`: false, disabled, the hint saying why; see `offered`).
+pub(super) fn check_offered(
+    id: &'static str,
+    label: &'static str,
+    value: Signal<bool>,
+    hint: String,
+    usable: bool,
+) -> View {
+    let label = t(label);
     let hint_id = format!("{id}-hint");
     let described = hint_id.clone();
     view! {
         div(class="check") {
-            input(id=id, r#type="checkbox", aria-describedby=described, bind:checked=value)
+            input(id=id, r#type="checkbox", aria-describedby=described, disabled=!usable, bind:checked=value)
             label(r#for=id) { (label) }
             p(id=hint_id, class="hint") { (hint) }
         }
@@ -203,8 +221,11 @@ pub fn Options() -> View {
     spawn_local(async move {
         let loaded = chrome::local_value(settings_key())
             .await
-            .map_err(|err| err.to_string())
-            .and_then(|stored| stored_settings(stored.as_ref()).map_err(|err| err.to_string()));
+            .map_err(|err| err.words())
+            .and_then(|stored| {
+                stored_settings(stored.as_ref())
+                    .map_err(|err| tr("options_stored_unreadable", &[isolate(&err.0)]))
+            });
         match loaded {
             Ok(loaded) => {
                 form.set(SettingsForm::from_settings(&loaded));
@@ -231,15 +252,12 @@ pub fn Options() -> View {
             return;
         };
         if let Some(err) = error {
-            errors.set(Some(FieldError {
-                field: field_of(&err),
-                message: err,
-            }));
-            message.set("Not saved: see the field above.".into());
+            errors.set(Some(FieldError::from(err)));
+            message.set(t("options_not_saved"));
             message_is_error.set(true);
             pending.set(None);
         } else if settings == want {
-            message.set("Saved.".into());
+            message.set(t("options_saved"));
             message_is_error.set(false);
             check_host_access(&want, access);
             saved.set(want);
@@ -250,7 +268,7 @@ pub fn Options() -> View {
         if let Some(problem) = live.problem.get_clone()
             && pending.with_untracked(Option::is_some)
         {
-            message.set(format!("Not saved: {problem}"));
+            message.set(tr("options_not_saved_because", &[problem]));
             message_is_error.set(true);
             pending.set(None);
         }
@@ -262,14 +280,14 @@ pub fn Options() -> View {
         message.set(String::new());
         match form.get().to_settings() {
             Ok(settings) => {
-                message.set("Saving…".into());
+                message.set(t("options_saving"));
                 message_is_error.set(false);
                 pending.set(Some(settings.clone()));
                 live.problem.set(None);
                 live.send(Command::SaveSettings { settings });
             }
             Err(err) => {
-                message.set("Not saved: see the field above.".into());
+                message.set(t("options_not_saved"));
                 message_is_error.set(true);
                 errors.set(Some(err));
             }
@@ -278,127 +296,129 @@ pub fn Options() -> View {
 
     let server_field = text_field(
         "server-url",
-        "Server URL",
+        k("field_server_url"),
         "url",
         form.server_url,
         errors,
         Field::ServerUrl,
         DEFAULT_SERVER_URL,
-        "The quiz platform's address (REST and, unless set below, the live socket).",
+        k("field_server_url_hint"),
     );
     let socket_field = text_field(
         "socket-url",
-        "Socket URL (optional)",
+        k("field_socket_url"),
         "url",
         form.socket_url,
         errors,
         Field::SocketUrl,
         "wss://quiz.example.org/ws/leaderboard/",
-        "Only when the live socket is not at the server's /ws/leaderboard/.",
+        k("field_socket_url_hint"),
     );
     let site_field = text_field(
         "site-url",
-        "Quiz site URL (optional)",
+        k("field_site_url"),
         "url",
         form.site_url,
         errors,
         Field::SiteUrl,
         "https://quiz.example.org",
-        "Where quiz links and notifications lead (/quizzes/<id>); the server when empty.",
+        k("field_site_url_hint"),
     );
     let limit_field = text_field(
         "board-limit",
-        "Leaderboard size",
+        k("field_board_limit"),
         "number",
         form.board_limit,
         errors,
         Field::BoardLimit,
         "10",
-        "Rows per board, 1 to 100.",
+        k("field_board_limit_hint"),
     );
     let insecure_check = check(
         "allow-insecure",
-        "Allow unencrypted connections",
+        k("check_insecure"),
         form.allow_insecure,
-        "Lets http:// and ws:// reach a server on another computer: your password and sign-in would cross the network in clear text. Only on a network you trust.",
+        k("check_insecure_hint"),
     );
     let quiet_error = field_error(errors, Field::QuietHours);
     let checks: Vec<View> = vec![
         check(
             "follow-new",
-            "Follow new quizzes",
+            k("check_follow_new"),
             form.follow_new_quizzes,
-            "Quizzes that appear after the first list are followed at once.",
+            k("check_follow_new_hint"),
         ),
         check(
             "notify-enabled",
-            "Browser notifications",
+            k("check_notify"),
             form.notify_enabled,
-            "Off: only the badge and the popup's toasts.",
+            k("check_notify_hint"),
         ),
         check(
             "notify-sessions",
-            "New sessions on followed quizzes",
+            k("check_sessions"),
             form.notify_new_sessions,
-            "Bursts arrive as one notification.",
+            k("check_sessions_hint"),
         ),
         check(
             "notify-boards",
-            "Leaderboard changes on followed quizzes",
+            k("check_boards"),
             form.notify_leaderboard_changes,
-            "Who moved in a followed quiz's top 10.",
+            k("check_boards_hint"),
         ),
         check(
             "notify-ranks",
-            "My rank changes",
+            k("check_ranks"),
             form.notify_rank_changes,
-            "When you move up or down in a subject.",
+            k("check_ranks_hint"),
         ),
         check(
             "notify-subscriptions",
-            "Subscription confirmations",
+            k("check_subscriptions"),
             form.notify_subscriptions,
-            "When the server confirms a quiz you follow.",
+            k("check_subscriptions_hint"),
         ),
         check(
             "notify-connection",
-            "Connection lost and back",
+            k("check_connection"),
             form.notify_connection,
-            "When the live connection is down for a while, and when it returns.",
+            k("check_connection_hint"),
         ),
         check(
             "notify-account",
-            "Sign-in problems",
+            k("check_account"),
             form.notify_account,
-            "A sign-in about to run out, or refused.",
+            k("check_account_hint"),
         ),
-        check(
-            "keep-on-screen",
-            "Keep on screen until dismissed",
-            form.keep_on_screen,
-            "Notifications stay until you close them.",
-        ),
-        check(
-            "quiet",
-            "Quiet hours",
-            form.quiet,
-            "No notifications between these local times; the badge still counts.",
-        ),
+        offered::keep_on_screen(form.keep_on_screen),
+        check("quiet", k("check_quiet"), form.quiet, k("check_quiet_hint")),
     ];
+    // The quiet hours as the language writes clock times, while they are on.
+    let quiet_span = text(move || {
+        let (start, end) = (form.quiet_start.get_clone(), form.quiet_end.get_clone());
+        match (form.quiet.get(), parse_hhmm(&start), parse_hhmm(&end)) {
+            (true, Some(start), Some(end)) => tr("quiet_span", &[clock(start), clock(end)]),
+            _ => String::new(),
+        }
+    });
 
     let signed_in =
         selector(move || live.with(|s| s.and_then(|s| s.account.as_ref()?.username.clone())));
     let sign_out = move |_| live.send(Command::SignOut);
     let account = move || match signed_in.get_clone() {
-        Some(name) => view! {
-            p { "Signed in as " strong(data-testid="account") { (name) } "." }
-            div(class="form__actions") {
-                button(class="button", r#type="button", on:click=click(sign_out)) { "Sign out" }
+        Some(name) => {
+            let (said, sign_out_words) = (t("options_signed_in_as"), t("options_sign_out"));
+            view! {
+                p { (said) " " strong(data-testid="account") { bdi { (name) } } }
+                div(class="form__actions") {
+                    button(class="button", r#type="button", on:click=click(sign_out)) { (sign_out_words) }
+                }
             }
-        },
-        None => view! {
-            p { "Not signed in. Sign in from the QuizPulse button in the toolbar." }
-        },
+        }
+        None => {
+            let words = t("options_signed_out");
+            view! { p { (words) } }
+        }
     };
 
     let account = dynamic(account);
@@ -425,7 +445,15 @@ pub fn Options() -> View {
         }
     });
     let message_text = text(move || message.get_clone());
-    let (head, strip) = (header("Settings"), strip::strip(live, false));
+    let (head, strip) = (header(k("options_subtitle")), strip::strip(live, false));
+    let (account_title, settings_title, notifications_legend, from, until, save_words) = (
+        t("options_account"),
+        t("options_settings"),
+        t("options_notifications"),
+        t("quiet_from"),
+        t("quiet_until"),
+        t("options_save"),
+    );
     let (access, test, log) = (
         access_card(saved, hosts, access),
         test_card(live),
@@ -438,11 +466,11 @@ pub fn Options() -> View {
             (strip)
             main(class="content") {
                 section(class="card", aria-labelledby="account-title") {
-                    h2(id="account-title") { "Account" }
+                    h2(id="account-title") { (account_title) }
                     (account)
                 }
                 section(class="card", aria-labelledby="settings-title") {
-                    h2(id="settings-title") { "Quiz server and notifications" }
+                    h2(id="settings-title") { (settings_title) }
                     form(class="form", on:submit=submit(save), novalidate=true) {
                         (server_field)
                         (socket_field)
@@ -450,22 +478,23 @@ pub fn Options() -> View {
                         (site_field)
                         (limit_field)
                         fieldset(class="fieldset") {
-                            legend { "Notifications" }
+                            legend { (notifications_legend) }
                             (checks)
                             div(class="times") {
-                                label(r#for="quiet-start") { "From" }
+                                label(r#for="quiet-start") { (from) }
                                 input(id="quiet-start", r#type="time", disabled=move || !form.quiet.get(),
                                     aria-invalid=quiet_invalid,
                                     aria-describedby="quiet-error", bind:value=form.quiet_start)
-                                label(r#for="quiet-end") { "until" }
+                                label(r#for="quiet-end") { (until) }
                                 input(id="quiet-end", r#type="time", disabled=move || !form.quiet.get(),
                                     aria-invalid=quiet_invalid_end,
                                     aria-describedby="quiet-error", bind:value=form.quiet_end)
                             }
+                            p(class="hint", data-testid="quiet-span") { (quiet_span) }
                             p(id="quiet-error", class="field-error", data-testid="quiet-error") { (quiet_problem) }
                         }
                         div(class="form__actions") {
-                            button(class="button button--primary", r#type="submit", disabled=move || pending.with(Option::is_some)) { "Save" }
+                            button(class="button button--primary", r#type="submit", disabled=move || pending.with(Option::is_some)) { (save_words) }
                             span(
                                 class=message_class,
                                 role="status",
@@ -493,50 +522,54 @@ fn access_card(
     let granted = text(move || {
         let hosts = hosts.get_clone();
         if hosts.is_empty() {
-            "none".to_string()
+            t("access_none")
         } else {
-            hosts.join(", ")
+            list(hosts.into_iter())
         }
     });
     let pattern = text(move || saved.with(Settings::host_permission_pattern));
-    let state = dynamic(move || match access.get_clone() {
-        HostAccess::Checking => view! { span(class="access__state") { "checking…" } },
-        HostAccess::Granted => {
-            view! { span(class="access__state access__state--granted") { "access granted" } }
-        }
-        HostAccess::NotGranted => {
-            view! { span(class="access__state access__state--missing") { "no access granted yet (sign in from the popup to ask for it)" } }
-        }
-        HostAccess::Unknown(why) => {
-            view! { span(class="access__state access__state--missing") { "could not be checked (" (why) ")" } }
-        }
+    let state = dynamic(move || {
+        let (class, words) = match access.get_clone() {
+            HostAccess::Checking => ("access__state", t("access_checking")),
+            HostAccess::Granted => ("access__state access__state--granted", t("access_granted")),
+            HostAccess::NotGranted => ("access__state access__state--missing", t("access_missing")),
+            HostAccess::Unknown(why) => (
+                "access__state access__state--missing",
+                tr("access_unknown", &[why]),
+            ),
+        };
+        view! { span(class=class) { (words) } }
     });
+    let (title, hosts, server) = (t("access_title"), t("access_hosts"), t("access_server"));
     view! {
         section(class="card", aria-labelledby="access-title") {
-            h2(id="access-title") { "Host access" }
-            p {
-                "This build may reach these hosts without asking: "
-                strong(data-testid="granted-hosts") { (granted) }
-                "."
-            }
+            h2(id="access-title") { (title) }
+            p { (hosts) " " strong(data-testid="granted-hosts", dir="ltr") { (granted) } }
             p(class="access", data-testid="server-access") {
-                "Your server, "
-                code { (pattern) }
-                ": "
-                (state)
-                "."
+                (server) " " code(dir="ltr") { (pattern) } " " (state)
             }
         }
     }
 }
 
+/// A test step's outcome: its catalog key and its CSS class.
 fn step_words(status: StepStatus) -> (&'static str, &'static str) {
     match status {
-        StepStatus::Waiting => ("waiting", "step step--waiting"),
-        StepStatus::Running => ("checking…", "step step--running"),
-        StepStatus::Passed => ("passed", "step step--passed"),
-        StepStatus::Failed => ("failed", "step step--failed"),
-        StepStatus::Skipped => ("skipped", "step step--skipped"),
+        StepStatus::Waiting => (k("step_waiting"), "step step--waiting"),
+        StepStatus::Running => (k("step_running"), "step step--running"),
+        StepStatus::Passed => (k("step_passed"), "step step--passed"),
+        StepStatus::Failed => (k("step_failed"), "step step--failed"),
+        StepStatus::Skipped => (k("step_skipped"), "step step--skipped"),
+    }
+}
+
+/// A test step's name: its catalog key.
+fn check_name(check: TestCheck) -> &'static str {
+    match check {
+        TestCheck::ServerUrl => k("step_server_url"),
+        TestCheck::HostAccess => k("step_host_access"),
+        TestCheck::Token => k("step_token"),
+        TestCheck::Socket => k("step_socket"),
     }
 }
 
@@ -549,29 +582,29 @@ fn test_card(live: Live) -> View {
                 .into_iter()
                 .map(|step| {
                     let (words, class) = step_words(step.status);
-                    let (name, detail) = (step.name, step.detail);
+                    let head = tr("step_head", &[t(check_name(step.check)), t(words)]);
+                    let detail = step.detail.as_ref().map(render).unwrap_or_default();
                     view! {
                         li(class=class) {
                             span(class="step__mark", aria-hidden="true")
-                            span(class="step__head") {
-                                span(class="step__name") { (name) }
-                                span(class="step__status") { ": " (words) }
-                            }
+                            span(class="step__head") { (head) }
                             p(class="step__detail") { (detail) }
                         }
                     }
                 })
                 .collect();
-            view! { ol(class="steps", aria-label="Test steps") { (items) } }
+            let label = t("test_steps");
+            view! { ol(class="steps", aria-label=label) { (items) } }
         })
     };
     let list = dynamic(list);
+    let (title, about, button) = (t("test_title"), t("test_about"), t("test_run"));
     view! {
         section(class="card", aria-labelledby="test-title") {
-            h2(id="test-title") { "Test connection" }
-            p { "Checks the server URL, host access, the sign-in token and the live socket, one by one." }
+            h2(id="test-title") { (title) }
+            p { (about) }
             div(class="form__actions") {
-                button(class="button", r#type="button", on:click=click(run)) { "Test connection" }
+                button(class="button", r#type="button", on:click=click(run)) { (button) }
             }
             div(role="status", data-testid="test-steps") { (list) }
         }
@@ -580,15 +613,20 @@ fn test_card(live: Live) -> View {
 
 fn log_card(live: Live) -> View {
     let entries = selector(move || live.with(|s| s.map(|s| s.events.clone()).unwrap_or_default()));
-    let log_text =
-        selector(move || live.with(|s| s.map(|s| s.events_text.clone()).unwrap_or_default()));
     let copied = create_signal(String::new());
     let copy = move |_| {
-        let text = log_text.get_clone();
+        // One `time  what happened` line per entry, oldest first: the times stay
+        // RFC 3339 in UTC for the bug report, the words are the user's language.
+        let text: String = entries.with_untracked(|entries| {
+            entries
+                .iter()
+                .map(|e| format!("{}  {}\n", e.at.to_rfc3339(), render(&e.text)))
+                .collect()
+        });
         spawn_local(async move {
             copied.set(match chrome::copy_text(&text).await {
-                Ok(()) => "Copied.".into(),
-                Err(err) => format!("Could not copy ({err}); select the text below instead."),
+                Ok(()) => t("log_copied"),
+                Err(err) => tr("log_copy_failed", &[err.words()]),
             });
         });
     };
@@ -600,23 +638,26 @@ fn log_card(live: Live) -> View {
             .map(|e| {
                 let at = e.at.to_rfc3339();
                 let datetime = at.clone();
-                let text = e.text;
-                view! { li { time(datetime=datetime) { (at) } " " (text) } }
+                let text = render(&e.text);
+                view! { li { time(datetime=datetime, dir="ltr") { (at) } " " (text) } }
             })
             .collect();
         if items.is_empty() {
-            view! { p(class="note") { "No connection events yet." } }
+            let empty = t("log_empty");
+            view! { p(class="note") { (empty) } }
         } else {
-            view! { ol(class="log", aria-label="Connection events, newest first", tabindex="0") { (items) } }
+            let label = t("log_list");
+            view! { ol(class="log", aria-label=label, tabindex="0") { (items) } }
         }
     };
     let (list, copied_text) = (dynamic(list), text(move || copied.get_clone()));
+    let (title, about, button) = (t("log_title"), t("log_about"), t("log_copy"));
     view! {
         section(class="card", aria-labelledby="log-title") {
-            h2(id="log-title") { "Connection log" }
-            p { "The last connection events (times in UTC), for a bug report." }
+            h2(id="log-title") { (title) }
+            p { (about) }
             div(class="form__actions") {
-                button(class="button", r#type="button", on:click=click(copy)) { "Copy log" }
+                button(class="button", r#type="button", on:click=click(copy)) { (button) }
                 span(class="form__message", role="status") { (copied_text) }
             }
             (list)

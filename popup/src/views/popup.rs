@@ -3,18 +3,22 @@
 use quizpulse::small::VecMap;
 
 use quizpulse::ConnState;
+use quizpulse::json::ToJson;
 use quizpulse::messages::{Command, Page};
 use quizpulse::wire::{Entry, QuizId};
 use sycamore::prelude::*;
 
-use super::board::{query_note, table};
+use super::board::{Query, caption, query_note, table};
 use super::reactive::{attr, click, dynamic, selector};
 use super::{footer, header, me, quizzes, sign_in, strip, toasts};
 use gloo_storage::{LocalStorage, Storage};
 
 use crate::live::{Cache, Live};
 use crate::model::board::{Row, Seen, rows};
-use crate::model::{Tab, UiState, ago};
+use crate::model::{Tab, UiState, since};
+use quizpulse::Text;
+use quizpulse::text::k;
+use quizpulse_chrome::i18n::{dir, render, t};
 
 /// Where the user is in the popup, kept in its `localStorage`.
 #[derive(Clone, Copy)]
@@ -48,8 +52,9 @@ impl Ui {
             open_quiz: self.open_quiz.get_clone_untracked(),
             seen: self.seen.get_clone_untracked(),
         };
-        // A full storage only loses the place: nothing to tell the user.
-        let _ = LocalStorage::set(UiState::KEY, &state);
+        // A full storage only loses the place: nothing to tell the user. Written by the
+        // core's JSON writer (gloo-storage's `set` would compile a serde serializer).
+        let _ = LocalStorage::raw().set_item(UiState::KEY, &state.to_json_text());
     }
 
     /// Shows `tab`.
@@ -112,7 +117,8 @@ pub fn popup_page(cache: Cache, place: Option<Option<String>>) -> View {
     });
     let body = move || {
         if !live.ready.get() {
-            view! { p(class="note") { "Loading…" } }
+            let loading = t("popup_loading");
+            view! { p(class="note") { (loading) } }
         } else if signed_out.get() {
             // Built untracked: what the builders read must not make this re-run.
             untrack(|| sign_in::sign_in(live))
@@ -123,7 +129,7 @@ pub fn popup_page(cache: Cache, place: Option<Option<String>>) -> View {
     // Built here, not inside `view!`: the macro wraps every call it finds there in one
     // more dynamic view.
     let (head, strip, body) = (
-        header("Live leaderboards"),
+        header(k("popup_subtitle")),
         strip::strip(live, true),
         dynamic(body),
     );
@@ -140,16 +146,18 @@ pub fn popup_page(cache: Cache, place: Option<Option<String>>) -> View {
 }
 
 fn tabs(live: Live, ui: Ui) -> View {
+    let forward = if dir() == "rtl" { -1 } else { 1 };
     let buttons: Vec<View> = Tab::ALL
         .iter()
         .map(|&tab| {
             let selected = selector(move || ui.tab.get() == tab);
             let keydown = move |event: web_sys::KeyboardEvent| {
+                // The arrow toward the next tab: right, or left when the page is mirrored.
                 let step = match event.key().as_str() {
                     "ArrowRight" => 1,
                     "ArrowLeft" => -1,
                     _ => return,
-                };
+                } * forward;
                 event.prevent_default();
                 let next = ui.tab.get_untracked().step(step);
                 ui.show(next);
@@ -166,7 +174,7 @@ fn tabs(live: Live, ui: Ui) -> View {
             let (id, panel, label) = (
                 format!("tab-{}", tab.id()),
                 format!("panel-{}", tab.id()),
-                tab.label(),
+                t(tab.label()),
             );
             view! {
                 button(
@@ -197,9 +205,9 @@ fn tabs(live: Live, ui: Ui) -> View {
             }
         }
     };
-    let panel = dynamic(panel);
+    let (panel, views) = (dynamic(panel), t("popup_views"));
     view! {
-        div(class="tabs", role="tablist", aria-label="Views") { (buttons) }
+        div(class="tabs", role="tablist", aria-label=views) { (buttons) }
         (panel)
     }
 }
@@ -217,7 +225,7 @@ fn subjects(live: Live, ui: Ui) -> View {
     });
     dynamic(move || {
         data.get_clone().map(|(query, me)| {
-            let note = query_note(&query, "subject leaderboards");
+            let note = query_note(&query, Query::Subjects);
             let now = live.now.get_untracked();
             let boards: Vec<View> = query
                 .data
@@ -230,23 +238,25 @@ fn subjects(live: Live, ui: Ui) -> View {
                         me.as_deref(),
                     );
                     let name = board.subject.name.clone();
-                    let caption = format!("{name} leaderboard");
-                    let updated: View = match &board.updated_at {
-                        Some(at) => {
-                            let text = format!("latest session {}", ago(at, now));
-                            view! { span(class="section-meta") { (text) } }
-                        }
-                        None => View::default(),
-                    };
+                    let caption = caption(&name);
+                    let updated: View =
+                        match board.updated_at.as_deref().and_then(|at| since(at, now)) {
+                            Some(ago) => {
+                                let text = render(&Text::new("subject_latest").ago(ago));
+                                view! { span(class="section-meta") { (text) } }
+                            }
+                            None => View::default(),
+                        };
                     let body = if rows.is_empty() {
-                        view! { p(class="note") { "No sessions yet." } }
+                        let empty = t("subject_empty");
+                        view! { p(class="note") { (empty) } }
                     } else {
                         table(caption, rows)
                     };
                     view! {
                         section(class="subject") {
                             div(class="section-head") {
-                                h2(class="section-title") { (name) }
+                                h2(class="section-title", dir="auto") { (name) }
                                 (updated)
                             }
                             (body)

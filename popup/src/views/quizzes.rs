@@ -5,11 +5,14 @@ use quizpulse::messages::{Command, QuizRow, SubscriptionStatus};
 use quizpulse::wire::QuizId;
 use sycamore::prelude::*;
 
-use super::board::{query_note, table};
+use super::board::{Query, caption, query_note, table};
 use super::popup::Ui;
 use super::reactive::{click, dynamic, keyed, selector, text};
 use crate::live::Live;
-use crate::model::ago;
+use crate::model::since;
+use quizpulse::Text;
+use quizpulse::text::k;
+use quizpulse_chrome::i18n::{isolate, render, t, tn, tr};
 
 /// The tab's content: the open quiz's board, or the list.
 pub(super) fn quizzes(live: Live, ui: Ui) -> View {
@@ -46,7 +49,7 @@ fn follow_switch(live: Live, id: String, title: String) -> View {
             Command::Unfollow { quiz_id }
         });
     };
-    let name = format!("Follow {title}");
+    let name = tr("quiz_follow", &[isolate(&title)]);
     view! {
         label(class="switch") {
             input(
@@ -79,11 +82,10 @@ fn quiz_list(live: Live, ui: Ui) -> View {
     let note = move || {
         let (list, empty) = list.get_clone()?;
         if empty {
-            query_note(&list, "quizzes")
+            query_note(&list, Query::Quizzes)
         } else {
             list.error.map(|error| {
-                let text =
-                    format!("Showing the last quiz list received; refreshing failed: {error}");
+                let text = tr("quizzes_stale", &[render(&error)]);
                 view! { p(class="note note--error") { (text) } }
             })
         }
@@ -106,18 +108,19 @@ fn quiz_list(live: Live, ui: Ui) -> View {
                 let id = id.clone();
                 text(move || {
                     row_of(live, &id)
-                        .map(|r| follow_words(&r).to_owned())
+                        .and_then(|r| follow_words(&r))
+                        .map(t)
                         .unwrap_or_default()
                 })
             };
-            let sessions = row.quiz.sessions_count;
+            let meta = tn("quiz_meta", row.quiz.sessions_count, &[isolate(&subject)]);
             let switch = follow_switch(live, id.clone(), title.clone());
             view! {
                 li(class="quiz") {
                     button(class="quiz__open", r#type="button", on:click=click(open)) {
-                        span(class="quiz__title") { (title) }
+                        bdi(class="quiz__title") { (title) }
                         span(class="quiz__meta") {
-                            (subject) " · " (sessions) " sessions"
+                            (meta)
                             span(class="quiz__status") { (status) }
                         }
                     }
@@ -126,21 +129,22 @@ fn quiz_list(live: Live, ui: Ui) -> View {
             }
         })
     });
+    let label = t("tab_quizzes");
     view! {
         (note)
-        ul(class="quizzes", aria-label="Quizzes") {
+        ul(class="quizzes", aria-label=label) {
             (rows)
         }
     }
 }
 
-/// A quiz row's follow state in words.
-fn follow_words(row: &QuizRow) -> &'static str {
+/// A quiz row's follow state: its catalog key (` · following`), if any.
+fn follow_words(row: &QuizRow) -> Option<&'static str> {
     match (row.followed, row.open_in_tab, row.subscription) {
-        (_, _, SubscriptionStatus::Unconfirmed) => " · not confirmed",
-        (true, _, _) => " · following",
-        (false, true, _) => " · open in a tab",
-        (false, false, _) => "",
+        (_, _, SubscriptionStatus::Unconfirmed) => Some(k("quiz_not_confirmed")),
+        (true, _, _) => Some(k("quiz_following")),
+        (false, true, _) => Some(k("quiz_open_in_tab")),
+        (false, false, _) => None,
     }
 }
 
@@ -154,17 +158,12 @@ fn quiz_board(live: Live, ui: Ui, id: String) -> View {
         .unwrap_or_else(|| id.clone());
     let back = move |_| ui.open(live, None);
     let subscription = move || {
-        let words = row.with(|r| match r.as_ref().map(|r| r.subscription) {
-            Some(SubscriptionStatus::Confirmed) => "Subscription confirmed: updates arrive live.",
-            Some(SubscriptionStatus::Pending) => "Subscribing to live updates…",
-            Some(SubscriptionStatus::Unconfirmed) => {
-                "The server has not confirmed the subscription; the board is refetched instead."
-            }
-            Some(SubscriptionStatus::None) | None => {
-                "Not followed: this board refreshes while it is shown."
-            }
-        });
-        words.to_owned()
+        t(row.with(|r| match r.as_ref().map(|r| r.subscription) {
+            Some(SubscriptionStatus::Confirmed) => k("subscription_confirmed"),
+            Some(SubscriptionStatus::Pending) => k("subscription_pending"),
+            Some(SubscriptionStatus::Unconfirmed) => k("subscription_unconfirmed"),
+            Some(SubscriptionStatus::None) | None => k("subscription_none"),
+        }))
     };
     let data = {
         let id = id.clone();
@@ -181,37 +180,42 @@ fn quiz_board(live: Live, ui: Ui, id: String) -> View {
         move || {
             let (query, me) = data.get_clone().unwrap_or_default();
             let Some(query) = query else {
-                return view! { p(class="note") { "Loading the board…" } };
+                let loading = t("board_loading");
+                return view! { p(class="note") { (loading) } };
             };
-            let note = query_note(&query, "this board");
+            let note = query_note(&query, Query::Board);
             let Some(board) = query.data else {
                 return view! { (note) };
             };
             let updated = board
                 .updated_at
-                .clone()
-                .map(|at| ago(&at, live.now.get_untracked()));
+                .as_deref()
+                .and_then(|at| since(at, live.now.get_untracked()));
             let rows = ui.rows(&format!("quiz:{id}"), &board.entries, me.as_deref());
-            let caption = format!("{} leaderboard", board.quiz.title);
+            let caption = caption(&board.quiz.title);
             let body = if rows.is_empty() {
-                view! { p(class="note") { "No sessions on this quiz yet." } }
+                let empty = t("board_empty");
+                view! { p(class="note") { (empty) } }
             } else {
                 table(caption, rows)
             };
             let updated: View = match updated {
-                Some(u) => view! { p(class="hint") { "Latest session " (u) } },
+                Some(ago) => {
+                    let words = render(&Text::new("quiz_latest").ago(ago));
+                    view! { p(class="hint") { (words) } }
+                }
                 None => View::default(),
             };
             view! { (note) (body) (updated) }
         }
     };
     let switch = follow_switch(live, id.clone(), title.clone());
-    let (subscription, board) = (text(subscription), dynamic(board));
+    let (subscription, board, all) = (text(subscription), dynamic(board), t("quiz_back"));
     view! {
         section(class="detail", aria-labelledby="quiz-title") {
             div(class="detail__head") {
-                button(class="button button--small button--quiet", r#type="button", on:click=click(back)) { "‹ All quizzes" }
-                h2(id="quiz-title", class="detail__title") { (title) }
+                button(class="button button--small button--quiet", r#type="button", on:click=click(back)) { (all) }
+                h2(id="quiz-title", class="detail__title", dir="auto") { (title) }
                 (switch)
             }
             p(class="note", role="status", data-testid="subscription") { (subscription) }

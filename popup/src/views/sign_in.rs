@@ -5,6 +5,8 @@
 use quizpulse::ConnState;
 use quizpulse::messages::{Command, Secret, SignInStatus};
 use quizpulse::settings::{DEFAULT_SERVER_URL, Settings};
+use quizpulse::text::k;
+use quizpulse_chrome::i18n::{isolate, render, t, tr};
 use sycamore::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
@@ -50,13 +52,13 @@ pub(super) fn sign_in(live: Live) -> View {
         let settings = match candidate.validated() {
             Ok(settings) => settings,
             Err(err) => {
-                server_error.set(err.to_string());
+                server_error.set(render(&err.text()));
                 return;
             }
         };
         let (user, pass) = (username.get_clone(), password.get_clone());
         if user.trim().is_empty() || pass.is_empty() {
-            form_error.set("Enter your username and password.".into());
+            form_error.set(t("signin_missing"));
             return;
         }
         let command = Command::SignIn {
@@ -80,12 +82,11 @@ pub(super) fn sign_in(live: Live) -> View {
                     live.send(command);
                     password.set(String::new());
                 }
-                Ok(false) => form_error.set(format!(
-                    "QuizPulse needs access to {} to sign in there. Without it nothing is sent to that server: \
-                     sign in again and choose Allow, or use {DEFAULT_SERVER_URL}.",
-                    settings.api_base()
+                Ok(false) => form_error.set(tr(
+                    "signin_access_refused",
+                    &[isolate(settings.api_base()), isolate(DEFAULT_SERVER_URL)],
                 )),
-                Err(err) => form_error.set(format!("Host access could not be asked for: {err}")),
+                Err(err) => form_error.set(tr("signin_access_failed", &[err.words()])),
             }
             asking.set(false);
         });
@@ -95,10 +96,9 @@ pub(super) fn sign_in(live: Live) -> View {
     // more dynamic view.
     let refused = dynamic(move || {
         reason.get_clone().map(|reason| {
+            let words = tr("signin_stopped", &[render(&reason)]);
             view! {
-                p(class="note note--error", data-testid="auth-failed") {
-                    "Your sign-in stopped working (" (reason) "). Sign in again to go live."
-                }
+                p(class="note note--error", data-testid="auth-failed") { (words) }
             }
         })
     });
@@ -110,33 +110,45 @@ pub(super) fn sign_in(live: Live) -> View {
         }
     });
     let server_problem = text(move || server_error.get_clone());
-    let button_text = text(move || if busy() { "Signing in…" } else { "Sign in" }.to_owned());
+    let button_text = text(move || {
+        t(if busy() {
+            k("signin_busy")
+        } else {
+            k("signin_submit")
+        })
+    });
     let problem = text(move || {
         let local = form_error.get_clone();
         if !local.is_empty() {
             return local;
         }
         match status.get_clone() {
-            SignInStatus::Failed(message) => message,
+            SignInStatus::Failed(message) => render(&message),
             _ => String::new(),
         }
     });
+    let (title, server_label, username_label, password_label) = (
+        t("signin_title"),
+        t("field_server_url"),
+        t("signin_username"),
+        t("signin_password"),
+    );
     view! {
         section(class="card signin", data-testid="signed-out", aria-labelledby="signin-title") {
-            h2(id="signin-title") { "Sign in to your quiz server" }
+            h2(id="signin-title") { (title) }
             (refused)
             form(class="form", on:submit=reactive::submit(submit), novalidate=true) {
-                label(r#for="signin-server") { "Server URL" }
+                label(r#for="signin-server") { (server_label) }
                 input(
-                    id="signin-server", r#type="url", inputmode="url", autocomplete="url",
+                    id="signin-server", r#type="url", inputmode="url", autocomplete="url", dir="ltr",
                     aria-invalid=server_invalid,
                     aria-describedby="signin-server-error",
                     bind:value=server,
                 )
                 p(id="signin-server-error", class="field-error") { (server_problem) }
-                label(r#for="signin-username") { "Username" }
-                input(id="signin-username", r#type="text", autocomplete="username", bind:value=username)
-                label(r#for="signin-password") { "Password" }
+                label(r#for="signin-username") { (username_label) }
+                input(id="signin-username", r#type="text", autocomplete="username", dir="auto", bind:value=username)
+                label(r#for="signin-password") { (password_label) }
                 input(id="signin-password", r#type="password", autocomplete="current-password", bind:value=password)
                 div(class="form__actions") {
                     button(class="button button--primary", r#type="submit", disabled=busy) {

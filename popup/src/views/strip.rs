@@ -8,7 +8,8 @@ use sycamore::prelude::*;
 
 use super::reactive::{attr, click, dynamic, selector, text};
 use crate::live::Live;
-use crate::model::{connection_name, dot_css, muted_text, updated_ago};
+use crate::model::{dot_css, muted_text, updated_ago};
+use quizpulse_chrome::i18n::{render, t};
 
 /// The strip. `controls`: show Retry now and the mute button (the popup).
 pub(super) fn strip(live: Live, controls: bool) -> View {
@@ -23,45 +24,53 @@ pub(super) fn strip(live: Live, controls: bool) -> View {
             .get()
             .is_some_and(|until| until > live.now.get())
     });
-    let sentence = text(move || state.with(|s| s.describe(live.now.get())));
+    let sentence = text(move || state.with(|s| render(&s.describe(live.now.get()))));
     let retry = move |_| live.send(Command::RetryNow);
     let mute = move |_| live.send(Command::MuteForAnHour);
     let unmute = move |_| live.send(Command::Unmute);
     // Children and attributes are built here, not inside `view!`: the macro wraps
     // every call it finds there in one more dynamic view.
-    let label = attr(move || state.with(connection_name));
+    let label = attr(move || state.with(|s| render(&s.name())));
     let dot = attr(move || state.with(dot_css));
     let updated = dynamic(move || {
         updated_ago(last_update.get(), live.now.get()).map(|text| {
+            let text = render(&text);
             view! { span(class="strip__updated", data-testid="updated") { (text) } }
         })
     });
     let cached = dynamic(move || {
         live.cached.get().then(|| {
+            let (chip, why) = (t("strip_cached"), t("strip_cached_title"));
             view! {
-                span(class="chip", data-testid="cached", title="Shown from the last saved view; live data replaces it") { "saved view" }
+                span(class="chip", data-testid="cached", title=why) { (chip) }
             }
         })
     });
     let actions = if controls {
         let retry_button = dynamic(move || {
             can_retry.get().then(|| {
-                view! { button(class="button button--small", r#type="button", on:click=click(retry)) { "Retry now" } }
+                let words = t("strip_retry_now");
+                view! { button(class="button button--small", r#type="button", on:click=click(retry)) { (words) } }
             })
         });
         let mute_controls = dynamic(move || {
             if !signed_in.get() {
                 View::default()
             } else if is_muted.get() {
-                let left =
-                    text(move || muted_text(muted_until.get(), live.now.get()).unwrap_or_default());
+                let left = text(move || {
+                    muted_text(muted_until.get(), live.now.get())
+                        .map(|left| render(&left))
+                        .unwrap_or_default()
+                });
+                let words = t("strip_unmute");
                 view! {
                     span(class="strip__muted", data-testid="muted") { (left) }
-                    button(class="button button--small button--quiet", r#type="button", on:click=click(unmute)) { "Unmute" }
+                    button(class="button button--small button--quiet", r#type="button", on:click=click(unmute)) { (words) }
                 }
             } else {
+                let words = t("strip_mute");
                 view! {
-                    button(class="button button--small button--quiet", r#type="button", on:click=click(mute)) { "Mute for an hour" }
+                    button(class="button button--small button--quiet", r#type="button", on:click=click(mute)) { (words) }
                 }
             }
         });

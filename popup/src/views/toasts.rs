@@ -3,6 +3,7 @@
 
 use quizpulse::messages::Command;
 use quizpulse::notify::{Toast, ToastLevel};
+use quizpulse_chrome::i18n::{render, t, tn};
 use sycamore::prelude::*;
 
 use super::reactive::{click, dynamic, effect, keyed, selector};
@@ -55,7 +56,7 @@ pub(super) fn toasts(live: Live) -> View {
     let more = dynamic(move || match hidden.get() {
         0 => View::default(),
         n => {
-            let words = format!("and {n} more");
+            let words = tn("toasts_more", n as u64, &[]);
             view! { p(class="toasts__more", data-testid="toasts-more") { (words) } }
         }
     });
@@ -76,6 +77,7 @@ fn toast_view(live: Live, shelf: Signal<Shelf>, toast: Toast) -> View {
         ToastLevel::Warning => "toast toast--warning",
         ToastLevel::Error => "toast toast--error",
     };
+    let (words, close) = (render(&toast.text), t("toast_dismiss"));
     let dismiss = move |_| {
         shelf.update(|s| s.dismiss(id));
         live.send(Command::DismissToast { id });
@@ -89,8 +91,8 @@ fn toast_view(live: Live, shelf: Signal<Shelf>, toast: Toast) -> View {
             on:focusin=move |_| shelf.update(|s| s.pause(id, now())),
             on:focusout=move |_| shelf.update(|s| s.resume(id, now())),
         ) {
-            p(class="toast__text") { (toast.text) }
-            button(class="toast__close", r#type="button", aria-label="Dismiss notification", on:click=click(dismiss)) { "×" }
+            p(class="toast__text") { (words) }
+            button(class="toast__close", r#type="button", aria-label=close, on:click=click(dismiss)) { "×" }
         }
     }
 }

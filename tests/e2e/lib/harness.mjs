@@ -41,9 +41,10 @@ export async function distManifest(dist = DIST) {
  * Launches headless Chromium with the extension in `dist` loaded, in a fresh profile
  * (or in `profile`, a directory the caller made and removes: a browser restart with
  * the same profile). Returns { context, extensionId, worker, workerErrors,
- * url(pathname), close() }.
+ * url(pathname), close() }. `lang` (`es`, `ar`, …) starts the browser in that UI language
+ * (`--lang`), which picks the extension's catalog.
  */
-export async function launchExtension({ dist = DIST, timeoutMs = 30_000, profile = null } = {}) {
+export async function launchExtension({ dist = DIST, timeoutMs = 30_000, profile = null, lang = 'en-US' } = {}) {
   const userDataDir = profile ?? (await mkdtemp(path.join(tmpdir(), 'quizpulse-e2e-')));
   const removeProfile = () => (profile ? Promise.resolve() : rm(userDataDir, { recursive: true, force: true }));
   const context = await withTimeout(
@@ -61,6 +62,7 @@ export async function launchExtension({ dist = DIST, timeoutMs = 30_000, profile
         '--disable-component-update',
         '--disable-sync',
         '--no-first-run',
+        `--lang=${lang}`,
       ],
       timeout: timeoutMs,
     }),

@@ -133,6 +133,24 @@ export async function signIn(page, server, user = 'alice') {
   );
 }
 
+/**
+ * The connection log of a snapshot, one `time  key(args)` line per entry (the core's
+ * typed texts), for failure messages.
+ */
+export function logLines(snapshot) {
+  return (snapshot?.events ?? [])
+    .map((e) => `${new Date(e.at).toISOString()}  ${e.text.key}${JSON.stringify(e.text.args ?? [])}`)
+    .join('\n');
+}
+
+/** Whether a log entry's typed text is `key` (and, given, its first argument is `first`). */
+export function said(entry, key, first = undefined) {
+  if (entry?.text?.key !== key) return false;
+  if (first === undefined) return true;
+  const arg = entry.text.args?.[0];
+  return arg !== undefined && Object.values(arg)[0] === first;
+}
+
 /** The quiz row of a snapshot. */
 export function quizRow(snapshot, quizId) {
   return snapshot?.quizzes?.find((row) => String(row.quiz.id) === quizId) ?? null;

@@ -12,10 +12,30 @@ const FIXTURE = JSON.parse(readFileSync(path.join(here, '..', 'fixtures', 'snaps
 /** The XSS probe used as a username and in toasts. */
 export const EVIL = '<img src=x onerror=alert(1)>';
 
+/** The core's typed text for words from outside, shown as they are (`Text::plain_text`). */
+export function plainText(text) {
+  return { key: 'plain', args: [{ plain: text }] };
+}
+
+/**
+ * The toast the worker makes for a new session on a quiz (`toast_alert`): the quiz's
+ * title, then "New session: <user> scored <score>".
+ */
+export function sessionToast(quiz, user, score) {
+  return {
+    key: 'toast_alert',
+    args: [
+      { text: plainText(quiz) },
+      { text: { key: 'notify_new_session', args: [{ plain: user }, { score: Math.round(score * 10) }] } },
+    ],
+  };
+}
+
 /**
  * A snapshot with its times moved to now. `state`: 'connected' | 'retrying' |
- * 'signed_out' | 'suspended'. `toasts`: texts of live toasts. `evil`: a player named
- * EVIL tops the Mathematics board.
+ * 'signed_out' | 'suspended'. `toasts`: live toasts, each the core's typed text (a
+ * string is outside words, shown as they are). `evil`: a player named EVIL tops the
+ * Mathematics board.
  */
 export function snapshot({ state = 'connected', toasts = [], toastMs = 5_000, evil = false, failedTest = false, now = Date.now() } = {}) {
   const snap = structuredClone(FIXTURE);
@@ -33,29 +53,29 @@ export function snapshot({ state = 'connected', toasts = [], toastMs = 5_000, ev
   for (const b of snap.subject_boards.data) b.updated_at = moveIso(b.updated_at);
   for (const q of Object.values(snap.quiz_boards)) q.data.updated_at = moveIso(q.data.updated_at);
   for (const r of snap.my_standing.data.recent_sessions) r.completed_at = moveIso(r.completed_at);
-  snap.events_text = snap.events.map((e) => `${new Date(e.at).toISOString()}  ${e.text}\n`).join('');
   switch (state) {
     case 'connected':
       snap.connection = { state: 'connected', since: now - 60_000 };
-      snap.connection_text = 'Live';
       break;
     case 'retrying':
       snap.connection = { state: 'retrying', attempt: 2, of: 5, next_at: now + 3_000 };
-      snap.connection_text = 'Connection lost: retry 2 of 5 in 3 s';
       break;
     case 'suspended':
       snap.connection = { state: 'suspended', next_at: now + 120_000 };
-      snap.connection_text = 'Server unreachable: next try in 2 min';
       break;
     case 'signed_out':
       snap.connection = { state: 'signed_out' };
-      snap.connection_text = 'Signed out: sign in to see live leaderboards';
       snap.account = null;
       break;
     default:
       throw new Error(`unknown state ${state}`);
   }
-  snap.toasts = toasts.map((text, i) => ({ id: 100 + i, text, level: 'info', expires_at: now + toastMs }));
+  snap.toasts = toasts.map((text, i) => ({
+    id: 100 + i,
+    text: typeof text === 'string' ? plainText(text) : text,
+    level: 'info',
+    expires_at: now + toastMs,
+  }));
   if (evil) {
     const top = snap.subject_boards.data[0].entries[0];
     top.username = EVIL;
@@ -63,10 +83,21 @@ export function snapshot({ state = 'connected', toasts = [], toastMs = 5_000, ev
   }
   if (failedTest) {
     snap.test = [
-      { check: 'server_url', name: 'Server URL', status: 'passed', detail: 'REST at https://quiz.example.org, socket at wss://quiz.example.org/ws/leaderboard/' },
-      { check: 'host_access', name: 'Host access', status: 'failed', detail: 'QuizPulse may not reach https://quiz.example.org: sign in from the popup to grant access.' },
-      { check: 'token', name: 'Sign-in token', status: 'skipped', detail: '' },
-      { check: 'socket', name: 'Live socket', status: 'skipped', detail: '' },
+      {
+        check: 'server_url',
+        status: 'passed',
+        detail: {
+          key: 'step_urls',
+          args: [{ plain: 'https://quiz.example.org' }, { plain: 'wss://quiz.example.org/ws/leaderboard/' }],
+        },
+      },
+      {
+        check: 'host_access',
+        status: 'failed',
+        detail: { key: 'step_no_access', args: [{ plain: 'https://quiz.example.org/*' }] },
+      },
+      { check: 'token', status: 'skipped', detail: null },
+      { check: 'socket', status: 'skipped', detail: null },
     ];
   }
   return snap;
