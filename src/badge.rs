@@ -20,12 +20,11 @@ pub struct Badge {
     pub title: Text,
 }
 
-crate::from_json_struct!(Badge {
+crate::json_struct!(Badge {
     text: req,
     color: req,
-    title: req
+    title: req,
 });
-crate::to_json_struct!(Badge { text, color, title });
 
 /// Grey: signed out.
 pub const COLOR_SIGNED_OUT: &str = "#9AA0A6";

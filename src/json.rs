@@ -730,6 +730,22 @@ macro_rules! to_json_struct {
     };
 }
 
+/// Implements [`FromJson`] and [`ToJson`] for a struct from one list of its fields (in
+/// declaration order, which is the order serde writes them in), so the reader and the
+/// writer never disagree about which fields there are. The forms are
+/// [`from_json_struct!`]'s.
+#[macro_export]
+macro_rules! json_struct {
+    ($ty:ident { $($field:ident: $how:ident),* $(,)? }) => {
+        $crate::from_json_struct!($ty { $($field: $how),* });
+        $crate::to_json_struct!($ty { $($field),* });
+    };
+    ($ty:ident default { $($field:ident),* $(,)? }) => {
+        $crate::from_json_struct!($ty default { $($field),* });
+        $crate::to_json_struct!($ty { $($field),* });
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;

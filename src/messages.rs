@@ -603,19 +603,12 @@ pub struct QuizRow {
     pub url: String,
 }
 
-crate::from_json_struct!(QuizRow {
+crate::json_struct!(QuizRow {
     quiz: req,
     followed: req,
     open_in_tab: req,
     subscription: req,
-    url: req
-});
-crate::to_json_struct!(QuizRow {
-    quiz,
-    followed,
-    open_in_tab,
-    subscription,
-    url
+    url: req,
 });
 
 /// Who is signed in.
@@ -629,15 +622,10 @@ pub struct Account {
     pub expires_at: Option<Timestamp>,
 }
 
-crate::from_json_struct!(Account {
+crate::json_struct!(Account {
     username: opt,
     user_id: opt,
-    expires_at: opt
-});
-crate::to_json_struct!(Account {
-    username,
-    user_id,
-    expires_at
+    expires_at: opt,
 });
 
 /// The sign-in form's state. JSON: `{"state": "failed", "message": {…}}`.
@@ -755,15 +743,10 @@ pub struct TestStep {
     pub detail: Option<Text>,
 }
 
-crate::from_json_struct!(TestStep {
+crate::json_struct!(TestStep {
     check: req,
     status: req,
-    detail: opt
-});
-crate::to_json_struct!(TestStep {
-    check,
-    status,
-    detail
+    detail: opt,
 });
 
 /// A test step's outcome.
@@ -840,7 +823,7 @@ pub struct Snapshot {
     pub test: Option<Vec<TestStep>>,
 }
 
-crate::from_json_struct!(Snapshot {
+crate::json_struct!(Snapshot {
     generated_at: req,
     clock_shift_ms: opt,
     connection: req,
@@ -862,29 +845,6 @@ crate::from_json_struct!(Snapshot {
     settings_error: opt,
     badge: req,
     test: opt,
-});
-crate::to_json_struct!(Snapshot {
-    generated_at,
-    clock_shift_ms,
-    connection,
-    last_message_at,
-    account,
-    sign_in,
-    subject_boards,
-    quiz_list,
-    quizzes,
-    quiz_boards,
-    my_standing,
-    subject_names,
-    last_update,
-    toasts,
-    unread,
-    muted_until,
-    events,
-    settings,
-    settings_error,
-    badge,
-    test,
 });
 
 #[cfg(test)]

@@ -209,17 +209,11 @@ crate::from_json_enum!(ToastLevel {
     Warning = "warning",
     Error = "error",
 });
-crate::from_json_struct!(Toast {
+crate::json_struct!(Toast {
     id: req,
     text: req,
     level: req,
-    expires_at: req
-});
-crate::to_json_struct!(Toast {
-    id,
-    text,
-    level,
-    expires_at
+    expires_at: req,
 });
 
 #[derive(Debug, Clone)]

@@ -122,7 +122,7 @@ impl QuietHours {
     }
 }
 
-crate::from_json_struct!(Settings default {
+crate::json_struct!(Settings default {
     server_url,
     socket_url,
     site_url,
@@ -131,16 +131,7 @@ crate::from_json_struct!(Settings default {
     allow_insecure,
     notifications,
 });
-crate::to_json_struct!(Settings {
-    server_url,
-    socket_url,
-    site_url,
-    follow_new_quizzes,
-    board_limit,
-    allow_insecure,
-    notifications
-});
-crate::from_json_struct!(NotificationPrefs default {
+crate::json_struct!(NotificationPrefs default {
     enabled,
     new_sessions,
     leaderboard_changes,
@@ -151,24 +142,9 @@ crate::from_json_struct!(NotificationPrefs default {
     keep_on_screen,
     quiet_hours,
 });
-crate::to_json_struct!(NotificationPrefs {
-    enabled,
-    new_sessions,
-    leaderboard_changes,
-    rank_changes,
-    account,
-    subscription_confirmations,
-    connection,
-    keep_on_screen,
-    quiet_hours
-});
-crate::from_json_struct!(QuietHours {
+crate::json_struct!(QuietHours {
     start_minute: req,
-    end_minute: req
-});
-crate::to_json_struct!(QuietHours {
-    start_minute,
-    end_minute
+    end_minute: req,
 });
 
 /// What is wrong with a setting, said so the user can fix it: the field and what to

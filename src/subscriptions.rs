@@ -62,11 +62,10 @@ pub struct FollowState {
     pub baseline_taken: bool,
 }
 
-crate::from_json_struct!(FollowState default { follows, seen, baseline_taken });
-crate::to_json_struct!(FollowState {
+crate::json_struct!(FollowState default {
     follows,
     seen,
-    baseline_taken
+    baseline_taken,
 });
 
 /// The registry of reasons to follow quizzes.

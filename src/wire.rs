@@ -564,11 +564,10 @@ pub struct TokenPair {
     pub refresh: String,
 }
 
-crate::from_json_struct!(TokenPair {
+crate::json_struct!(TokenPair {
     access: req,
-    refresh: req
+    refresh: req,
 });
-crate::to_json_struct!(TokenPair { access, refresh });
 
 impl fmt::Debug for TokenPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -815,102 +814,55 @@ where
         .collect())
 }
 
-crate::from_json_struct!(Entry {
+crate::json_struct!(Entry {
     rank: req,
     user_id: req,
     username: req,
     score: req,
-    sessions: req
+    sessions: req,
 });
-crate::to_json_struct!(Entry {
-    rank,
-    user_id,
-    username,
-    score,
-    sessions
-});
-crate::from_json_struct!(Subject { id: req, name: req });
-crate::to_json_struct!(Subject { id, name });
-crate::from_json_struct!(Quiz {
+crate::json_struct!(Subject { id: req, name: req });
+crate::json_struct!(Quiz {
     id: req,
     title: req,
     subject_id: req,
-    sessions_count: opt
+    sessions_count: opt,
 });
-crate::to_json_struct!(Quiz {
-    id,
-    title,
-    subject_id,
-    sessions_count
-});
-crate::from_json_struct!(SubjectBoard {
+crate::json_struct!(SubjectBoard {
     subject: req,
     entries: rows,
-    updated_at: opt
+    updated_at: opt,
 });
-crate::to_json_struct!(SubjectBoard {
-    subject,
-    entries,
-    updated_at
-});
-crate::from_json_struct!(QuizRef {
+crate::json_struct!(QuizRef {
     id: req,
     title: req,
-    subject_id: req
+    subject_id: req,
 });
-crate::to_json_struct!(QuizRef {
-    id,
-    title,
-    subject_id
-});
-crate::from_json_struct!(QuizBoard {
+crate::json_struct!(QuizBoard {
     quiz: req,
     entries: rows,
-    updated_at: opt
+    updated_at: opt,
 });
-crate::to_json_struct!(QuizBoard {
-    quiz,
-    entries,
-    updated_at
-});
-crate::from_json_struct!(UserRef {
+crate::json_struct!(UserRef {
     id: req,
-    username: req
+    username: req,
 });
-crate::to_json_struct!(UserRef { id, username });
-crate::from_json_struct!(SubjectStanding {
+crate::json_struct!(SubjectStanding {
     subject_id: req,
     rank: req,
     score: req,
-    sessions: req
+    sessions: req,
 });
-crate::to_json_struct!(SubjectStanding {
-    subject_id,
-    rank,
-    score,
-    sessions
-});
-crate::from_json_struct!(RecentSession {
+crate::json_struct!(RecentSession {
     session_id: req,
     quiz_id: req,
     score: req,
-    completed_at: req
+    completed_at: req,
 });
-crate::to_json_struct!(RecentSession {
-    session_id,
-    quiz_id,
-    score,
-    completed_at
-});
-crate::from_json_struct!(Performance {
+crate::json_struct!(Performance {
     user: req,
     subjects: opt_rows,
-    recent_sessions: opt_rows
-});
-crate::to_json_struct!(Performance {
-    user,
-    subjects,
-    recent_sessions
+    recent_sessions: opt_rows,
 });
 
 /// `POST /api/quiz-sessions/` body.

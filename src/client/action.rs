@@ -44,11 +44,10 @@ pub struct RetryPlan {
     /// When the next attempt is due (the adapter's clock), if one is planned.
     pub next_at: Option<Timestamp>,
 }
-crate::from_json_struct!(RetryPlan default { attempt, slow_n, next_at });
-crate::to_json_struct!(RetryPlan {
+crate::json_struct!(RetryPlan default {
     attempt,
     slow_n,
-    next_at
+    next_at,
 });
 
 /// What is stored under [`PersistKey::Outage`].
@@ -61,8 +60,10 @@ pub struct Outage {
     pub notified: bool,
 }
 
-crate::from_json_struct!(Outage default { since, notified });
-crate::to_json_struct!(Outage { since, notified });
+crate::json_struct!(Outage default {
+    since,
+    notified,
+});
 
 /// Which `chrome.storage` area a key lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,7 +139,7 @@ pub struct AuthRecord {
     pub socket: Option<String>,
 }
 
-crate::from_json_struct!(AuthRecord default {
+crate::json_struct!(AuthRecord default {
     tokens,
     username,
     failed,
@@ -147,18 +148,7 @@ crate::from_json_struct!(AuthRecord default {
     refresh_received,
     refresh_not_before,
     server,
-    socket
-});
-crate::to_json_struct!(AuthRecord {
-    tokens,
-    username,
-    failed,
-    warned_expiry,
-    access_received,
-    refresh_received,
-    refresh_not_before,
-    server,
-    socket
+    socket,
 });
 
 impl fmt::Debug for AuthRecord {
