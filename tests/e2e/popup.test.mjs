@@ -8,23 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { seriousViolations } from './lib/a11y.mjs';
-import { launchExtension, openPage, screenshot } from './lib/harness.mjs';
-import { EVIL, SNAPSHOT_KEY, silenceWorkerPort, snapshot, storeSnapshot } from './lib/snapshots.mjs';
-
-/** Opens the popup with `snap` cached and a fresh UI state (or `ui`). */
-async function openPopup(ext, snap, { dark = false, ui = null, height = 600 } = {}) {
-  const { page, errors } = await openPage(ext, 'popup.html', { width: 380, height });
-  await page.emulateMedia({ colorScheme: dark ? 'dark' : 'light' });
-  if (snap) await storeSnapshot(page, snap);
-  else await page.evaluate((key) => chrome.storage.session.remove(key), SNAPSHOT_KEY);
-  await page.evaluate((state) => {
-    localStorage.clear();
-    if (state) localStorage.setItem('quizpulse.popup', JSON.stringify(state));
-  }, ui);
-  await silenceWorkerPort(page);
-  await page.reload();
-  return { page, errors };
-}
+import { launchExtension, screenshot } from './lib/harness.mjs';
+import { EVIL, openPopup, snapshot, storeSnapshot } from './lib/snapshots.mjs';
 
 async function noSeriousViolations(page, what) {
   assert.deepEqual(await seriousViolations(page), [], `axe on ${what}`);

@@ -21,7 +21,7 @@ import {
   signIn,
   waitFor,
 } from './lib/live.mjs';
-import { silenceWorkerPort, snapshot, storeSnapshot } from './lib/snapshots.mjs';
+import { openPopup, snapshot } from './lib/snapshots.mjs';
 
 const skip = SERVER_BIN ? false : 'no server binary (QUIZPULSE_SERVER_BIN; cargo xtask test sets it)';
 
@@ -235,18 +235,13 @@ describe('four toasts at once', () => {
   for (const dark of [false, true]) {
     const theme = dark ? 'dark' : 'light';
     test(`two on screen, the rest counted, the user's row not covered (${theme})`, async () => {
-      const { page, errors } = await openPage(ext, 'popup.html', { width: 380, height: 600 });
-      await page.emulateMedia({ colorScheme: dark ? 'dark' : 'light' });
       const toasts = [
         'Connection lost: reconnecting…',
         'bob scored 91 on Quadratics',
         'carol scored 77 on Quadratics',
         'dave scored 64 on Quadratics',
       ];
-      await storeSnapshot(page, snapshot({ toasts, toastMs: 60_000 }));
-      await page.evaluate(() => localStorage.clear());
-      await silenceWorkerPort(page);
-      await page.reload();
+      const { page, errors } = await openPopup(ext, snapshot({ toasts, toastMs: 60_000 }), { dark });
       await page.getByTestId('toasts-more').getByText('and 2 more').waitFor();
       assert.equal(await page.getByTestId('toast').count(), 2);
       const shown = await page.getByTestId('toast').allTextContents();

@@ -3,6 +3,7 @@
 // popup crate's unit tests check that this file still deserialises into that type).
 
 import { readFileSync } from 'node:fs';
+import { openPage } from './harness.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -141,4 +142,22 @@ export async function silenceWorkerPort(page) {
     });
     chrome.runtime.sendMessage = () => new Promise(() => {});
   });
+}
+
+/**
+ * Opens the popup with `snap` cached (none: signed out) and a fresh UI state (or `ui`),
+ * the worker's port kept silent, light or `dark`. Returns { page, errors }.
+ */
+export async function openPopup(ext, snap, { dark = false, ui = null, height = 600 } = {}) {
+  const { page, errors } = await openPage(ext, 'popup.html', { width: 380, height });
+  await page.emulateMedia({ colorScheme: dark ? 'dark' : 'light' });
+  if (snap) await storeSnapshot(page, snap);
+  else await page.evaluate((key) => chrome.storage.session.remove(key), SNAPSHOT_KEY);
+  await page.evaluate((state) => {
+    localStorage.clear();
+    if (state) localStorage.setItem('quizpulse.popup', JSON.stringify(state));
+  }, ui);
+  await silenceWorkerPort(page);
+  await page.reload();
+  return { page, errors };
 }
