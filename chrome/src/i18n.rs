@@ -225,9 +225,10 @@ pub fn choose(language: Option<&'static str>) -> Pin<Box<dyn Future<Output = ()>
             Some(tag) => {
                 let catalog = fetch_catalog(tag).await;
                 if catalog.is_none() {
-                    let mut said = String::from("QuizPulse: no catalog could be read for ");
-                    said.push_str(tag);
-                    crate::console("console.warn", &said);
+                    crate::console(
+                        "console.warn",
+                        &(String::from("QuizPulse: no catalog could be read for ") + tag),
+                    );
                 }
                 catalog
             }

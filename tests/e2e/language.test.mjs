@@ -22,7 +22,7 @@ import {
   upload,
   waitFor,
 } from './lib/live.mjs';
-import { openPopup, snapshot } from './lib/snapshots.mjs';
+import { openPopup, silenceWorkerPort, snapshot, storeSnapshot } from './lib/snapshots.mjs';
 
 /** No live worker test without the real server (`cargo xtask test` builds it). */
 const noServer = SERVER_BIN ? false : 'no server binary (QUIZPULSE_SERVER_BIN; cargo xtask test sets it)';
@@ -113,6 +113,35 @@ describe('the language chosen on the options page (an English browser)', () => {
     );
     assert.equal(await page.locator('.tab').first().textContent(), CATALOGS.ar.tab_subjects);
     await screenshot(page, 'language-popup-ar.png');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a catalog that cannot be fetched leaves the browser\u2019s language, said once', async () => {
+    const { page, errors } = await openPage(ext, 'popup.html', { width: 380, height: 600 });
+    await storeSnapshot(page, snapshot());
+    await page.evaluate(() => localStorage.clear());
+    await silenceWorkerPort(page);
+    await page.addInitScript(() => {
+      const fetch = globalThis.fetch;
+      globalThis.fetch = (url, ...rest) =>
+        String(url).includes('/_locales/') ? Promise.reject(new TypeError('blocked by the test')) : fetch(url, ...rest);
+    });
+    const warnings = [];
+    page.on('console', (message) => {
+      if (message.type() === 'warning') warnings.push(message.text());
+    });
+    await page.reload();
+    await page.locator('.board').first().waitFor();
+    assert.deepEqual(
+      await page.evaluate(() => ({ lang: document.documentElement.lang, dir: document.documentElement.dir })),
+      { lang: 'en', dir: 'ltr' },
+    );
+    assert.equal(await page.locator('.tab').first().textContent(), CATALOGS.en.tab_subjects);
+    assert.deepEqual(
+      warnings.filter((w) => w.includes('catalog')),
+      ['QuizPulse: no catalog could be read for ar'],
+    );
     assert.deepEqual(errors, []);
     await page.close();
   });
