@@ -98,21 +98,27 @@ fn forget_abandoned(sim: &mut Sim) {
         .retain(|id, _| client.is_request_pending(*id));
 }
 
+/// The socket opens, where a browser could report it: a socket exists and is not open.
+fn open_if_a_socket_waits(sim: &mut Sim) {
+    if sim.socket().is_some() && !sim.client.state().is_connected() {
+        sim.open();
+    }
+}
+
+/// The server closes the socket, if there is one.
+fn close_if_a_socket_is_there(sim: &mut Sim, code: u16, was_open: bool) {
+    if sim.socket().is_some() {
+        sim.server_closes(code, was_open);
+    }
+}
+
 fn apply(sim: &mut Sim, e: &Ev) {
     match e {
         Ev::Advance(ms) => sim.advance(Duration::from_millis(*ms)),
         // Socket events only where a browser could report them (the simulation fails
         // loudly on a socket event without a socket).
-        Ev::Open => {
-            if sim.socket().is_some() && !sim.client.state().is_connected() {
-                sim.open();
-            }
-        }
-        Ev::Close(code, was_open) => {
-            if sim.socket().is_some() {
-                sim.server_closes(*code, *was_open);
-            }
-        }
+        Ev::Open => open_if_a_socket_waits(sim),
+        Ev::Close(code, was_open) => close_if_a_socket_is_there(sim, *code, *was_open),
         Ev::SocketError => {
             if let Some(s) = sim.socket() {
                 sim.input(|c, now| c.handle_socket_error(s, now));
@@ -429,16 +435,8 @@ fn apply_hostile(sim: &mut Sim, e: &Hostile, restarts: &mut Vec<usize>) {
     match e {
         Hostile::Advance(ms) => sim.advance(Duration::from_millis(*ms)),
         Hostile::Jump(ms) => sim.jump_clock(*ms),
-        Hostile::Open => {
-            if sim.socket().is_some() && !sim.client.state().is_connected() {
-                sim.open();
-            }
-        }
-        Hostile::Close(code, was_open) => {
-            if sim.socket().is_some() {
-                sim.server_closes(*code, *was_open);
-            }
-        }
+        Hostile::Open => open_if_a_socket_waits(sim),
+        Hostile::Close(code, was_open) => close_if_a_socket_is_there(sim, *code, *was_open),
         Hostile::FrameThen4001 => {
             if sim.client.state().is_connected() {
                 sim.server_says(r#"{"type": "pong", "id": 1}"#);

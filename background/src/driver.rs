@@ -119,6 +119,29 @@ pub fn push(input: Input) {
     }
 }
 
+/// What the driver reads around it for every input: the clock and the local zone.
+/// The worker's are [`Worker`]'s; a test's may change between two inputs.
+trait Surroundings {
+    /// The time now, on the local clock.
+    fn now(&self) -> Timestamp;
+    /// The local zone's offset east of UTC, in minutes, as it is now (it changes with
+    /// daylight saving time, and when the user travels).
+    fn utc_offset_minutes(&self) -> i32;
+}
+
+/// The worker's surroundings: `Date.now()` and `Date#getTimezoneOffset()`.
+struct Worker;
+
+impl Surroundings for Worker {
+    fn now(&self) -> Timestamp {
+        now()
+    }
+
+    fn utc_offset_minutes(&self) -> i32 {
+        -js_sys::Date::new_0().get_timezone_offset() as i32
+    }
+}
+
 /// `Date.now()` as the core's clock.
 pub fn now() -> Timestamp {
     // Milliseconds since the epoch fit f64 exactly; the clock is never negative.
@@ -176,7 +199,7 @@ async fn start_client() {
         StartInfo {
             stored,
             online,
-            utc_offset_minutes: utc_offset_minutes(),
+            utc_offset_minutes: Worker.utc_offset_minutes(),
         },
         now,
     );
@@ -194,21 +217,20 @@ fn online() -> bool {
         .unwrap_or(true)
 }
 
-/// The local zone's offset east of UTC, in minutes, as it is now (it changes with
-/// daylight saving time, and when the user travels).
-fn utc_offset_minutes() -> i32 {
-    -js_sys::Date::new_0().get_timezone_offset() as i32
-}
-
-/// Runs `f` on the client with the clock and zone as they are now: the zone is read
-/// for every input, so quiet hours follow a daylight-saving change at once.
+/// Runs `f` on the client with the clock and zone as they are now.
 fn with_client(f: impl FnOnce(&mut Client, Timestamp)) {
     DRIVER.with(|d| {
         if let Some(client) = d.borrow_mut().client.as_mut() {
-            client.set_utc_offset(utc_offset_minutes());
-            f(client, now());
+            feed(&Worker, client, f);
         }
     });
+}
+
+/// Hands `client` to `f` with the clock and zone as `around` reads them now: the zone
+/// is read for every input, so quiet hours follow a daylight-saving change at once.
+fn feed<S: Surroundings>(around: &S, client: &mut Client, f: impl FnOnce(&mut Client, Timestamp)) {
+    client.set_utc_offset(around.utc_offset_minutes());
+    f(client, around.now());
 }
 
 /// Hands one input to the client; returns who waits for the answer.
@@ -356,4 +378,57 @@ fn arm_timer() {
 /// Logs a failure of a browser call (never a token: errors name APIs, not values).
 pub fn log_error(message: &str) {
     quizpulse_chrome::console("console.error", &format!("QuizPulse: {message}"));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use quizpulse::{Client, ClientConfig, StartInfo, StoredState, Timestamp};
+
+    use super::{Surroundings, feed};
+
+    /// A clock and a zone the test sets.
+    struct Around {
+        now: Cell<u64>,
+        zone: Cell<i32>,
+    }
+
+    impl Surroundings for Around {
+        fn now(&self) -> Timestamp {
+            Timestamp::from_millis(self.now.get())
+        }
+
+        fn utc_offset_minutes(&self) -> i32 {
+            self.zone.get()
+        }
+    }
+
+    #[test]
+    fn every_input_reaches_the_client_with_the_zone_as_it_is_then() {
+        let around = Around {
+            now: Cell::new(1_795_672_800_000),
+            zone: Cell::new(60),
+        };
+        let mut client = Client::new(ClientConfig::default());
+        let start = StartInfo {
+            stored: StoredState::default(),
+            online: true,
+            utc_offset_minutes: around.utc_offset_minutes(),
+        };
+        client.handle_start(start, around.now());
+        // Daylight saving ends while the worker runs: UTC+1 becomes UTC+0.
+        around.zone.set(0);
+        around.now.set(1_795_672_860_000);
+        feed(&around, &mut client, |c, now| c.handle_timeout(now));
+        assert_eq!(
+            client.utc_offset_minutes(),
+            0,
+            "quiet hours in the new zone"
+        );
+        // And the traveller lands in UTC+9.
+        around.zone.set(540);
+        feed(&around, &mut client, |c, now| c.handle_alarm(now));
+        assert_eq!(client.utc_offset_minutes(), 540);
+    }
 }

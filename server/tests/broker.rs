@@ -24,6 +24,18 @@ async fn connect_first(server: &TestServer, token: &str) -> Socket {
         .0
 }
 
+/// Two instances behind Redis, and alice following `qa` on each: her token, her socket
+/// on the first instance and her socket on the second.
+async fn alice_following_qa_on_both() -> (TestServer, String, Socket, Socket) {
+    let server = start_on(Backend::Redis, |_| {}).await;
+    let alice = server.access("alice").await;
+    let mut first = connect_first(&server, &alice).await;
+    let mut second = server.connect(&alice).await;
+    subscribe(&mut first, "qa").await;
+    subscribe(&mut second, "qa").await;
+    (server, alice, first, second)
+}
+
 /// A command to the test's Redis.
 async fn redis_cmd(server: &TestServer, cmd: &redis::Cmd) -> redis::Value {
     let client = redis::Client::open(server.redis.as_ref().unwrap().url()).unwrap();
@@ -89,12 +101,7 @@ async fn upload_or_restart(socket: &mut Socket, session: &Value) -> Seen {
 /// broadcast through Redis to the followers on both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_after_the_publishing_connections_were_cut_reach_both_instances() {
-    let server = start_on(Backend::Redis, |_| {}).await;
-    let alice = server.access("alice").await;
-    let mut first = connect_first(&server, &alice).await;
-    let mut second = server.connect(&alice).await;
-    subscribe(&mut first, "qa").await;
-    subscribe(&mut second, "qa").await;
+    let (server, alice, mut first, mut second) = alice_following_qa_on_both().await;
     // Each instance has published once (its publishing connection is in use).
     for base in [server.addr, server.ws_addr] {
         let session = upload_via(&server, base, &alice, "qa", 1.0).await;
@@ -135,12 +142,7 @@ async fn uploads_after_the_publishing_connections_were_cut_reach_both_instances(
 /// gets it twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publish_redis_holds_past_its_limit_reaches_every_follower_or_a_1012() {
-    let server = start_on(Backend::Redis, |_| {}).await;
-    let alice = server.access("alice").await;
-    let mut first = connect_first(&server, &alice).await;
-    let mut second = server.connect(&alice).await;
-    subscribe(&mut first, "qa").await;
-    subscribe(&mut second, "qa").await;
+    let (server, alice, mut first, mut second) = alice_following_qa_on_both().await;
     let pause_ms = 3 * quizpulse_server::broker::PUBLISH_LIMIT.as_millis();
     redis_cmd(
         &server,

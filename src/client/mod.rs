@@ -993,4 +993,9 @@ impl Client {
     pub fn set_utc_offset(&mut self, minutes: i32) {
         self.utc_offset_minutes = minutes;
     }
+
+    /// The local zone's offset east of UTC that quiet hours are judged in.
+    pub fn utc_offset_minutes(&self) -> i32 {
+        self.utc_offset_minutes
+    }
 }

@@ -278,21 +278,11 @@ impl TestServer {
         }
     }
 
-    /// A metric line with labels (`name{label="value"}`) of the socket instance.
+    /// A metric line with labels (`name{label="value"}`) of the socket instance; 0 when
+    /// the server has not written it yet.
     pub async fn labelled_metric(&self, name: &str, label: &str, value: &str) -> u64 {
-        let text = self
-            .http
-            .get(format!("http://{}/metrics", self.ws_addr))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let prefix = format!("{name}{{{label}=\"{value}\"}} ");
-        text.lines()
-            .find_map(|line| line.strip_prefix(&prefix))
-            .map_or(0, |n| n.parse().unwrap())
+        let line = format!("{name}{{{label}=\"{value}\"}}");
+        self.metric_at(self.ws_addr, &line).await.unwrap_or(0)
     }
 
     pub async fn connect(&self, token: &str) -> Socket {
@@ -306,20 +296,27 @@ impl TestServer {
 
     /// A metric of the instance the sockets are on.
     pub async fn metric(&self, name: &str) -> u64 {
+        self.metric_at(self.ws_addr, name)
+            .await
+            .unwrap_or_else(|| panic!("no metric {name}"))
+    }
+
+    /// The value of the metric line `line` (a name, with its labels if any) in the
+    /// `/metrics` of the instance at `addr`.
+    pub async fn metric_at(&self, addr: SocketAddr, line: &str) -> Option<u64> {
         let text = self
             .http
-            .get(format!("http://{}/metrics", self.ws_addr))
+            .get(format!("http://{addr}/metrics"))
             .send()
             .await
             .unwrap()
             .text()
             .await
             .unwrap();
+        let prefix = format!("{line} ");
         text.lines()
-            .find_map(|line| line.strip_prefix(&format!("{name} ")))
-            .unwrap_or_else(|| panic!("no metric {name}"))
-            .parse()
-            .unwrap()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map(|n| n.parse().unwrap())
     }
 }
 

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { closeNotifications, closeTab, launchFirefox, pageCall, shownNotifications } from '../lib/firefox.mjs';
-import { CHROMIUM, DIST, startServer, withTimeout } from '../lib/harness.mjs';
+import { CHROMIUM, DIST, chromiumFlags, startServer, withTimeout } from '../lib/harness.mjs';
 import { LIVE_ARGS, SNAPSHOT_KEY, accessToken, openSockets, upload, waitFor } from '../lib/live.mjs';
 import { distWithBlankPage, median } from './common.mjs';
 
@@ -65,15 +65,7 @@ async function devtools(url) {
 /** Starts Chromium with the extension in `dist` and a DevTools port; returns its socket URL and a stop(). */
 async function startChromium(dist, profile) {
   const child = spawn(CHROMIUM, [
-    '--headless=new',
-    '--no-sandbox',
-    '--disable-gpu',
-    `--disable-extensions-except=${dist}`,
-    `--load-extension=${dist}`,
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
+    ...chromiumFlags(dist),
     `--user-data-dir=${profile}`,
     '--remote-debugging-port=0',
     'about:blank',

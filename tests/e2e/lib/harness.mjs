@@ -37,6 +37,21 @@ export async function distManifest(dist = DIST) {
   return JSON.parse(await readFile(path.join(dist, 'manifest.json'), 'utf8'));
 }
 
+/** Headless Chromium's flags with the extension in `dist` loaded and nothing else running. */
+export function chromiumFlags(dist) {
+  return [
+    '--headless=new',
+    '--no-sandbox',
+    '--disable-gpu',
+    `--disable-extensions-except=${dist}`,
+    `--load-extension=${dist}`,
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ];
+}
+
 /**
  * Launches headless Chromium with the extension in `dist` loaded, in a fresh profile
  * (or in `profile`, a directory the caller made and removes: a browser restart with
@@ -52,18 +67,7 @@ export async function launchExtension({ dist = DIST, timeoutMs = 30_000, profile
       executablePath: CHROMIUM,
       headless: false, // the flags below include --headless=new, exactly as the toolchain notes say
       ignoreDefaultArgs: ['--disable-extensions'],
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        `--disable-extensions-except=${dist}`,
-        `--load-extension=${dist}`,
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        `--lang=${lang}`,
-      ],
+      args: [...chromiumFlags(dist), `--lang=${lang}`],
       timeout: timeoutMs,
     }),
     timeoutMs + 5_000,
