@@ -20,6 +20,16 @@ pub const DEFAULT_SERVER_URL: &str = match option_env!("QUIZPULSE_SERVER") {
 /// The socket path of the contract, appended to the server's origin.
 pub const SOCKET_PATH: &str = "/ws/leaderboard/";
 
+/// The languages the extension has words in (its catalogs, `_locales/<tag>/`), each
+/// with the catalog key of its own name (`Español`, `العربية`): what
+/// [`Settings::language`] may choose.
+pub const LANGUAGES: [(&str, &str); 4] = [
+    ("en", k("language_en")),
+    ("es", k("language_es")),
+    ("de", k("language_de")),
+    ("ar", k("language_ar")),
+];
+
 /// What the user configures on the options page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -42,6 +52,9 @@ pub struct Settings {
     pub allow_insecure: bool,
     /// Notification preferences.
     pub notifications: NotificationPrefs,
+    /// The language of every word the extension shows: one of [`LANGUAGES`] (its tag),
+    /// or `None` for the browser's UI language (the default).
+    pub language: Option<String>,
 }
 
 impl Default for Settings {
@@ -54,6 +67,7 @@ impl Default for Settings {
             board_limit: 10,
             allow_insecure: false,
             notifications: NotificationPrefs::default(),
+            language: None,
         }
     }
 }
@@ -130,6 +144,7 @@ crate::json_struct!(Settings default {
     board_limit,
     allow_insecure,
     notifications,
+    language,
 });
 crate::json_struct!(NotificationPrefs default {
     enabled,
@@ -168,6 +183,9 @@ pub enum SettingsError {
     /// The quiet hours.
     #[error("quiet_hours: {0}")]
     QuietHours(Text),
+    /// The language.
+    #[error("language: {0}")]
+    Language(Text),
 }
 
 impl SettingsError {
@@ -179,6 +197,7 @@ impl SettingsError {
             SettingsError::SiteUrl(p) => (k("settings_site_url"), p),
             SettingsError::BoardLimit(p) => (k("settings_board_limit"), p),
             SettingsError::QuietHours(p) => (k("settings_quiet_hours"), p),
+            SettingsError::Language(p) => (k("settings_language"), p),
         };
         Text::new(key).text(problem.clone())
     }
@@ -191,6 +210,7 @@ impl SettingsError {
             SettingsError::SiteUrl(_) => "site_url",
             SettingsError::BoardLimit(_) => "board_limit",
             SettingsError::QuietHours(_) => "quiet_hours",
+            SettingsError::Language(_) => "language",
         }
     }
 }
@@ -204,6 +224,7 @@ impl crate::json::ToJson for SettingsError {
             SettingsError::SiteUrl(m) => ("site_url", m),
             SettingsError::BoardLimit(m) => ("board_limit", m),
             SettingsError::QuietHours(m) => ("quiet_hours", m),
+            SettingsError::Language(m) => ("language", m),
         };
         crate::json::push(out, r#"{"field":"#);
         crate::json::push_str_literal(out, field);
@@ -224,6 +245,7 @@ impl crate::json::FromJson for SettingsError {
             "site_url" => SettingsError::SiteUrl(message),
             "board_limit" => SettingsError::BoardLimit(message),
             "quiet_hours" => SettingsError::QuietHours(message),
+            "language" => SettingsError::Language(message),
             other => {
                 return Err(<serde_json::Error as serde::de::Error>::unknown_variant(
                     other,
@@ -233,6 +255,7 @@ impl crate::json::FromJson for SettingsError {
                         "site_url",
                         "board_limit",
                         "quiet_hours",
+                        "language",
                     ],
                 ));
             }
@@ -416,12 +439,30 @@ impl Settings {
                 return Err(SettingsError::QuietHours(Text::new("quiet_differ")));
             }
         }
+        if let Some(tag) = &self.language
+            && self.language().is_none()
+        {
+            return Err(SettingsError::Language(
+                Text::new("language_unknown").plain(tag.as_str()),
+            ));
+        }
         Ok(Settings {
             server_url: server.origin(),
             socket_url,
             site_url,
             ..self.clone()
         })
+    }
+
+    /// The language chosen for the words, as one of [`LANGUAGES`]' tags; `None` for the
+    /// browser's own (also when the stored tag is none of them: the adapters fetch a
+    /// catalog only by a tag from this list).
+    pub fn language(&self) -> Option<&'static str> {
+        let chosen = self.language.as_deref()?;
+        LANGUAGES
+            .iter()
+            .map(|(tag, _)| *tag)
+            .find(|tag| *tag == chosen)
     }
 
     /// The REST base (the server's origin, no trailing slash).
@@ -619,6 +660,60 @@ mod tests {
             ..Settings::default()
         };
         assert!(matches!(s.validated(), Err(SettingsError::BoardLimit(_))));
+    }
+
+    #[test]
+    fn the_language_is_the_browsers_or_one_with_a_catalog() {
+        let with = |tag: Option<&str>| Settings {
+            language: tag.map(str::to_owned),
+            ..Settings::default()
+        };
+        assert_eq!(Settings::default().language(), None);
+        assert_eq!(with(None).validated().unwrap().language, None);
+        for (tag, _) in LANGUAGES {
+            let s = with(Some(tag)).validated().unwrap();
+            assert_eq!(s.language(), Some(tag));
+        }
+        for bad in ["fr", "", "AR", " ar", "ar-EG", "../en", "en/../../x"] {
+            let err = with(Some(bad)).validated().unwrap_err();
+            assert_eq!(
+                err,
+                SettingsError::Language(Text::new("language_unknown").plain(bad))
+            );
+            assert_eq!(err.field(), "language");
+            assert_eq!(
+                err.text(),
+                Text::new("settings_language").text(Text::new("language_unknown").plain(bad))
+            );
+            let json = serde_json::to_string(&err).unwrap();
+            assert_eq!(crate::json::ToJson::to_json_text(&err), json);
+            assert_eq!(
+                <SettingsError as crate::json::FromJson>::from_json_text(&json).unwrap(),
+                err
+            );
+            // A tag stored unvalidated (a newer version's) is never a catalog to fetch.
+            assert_eq!(with(Some(bad)).language(), None);
+        }
+    }
+
+    #[test]
+    fn the_language_round_trips_with_the_other_settings() {
+        let s = Settings {
+            language: Some("de".into()),
+            ..Settings::default()
+        };
+        let json = crate::json::ToJson::to_json_text(&s);
+        assert_eq!(json, serde_json::to_string(&s).unwrap());
+        assert!(json.ends_with(r#","language":"de"}"#), "{json}");
+        let back = <Settings as crate::json::FromJson>::from_json_text(&json).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(serde_json::from_str::<Settings>(&json).unwrap(), s);
+        // Settings stored before the language existed follow the browser.
+        let old = <Settings as crate::json::FromJson>::from_json_text(
+            r#"{"server_url":"https://x.example"}"#,
+        )
+        .unwrap();
+        assert_eq!(old.language, None);
     }
 
     #[test]

@@ -1248,6 +1248,44 @@ fn quiet_hours_and_keep_on_screen_come_from_settings() {
 }
 
 #[test]
+fn a_new_language_sets_the_badge_again_and_nothing_else_changes() {
+    let mut sim = connected(&["q1"]);
+    sim.advance(secs(1));
+    let (sets, badge) = (sim.badge_sets, sim.badge.clone());
+    let socket = sim.socket();
+    // The same settings saved again: the badge is as it was, nothing to set.
+    sim.command(Command::SaveSettings {
+        settings: Settings::default(),
+    });
+    sim.advance(secs(1));
+    assert_eq!(sim.badge_sets, sets);
+    // Another language: the same badge set again (its tooltip is words), the socket kept.
+    let arabic = Settings {
+        language: Some("ar".into()),
+        ..Settings::default()
+    };
+    sim.command(Command::SaveSettings {
+        settings: arabic.clone(),
+    });
+    sim.advance(secs(1));
+    assert_eq!(sim.badge_sets, sets + 1);
+    assert_eq!(sim.badge, badge);
+    assert_eq!(sim.socket(), socket);
+    assert_eq!(sim.shown().settings, arabic);
+    // An unknown language is refused at its field, and nothing changes.
+    sim.command(Command::SaveSettings {
+        settings: Settings {
+            language: Some("fr".into()),
+            ..Settings::default()
+        },
+    });
+    let shown = sim.shown();
+    assert_eq!(shown.settings, arabic);
+    assert_eq!(shown.settings_error.map(|e| e.field()), Some("language"));
+    assert_eq!(sim.badge_sets, sets + 1);
+}
+
+#[test]
 fn notification_click_opens_the_quiz_page_even_after_a_worker_restart() {
     let mut sim = connected(&["q1"]);
     sim.server_says(&session_json("q1", "bob", sim.now));

@@ -291,8 +291,12 @@ fn apply(input: Input) -> Option<Function> {
     reply
 }
 
-/// Carries out every pending action, in order, each awaited.
+/// Carries out every pending action, in order, each awaited; first puts the words in
+/// the language the settings choose (a catalog fetched once per change), so that
+/// notifications and the badge's tooltip follow a new choice at once.
 async fn carry_out() {
+    let language = DRIVER.with(|d| d.borrow().client.as_ref()?.settings().language());
+    quizpulse_chrome::i18n::choose(language).await;
     loop {
         let Some(action) = DRIVER.with(|d| d.borrow_mut().client.as_mut()?.poll_action()) else {
             return;

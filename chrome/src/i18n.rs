@@ -2,7 +2,9 @@
 //!
 //! The words are the extension's catalogs, `_locales/<lang>/messages.json` (`en` is the
 //! default locale), looked up with `chrome.i18n.getMessage`: the browser picks the
-//! catalog of its UI language. What a catalog's `$1` placeholders cannot say comes from
+//! catalog of its UI language. When the settings choose a language ([`choose`]), its
+//! catalog file is fetched from the extension, read once ([`Catalog`]) and used instead,
+//! with everything below following it. What a catalog's `$1` placeholders cannot say comes from
 //! the platform's `Intl` (through `js-sys`) in the catalog's own language (its `lang`
 //! message, so that numbers and words never disagree): plural forms
 //! (`Intl.PluralRules`, one catalog entry per form, `<key>__<form>`), numbers and scores
@@ -16,10 +18,14 @@
 //! direction. The rendering itself ([`render_with`]) is plain code over the [`Words`]
 //! trait, tested natively against the real catalogs.
 
-use js_sys::{Array, Function, Object, Reflect};
+use std::cell::{Cell, RefCell};
+use std::pin::Pin;
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use quizpulse::json::Json;
 use quizpulse::text::{Arg, Kind, Text, k};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::{invoke, property};
 
@@ -192,10 +198,68 @@ fn argument<W: Words + ?Sized>(words: &W, arg: &Arg) -> String {
 pub struct Browser;
 
 thread_local! {
-    /// The formatters made so far, by name.
-    static FORMATTERS: Object = Object::new();
+    /// The formatters made so far, by name (made when first needed).
+    static FORMATTERS: RefCell<Option<Object>> = const { RefCell::new(None) };
     /// The catalog's direction, once read.
-    static RTL: std::cell::OnceCell<bool> = const { std::cell::OnceCell::new() };
+    static RTL: Cell<Option<bool>> = const { Cell::new(None) };
+    /// The language the settings chose (`None`: the browser's), and its catalog
+    /// (`None` while the browser's serves: no choice, or a file that could not be read).
+    static CHOSEN: RefCell<(Option<&'static str>, Option<Catalog>)> =
+        const { RefCell::new((None, None)) };
+}
+
+/// Puts every word in `language` (a catalog's tag: one of the core's
+/// `settings::LANGUAGES`, as `Settings::language` gives it), or in the browser's UI
+/// language (`None`). A new choice fetches `/_locales/<tag>/messages.json` from the
+/// extension (the worker and the pages alike) and reads it once; `Intl`'s formatters,
+/// `lang` and `dir` follow the catalog. A catalog that cannot be fetched or read leaves
+/// the browser's words, said once in the console. The same choice again does nothing.
+/// (Boxed: the worker and both pages await it, and share one copy of its code.)
+pub fn choose(language: Option<&'static str>) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async move {
+        if CHOSEN.with(|c| c.borrow().0 == language) {
+            return;
+        }
+        let catalog = match language {
+            None => None,
+            Some(tag) => {
+                let catalog = fetch_catalog(tag).await;
+                if catalog.is_none() {
+                    crate::console(
+                        "console.warn",
+                        &(String::from("QuizPulse: no catalog could be read for ") + tag),
+                    );
+                }
+                catalog
+            }
+        };
+        adopt(language, catalog);
+    })
+}
+
+/// Uses `catalog` (the browser's words when `None`) for `language` from now on.
+fn adopt(language: Option<&'static str>, catalog: Option<Catalog>) {
+    CHOSEN.with(|c| *c.borrow_mut() = (language, catalog));
+    FORMATTERS.with(|f| f.borrow_mut().take());
+    RTL.with(|rtl| rtl.set(None));
+}
+
+/// The extension's own catalog of `tag`, fetched and read; `None` when either fails.
+async fn fetch_catalog(tag: &str) -> Option<Catalog> {
+    let mut url = String::from("/_locales/");
+    url.push_str(tag);
+    url.push_str("/messages.json");
+    let global = js_sys::global();
+    let fetch: Function = property(&global, "fetch").dyn_into().ok()?;
+    let response = fetch.call1(&global, &url.into()).ok()?;
+    let response = JsFuture::from(response.unchecked_into::<Promise>())
+        .await
+        .ok()?;
+    let text = crate::call_method("fetch", &response, "text", &[]).ok()?;
+    let text = JsFuture::from(text.unchecked_into::<Promise>())
+        .await
+        .ok()?;
+    Catalog::read(&text_of(&text))
 }
 
 fn text_of(value: &JsValue) -> String {
@@ -206,7 +270,7 @@ fn text_of(value: &JsValue) -> String {
 /// text), made once, where `lang` is the catalog's language (its `lang` message).
 /// `undefined` if the browser has no such formatter.
 fn intl(name: &str, kind: &str, options: &str) -> JsValue {
-    let cache = FORMATTERS.with(Object::clone);
+    let cache = FORMATTERS.with(|f| f.borrow_mut().get_or_insert_with(Object::new).clone());
     let found = property(&cache, name);
     if !found.is_undefined() {
         return found;
@@ -231,10 +295,15 @@ fn method(this: &JsValue, name: &str, args: &[&JsValue]) -> String {
         .unwrap_or_default()
 }
 
+/// The chosen catalog's message `key` ([`choose`]), else
 /// `chrome.i18n.getMessage(key, subs)`: empty when there is no such message (or no
 /// `chrome.i18n`).
 #[inline(never)]
 fn message(key: &str, subs: &[String]) -> String {
+    let chosen = CHOSEN.with(|c| c.borrow().1.as_ref().map(|c| c.message(key, subs)));
+    if let Some(found) = chosen {
+        return found;
+    }
     let key = JsValue::from_str(key);
     let found = if subs.is_empty() {
         invoke("chrome.i18n.getMessage", &[&key])
@@ -305,7 +374,11 @@ impl Words for Browser {
     }
 
     fn rtl(&self) -> bool {
-        RTL.with(|rtl| *rtl.get_or_init(|| t(k("dir")) == "rtl"))
+        RTL.with(|rtl| {
+            let known = rtl.get().unwrap_or_else(|| t(k("dir")) == "rtl");
+            rtl.set(Some(known));
+            known
+        })
     }
 }
 
@@ -390,71 +463,88 @@ pub fn isolate(text: &str) -> String {
 
 /// A catalog read from its `messages.json` text, substituting placeholders the way
 /// `chrome.i18n.getMessage` does: `$NAME$` is the placeholder's `content`, in which
-/// (and in the message) `$1`…`$9` are the substitutions and `$$` is a `$`.
+/// (and in the message) `$1`…`$9` are the substitutions and `$$` is a `$`. Keys and
+/// placeholder names compare without case, as the browser compares them. The parsed
+/// JSON is kept as it is (the core's reader, already in the module) and searched per
+/// message: no second structure to build.
 #[derive(Debug, Clone, Default)]
-pub struct Catalog {
-    messages: Vec<Entry>,
-}
-
-/// A catalog's message: its key (lower case), its text, its placeholders (name in lower
-/// case, content).
-type Entry = (String, String, Vec<(String, String)>);
+pub struct Catalog(Json);
 
 impl Catalog {
-    /// Reads a `messages.json`.
+    /// Reads a `messages.json`: an object whose every entry has a `message` text.
     pub fn parse(text: &str) -> Result<Catalog, String> {
-        let json = Json::parse(text).map_err(|e| e.to_string())?;
-        let entries = json.as_object().ok_or("a catalog must be a JSON object")?;
-        let mut messages = Vec::with_capacity(entries.len());
-        for (key, entry) in entries {
-            let message = entry
-                .get("message")
-                .and_then(Json::as_str)
-                .ok_or_else(|| format!("{key}: no \"message\""))?;
-            let placeholders = entry
-                .get("placeholders")
-                .and_then(Json::as_object)
-                .unwrap_or_default()
-                .iter()
-                .map(|(name, p)| {
-                    let content = p.get("content").and_then(Json::as_str).unwrap_or_default();
-                    (name.to_ascii_lowercase(), content.to_owned())
-                })
-                .collect();
-            messages.push((key.to_ascii_lowercase(), message.to_owned(), placeholders));
+        let catalog = Catalog::read(text).ok_or("a catalog must be a JSON object")?;
+        match catalog
+            .entries()
+            .iter()
+            .find(|(_, entry)| entry.get("message").and_then(Json::as_str).is_none())
+        {
+            Some((key, _)) => Err(format!("{key}: no \"message\"")),
+            None => Ok(catalog),
         }
-        Ok(Catalog { messages })
     }
 
-    /// Every key (lower case, as the browser compares them).
+    /// Reads a `messages.json` as the extension ships it (checked by `cargo xtask i18n`):
+    /// `None` unless it is a JSON object.
+    fn read(text: &str) -> Option<Catalog> {
+        let json = Json::parse(text).ok()?;
+        json.as_object()?;
+        Some(Catalog(json))
+    }
+
+    /// Every key, as the catalog writes it.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.messages.iter().map(|(key, _, _)| key.as_str())
+        self.entries().iter().map(|(key, _)| key.as_str())
+    }
+
+    fn entries(&self) -> &[(String, Json)] {
+        self.0.as_object().unwrap_or_default()
     }
 
     /// The message `key` with `subs` substituted; empty when there is none.
+    #[inline(never)]
     pub fn message(&self, key: &str, subs: &[String]) -> String {
-        let key = key.to_ascii_lowercase();
-        let Some((_, message, placeholders)) = self.messages.iter().find(|(k, _, _)| *k == key)
+        let Some((_, entry)) = self
+            .entries()
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
         else {
             return String::new();
         };
+        let placeholders = entry
+            .get("placeholders")
+            .and_then(Json::as_object)
+            .unwrap_or_default();
+        let message = entry
+            .get("message")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
         let mut out = String::new();
-        let mut rest = message.as_str();
+        let mut rest = message;
         while let Some(at) = rest.find('$') {
             out.push_str(&rest[..at]);
             rest = &rest[at + 1..];
+            // `$NAME$`: the placeholder's content, its own `$n` substituted.
             let named = rest.find('$').and_then(|end| {
-                let name = rest[..end].to_ascii_lowercase();
-                let content = placeholders.iter().find(|(n, _)| *n == name)?;
-                Some((end, content.1.as_str()))
+                let (_, p) = placeholders
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(&rest[..end]))?;
+                Some((
+                    end,
+                    p.get("content").and_then(Json::as_str).unwrap_or_default(),
+                ))
             });
             if let Some((end, content)) = named {
-                out.push_str(&substitute(content, subs));
+                let mut content = content;
+                while let Some(at) = content.find('$') {
+                    out.push_str(&content[..at]);
+                    content = &content[at + 1..];
+                    content = &content[numbered(content, subs, &mut out)..];
+                }
+                out.push_str(content);
                 rest = &rest[end + 1..];
             } else {
-                let (sub, len) = numbered(rest, subs);
-                out.push_str(&sub);
-                rest = &rest[len..];
+                rest = &rest[numbered(rest, subs, &mut out)..];
             }
         }
         out.push_str(rest);
@@ -462,30 +552,22 @@ impl Catalog {
     }
 }
 
-/// `$1`…`$9` and `$$` in a placeholder's content.
-fn substitute(content: &str, subs: &[String]) -> String {
-    let mut out = String::new();
-    let mut rest = content;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let (sub, len) = numbered(&rest[at + 1..], subs);
-        out.push_str(&sub);
-        rest = &rest[at + 1 + len..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// What follows a `$`: a digit's substitution (empty when missing), a `$`, or the `$`
-/// itself; and how many bytes that took.
-fn numbered(after: &str, subs: &[String]) -> (String, usize) {
+/// What follows a `$`, onto `out`: a digit's substitution (nothing when missing), a
+/// `$`, or the `$` itself; returns how many bytes that took.
+fn numbered(after: &str, subs: &[String], out: &mut String) -> usize {
     match after.as_bytes().first() {
-        Some(d @ b'1'..=b'9') => (
-            subs.get(usize::from(d - b'1')).cloned().unwrap_or_default(),
-            1,
-        ),
-        Some(b'$') => ("$".into(), 1),
-        _ => ("$".into(), 0),
+        Some(d @ b'1'..=b'9') => {
+            out.push_str(subs.get(usize::from(d - b'1')).map_or("", String::as_str));
+            1
+        }
+        Some(b'$') => {
+            out.push('$');
+            1
+        }
+        _ => {
+            out.push('$');
+            0
+        }
     }
 }
 
@@ -830,6 +912,38 @@ mod tests {
                 assert!(!text.contains('$'), "{lang}: {key}: {text}");
             }
         }
+    }
+
+    #[test]
+    fn a_chosen_catalog_serves_every_word_until_the_browsers_is_chosen_again() {
+        let ar = Catalog::parse(include_str!("../../_locales/ar/messages.json")).unwrap();
+        adopt(Some("ar"), Some(ar));
+        // Words, language and direction all come from the chosen catalog, without
+        // `chrome.i18n` (which does not exist here: a call would panic).
+        assert_eq!(lang(), "ar");
+        assert_eq!(dir(), "rtl");
+        assert_eq!(t("language_default"), "لغة المتصفح");
+        assert_eq!(
+            render(&Text::new("board_caption").plain("Quadratics")),
+            "لوحة صدارة \u{2068}Quadratics\u{2069}"
+        );
+        let de = Catalog::parse(include_str!("../../_locales/de/messages.json")).unwrap();
+        adopt(Some("de"), Some(de));
+        assert_eq!((lang().as_str(), dir()), ("de", "ltr"));
+        assert_eq!(isolate("Quadratics"), "Quadratics");
+        // The same choice again keeps the catalog (`choose` returns at once).
+        let again = choose(Some("de"));
+        let mut again = std::pin::pin!(again);
+        let waker = std::task::Waker::noop();
+        let ready = again
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker));
+        assert!(ready.is_ready());
+        assert_eq!(t("field_language"), "Sprache");
+        // The browser's own again: no catalog of ours left.
+        adopt(None, None);
+        assert!(CHOSEN.with(|c| c.borrow().1.is_none()));
+        assert_eq!(RTL.with(Cell::get), None);
     }
 
     #[test]

@@ -129,7 +129,8 @@ pub async fn session_value(key: &str) -> Result<Option<Stored>, ChromeError> {
     area_value("chrome.storage.session.get", key).await
 }
 
-/// What a page's loader read of `chrome.storage.session` before the wasm was ready:
+/// What a page's loader read of `chrome.storage.session` before the wasm was ready (or
+/// of `chrome.storage.local`: the popup's settings):
 /// `chrome.storage.session.get(key)`'s answer (`{[key]: value}`), or `{error: message}`
 /// when the read failed. `None` when the loader read nothing (`undefined`).
 pub fn preread_session_value(

@@ -6,10 +6,14 @@
 // - the popup's own place (localStorage under UiState::KEY): the page's first touch of
 //   localStorage opens it, which costs milliseconds better spent while files load.
 // - platform.json: what this browser can do (one per package).
+// - the settings (chrome.storage.local): their language.
 // popup.js hands them to the wasm.
 // Firefox: `chrome` gives no promises in Manifest V2, `browser` does.
 globalThis.quizpulseCache = (globalThis.browser ?? chrome).storage.session
   .get('quizpulse.snapshot')
+  .catch((error) => ({ error: String(error?.message ?? error) }));
+globalThis.quizpulseSettings = (globalThis.browser ?? chrome).storage.local
+  .get('quizpulse.settings')
   .catch((error) => ({ error: String(error?.message ?? error) }));
 globalThis.quizpulseWasm = WebAssembly.compileStreaming(fetch('wasm/quizpulse_bg.wasm'));
 globalThis.quizpulsePlatform = fetch('platform.json').then((r) => r.json()).catch(() => null);

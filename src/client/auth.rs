@@ -185,6 +185,10 @@ impl Client {
         } else if old.board_limit != self.settings.board_limit {
             self.cache.resync_observed(now);
         }
+        if old.language != self.settings.language {
+            // The tooltip is words: the badge is set again, in the new language.
+            self.last_badge = None;
+        }
     }
 
     /// Plans the access token's refresh ahead of its estimated expiry (never before the

@@ -174,6 +174,7 @@ describe('the extension', () => {
         keep_on_screen: false,
         quiet_hours: null,
       },
+      language: null,
     });
     // This build has no access to that server: the page says so.
     await page.getByTestId('server-access').getByText('no access granted yet').waitFor({ timeout: 5_000 });

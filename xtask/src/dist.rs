@@ -349,6 +349,18 @@ fn package(
         .with_context(|| format!("copying background/js/{script}"))?;
     }
     util::copy_dir(&root().join("popup").join("static"), &out)?;
+    // The loaders without their comment lines and indentation, like the glue: the
+    // budget counts every byte the browser loads, and the comments are for the
+    // repository's readers (the Firefox source archive keeps them).
+    for entry in std::fs::read_dir(&out)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "js") {
+            let js = std::fs::read_to_string(&path)?;
+            if let Some(compact) = crate::glue::compact(&js) {
+                std::fs::write(&path, compact)?;
+            }
+        }
+    }
     // The catalogs: `_locales/<lang>/messages.json`, which the manifest's `__MSG_…__`
     // names and `chrome.i18n` read.
     write_catalogs(&root().join("_locales"), &out.join("_locales"))?;

@@ -1065,6 +1065,16 @@ mod tests {
 
     /// The real tree passes: what `cargo xtask test` runs.
     #[test]
+    fn the_settings_offer_exactly_the_catalogs_languages() {
+        let offered: Vec<&str> = quizpulse::settings::LANGUAGES
+            .iter()
+            .map(|(tag, _)| *tag)
+            .collect();
+        let catalogs: Vec<&str> = LANGUAGES.iter().map(|(tag, _)| *tag).collect();
+        assert_eq!(offered, catalogs);
+    }
+
+    #[test]
     fn the_catalogs_and_the_code_agree() {
         let problems = problems(&root()).unwrap();
         assert!(problems.is_empty(), "{problems:#?}");

@@ -18,6 +18,8 @@ pub enum Field {
     BoardLimit,
     /// Quiet hours.
     QuietHours,
+    /// The language.
+    Language,
 }
 
 /// An error to show at a field.
@@ -37,6 +39,7 @@ impl From<SettingsError> for FieldError {
             SettingsError::SiteUrl(_) => Field::SiteUrl,
             SettingsError::BoardLimit(_) => Field::BoardLimit,
             SettingsError::QuietHours(_) => Field::QuietHours,
+            SettingsError::Language(_) => Field::Language,
         };
         FieldError {
             field,
@@ -82,6 +85,8 @@ pub struct SettingsForm {
     pub quiet_start: String,
     /// Quiet until (`HH:MM`).
     pub quiet_end: String,
+    /// The language's tag, empty for the browser's.
+    pub language: String,
 }
 
 /// `HH:MM` for minutes after midnight.
@@ -122,6 +127,7 @@ impl SettingsForm {
             quiet: n.quiet_hours.is_some(),
             quiet_start: hhmm(quiet.start_minute),
             quiet_end: hhmm(quiet.end_minute),
+            language: settings.language.clone().unwrap_or_default(),
         }
     }
 
@@ -157,6 +163,7 @@ impl SettingsForm {
             follow_new_quizzes: self.follow_new_quizzes,
             allow_insecure: self.allow_insecure,
             board_limit,
+            language: optional(&self.language),
             ..Settings::default()
         };
         let n = &mut settings.notifications;
@@ -184,6 +191,7 @@ mod tests {
             socket_url: Some("wss://live.example.org/ws/".into()),
             site_url: Some("https://www.example.org".into()),
             board_limit: 25,
+            language: Some("ar".into()),
             ..Settings::default()
         };
         settings.notifications.keep_on_screen = true;
@@ -246,6 +254,9 @@ mod tests {
         form.socket_url = "  ".into();
         let settings = form.to_settings().unwrap();
         assert_eq!(settings.socket_url, None);
+        assert_eq!(settings.language, None);
+        form.language = "fr".into();
+        assert_eq!(form.to_settings().unwrap_err().field, Field::Language);
         assert_eq!(settings.notifications.quiet_hours, None);
     }
 

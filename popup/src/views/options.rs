@@ -3,7 +3,7 @@
 //! event log, copyable.
 
 use quizpulse::messages::{Command, Page, StepStatus, TestCheck, TestStep};
-use quizpulse::settings::{DEFAULT_SERVER_URL, Settings};
+use quizpulse::settings::{DEFAULT_SERVER_URL, LANGUAGES, Settings};
 use quizpulse::text::k;
 use quizpulse_chrome::i18n::{clock, isolate, render, t, tr};
 use sycamore::prelude::*;
@@ -57,6 +57,7 @@ struct FormSignals {
     quiet: Signal<bool>,
     quiet_start: Signal<String>,
     quiet_end: Signal<String>,
+    language: Signal<String>,
 }
 
 impl FormSignals {
@@ -79,6 +80,7 @@ impl FormSignals {
             quiet: create_signal(form.quiet),
             quiet_start: create_signal(form.quiet_start),
             quiet_end: create_signal(form.quiet_end),
+            language: create_signal(form.language),
         }
     }
 
@@ -101,6 +103,7 @@ impl FormSignals {
         self.quiet.set(form.quiet);
         self.quiet_start.set(form.quiet_start);
         self.quiet_end.set(form.quiet_end);
+        self.language.set(form.language);
     }
 
     fn get(self) -> SettingsForm {
@@ -122,6 +125,7 @@ impl FormSignals {
             quiet: self.quiet.get(),
             quiet_start: self.quiet_start.get_clone(),
             quiet_end: self.quiet_end.get_clone(),
+            language: self.language.get_clone(),
         }
     }
 }
@@ -171,6 +175,41 @@ fn text_field(
             )
             p(id=error_id, class="field-error", data-testid=test_id) { (error) }
             p(id=hint_id, class="hint") { (hint) }
+        }
+    }
+}
+
+/// One choice of the language list (`name`: a catalog key).
+#[inline(never)]
+fn language_choice(tag: &'static str, name: &'static str) -> View {
+    let name = t(name);
+    view! { option(value=tag) { (name) } }
+}
+
+/// The language list: the browser's, then each catalog's language by its own name. The
+/// core's error for it (a tag it has no catalog for, which the list cannot give) shows
+/// in place of the hint.
+fn language_field(value: Signal<String>, errors: Signal<Option<FieldError>>) -> View {
+    let error = field_error(errors, Field::Language);
+    let hint = t("field_language_hint");
+    let said = text(move || {
+        let error = error();
+        if error.is_empty() {
+            hint.clone()
+        } else {
+            error
+        }
+    });
+    let mut choices = vec![language_choice("", k("language_default"))];
+    for (tag, name) in LANGUAGES {
+        choices.push(language_choice(tag, name));
+    }
+    let label = t("field_language");
+    view! {
+        div(class="field") {
+            label(r#for="language") { (label) }
+            select(id="language", name="language", aria-describedby="language-hint", bind:value=value) { (choices) }
+            p(id="language-hint", class="hint", data-testid="language-hint") { (said) }
         }
     }
 }
@@ -257,6 +296,10 @@ pub fn Options() -> View {
             message_is_error.set(true);
             pending.set(None);
         } else if settings == want {
+            // Another language: the page again, in its words.
+            if saved.with_untracked(|s| s.language != want.language) {
+                let _ = quizpulse_chrome::invoke("location.reload", &[]);
+            }
             message.set(t("options_saved"));
             message_is_error.set(false);
             check_host_access(&want, access);
@@ -334,6 +377,7 @@ pub fn Options() -> View {
         "10",
         k("field_board_limit_hint"),
     );
+    let language = language_field(form.language, errors);
     let insecure_check = check(
         "allow-insecure",
         k("check_insecure"),
@@ -477,6 +521,7 @@ pub fn Options() -> View {
                         (insecure_check)
                         (site_field)
                         (limit_field)
+                        (language)
                         fieldset(class="fieldset") {
                             legend { (notifications_legend) }
                             (checks)
