@@ -7,25 +7,12 @@
 // Arabic popup; and one live notification from the real worker and server.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { seriousViolations } from './lib/a11y.mjs';
-import { DIST, SERVER_BIN, launchExtension, openPage, screenshot, startServer } from './lib/harness.mjs';
-import {
-  LIVE_ARGS,
-  accessToken,
-  badge,
-  cachedSnapshot,
-  command,
-  notificationCalls,
-  quizRow,
-  signIn,
-  spyOnNotifications,
-  upload,
-  waitFor,
-} from './lib/live.mjs';
+import { SERVER_BIN, launchExtension, openPage, screenshot, startServer } from './lib/harness.mjs';
+import { LIVE_ARGS, badge, command, notifiedOfBobsUpload, waitFor } from './lib/live.mjs';
 import { EVIL, sessionToast, silenceWorkerPort, snapshot, storeSnapshot } from './lib/snapshots.mjs';
+import { bobsUploadNotification, catalog, oneUnreadTooltip } from './lib/words.mjs';
 
 /** The languages, with the --lang each browser starts with and the direction expected. */
 const LANGUAGES = [
@@ -41,14 +28,8 @@ const noServer = SERVER_BIN ? false : 'no server binary (QUIZPULSE_SERVER_BIN; c
 /** An Arabic username (Layla), for the isolation of right-to-left names. */
 const ARABIC_NAME = 'ليلى';
 
-/** The built catalogs: key → message text, per language. */
-const CATALOGS = Object.fromEntries(
-  LANGUAGES.map(({ lang }) => {
-    const file = path.join(DIST, '_locales', lang, 'messages.json');
-    const catalog = JSON.parse(readFileSync(file, 'utf8'));
-    return [lang, Object.fromEntries(Object.entries(catalog).map(([key, entry]) => [key, entry.message]))];
-  }),
-);
+/** The built catalogs, per language. */
+const CATALOGS = Object.fromEntries(LANGUAGES.map(({ lang }) => [lang, catalog(lang)]));
 
 /**
  * English that must not show in `lang`: the pieces of every English message between
@@ -211,33 +192,13 @@ for (const { lang, flag, dir } of LANGUAGES) {
       const server = await startServer({ args: LIVE_ARGS });
       try {
         const { page } = await openPage(ext, 'options.html', { width: 900, height: 700 });
-        await signIn(page, server, 'alice');
-        await spyOnNotifications(ext.worker);
-        await command(page, { type: 'follow', quiz_id: 'quadratics' });
-        await waitFor(
-          async () => quizRow(await cachedSnapshot(page), 'quadratics')?.subscription === 'confirmed',
-          15_000,
-          'the follow confirmed',
-        );
-        const bob = await accessToken(server, 'bob');
-        await upload(server, bob, 'quadratics', 91.5);
-        const shown = await waitFor(
-          async () => (await notificationCalls(ext.worker)).find((c) => c.name === 'create' && c.id === 'quiz:quadratics'),
-          20_000,
-          'the notification of bob\u2019s session',
-        );
-        // The catalog's sentence, with the language's own number and the name set apart
-        // where the page is right to left.
-        const score = await page.evaluate((l) => new Intl.NumberFormat(l, { maximumFractionDigits: 1 }).format(91.5), lang);
-        const name = dir === 'rtl' ? '\u2068bob\u2069' : 'bob';
-        const title = dir === 'rtl' ? '\u2068Quadratics\u2069' : 'Quadratics';
-        const expected = CATALOGS[lang].notify_new_session.replace('$USER$', name).replace('$SCORE$', score);
-        assert.equal(shown.message, expected);
-        assert.equal(shown.title, title);
+        const shown = await notifiedOfBobsUpload(ext, page, server);
+        // The catalog's sentence, with the language's own number and the names set
+        // apart where the page is right to left.
+        const expected = await bobsUploadNotification(page, CATALOGS[lang], lang, dir);
+        assert.deepEqual({ title: shown.title, message: shown.message }, expected);
         // The toolbar button's tooltip: live, one unread update, in the language's form for one.
-        const category = await page.evaluate((l) => new Intl.PluralRules(l).select(1), lang);
-        const one = await page.evaluate((l) => new Intl.NumberFormat(l, { maximumFractionDigits: 0 }).format(1), lang);
-        const tooltip = CATALOGS[lang][`badge_unread__${category}`].replace('$COUNT$', one);
+        const tooltip = await oneUnreadTooltip(page, CATALOGS[lang], lang);
         await waitFor(async () => (await badge(page)).title === tooltip, 10_000, `the tooltip ${tooltip}`);
         await command(page, { type: 'sign_out' });
         await page.close();

@@ -5,35 +5,17 @@
 // the options page with the list, in English and in Arabic.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DIST, SERVER_BIN, launchExtension, openPage, screenshot, startServer } from './lib/harness.mjs';
-import {
-  LIVE_ARGS,
-  accessToken,
-  badge,
-  cachedSnapshot,
-  command,
-  notificationCalls,
-  quizRow,
-  signIn,
-  spyOnNotifications,
-  upload,
-  waitFor,
-} from './lib/live.mjs';
+import { SERVER_BIN, launchExtension, openPage, screenshot, startServer } from './lib/harness.mjs';
+import { LIVE_ARGS, badge, command, notifiedOfBobsUpload, waitFor } from './lib/live.mjs';
 import { openPopup, silenceWorkerPort, snapshot, storeSnapshot } from './lib/snapshots.mjs';
+import { bobsUploadNotification, catalog, oneUnreadTooltip } from './lib/words.mjs';
 
 /** No live worker test without the real server (`cargo xtask test` builds it). */
 const noServer = SERVER_BIN ? false : 'no server binary (QUIZPULSE_SERVER_BIN; cargo xtask test sets it)';
 
-/** The built catalogs: key → message text, for the two languages seen here. */
-const CATALOGS = Object.fromEntries(
-  ['en', 'ar'].map((lang) => {
-    const catalog = JSON.parse(readFileSync(path.join(DIST, '_locales', lang, 'messages.json'), 'utf8'));
-    return [lang, Object.fromEntries(Object.entries(catalog).map(([key, entry]) => [key, entry.message]))];
-  }),
-);
+/** The built catalogs of the two languages seen here. */
+const CATALOGS = { en: catalog('en'), ar: catalog('ar') };
 
 /** The list's choices as the options page shows them in `lang`: [value, label]. */
 function choices(lang) {
@@ -65,13 +47,6 @@ async function listShown(page) {
   return page
     .locator('#language option')
     .evaluateAll((options) => options.map((o) => [o.value, o.textContent]));
-}
-
-/** The tooltip for one unread update while live, in `lang`. */
-async function oneUnread(page, lang) {
-  const category = await page.evaluate((l) => new Intl.PluralRules(l).select(1), lang);
-  const one = await page.evaluate((l) => new Intl.NumberFormat(l, { maximumFractionDigits: 0 }).format(1), lang);
-  return CATALOGS[lang][`badge_unread__${category}`].replace('$COUNT$', one);
 }
 
 describe('the language chosen on the options page (an English browser)', () => {
@@ -149,26 +124,10 @@ describe('the language chosen on the options page (an English browser)', () => {
   test('the worker follows without a restart: a notification and the tooltip in Arabic', { skip: noServer }, async () => {
     server = await startServer({ args: LIVE_ARGS });
     const { page } = await openPage(ext, 'options.html', { width: 900, height: 700 });
-    await signIn(page, server, 'alice');
-    await spyOnNotifications(ext.worker);
-    await command(page, { type: 'follow', quiz_id: 'quadratics' });
-    await waitFor(
-      async () => quizRow(await cachedSnapshot(page), 'quadratics')?.subscription === 'confirmed',
-      15_000,
-      'the follow confirmed',
-    );
-    const bob = await accessToken(server, 'bob');
-    await upload(server, bob, 'quadratics', 91.5);
-    const shown = await waitFor(
-      async () => (await notificationCalls(ext.worker)).find((c) => c.name === 'create' && c.id === 'quiz:quadratics'),
-      20_000,
-      'the notification of bob\u2019s session',
-    );
-    const score = await page.evaluate(() => new Intl.NumberFormat('ar', { maximumFractionDigits: 1 }).format(91.5));
-    const expected = CATALOGS.ar.notify_new_session.replace('$USER$', '\u2068bob\u2069').replace('$SCORE$', score);
-    assert.equal(shown.message, expected);
-    assert.equal(shown.title, '\u2068Quadratics\u2069');
-    const tooltip = await oneUnread(page, 'ar');
+    const shown = await notifiedOfBobsUpload(ext, page, server);
+    const expected = await bobsUploadNotification(page, CATALOGS.ar, 'ar', 'rtl');
+    assert.deepEqual({ title: shown.title, message: shown.message }, expected);
+    const tooltip = await oneUnreadTooltip(page, CATALOGS.ar, 'ar');
     await waitFor(async () => (await badge(page)).title === tooltip, 10_000, `the tooltip ${tooltip}`);
     await page.close();
   });
@@ -181,7 +140,7 @@ describe('the language chosen on the options page (an English browser)', () => {
     assert.deepEqual(await listShown(page), choices('en'));
     if (server) {
       // The badge did not change, its words did: the worker sets it again.
-      const tooltip = await oneUnread(page, 'en');
+      const tooltip = await oneUnreadTooltip(page, CATALOGS.en, 'en');
       await waitFor(async () => (await badge(page)).title === tooltip, 10_000, `the tooltip ${tooltip}`);
       await command(page, { type: 'sign_out' });
     }

@@ -214,3 +214,25 @@ export async function runningWorker(ext, ms = 15_000) {
     'a running service worker',
   );
 }
+
+/**
+ * On `page` (an extension page) signs in as alice, follows Quadratics, and has bob
+ * upload 91.5 to it; returns the worker's `create` call of its notification.
+ */
+export async function notifiedOfBobsUpload(ext, page, server) {
+  await signIn(page, server, 'alice');
+  await spyOnNotifications(ext.worker);
+  await command(page, { type: 'follow', quiz_id: 'quadratics' });
+  await waitFor(
+    async () => quizRow(await cachedSnapshot(page), 'quadratics')?.subscription === 'confirmed',
+    15_000,
+    'the follow confirmed',
+  );
+  const bob = await accessToken(server, 'bob');
+  await upload(server, bob, 'quadratics', 91.5);
+  return waitFor(
+    async () => (await notificationCalls(ext.worker)).find((c) => c.name === 'create' && c.id === 'quiz:quadratics'),
+    20_000,
+    'the notification of bob\u2019s session',
+  );
+}
