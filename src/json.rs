@@ -548,7 +548,7 @@ pub fn push_str_literal(out: &mut String, s: &str) {
 
 /// Appends `s` as a JSON string literal as Python's `json.dumps` writes it
 /// (`ensure_ascii`): [`push_str_literal`]'s escapes, and every character beyond ASCII,
-/// and DEL, as `\uXXXX` UTF-16 units (`é` is `\u00e9`).
+/// and DEL, as `\u` escapes of UTF-16 units (`é` is `\u00e9`).
 pub fn push_ascii_str_literal(out: &mut String, s: &str) {
     push_escaped(out, s, true);
 }
@@ -577,7 +577,7 @@ fn push_escaped(out: &mut String, s: &str, ascii_only: bool) {
     out.push('"');
 }
 
-/// `\uXXXX`, lowercase hex.
+/// A `\u` escape of four lowercase hex digits (`\u001f`).
 fn push_unit(out: &mut String, unit: u16) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push_str("\\u");

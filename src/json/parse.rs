@@ -251,7 +251,8 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// `\uXXXX`, after its `u`: a character, or a surrogate pair as two escapes.
+    /// A `\u` escape (four hex digits), after its `u`: a character, or a surrogate pair
+    /// as two escapes.
     fn unicode_escape(&mut self, out: &mut String) -> Result<(), Error> {
         let lone = "lone leading surrogate in hex escape";
         let first = self.hex4()?;
